@@ -1,0 +1,80 @@
+// Loss value and gradient with respect to the raw network outputs, in one pass, reduction = mean (PyTorch).
+// One invocation per row (sample). Bindings: 0 params, 1 logits [rows, cols], 2 targets, 3 dlogits [rows, cols],
+// 4 row_stats [2 * rows]: row_stats[r] = the sample's loss (mean over its outputs), row_stats[rows + r] = correct.
+// mse_loss:           l = (y − t)²,                               dy = 2 (y − t) / (rows · cols)
+// bce_loss:           l = max(x, 0) − x t + log(1 + e^(−|x|)),    dx = (σ(x) − t) / (rows · cols); correct: (x > 0) = (t > ½)
+// cross_entropy_loss: l = logsumexp(x) − x[t],                    dx = (softmax(x) − onehot(t)) / rows; correct: argmax = t
+// Targets: [rows, cols] values for mse and bce, [rows] class indices stored as f32 for cross-entropy.
+// CPU twin: src/reference/loss.rs.
+
+struct LossParams {
+    rows: u32,
+    cols: u32,
+    inv_count: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: LossParams;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(4) var<storage, read_write> row_stats: array<f32>;
+
+@compute @workgroup_size(64)
+fn mse_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    if (row >= params.rows) { return; }
+    let base = row * params.cols;
+    var sum = 0.0;
+    for (var c = 0u; c < params.cols; c++) {
+        let d = logits[base + c] - targets[base + c];
+        sum += d * d;
+        dlogits[base + c] = 2.0 * d * params.inv_count;
+    }
+    row_stats[row] = sum / f32(params.cols);
+    row_stats[params.rows + row] = 0.0;
+}
+
+@compute @workgroup_size(64)
+fn bce_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    if (row >= params.rows) { return; }
+    let base = row * params.cols;
+    var sum = 0.0;
+    var correct = 0.0;
+    for (var c = 0u; c < params.cols; c++) {
+        let x = logits[base + c];
+        let t = targets[base + c];
+        sum += max(x, 0.0) - x * t + log(1.0 + exp(-abs(x)));
+        dlogits[base + c] = (stable_sigmoid(x) - t) * params.inv_count;
+        correct += select(0.0, 1.0, (x > 0.0) == (t > 0.5));
+    }
+    row_stats[row] = sum / f32(params.cols);
+    row_stats[params.rows + row] = correct / f32(params.cols);
+}
+
+@compute @workgroup_size(64)
+fn cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    if (row >= params.rows) { return; }
+    let base = row * params.cols;
+    // Labels are validated on the host; the clamp only keeps a bad one from reading out of range.
+    let label = min(u32(targets[row]), params.cols - 1u);
+    var m = logits[base];
+    var arg = 0u;
+    for (var c = 1u; c < params.cols; c++) {
+        let v = logits[base + c];
+        if (v > m) { m = v; arg = c; }
+    }
+    var s = 0.0;
+    for (var c = 0u; c < params.cols; c++) { s += exp(logits[base + c] - m); }
+    for (var c = 0u; c < params.cols; c++) {
+        let p = exp(logits[base + c] - m) / s;
+        dlogits[base + c] = (p - select(0.0, 1.0, c == label)) * params.inv_count;
+    }
+    row_stats[row] = m + log(s) - logits[base + label];
+    row_stats[params.rows + row] = select(0.0, 1.0, arg == label);
+}

@@ -1,0 +1,97 @@
+// C[M, N] = op(A) · op(B), op = as stored or transposed, each invocation computing a 4×4 block of C
+// (register blocking: a CPU-backed driver such as lavapipe gains nothing from workgroup memory).
+// A is stored [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]); the host passes the strides.
+// Bindings: 0 params, 1 a, 2 b, 3 bias [N], 4 aux [M, N] (backward only), 5 c [M, N], 6 z [M, N] (forward only).
+// matmul_forward:             z = op(A)·op(B) + bias (when has_bias);  c = act(z); z is stored when store_pre = 1.
+// matmul_activation_backward: c = (op(A)·op(B)) ⊙ act'(aux), aux = the pre-activation of the layer below.
+// Every load index is clamped into range, so the kernel is safe without runtime bounds checks.
+// CPU twin: src/reference/matmul.rs.
+
+struct MatmulParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    tiles_n: u32,
+    a_row_stride: u32,
+    a_k_stride: u32,
+    b_k_stride: u32,
+    b_col_stride: u32,
+    has_bias: u32,
+    activation: u32,
+    slope: f32,
+    store_pre: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: MatmulParams;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> aux: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c: array<f32>;
+@group(0) @binding(6) var<storage, read_write> z: array<f32>;
+
+const TILE: u32 = 32u;
+
+struct Block {
+    row0: u32,
+    col0: u32,
+    acc: array<vec4<f32>, 4>,
+}
+
+fn accumulate_block(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
+    let tile = flat_workgroup(wid, nwg);
+    let row0 = (tile / params.tiles_n) * TILE + lid.y * 4u;
+    let col0 = (tile % params.tiles_n) * TILE + lid.x * 4u;
+    var a_base: array<u32, 4>;
+    var b_base: array<u32, 4>;
+    for (var i = 0u; i < 4u; i++) {
+        a_base[i] = min(row0 + i, params.m - 1u) * params.a_row_stride;
+        b_base[i] = min(col0 + i, params.n - 1u) * params.b_col_stride;
+    }
+    var acc: array<vec4<f32>, 4>;
+    for (var kk = 0u; kk < params.k; kk++) {
+        let ak = kk * params.a_k_stride;
+        let bk = kk * params.b_k_stride;
+        let bv = vec4<f32>(b[bk + b_base[0]], b[bk + b_base[1]], b[bk + b_base[2]], b[bk + b_base[3]]);
+        acc[0] += a[a_base[0] + ak] * bv;
+        acc[1] += a[a_base[1] + ak] * bv;
+        acc[2] += a[a_base[2] + ak] * bv;
+        acc[3] += a[a_base[3] + ak] * bv;
+    }
+    return Block(row0, col0, acc);
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let blk = accumulate_block(wid, nwg, lid);
+    for (var i = 0u; i < 4u; i++) {
+        let row = blk.row0 + i;
+        if (row >= params.m) { break; }
+        for (var j = 0u; j < 4u; j++) {
+            let col = blk.col0 + j;
+            if (col >= params.n) { break; }
+            var v = blk.acc[i][j];
+            if (params.has_bias != 0u) { v += bias[col]; }
+            let idx = row * params.n + col;
+            if (params.store_pre != 0u) { z[idx] = v; }
+            c[idx] = act_forward(v, params.activation, params.slope);
+        }
+    }
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul_activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let blk = accumulate_block(wid, nwg, lid);
+    for (var i = 0u; i < 4u; i++) {
+        let row = blk.row0 + i;
+        if (row >= params.m) { break; }
+        for (var j = 0u; j < 4u; j++) {
+            let col = blk.col0 + j;
+            if (col >= params.n) { break; }
+            let idx = row * params.n + col;
+            c[idx] = blk.acc[i][j] * act_derivative(aux[idx], params.activation, params.slope);
+        }
+    }
+}

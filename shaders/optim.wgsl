@@ -1,0 +1,125 @@
+// Fused optimizer updates: one dispatch updates every parameter of the flat parameter buffer (torch.optim formulas).
+// Bindings: 0 params (hyperparameters), 1 step (per-step scalars), 2 scale ([0] = gradient scale from clip_scale,
+// or 1), 3 grad [n], 4 param [n], 5 state [slots · n]. Before every rule the gradient is
+//     g = scale·grad + weight_decay·θ + l1·sign(θ)           (weight_decay is torch's coupled L2; l1 is ours)
+// sgd_update:     b = g on the first step, else b = μ b + (1 − τ) g;  g = g + μ b (nesterov) or b;  θ −= lr g
+// adagrad_update: s += g²;  θ −= clr · g / (√s + eps),  clr = lr / (1 + (t − 1) lr_decay) (host: step.step_size)
+// rmsprop_update: v = α v + (1 − α) g²;  centered: ḡ = lerp(ḡ, g, 1 − α), v' = v − ḡ², else v' = v;
+//                 momentum: b = μ b + g / (√v' + eps), θ −= lr b;  else θ −= lr g / (√v' + eps)
+// adam_update:    AdamW first: θ *= 1 − lr·λ (decoupled, and then no coupled term);  m = lerp(m, g, 1 − β1);
+//                 v = β2 v + (1 − β2) g²;  amsgrad: v̂ = max(v̂, v);  θ −= (lr / bc1) · m / (√v̂ / √bc2 + eps)
+// lerp(a, b, w) is torch's: a + w (b − a) for w < ½, else b − (b − a)(1 − w).
+// State slots: sgd [b]; adagrad [s]; rmsprop [v, ḡ, b]; adam [m, v, v̂max]. CPU twin: src/reference/optim.rs.
+
+struct OptimParams {
+    n: u32,
+    momentum: f32,
+    dampening: f32,
+    nesterov: u32,
+    weight_decay: f32,
+    decoupled_weight_decay: f32,
+    l1: f32,
+    eps: f32,
+    alpha: f32,
+    centered: u32,
+    beta1: f32,
+    beta2: f32,
+    amsgrad: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: OptimParams;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> scale: array<f32>;
+@group(0) @binding(3) var<storage, read> grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> param: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+
+fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return flat_workgroup(wid, nwg) * 256u + lid;
+}
+
+fn regularized_grad(i: u32, theta: f32) -> f32 {
+    return scale[0] * grad[i] + params.weight_decay * theta + params.l1 * sign(theta);
+}
+
+fn lerp(a: f32, b: f32, w: f32) -> f32 {
+    if (w < 0.5) { return a + w * (b - a); }
+    return b - (b - a) * (1.0 - w);
+}
+
+@compute @workgroup_size(256)
+fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(wid, nwg, lid);
+    if (i >= params.n) { return; }
+    let theta = param[i];
+    var g = regularized_grad(i, theta);
+    if (params.momentum != 0.0) {
+        var b = g;
+        if (step.first_step == 0u) { b = params.momentum * state[i] + (1.0 - params.dampening) * g; }
+        state[i] = b;
+        g = select(b, g + params.momentum * b, params.nesterov != 0u);
+    }
+    param[i] = theta - step.lr * g;
+}
+
+@compute @workgroup_size(256)
+fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(wid, nwg, lid);
+    if (i >= params.n) { return; }
+    let theta = param[i];
+    let g = regularized_grad(i, theta);
+    let s = state[i] + g * g;
+    state[i] = s;
+    param[i] = theta - step.step_size * g / (sqrt(s) + params.eps);
+}
+
+@compute @workgroup_size(256)
+fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(wid, nwg, lid);
+    if (i >= params.n) { return; }
+    let n = params.n;
+    let theta = param[i];
+    let g = regularized_grad(i, theta);
+    let v = params.alpha * state[i] + (1.0 - params.alpha) * g * g;
+    state[i] = v;
+    var avg = v;
+    if (params.centered != 0u) {
+        let gm = lerp(state[n + i], g, 1.0 - params.alpha);
+        state[n + i] = gm;
+        avg = v - gm * gm;
+    }
+    let denom = sqrt(avg) + params.eps;
+    if (params.momentum > 0.0) {
+        let b = params.momentum * state[2u * n + i] + g / denom;
+        state[2u * n + i] = b;
+        param[i] = theta - step.lr * b;
+    } else {
+        param[i] = theta - step.lr * g / denom;
+    }
+}
+
+@compute @workgroup_size(256)
+fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(wid, nwg, lid);
+    if (i >= params.n) { return; }
+    let n = params.n;
+    let theta = param[i] * (1.0 - step.lr * params.decoupled_weight_decay);
+    let g = regularized_grad(i, theta);
+    let m = lerp(state[i], g, 1.0 - params.beta1);
+    let v = params.beta2 * state[n + i] + (1.0 - params.beta2) * g * g;
+    state[i] = m;
+    state[n + i] = v;
+    var vhat = v;
+    if (params.amsgrad != 0u) {
+        vhat = max(state[2u * n + i], v);
+        state[2u * n + i] = vhat;
+    }
+    param[i] = theta - step.step_size * m / (sqrt(vhat) / step.bias_correction2_sqrt + params.eps);
+}

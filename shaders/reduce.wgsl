@@ -1,0 +1,91 @@
+// Reductions. Bindings: 0 params, 1 x (read), 2 out (read_write).
+// column_sum:          out[c] = Σ_r x[r, c]                 x: [rows, cols] (bias gradients)
+// sum_squares_partial: out[w] = Σ_{i in chunk w} x[i]²     chunks of CHUNK elements (first pass of the global norm)
+// clip_scale:          t = Σ_i x[i] (the partials); out[0] = min(1, max_norm / (√t + 1e-6)); out[1] = √t
+//                      (torch.nn.utils.clip_grad_norm_); a single workgroup.
+// stats_accumulate:    out[0] += Σ x[0..rows]; out[1] += Σ x[rows..2·rows]; out[2] += rows   (loss and correct
+//                      sums of a batch, accumulated on the GPU over an epoch); a single workgroup.
+// CPU twin: src/reference/reduce.rs.
+
+struct ReduceParams {
+    n: u32,
+    cols: u32,
+    max_norm: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: ReduceParams;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+const WG: u32 = 256u;
+const CHUNK: u32 = 4096u;
+
+var<workgroup> scratch: array<f32, 256>;
+
+@compute @workgroup_size(64)
+fn column_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let col = flat_workgroup(wid, nwg) * 64u + lid;
+    if (col >= params.cols) { return; }
+    let rows = params.n / params.cols;
+    var s = 0.0;
+    for (var r = 0u; r < rows; r++) { s += x[r * params.cols + col]; }
+    out[col] = s;
+}
+
+fn tree_sum(lid: u32, v: f32) -> f32 {
+    scratch[lid] = v;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+        if (lid < stride) { scratch[lid] += scratch[lid + stride]; }
+        workgroupBarrier();
+    }
+    return scratch[0];
+}
+
+@compute @workgroup_size(256)
+fn sum_squares_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+    let w = flat_workgroup(wid, nwg);
+    let start = w * CHUNK;
+    let end = min(start + CHUNK, params.n);
+    var s = 0.0;
+    for (var i = start + lid; i < end; i += WG) {
+        let v = x[i];
+        s += v * v;
+    }
+    let total = tree_sum(lid, s);
+    if (lid == 0u) { out[w] = total; }
+}
+
+@compute @workgroup_size(256)
+fn clip_scale(@builtin(local_invocation_index) lid: u32) {
+    var s = 0.0;
+    for (var i = lid; i < params.n; i += WG) { s += x[i]; }
+    let total = tree_sum(lid, s);
+    if (lid == 0u) {
+        let norm = sqrt(total);
+        out[0] = min(1.0, params.max_norm / (norm + 1e-6));
+        out[1] = norm;
+    }
+}
+
+@compute @workgroup_size(256)
+fn stats_accumulate(@builtin(local_invocation_index) lid: u32) {
+    let rows = params.n;
+    var loss = 0.0;
+    var correct = 0.0;
+    for (var i = lid; i < rows; i += WG) {
+        loss += x[i];
+        correct += x[rows + i];
+    }
+    let loss_sum = tree_sum(lid, loss);
+    workgroupBarrier();
+    let correct_sum = tree_sum(lid, correct);
+    if (lid == 0u) {
+        out[0] += loss_sum;
+        out[1] += correct_sum;
+        out[2] += f32(rows);
+    }
+}

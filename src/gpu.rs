@@ -1,0 +1,304 @@
+//! Adapter and device selection: the only place that sets wgpu up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::kernel::Kernel;
+use crate::shaders::Shader;
+
+/// How long a wait on the device may take before it is reported as a hang instead of blocking forever.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What wgtrain reports about the adapter it runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSummary {
+    /// The adapter's name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// The backend: Vulkan, Metal, Dx12 or Gl.
+    pub backend: String,
+    /// DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu or Other.
+    pub device_type: String,
+    /// The driver's name and version.
+    pub driver: String,
+}
+
+impl AdapterSummary {
+    fn from_info(info: &wgpu::AdapterInfo) -> Self {
+        let driver = format!("{} {}", info.driver, info.driver_info).trim().to_string();
+        AdapterSummary {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver,
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}, {}, driver {})", self.name, self.backend, self.device_type, self.driver)
+    }
+}
+
+/// Which adapter to use; `from_env` reads `WGTRAIN_BACKEND` and `WGTRAIN_ADAPTER`.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Restrict to one backend (vulkan, metal, dx12, gl); None = all.
+    pub backend: Option<wgpu::Backends>,
+    /// A case-insensitive substring the adapter's name must contain.
+    pub adapter: Option<String>,
+}
+
+impl GpuOptions {
+    /// Options from `WGTRAIN_BACKEND` (vulkan, metal, dx12, gl) and `WGTRAIN_ADAPTER` (a name substring).
+    pub fn from_env() -> Result<Self> {
+        let backend = match std::env::var("WGTRAIN_BACKEND") {
+            Ok(v) if !v.trim().is_empty() => Some(parse_backend(&v)?),
+            _ => None,
+        };
+        let adapter = std::env::var("WGTRAIN_ADAPTER").ok().filter(|s| !s.trim().is_empty());
+        Ok(GpuOptions { backend, adapter })
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(b) = self.backend {
+            parts.push(format!("backend {b:?}"));
+        }
+        if let Some(a) = &self.adapter {
+            parts.push(format!("name containing {a:?}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" with {} (WGTRAIN_BACKEND / WGTRAIN_ADAPTER)", parts.join(" and "))
+        }
+    }
+}
+
+fn parse_backend(v: &str) -> Result<wgpu::Backends> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "vulkan" | "vk" => Ok(wgpu::Backends::VULKAN),
+        "metal" => Ok(wgpu::Backends::METAL),
+        "dx12" | "d3d12" => Ok(wgpu::Backends::DX12),
+        "gl" | "gles" | "opengl" => Ok(wgpu::Backends::GL),
+        _ => Err(Error::BadEnv {
+            name: "WGTRAIN_BACKEND",
+            value: v.to_string(),
+            reason: "expected one of vulkan, metal, dx12, gl".into(),
+        }),
+    }
+}
+
+fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
+    let desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    let backends = backends.unwrap_or(desc.backends);
+    wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..desc })
+}
+
+/// The first error the device reported outside an explicit check, kept until the next [`Gpu::check`].
+type ErrorSlot = Arc<Mutex<Option<Error>>>;
+
+/// A device and queue on one adapter, with the pipeline cache.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    limits: wgpu::Limits,
+    errors: ErrorSlot,
+    kernels: Mutex<HashMap<(&'static str, &'static str), Arc<Kernel>>>,
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    placeholders: [wgpu::Buffer; 2],
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu").field("adapter", &self.summary).finish_non_exhaustive()
+    }
+}
+
+/// Every adapter wgpu can see, in the order it lists them.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    let inst = instance(None);
+    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(|a| AdapterSummary::from_info(&a.get_info()))
+        .collect()
+}
+
+impl Gpu {
+    /// A device on the adapter chosen by the environment (see [`GpuOptions::from_env`]), headless.
+    pub fn new() -> Result<Self> {
+        Self::with_options(&GpuOptions::from_env()?)
+    }
+
+    /// A device on the first adapter matching `opts`, preferring discrete GPUs, then integrated, then the rest.
+    pub fn with_options(opts: &GpuOptions) -> Result<Self> {
+        let inst = instance(opts.backend);
+        let mut adapters: Vec<wgpu::Adapter> = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+            .into_iter()
+            .filter(|a| {
+                let info = a.get_info();
+                let name_ok = opts
+                    .adapter
+                    .as_ref()
+                    .is_none_or(|want| info.name.to_lowercase().contains(&want.to_lowercase()));
+                let backend_ok = opts.backend.is_none_or(|b| b.contains(info.backend.into()));
+                name_ok && backend_ok
+            })
+            .collect();
+        adapters.sort_by_key(|a| match a.get_info().device_type {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Other => 3,
+            wgpu::DeviceType::Cpu => 4,
+        });
+        let adapter = adapters.into_iter().next().ok_or_else(|| Error::NoAdapter { filter: opts.describe() })?;
+        Self::from_adapter(&adapter)
+    }
+
+    fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
+        let summary = AdapterSummary::from_info(&adapter.get_info());
+        // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wgtrain"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::RequestDevice { adapter: summary.name.clone(), reason: e.to_string() })?;
+        let errors: ErrorSlot = Arc::new(Mutex::new(None));
+        let slot = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let kind = match &e {
+                wgpu::Error::OutOfMemory { .. } => "out of memory",
+                wgpu::Error::Validation { .. } => "validation",
+                wgpu::Error::Internal { .. } => "internal",
+            };
+            log::error!("wgpu {kind} error: {e}");
+            store_first(&slot, Error::Device { kind, message: e.to_string() });
+        }));
+        let slot = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                store_first(&slot, Error::Device { kind: "device lost", message });
+            }
+        });
+        log::info!("wgtrain on {summary}");
+        // Bound where an entry point declares a buffer a particular launch does not use (no bias, say):
+        // one for read-only slots and one for read-write slots, which must not alias in one dispatch.
+        let placeholder = |label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let placeholders = [placeholder("unused input"), placeholder("unused output")];
+        Ok(Gpu {
+            device,
+            queue,
+            summary,
+            limits,
+            errors,
+            kernels: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+            placeholders,
+        })
+    }
+
+    /// The adapter this device runs on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.summary
+    }
+
+    /// The limits the device was created with.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// The wgpu device, for callers that add their own work.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// A small buffer to bind where a kernel declares an input this launch does not use.
+    pub fn unused_input(&self) -> wgpu::BindingResource<'_> {
+        self.placeholders[0].as_entire_binding()
+    }
+
+    /// A small buffer to bind where a kernel declares an output this launch does not use.
+    pub fn unused_output(&self) -> wgpu::BindingResource<'_> {
+        self.placeholders[1].as_entire_binding()
+    }
+
+    /// Returns the first device error (validation, out of memory, device lost) reported since the last check.
+    pub fn check(&self) -> Result<()> {
+        match self.errors.lock() {
+            Ok(mut slot) => slot.take().map_or(Ok(()), Err),
+            Err(_) => Err(Error::Device { kind: "internal", message: "error slot poisoned".into() }),
+        }
+    }
+
+    /// Blocks until all submitted work has finished, then reports any device error.
+    pub fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(WAIT_TIMEOUT) })
+            .map_err(|e| Error::Device { kind: "timeout", message: e.to_string() })?;
+        self.check()
+    }
+
+    /// The compiled kernel for `entry` of `shader`, built on first use and cached.
+    pub fn kernel(&self, shader: &Shader, entry: &'static str) -> Result<Arc<Kernel>> {
+        let key = (shader.file, entry);
+        if let Some(k) = self.kernels.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(k);
+        }
+        let module = self.module(shader)?;
+        let kernel = Arc::new(Kernel::new(self, shader, &module, entry)?);
+        if let Ok(mut m) = self.kernels.lock() {
+            m.insert(key, kernel.clone());
+        }
+        Ok(kernel)
+    }
+
+    fn module(&self, shader: &Shader) -> Result<wgpu::ShaderModule> {
+        if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(shader.file).cloned()) {
+            return Ok(m);
+        }
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(shader.file),
+            source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+        };
+        let module = if shader.trusted {
+            // SAFETY: trusted shaders clamp or guard every index themselves (see the file header), and
+            // tests/matmul.rs runs them on ragged shapes against the CPU twin.
+            unsafe { self.device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+        } else {
+            self.device.create_shader_module(desc)
+        };
+        self.check()?;
+        if let Ok(mut m) = self.modules.lock() {
+            m.insert(shader.file, module.clone());
+        }
+        Ok(module)
+    }
+}
+
+fn store_first(slot: &ErrorSlot, e: Error) {
+    if let Ok(mut s) = slot.lock() {
+        if s.is_none() {
+            *s = Some(e);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `Kernel`: one compute pipeline with the binding list derived from its WGSL entry point, and `Dispatch`:
+//! a kernel, its bind group and its grid, recorded into a compute pass as many times as needed.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::shaders::Shader;
+
+/// A compute pipeline and the bindings its entry point uses, in ascending order.
+#[derive(Debug)]
+pub struct Kernel {
+    name: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    bindings: Vec<u32>,
+}
+
+/// The bindings of group 0 that `entry` statically uses, ascending, read off the WGSL with naga.
+///
+/// Entry points of one file share declarations but use different subsets, so the bind group of each is derived
+/// instead of written out by hand.
+pub fn entry_bindings(shader: &Shader, entry: &str) -> Result<Vec<u32>> {
+    let invalid = |reason: String| Error::Device { kind: "validation", message: format!("{}: {reason}", shader.file) };
+    let module = naga::front::wgsl::parse_str(shader.source).map_err(|e| invalid(e.emit_to_string(shader.source)))?;
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+        .validate(&module)
+        .map_err(|e| invalid(format!("{e:?}")))?;
+    let index = module
+        .entry_points
+        .iter()
+        .position(|ep| ep.name == entry)
+        .ok_or_else(|| invalid(format!("no entry point named {entry}")))?;
+    let usage = info.get_entry_point(index);
+    let mut bindings: Vec<u32> = module
+        .global_variables
+        .iter()
+        .filter(|(handle, _)| !usage[*handle].is_empty())
+        .filter_map(|(_, var)| var.binding.as_ref().filter(|b| b.group == 0).map(|b| b.binding))
+        .collect();
+    bindings.sort_unstable();
+    Ok(bindings)
+}
+
+impl Kernel {
+    pub(crate) fn new(gpu: &Gpu, shader: &Shader, module: &wgpu::ShaderModule, entry: &'static str) -> Result<Self> {
+        let bindings = entry_bindings(shader, entry)?;
+        let pipeline = gpu.device().create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        gpu.check()?;
+        Ok(Kernel { name: entry, pipeline, bindings })
+    }
+
+    /// The entry point's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The binding numbers the entry point uses, ascending; `bind` takes its resources in this order.
+    pub fn bindings(&self) -> &[u32] {
+        &self.bindings
+    }
+
+    /// A bind group with `resources[i]` at the i-th used binding.
+    pub fn bind(&self, gpu: &Gpu, resources: &[wgpu::BindingResource<'_>]) -> Result<wgpu::BindGroup> {
+        if resources.len() != self.bindings.len() {
+            return Err(Error::Shape {
+                op: "bind",
+                detail: format!("{} uses {} bindings, {} given", self.name, self.bindings.len(), resources.len()),
+            });
+        }
+        let entries: Vec<wgpu::BindGroupEntry> = self
+            .bindings
+            .iter()
+            .zip(resources)
+            .map(|(&binding, resource)| wgpu::BindGroupEntry { binding, resource: resource.clone() })
+            .collect();
+        let layout = self.pipeline.get_bind_group_layout(0);
+        let group =
+            gpu.device().create_bind_group(&wgpu::BindGroupDescriptor { label: Some(self.name), layout: &layout, entries: &entries });
+        gpu.check()?;
+        Ok(group)
+    }
+}
+
+/// A kernel launch ready to record: pipeline, bind group and grid, built once and reused every step.
+#[derive(Debug)]
+pub struct Dispatch {
+    kernel: Arc<Kernel>,
+    group: wgpu::BindGroup,
+    grid: (u32, u32),
+}
+
+impl Dispatch {
+    /// Binds `resources` to `kernel` and launches `workgroups` workgroups, spread over a 2-D grid.
+    pub fn new(gpu: &Gpu, kernel: Arc<Kernel>, resources: &[wgpu::BindingResource<'_>], workgroups: u64) -> Result<Self> {
+        let grid = grid(gpu, kernel.name, workgroups)?;
+        let group = kernel.bind(gpu, resources)?;
+        Ok(Dispatch { kernel, group, grid })
+    }
+
+    /// The kernel's entry point name.
+    pub fn name(&self) -> &'static str {
+        self.kernel.name
+    }
+
+    /// Records the launch into `pass`.
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.kernel.pipeline);
+        pass.set_bind_group(0, &self.group, &[]);
+        pass.dispatch_workgroups(self.grid.0, self.grid.1, 1);
+    }
+}
+
+/// Splits `workgroups` over x and y so neither exceeds the adapter's per-dimension limit (65,535 on most);
+/// kernels recover the flat index as x + y·nx and guard the tail.
+fn grid(gpu: &Gpu, what: &str, workgroups: u64) -> Result<(u32, u32)> {
+    let max = u64::from(gpu.limits().max_compute_workgroups_per_dimension).max(1);
+    let total = workgroups.max(1);
+    let x = total.min(max);
+    let y = total.div_ceil(x);
+    if y > max {
+        return Err(Error::Limit {
+            what: format!("{what} ({workgroups} workgroups)"),
+            limit: "max_compute_workgroups_per_dimension²",
+            needed: workgroups,
+            max: max * max,
+        });
+    }
+    Ok((x as u32, y as u32))
+}
+
+impl Gpu {
+    /// Records `dispatches` into one compute pass, submits once, and waits for the result.
+    pub fn run(&self, dispatches: &[&Dispatch]) -> Result<()> {
+        self.submit(dispatches);
+        self.wait()
+    }
+
+    /// Records `dispatches` into one compute pass and submits it without waiting.
+    pub fn submit(&self, dispatches: &[&Dispatch]) {
+        let mut encoder = self.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgtrain") });
+        {
+            let mut pass =
+                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("wgtrain"), timestamp_writes: None });
+            for d in dispatches {
+                d.record(&mut pass);
+            }
+        }
+        self.queue().submit(Some(encoder.finish()));
+    }
+}

@@ -1,0 +1,42 @@
+//! wgtrain: train small MLPs on any GPU through WebGPU (wgpu), with every WGSL kernel checked against a CPU twin.
+//!
+//! ```no_run
+//! use wgtrain::{Gpu, Tensor};
+//! use wgtrain::ops::{activation::Activation, matmul::{matmul_forward, MatmulShape}};
+//!
+//! # fn main() -> wgtrain::Result<()> {
+//! let gpu = Gpu::new()?; // WGTRAIN_BACKEND / WGTRAIN_ADAPTER choose the adapter
+//! let a = Tensor::from_slice(&gpu, "a", &[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+//! let b = Tensor::from_slice(&gpu, "b", &[1.0, 0.0, 0.0, 1.0], &[2, 2])?;
+//! let c = Tensor::zeros(&gpu, "c", &[2, 2])?;
+//! let mm = matmul_forward(&gpu, &MatmulShape::new(2, 2, 2), a.view(), b.view(), None, Activation::Relu, c.view(), None)?;
+//! gpu.run(&[&mm])?;
+//! assert_eq!(c.read(&gpu)?, vec![1.0, 2.0, 3.0, 4.0]);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod atomic_file;
+pub mod checkpoint;
+pub mod data;
+pub mod error;
+pub mod gpu;
+pub mod history;
+pub mod kernel;
+pub mod ops;
+pub mod optim;
+pub mod plateau;
+pub mod plot;
+pub mod reference;
+pub mod rng;
+pub mod schedule;
+pub mod shaders;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions};
+pub use kernel::{Dispatch, Kernel};
+pub use ops::activation::Activation;
+pub use ops::loss::Loss;
+pub use optim::{OptimizerConfig, OptimizerKind};
+pub use tensor::{Tensor, View};

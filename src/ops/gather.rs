@@ -1,0 +1,50 @@
+//! Launcher for shaders/gather.wgsl.
+
+use super::{need, positive, to_u32};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
+use crate::ops::step::StepBuffer;
+use crate::shaders;
+use crate::tensor::{uniform, View};
+
+/// Mirrors `struct GatherParams` in shaders/gather.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct GatherParams {
+    rows: u32,
+    cols: u32,
+    src_rows: u32,
+    _pad: u32,
+}
+
+/// out[r, c] = src[indices[step.batch_offset + r], c] for `rows` rows of `cols` values; `src` has `src_rows` rows.
+#[allow(clippy::too_many_arguments)]
+pub fn gather_rows(
+    gpu: &Gpu,
+    step: &StepBuffer,
+    indices: View<'_>,
+    src: View<'_>,
+    out: View<'_>,
+    rows: usize,
+    cols: usize,
+    src_rows: usize,
+) -> Result<Dispatch> {
+    const OP: &str = "gather_rows";
+    positive(OP, "rows", rows)?;
+    positive(OP, "cols", cols)?;
+    positive(OP, "src_rows", src_rows)?;
+    need(OP, "src", &src, src_rows * cols)?;
+    need(OP, "out", &out, rows * cols)?;
+    let p = GatherParams {
+        rows: to_u32(OP, "rows", rows)?,
+        cols: to_u32(OP, "cols", cols)?,
+        src_rows: to_u32(OP, "src_rows", src_rows)?,
+        _pad: 0,
+    };
+    to_u32(OP, "src elements", src_rows * cols)?;
+    let kernel = gpu.kernel(&shaders::GATHER, OP)?;
+    let u = uniform(gpu, OP, &p);
+    let res = [u.as_entire_binding(), step.binding(), indices.binding(), src.binding(), out.binding()];
+    Dispatch::new(gpu, kernel, &res, (rows * cols).div_ceil(256) as u64)
+}

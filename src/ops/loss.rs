@@ -1,0 +1,108 @@
+//! Launchers for shaders/loss.wgsl.
+
+use super::{need, positive, to_u32};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
+use crate::shaders;
+use crate::tensor::{uniform, View};
+
+/// A training loss, with PyTorch's reduction='mean'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Mean squared error over all outputs (F.mse_loss).
+    Mse,
+    /// Binary cross-entropy on logits over all outputs (F.binary_cross_entropy_with_logits).
+    Bce,
+    /// Softmax cross-entropy with integer class targets, mean over rows (F.cross_entropy).
+    CrossEntropy,
+}
+
+impl Loss {
+    /// The WGSL entry point.
+    pub fn entry(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse_loss",
+            Loss::Bce => "bce_loss",
+            Loss::CrossEntropy => "cross_entropy_loss",
+        }
+    }
+
+    /// The name on the command line and in checkpoints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Bce => "bce",
+            Loss::CrossEntropy => "cross-entropy",
+        }
+    }
+
+    /// Parses `mse`, `bce` or `cross-entropy` (also `ce`, `cross_entropy`).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "mse" => Ok(Loss::Mse),
+            "bce" => Ok(Loss::Bce),
+            "cross-entropy" | "ce" | "crossentropy" => Ok(Loss::CrossEntropy),
+            _ => Err(Error::config("loss", format!("unknown loss {s:?}; expected cross-entropy, bce or mse"))),
+        }
+    }
+
+    /// Whether the loss classifies (and so reports accuracy).
+    pub fn is_classification(self) -> bool {
+        !matches!(self, Loss::Mse)
+    }
+
+    /// Elements of the target tensor per row.
+    pub fn target_cols(self, outputs: usize) -> usize {
+        match self {
+            Loss::CrossEntropy => 1,
+            _ => outputs,
+        }
+    }
+}
+
+/// Mirrors `struct LossParams` in shaders/loss.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LossParams {
+    rows: u32,
+    cols: u32,
+    inv_count: f32,
+    _pad: u32,
+}
+
+/// Loss value per row, correct flags and d loss / d logits for `rows` samples of `cols` outputs.
+/// `targets` holds rows·cols values (mse, bce) or rows class indices as f32 (cross-entropy);
+/// `row_stats` receives 2·rows values: losses, then correct flags.
+pub fn loss(
+    gpu: &Gpu,
+    kind: Loss,
+    logits: View<'_>,
+    targets: View<'_>,
+    dlogits: View<'_>,
+    row_stats: View<'_>,
+    rows: usize,
+    cols: usize,
+) -> Result<Dispatch> {
+    const OP: &str = "loss";
+    positive(OP, "rows", rows)?;
+    positive(OP, "cols", cols)?;
+    need(OP, "logits", &logits, rows * cols)?;
+    need(OP, "targets", &targets, rows * kind.target_cols(cols))?;
+    need(OP, "dlogits", &dlogits, rows * cols)?;
+    need(OP, "row_stats", &row_stats, 2 * rows)?;
+    let count = match kind {
+        Loss::CrossEntropy => rows,
+        _ => rows * cols,
+    };
+    let p = LossParams {
+        rows: to_u32(OP, "rows", rows)?,
+        cols: to_u32(OP, "cols", cols)?,
+        inv_count: (1.0 / count as f64) as f32,
+        _pad: 0,
+    };
+    let kernel = gpu.kernel(&shaders::LOSS, kind.entry())?;
+    let u = uniform(gpu, kind.entry(), &p);
+    let res = [u.as_entire_binding(), logits.binding(), targets.binding(), dlogits.binding(), row_stats.binding()];
+    Dispatch::new(gpu, kernel, &res, rows.div_ceil(64) as u64)
+}

@@ -1,0 +1,142 @@
+//! Launchers for shaders/matmul.wgsl: C[M, N] = op(A)·op(B) with a fused bias + activation epilogue, or with the
+//! activation's derivative folded in for the backward pass.
+
+use super::{need, positive, to_u32};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
+use crate::ops::activation::Activation;
+use crate::shaders;
+use crate::tensor::{uniform, View};
+
+/// Output columns and rows computed by one workgroup (8×8 invocations of 4×4 each).
+pub const TILE: usize = 32;
+
+/// The dimensions of op(A)·op(B): A is [M, K] as stored, or [K, M] when `trans_a`; B is [K, N], or [N, K].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulShape {
+    /// Rows of C.
+    pub m: usize,
+    /// Columns of C.
+    pub n: usize,
+    /// The contracted dimension.
+    pub k: usize,
+    /// A is stored transposed ([K, M]).
+    pub trans_a: bool,
+    /// B is stored transposed ([N, K]).
+    pub trans_b: bool,
+}
+
+impl MatmulShape {
+    /// An untransposed M×K by K×N product.
+    pub fn new(m: usize, n: usize, k: usize) -> Self {
+        MatmulShape { m, n, k, trans_a: false, trans_b: false }
+    }
+}
+
+/// Mirrors `struct MatmulParams` in shaders/matmul.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    tiles_n: u32,
+    a_row_stride: u32,
+    a_k_stride: u32,
+    b_k_stride: u32,
+    b_col_stride: u32,
+    has_bias: u32,
+    activation: u32,
+    slope: f32,
+    store_pre: u32,
+}
+
+fn params(s: &MatmulShape, act: Activation, has_bias: bool, store_pre: bool) -> Result<MatmulParams> {
+    const OP: &str = "matmul";
+    positive(OP, "M", s.m)?;
+    positive(OP, "N", s.n)?;
+    positive(OP, "K", s.k)?;
+    let (m, n, k) = (to_u32(OP, "M", s.m)?, to_u32(OP, "N", s.n)?, to_u32(OP, "K", s.k)?);
+    to_u32(OP, "M·K", s.m * s.k)?;
+    to_u32(OP, "K·N", s.k * s.n)?;
+    to_u32(OP, "M·N", s.m * s.n)?;
+    let (a_row_stride, a_k_stride) = if s.trans_a { (1, m) } else { (k, 1) };
+    let (b_k_stride, b_col_stride) = if s.trans_b { (1, k) } else { (n, 1) };
+    Ok(MatmulParams {
+        m,
+        n,
+        k,
+        tiles_n: to_u32(OP, "tiles", s.n.div_ceil(TILE))?,
+        a_row_stride,
+        a_k_stride,
+        b_k_stride,
+        b_col_stride,
+        has_bias: u32::from(has_bias),
+        activation: act.code(),
+        slope: act.slope(),
+        store_pre: u32::from(store_pre),
+    })
+}
+
+fn workgroups(s: &MatmulShape) -> u64 {
+    (s.m.div_ceil(TILE) * s.n.div_ceil(TILE)) as u64
+}
+
+/// z = op(A)·op(B) (+ bias[N] over rows); c = act(z); z is stored when given.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_forward(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    a: View<'_>,
+    b: View<'_>,
+    bias: Option<View<'_>>,
+    act: Activation,
+    c: View<'_>,
+    z: Option<View<'_>>,
+) -> Result<Dispatch> {
+    const OP: &str = "matmul_forward";
+    let p = params(s, act, bias.is_some(), z.is_some())?;
+    need(OP, "a", &a, s.m * s.k)?;
+    need(OP, "b", &b, s.k * s.n)?;
+    need(OP, "c", &c, s.m * s.n)?;
+    if let Some(bias) = &bias {
+        need(OP, "bias", bias, s.n)?;
+    }
+    if let Some(z) = &z {
+        need(OP, "z", z, s.m * s.n)?;
+    }
+    let kernel = gpu.kernel(&shaders::MATMUL, OP)?;
+    let u = uniform(gpu, OP, &p);
+    let res = [
+        u.as_entire_binding(),
+        a.binding(),
+        b.binding(),
+        bias.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()),
+        c.binding(),
+        z.as_ref().map_or_else(|| gpu.unused_output(), |v| v.binding()),
+    ];
+    Dispatch::new(gpu, kernel, &res, workgroups(s))
+}
+
+/// c = (op(A)·op(B)) ⊙ act'(aux), aux [M, N] the pre-activation whose gradient this is.
+pub fn matmul_activation_backward(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    a: View<'_>,
+    b: View<'_>,
+    aux: View<'_>,
+    act: Activation,
+    c: View<'_>,
+) -> Result<Dispatch> {
+    const OP: &str = "matmul_activation_backward";
+    let p = params(s, act, false, false)?;
+    need(OP, "a", &a, s.m * s.k)?;
+    need(OP, "b", &b, s.k * s.n)?;
+    need(OP, "aux", &aux, s.m * s.n)?;
+    need(OP, "c", &c, s.m * s.n)?;
+    let kernel = gpu.kernel(&shaders::MATMUL, OP)?;
+    let u = uniform(gpu, OP, &p);
+    let res = [u.as_entire_binding(), a.binding(), b.binding(), aux.binding(), c.binding()];
+    Dispatch::new(gpu, kernel, &res, workgroups(s))
+}

@@ -1,0 +1,95 @@
+//! Launcher for shaders/optim.wgsl: one dispatch updates every parameter of the flat buffer.
+
+use super::{need, positive, to_u32};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
+use crate::ops::step::StepBuffer;
+use crate::optim::{OptimizerConfig, OptimizerKind};
+use crate::shaders;
+use crate::tensor::{uniform, View};
+
+/// Mirrors `struct OptimParams` in shaders/optim.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct OptimParams {
+    /// Number of parameters.
+    pub n: u32,
+    /// μ.
+    pub momentum: f32,
+    /// τ.
+    pub dampening: f32,
+    /// 1 for Nesterov.
+    pub nesterov: u32,
+    /// Coupled L2 λ (0 for AdamW).
+    pub weight_decay: f32,
+    /// AdamW's decoupled λ (0 otherwise).
+    pub decoupled_weight_decay: f32,
+    /// L1 coefficient.
+    pub l1: f32,
+    /// ε.
+    pub eps: f32,
+    /// RMSprop α.
+    pub alpha: f32,
+    /// 1 for centered RMSprop.
+    pub centered: u32,
+    /// β1.
+    pub beta1: f32,
+    /// β2.
+    pub beta2: f32,
+    /// 1 for AMSGrad.
+    pub amsgrad: u32,
+    /// Padding to 64 bytes.
+    pub _pad: [u32; 3],
+}
+
+impl OptimParams {
+    /// The kernel parameters for `cfg` over `n` parameters.
+    pub fn new(cfg: &OptimizerConfig, n: u32) -> Self {
+        let decoupled = cfg.kind == OptimizerKind::AdamW;
+        OptimParams {
+            n,
+            momentum: cfg.momentum as f32,
+            dampening: cfg.dampening as f32,
+            nesterov: u32::from(cfg.nesterov),
+            weight_decay: if decoupled { 0.0 } else { cfg.weight_decay as f32 },
+            decoupled_weight_decay: if decoupled { cfg.weight_decay as f32 } else { 0.0 },
+            l1: cfg.l1 as f32,
+            eps: cfg.eps as f32,
+            alpha: cfg.alpha as f32,
+            centered: u32::from(cfg.centered),
+            beta1: cfg.beta1 as f32,
+            beta2: cfg.beta2 as f32,
+            amsgrad: u32::from(cfg.amsgrad),
+            _pad: [0; 3],
+        }
+    }
+}
+
+/// Updates `param` [n] in place from `grad` [n] (scaled by scale[0]) and `state` [slots·n].
+#[allow(clippy::too_many_arguments)]
+pub fn optimizer_update(
+    gpu: &Gpu,
+    cfg: &OptimizerConfig,
+    step: &StepBuffer,
+    scale: View<'_>,
+    grad: View<'_>,
+    param: View<'_>,
+    state: View<'_>,
+    n: usize,
+) -> Result<Dispatch> {
+    const OP: &str = "optimizer_update";
+    cfg.validate()?;
+    positive(OP, "n", n)?;
+    need(OP, "scale", &scale, 1)?;
+    need(OP, "grad", &grad, n)?;
+    need(OP, "param", &param, n)?;
+    need(OP, "state", &state, cfg.state_slots() * n)?;
+    let p = OptimParams::new(cfg, to_u32(OP, "n", n)?);
+    to_u32(OP, "state", cfg.state_slots() * n)?;
+    let entry = cfg.kind.entry();
+    let kernel = gpu.kernel(&shaders::OPTIM, entry)?;
+    let u = uniform(gpu, entry, &p);
+    let res = [u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
+    Dispatch::new(gpu, kernel, &res, n.div_ceil(256) as u64)
+}

@@ -1,0 +1,71 @@
+//! Launchers for shaders/reduce.wgsl.
+
+use super::{need, positive, to_u32};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
+use crate::reference::reduce::CHUNK;
+use crate::shaders;
+use crate::tensor::{uniform, View};
+
+/// Mirrors `struct ReduceParams` in shaders/reduce.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ReduceParams {
+    n: u32,
+    cols: u32,
+    max_norm: f32,
+    _pad: u32,
+}
+
+fn launch(gpu: &Gpu, entry: &'static str, p: ReduceParams, x: View<'_>, out: View<'_>, workgroups: u64) -> Result<Dispatch> {
+    let kernel = gpu.kernel(&shaders::REDUCE, entry)?;
+    let u = uniform(gpu, entry, &p);
+    Dispatch::new(gpu, kernel, &[u.as_entire_binding(), x.binding(), out.binding()], workgroups)
+}
+
+/// out[c] = Σ_r x[r, c] over x [rows, cols] (the bias gradient).
+pub fn column_sum(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, cols: usize) -> Result<Dispatch> {
+    const OP: &str = "column_sum";
+    positive(OP, "rows", rows)?;
+    positive(OP, "cols", cols)?;
+    need(OP, "x", &x, rows * cols)?;
+    need(OP, "out", &out, cols)?;
+    let p = ReduceParams { n: to_u32(OP, "rows·cols", rows * cols)?, cols: to_u32(OP, "cols", cols)?, max_norm: 0.0, _pad: 0 };
+    launch(gpu, OP, p, x, out, cols.div_ceil(64) as u64)
+}
+
+/// The number of partial sums `sum_squares_partial` writes for `n` elements.
+pub fn partial_count(n: usize) -> usize {
+    n.div_ceil(CHUNK).max(1)
+}
+
+/// out[w] = Σ x[i]² over chunks of 4096 elements: the first pass of the global gradient norm.
+pub fn sum_squares_partial(gpu: &Gpu, x: View<'_>, out: View<'_>, n: usize) -> Result<Dispatch> {
+    const OP: &str = "sum_squares_partial";
+    positive(OP, "n", n)?;
+    need(OP, "x", &x, n)?;
+    need(OP, "out", &out, partial_count(n))?;
+    let p = ReduceParams { n: to_u32(OP, "n", n)?, cols: 1, max_norm: 0.0, _pad: 0 };
+    launch(gpu, OP, p, x, out, partial_count(n) as u64)
+}
+
+/// out = [min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖] from the `partials` of `sum_squares_partial`.
+pub fn clip_scale(gpu: &Gpu, partials: View<'_>, out: View<'_>, n_partials: usize, max_norm: f32) -> Result<Dispatch> {
+    const OP: &str = "clip_scale";
+    positive(OP, "partials", n_partials)?;
+    need(OP, "partials", &partials, n_partials)?;
+    need(OP, "out", &out, 2)?;
+    let p = ReduceParams { n: to_u32(OP, "partials", n_partials)?, cols: 1, max_norm, _pad: 0 };
+    launch(gpu, OP, p, partials, out, 1)
+}
+
+/// stats[0..3] += [Σ losses, Σ correct, rows] for row_stats = [losses (rows); correct (rows)].
+pub fn stats_accumulate(gpu: &Gpu, row_stats: View<'_>, stats: View<'_>, rows: usize) -> Result<Dispatch> {
+    const OP: &str = "stats_accumulate";
+    positive(OP, "rows", rows)?;
+    need(OP, "row_stats", &row_stats, 2 * rows)?;
+    need(OP, "stats", &stats, 3)?;
+    let p = ReduceParams { n: to_u32(OP, "rows", rows)?, cols: 1, max_norm: 0.0, _pad: 0 };
+    launch(gpu, OP, p, row_stats, stats, 1)
+}

@@ -1,0 +1,74 @@
+//! CPU twin of shaders/loss.wgsl: per-row loss, correct flag, and the gradient w.r.t. the raw outputs.
+//! Each returns (dlogits [rows·cols], row_stats [2·rows]) with row_stats = per-sample losses then correct flags;
+//! the batch loss (reduction = mean, as PyTorch) is the mean of the first half.
+
+use super::{max, Real};
+
+/// Mean squared error: l = (y − t)², dy = 2 (y − t) / (rows·cols).
+pub fn mse_loss<T: Real>(y: &[T], t: &[T], rows: usize, cols: usize) -> (Vec<T>, Vec<T>) {
+    let inv = T::of(1.0 / (rows * cols) as f64);
+    let mut dy = vec![T::of(0.0); rows * cols];
+    let mut stats = vec![T::of(0.0); 2 * rows];
+    for r in 0..rows {
+        let mut sum = T::of(0.0);
+        for c in 0..cols {
+            let d = y[r * cols + c] - t[r * cols + c];
+            sum += d * d;
+            dy[r * cols + c] = T::of(2.0) * d * inv;
+        }
+        stats[r] = sum / T::of(cols as f64);
+    }
+    (dy, stats)
+}
+
+/// Binary cross-entropy on logits (BCEWithLogitsLoss): l = max(x,0) − x t + ln(1 + e^−|x|), dx = (σ(x) − t)/(rows·cols).
+pub fn bce_loss<T: Real>(x: &[T], t: &[T], rows: usize, cols: usize) -> (Vec<T>, Vec<T>) {
+    let inv = T::of(1.0 / (rows * cols) as f64);
+    let (zero, one) = (T::of(0.0), T::of(1.0));
+    let mut dx = vec![zero; rows * cols];
+    let mut stats = vec![zero; 2 * rows];
+    for r in 0..rows {
+        let (mut sum, mut correct) = (zero, zero);
+        for c in 0..cols {
+            let (v, tv) = (x[r * cols + c], t[r * cols + c]);
+            let e = (-v.abs()).exp();
+            sum += max(v, zero) - v * tv + (one + e).ln();
+            let sig = if v >= zero { one / (one + e) } else { e / (one + e) };
+            dx[r * cols + c] = (sig - tv) * inv;
+            if (v > zero) == (tv > T::of(0.5)) {
+                correct += one;
+            }
+        }
+        stats[r] = sum / T::of(cols as f64);
+        stats[rows + r] = correct / T::of(cols as f64);
+    }
+    (dx, stats)
+}
+
+/// Softmax cross-entropy with class indices (CrossEntropyLoss): l = logsumexp(x) − x[t], dx = (softmax − onehot)/rows.
+/// Correct when the first arg-max equals the label.
+pub fn cross_entropy_loss<T: Real>(x: &[T], labels: &[T], rows: usize, cols: usize) -> (Vec<T>, Vec<T>) {
+    let inv = T::of(1.0 / rows as f64);
+    let mut dx = vec![T::of(0.0); rows * cols];
+    let mut stats = vec![T::of(0.0); 2 * rows];
+    for r in 0..rows {
+        let row = &x[r * cols..(r + 1) * cols];
+        let label = (labels[r].to_f64() as usize).min(cols - 1);
+        let (mut m, mut arg) = (row[0], 0);
+        for (c, &v) in row.iter().enumerate().skip(1) {
+            if v > m {
+                m = v;
+                arg = c;
+            }
+        }
+        let s = row.iter().fold(T::of(0.0), |s, &v| s + (v - m).exp());
+        for c in 0..cols {
+            let p = (row[c] - m).exp() / s;
+            let onehot = if c == label { T::of(1.0) } else { T::of(0.0) };
+            dx[r * cols + c] = (p - onehot) * inv;
+        }
+        stats[r] = m + s.ln() - row[label];
+        stats[rows + r] = T::of(if arg == label { 1.0 } else { 0.0 });
+    }
+    (dx, stats)
+}

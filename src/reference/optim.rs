@@ -1,0 +1,115 @@
+//! CPU twin of shaders/optim.wgsl, in f32 with the kernel's operation order (see that file for the formulas).
+
+use crate::ops::optim::OptimParams;
+use crate::ops::step::StepScalars;
+use crate::optim::OptimizerKind;
+
+fn sign(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// torch.lerp: a + w (b − a) for w < ½, else b − (b − a)(1 − w).
+pub fn lerp(a: f32, b: f32, w: f32) -> f32 {
+    if w < 0.5 {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (1.0 - w)
+    }
+}
+
+/// g = scale·grad + λθ + l1·sign(θ).
+fn regularized(p: &OptimParams, scale: f32, grad: f32, theta: f32) -> f32 {
+    scale * grad + p.weight_decay * theta + p.l1 * sign(theta)
+}
+
+/// One SGD step (momentum buffer in state[0..n]).
+pub fn sgd_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+    for i in 0..p.n as usize {
+        let theta = param[i];
+        let mut g = regularized(p, scale, grad[i], theta);
+        if p.momentum != 0.0 {
+            let b = if s.first_step != 0 { g } else { p.momentum * state[i] + (1.0 - p.dampening) * g };
+            state[i] = b;
+            g = if p.nesterov != 0 { g + p.momentum * b } else { b };
+        }
+        param[i] = theta - s.lr * g;
+    }
+}
+
+/// One AdaGrad step (sum of squares in state[0..n]); s.step_size is the decayed learning rate.
+pub fn adagrad_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+    for i in 0..p.n as usize {
+        let theta = param[i];
+        let g = regularized(p, scale, grad[i], theta);
+        state[i] += g * g;
+        param[i] = theta - s.step_size * g / (state[i].sqrt() + p.eps);
+    }
+}
+
+/// One RMSprop step (state: v, ḡ, momentum buffer).
+pub fn rmsprop_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+    let n = p.n as usize;
+    for i in 0..n {
+        let theta = param[i];
+        let g = regularized(p, scale, grad[i], theta);
+        let v = p.alpha * state[i] + (1.0 - p.alpha) * g * g;
+        state[i] = v;
+        let mut avg = v;
+        if p.centered != 0 {
+            let gm = lerp(state[n + i], g, 1.0 - p.alpha);
+            state[n + i] = gm;
+            avg = v - gm * gm;
+        }
+        let denom = avg.sqrt() + p.eps;
+        if p.momentum > 0.0 {
+            let b = p.momentum * state[2 * n + i] + g / denom;
+            state[2 * n + i] = b;
+            param[i] = theta - s.lr * b;
+        } else {
+            param[i] = theta - s.lr * g / denom;
+        }
+    }
+}
+
+/// One Adam / AdamW step (state: m, v, v̂max).
+pub fn adam_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+    let n = p.n as usize;
+    for i in 0..n {
+        let theta = param[i] * (1.0 - s.lr * p.decoupled_weight_decay);
+        let g = regularized(p, scale, grad[i], theta);
+        let m = lerp(state[i], g, 1.0 - p.beta1);
+        let v = p.beta2 * state[n + i] + (1.0 - p.beta2) * g * g;
+        state[i] = m;
+        state[n + i] = v;
+        let mut vhat = v;
+        if p.amsgrad != 0 {
+            vhat = state[2 * n + i].max(v);
+            state[2 * n + i] = vhat;
+        }
+        param[i] = theta - s.step_size * m / (vhat.sqrt() / s.bias_correction2_sqrt + p.eps);
+    }
+}
+
+/// Dispatches to the rule of `kind`.
+pub fn optimizer_update(
+    kind: OptimizerKind,
+    p: &OptimParams,
+    s: &StepScalars,
+    scale: f32,
+    grad: &[f32],
+    param: &mut [f32],
+    state: &mut [f32],
+) {
+    match kind {
+        OptimizerKind::Sgd => sgd_update(p, s, scale, grad, param, state),
+        OptimizerKind::Adagrad => adagrad_update(p, s, scale, grad, param, state),
+        OptimizerKind::RmsProp => rmsprop_update(p, s, scale, grad, param, state),
+        OptimizerKind::Adam | OptimizerKind::AdamW => adam_update(p, s, scale, grad, param, state),
+    }
+}

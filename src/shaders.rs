@@ -1,0 +1,34 @@
+//! The registry of WGSL sources: every shader file, with `common.wgsl` prepended (WGSL has no include).
+
+/// A shader file of `shaders/`, ready to compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shader {
+    /// The file name in `shaders/`.
+    pub file: &'static str,
+    /// The full source: common.wgsl followed by the file.
+    pub source: &'static str,
+    /// Whether every memory access of every entry point is guarded or clamped by the kernel itself, so naga's
+    /// runtime bounds checks can be turned off (tested on ragged shapes in tests/).
+    pub trusted: bool,
+}
+
+macro_rules! shader {
+    ($name:ident, $file:literal, $trusted:expr) => {
+        #[doc = concat!("`shaders/", $file, "`.")]
+        pub const $name: Shader = Shader {
+            file: $file,
+            source: concat!(include_str!("../shaders/common.wgsl"), "\n", include_str!(concat!("../shaders/", $file))),
+            trusted: $trusted,
+        };
+    };
+}
+
+shader!(MATMUL, "matmul.wgsl", true);
+shader!(ACTIVATION, "activation.wgsl", false);
+shader!(LOSS, "loss.wgsl", false);
+shader!(REDUCE, "reduce.wgsl", false);
+shader!(OPTIM, "optim.wgsl", false);
+shader!(GATHER, "gather.wgsl", false);
+
+/// Every shader, for validation and for compiling all pipelines up front.
+pub const ALL: &[Shader] = &[MATMUL, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER];

@@ -1,0 +1,115 @@
+//! matmul_forward and matmul_activation_backward against src/reference/matmul.rs.
+
+mod common;
+use common::*;
+use wgtrain::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
+use wgtrain::reference::matmul as reference;
+use wgtrain::Activation;
+
+/// The kernel and the twin sum over k in the same order; they differ only where the driver contracts a·b + c into
+/// an FMA (≤ ½ ulp per step). With entries in [−1, 1] and K ≤ 1024 partial sums stay below ~40, so the expected
+/// difference is ~1e-5; 1e-4 leaves margin while a wrong element (off by a whole product, ≥ 1e-2) still fails.
+const ATOL: f32 = 1e-4;
+const RTOL: f32 = 1e-4;
+
+const ACTIVATIONS: [Activation; 6] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::LeakyRelu(0.1),
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Gelu,
+];
+
+fn check_forward(s: MatmulShape, with_bias: bool, act: Activation, seed: u64) {
+    let a = uniform(seed, s.m * s.k, -1.0, 1.0);
+    let b = uniform(seed + 1, s.k * s.n, -1.0, 1.0);
+    let bias = uniform(seed + 2, s.n, -1.0, 1.0);
+    let (ta, tb, tbias) = (upload(&a), upload(&b), upload(&bias));
+    let (tc, tz) = (zeros(s.m * s.n), zeros(s.m * s.n));
+    let d = matmul_forward(gpu(), &s, ta.view(), tb.view(), with_bias.then(|| tbias.view()), act, tc.view(), Some(tz.view()))
+        .expect("launch");
+    gpu().run(&[&d]).expect("run");
+    let (want_c, want_z) = reference::matmul_forward(&s, &a, &b, with_bias.then_some(&bias[..]), act);
+    let label = format!("matmul_forward {s:?} bias={with_bias} {act:?}");
+    assert_nontrivial(&label, &want_z);
+    assert_close(&format!("{label} z"), &tz.read(gpu()).unwrap(), &want_z, ATOL, RTOL);
+    assert_close(&format!("{label} c"), &tc.read(gpu()).unwrap(), &want_c, ATOL, RTOL);
+}
+
+fn shapes() -> Vec<(usize, usize, usize)> {
+    // 1×1×1, primes, sizes around the 32-wide tile and the 4-wide register block, and MLP-like shapes.
+    vec![(1, 1, 1), (37, 61, 129), (2, 3, 5), (31, 33, 7), (32, 32, 32), (33, 65, 17), (128, 10, 64), (5, 128, 784)]
+}
+
+#[test]
+fn matmul_forward_matches_reference() {
+    for (i, (m, n, k)) in shapes().into_iter().enumerate() {
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
+                check_forward(s, i % 2 == 0, ACTIVATIONS[i % ACTIVATIONS.len()], 10 + i as u64);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_forward_every_activation_with_bias() {
+    for (i, act) in ACTIVATIONS.into_iter().enumerate() {
+        check_forward(MatmulShape { m: 37, n: 29, k: 61, trans_a: false, trans_b: true }, true, act, 100 + i as u64);
+    }
+}
+
+#[test]
+fn matmul_activation_backward_matches_reference() {
+    for (i, (m, n, k)) in shapes().into_iter().enumerate() {
+        let act = ACTIVATIONS[i % ACTIVATIONS.len()];
+        let s = MatmulShape { m, n, k, trans_a: i % 2 == 1, trans_b: i % 3 == 0 };
+        let a = uniform(200 + i as u64, m * k, -1.0, 1.0);
+        let b = uniform(300 + i as u64, k * n, -1.0, 1.0);
+        let aux = uniform(400 + i as u64, m * n, -3.0, 3.0);
+        let (ta, tb, taux, tc) = (upload(&a), upload(&b), upload(&aux), zeros(m * n));
+        let d = matmul_activation_backward(gpu(), &s, ta.view(), tb.view(), taux.view(), act, tc.view()).expect("launch");
+        gpu().run(&[&d]).expect("run");
+        let want = reference::matmul_activation_backward(&s, &a, &b, &aux, act);
+        let label = format!("matmul_activation_backward {s:?} {act:?}");
+        assert_nontrivial(&label, &want);
+        assert_close(&label, &tc.read(gpu()).unwrap(), &want, ATOL, RTOL);
+    }
+}
+
+/// More than 65,535 workgroups of 32 rows: the launch must spread over a 2-D grid and still cover every row.
+#[test]
+fn matmul_forward_beyond_65535_workgroups() {
+    let m = 65_536 * 32 + 77;
+    check_forward(MatmulShape { m, n: 1, k: 1, trans_a: false, trans_b: false }, true, Activation::Relu, 7);
+}
+
+/// Views at an offset into one flat buffer (how the model binds each layer of the parameter buffer).
+#[test]
+fn matmul_forward_on_offset_views() {
+    let s = MatmulShape { m: 3, n: 5, k: 7, trans_a: false, trans_b: true };
+    let align = gpu().limits().min_storage_buffer_offset_alignment as usize / 4;
+    let a = uniform(1, s.m * s.k, -1.0, 1.0);
+    let b = uniform(2, s.k * s.n, -1.0, 1.0);
+    let mut flat = vec![9.0; align + s.k * s.n];
+    flat[align..].copy_from_slice(&b);
+    let (ta, tflat, tc) = (upload(&a), upload(&flat), zeros(s.m * s.n));
+    let d = matmul_forward(gpu(), &s, ta.view(), tflat.slice(align, s.k * s.n), None, Activation::Identity, tc.view(), None)
+        .expect("launch");
+    gpu().run(&[&d]).expect("run");
+    let (want, _) = reference::matmul_forward(&s, &a, &b, None, Activation::Identity);
+    assert_close("offset view", &tc.read(gpu()).unwrap(), &want, ATOL, RTOL);
+}
+
+#[test]
+fn matmul_rejects_bad_shapes() {
+    let t = zeros(4);
+    let s = MatmulShape::new(2, 2, 3);
+    let err = matmul_forward(gpu(), &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap_err();
+    assert!(err.to_string().contains("a has 4 elements, needs 6"), "{err}");
+    let err = matmul_forward(gpu(), &MatmulShape::new(0, 2, 2), t.view(), t.view(), None, Activation::Identity, t.view(), None)
+        .unwrap_err();
+    assert!(err.to_string().contains("M must be at least 1"), "{err}");
+}
