@@ -141,10 +141,8 @@ impl Gpu {
             .into_iter()
             .filter(|a| {
                 let info = a.get_info();
-                let name_ok = opts
-                    .adapter
-                    .as_ref()
-                    .is_none_or(|want| info.name.to_lowercase().contains(&want.to_lowercase()));
+                let name_ok =
+                    opts.adapter.as_ref().is_none_or(|want| info.name.to_lowercase().contains(&want.to_lowercase()));
                 let backend_ok = opts.backend.is_none_or(|b| b.contains(info.backend.into()));
                 name_ok && backend_ok
             })

@@ -81,8 +81,11 @@ impl Kernel {
             .map(|(&binding, resource)| wgpu::BindGroupEntry { binding, resource: resource.clone() })
             .collect();
         let layout = self.pipeline.get_bind_group_layout(0);
-        let group =
-            gpu.device().create_bind_group(&wgpu::BindGroupDescriptor { label: Some(self.name), layout: &layout, entries: &entries });
+        let group = gpu.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(self.name),
+            layout: &layout,
+            entries: &entries,
+        });
         gpu.check()?;
         Ok(group)
     }
@@ -98,7 +101,12 @@ pub struct Dispatch {
 
 impl Dispatch {
     /// Binds `resources` to `kernel` and launches `workgroups` workgroups, spread over a 2-D grid.
-    pub fn new(gpu: &Gpu, kernel: Arc<Kernel>, resources: &[wgpu::BindingResource<'_>], workgroups: u64) -> Result<Self> {
+    pub fn new(
+        gpu: &Gpu,
+        kernel: Arc<Kernel>,
+        resources: &[wgpu::BindingResource<'_>],
+        workgroups: u64,
+    ) -> Result<Self> {
         let grid = grid(gpu, kernel.name, workgroups)?;
         let group = kernel.bind(gpu, resources)?;
         Ok(Dispatch { kernel, group, grid })
@@ -144,10 +152,11 @@ impl Gpu {
 
     /// Records `dispatches` into one compute pass and submits it without waiting.
     pub fn submit(&self, dispatches: &[&Dispatch]) {
-        let mut encoder = self.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgtrain") });
+        let mut encoder =
+            self.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgtrain") });
         {
-            let mut pass =
-                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("wgtrain"), timestamp_writes: None });
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("wgtrain"), timestamp_writes: None });
             for d in dispatches {
                 d.record(&mut pass);
             }

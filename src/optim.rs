@@ -32,7 +32,10 @@ impl OptimizerKind {
             "rmsprop" => Ok(OptimizerKind::RmsProp),
             "adam" => Ok(OptimizerKind::Adam),
             "adamw" => Ok(OptimizerKind::AdamW),
-            _ => Err(Error::config("optimizer", format!("unknown optimizer {s:?}; expected sgd, adagrad, rmsprop, adam or adamw"))),
+            _ => Err(Error::config(
+                "optimizer",
+                format!("unknown optimizer {s:?}; expected sgd, adagrad, rmsprop, adam or adamw"),
+            )),
         }
     }
 

@@ -40,7 +40,7 @@ const USAGE: wgpu::BufferUsages =
 /// Checks that a buffer of `bytes` fits the device's buffer and binding limits.
 pub fn check_buffer_size(gpu: &Gpu, what: &str, bytes: u64) -> Result<()> {
     let limits = gpu.limits();
-    let binding_max = u64::from(limits.max_storage_buffer_binding_size);
+    let binding_max = limits.max_storage_buffer_binding_size;
     if bytes > binding_max {
         return Err(Error::Limit {
             what: what.to_string(),
@@ -50,7 +50,12 @@ pub fn check_buffer_size(gpu: &Gpu, what: &str, bytes: u64) -> Result<()> {
         });
     }
     if bytes > limits.max_buffer_size {
-        return Err(Error::Limit { what: what.to_string(), limit: "max_buffer_size", needed: bytes, max: limits.max_buffer_size });
+        return Err(Error::Limit {
+            what: what.to_string(),
+            limit: "max_buffer_size",
+            needed: bytes,
+            max: limits.max_buffer_size,
+        });
     }
     Ok(())
 }
@@ -66,8 +71,11 @@ impl Tensor {
         } else {
             bytes
         };
-        let buffer =
-            gpu.device().create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents, usage: USAGE });
+        let buffer = gpu.device().create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents,
+            usage: USAGE,
+        });
         gpu.check()?;
         Ok(Tensor { buffer, shape: shape.to_vec() })
     }
@@ -154,7 +162,10 @@ impl Tensor {
 fn check_len(what: &str, len: usize, shape: &[usize]) -> Result<()> {
     let want: usize = shape.iter().product();
     if len != want {
-        return Err(Error::Shape { op: "tensor", detail: format!("{what}: {len} elements for shape {shape:?} ({want})") });
+        return Err(Error::Shape {
+            op: "tensor",
+            detail: format!("{what}: {len} elements for shape {shape:?} ({want})"),
+        });
     }
     Ok(())
 }

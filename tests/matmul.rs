@@ -27,8 +27,17 @@ fn check_forward(s: MatmulShape, with_bias: bool, act: Activation, seed: u64) {
     let bias = uniform(seed + 2, s.n, -1.0, 1.0);
     let (ta, tb, tbias) = (upload(&a), upload(&b), upload(&bias));
     let (tc, tz) = (zeros(s.m * s.n), zeros(s.m * s.n));
-    let d = matmul_forward(gpu(), &s, ta.view(), tb.view(), with_bias.then(|| tbias.view()), act, tc.view(), Some(tz.view()))
-        .expect("launch");
+    let d = matmul_forward(
+        gpu(),
+        &s,
+        ta.view(),
+        tb.view(),
+        with_bias.then(|| tbias.view()),
+        act,
+        tc.view(),
+        Some(tz.view()),
+    )
+    .expect("launch");
     gpu().run(&[&d]).expect("run");
     let (want_c, want_z) = reference::matmul_forward(&s, &a, &b, with_bias.then_some(&bias[..]), act);
     let label = format!("matmul_forward {s:?} bias={with_bias} {act:?}");
@@ -70,7 +79,8 @@ fn matmul_activation_backward_matches_reference() {
         let b = uniform(300 + i as u64, k * n, -1.0, 1.0);
         let aux = uniform(400 + i as u64, m * n, -3.0, 3.0);
         let (ta, tb, taux, tc) = (upload(&a), upload(&b), upload(&aux), zeros(m * n));
-        let d = matmul_activation_backward(gpu(), &s, ta.view(), tb.view(), taux.view(), act, tc.view()).expect("launch");
+        let d =
+            matmul_activation_backward(gpu(), &s, ta.view(), tb.view(), taux.view(), act, tc.view()).expect("launch");
         gpu().run(&[&d]).expect("run");
         let want = reference::matmul_activation_backward(&s, &a, &b, &aux, act);
         let label = format!("matmul_activation_backward {s:?} {act:?}");
@@ -96,8 +106,17 @@ fn matmul_forward_on_offset_views() {
     let mut flat = vec![9.0; align + s.k * s.n];
     flat[align..].copy_from_slice(&b);
     let (ta, tflat, tc) = (upload(&a), upload(&flat), zeros(s.m * s.n));
-    let d = matmul_forward(gpu(), &s, ta.view(), tflat.slice(align, s.k * s.n), None, Activation::Identity, tc.view(), None)
-        .expect("launch");
+    let d = matmul_forward(
+        gpu(),
+        &s,
+        ta.view(),
+        tflat.slice(align, s.k * s.n),
+        None,
+        Activation::Identity,
+        tc.view(),
+        None,
+    )
+    .expect("launch");
     gpu().run(&[&d]).expect("run");
     let (want, _) = reference::matmul_forward(&s, &a, &b, None, Activation::Identity);
     assert_close("offset view", &tc.read(gpu()).unwrap(), &want, ATOL, RTOL);
@@ -109,7 +128,16 @@ fn matmul_rejects_bad_shapes() {
     let s = MatmulShape::new(2, 2, 3);
     let err = matmul_forward(gpu(), &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap_err();
     assert!(err.to_string().contains("a has 4 elements, needs 6"), "{err}");
-    let err = matmul_forward(gpu(), &MatmulShape::new(0, 2, 2), t.view(), t.view(), None, Activation::Identity, t.view(), None)
-        .unwrap_err();
+    let err = matmul_forward(
+        gpu(),
+        &MatmulShape::new(0, 2, 2),
+        t.view(),
+        t.view(),
+        None,
+        Activation::Identity,
+        t.view(),
+        None,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("M must be at least 1"), "{err}");
 }

@@ -32,7 +32,8 @@ fn every_wgsl_file_is_registered() {
 #[test]
 fn entry_bindings_are_derived_per_entry_point() {
     let fwd = wgtrain::kernel::entry_bindings(&wgtrain::shaders::MATMUL, "matmul_forward").expect("reflect");
-    let bwd = wgtrain::kernel::entry_bindings(&wgtrain::shaders::MATMUL, "matmul_activation_backward").expect("reflect");
+    let bwd =
+        wgtrain::kernel::entry_bindings(&wgtrain::shaders::MATMUL, "matmul_activation_backward").expect("reflect");
     assert_eq!(fwd, vec![0, 1, 2, 3, 5, 6]);
     assert_eq!(bwd, vec![0, 1, 2, 4, 5]);
 }

@@ -64,28 +64,27 @@ impl Activation {
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim().to_ascii_lowercase();
         let (name, arg) = s.split_once(':').map_or((s.as_str(), None), |(n, a)| (n, Some(a)));
-        let act = match (name.replace('-', "_").as_str(), arg) {
-            ("identity" | "linear" | "none", None) => Activation::Identity,
-            ("relu", None) => Activation::Relu,
-            ("leaky_relu", None) => Activation::LeakyRelu(0.01),
-            ("leaky_relu", Some(a)) => {
-                let slope: f32 = a
-                    .parse()
-                    .ok()
-                    .filter(|v: &f32| v.is_finite())
-                    .ok_or_else(|| Error::config("activation", format!("leaky_relu slope {a:?} is not a number")))?;
-                Activation::LeakyRelu(slope)
-            }
-            ("sigmoid", None) => Activation::Sigmoid,
-            ("tanh", None) => Activation::Tanh,
-            ("gelu" | "gelu_tanh", None) => Activation::Gelu,
-            _ => {
-                return Err(Error::config(
+        let act =
+            match (name.replace('-', "_").as_str(), arg) {
+                ("identity" | "linear" | "none", None) => Activation::Identity,
+                ("relu", None) => Activation::Relu,
+                ("leaky_relu", None) => Activation::LeakyRelu(0.01),
+                ("leaky_relu", Some(a)) => {
+                    let slope: f32 = a.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| {
+                        Error::config("activation", format!("leaky_relu slope {a:?} is not a number"))
+                    })?;
+                    Activation::LeakyRelu(slope)
+                }
+                ("sigmoid", None) => Activation::Sigmoid,
+                ("tanh", None) => Activation::Tanh,
+                ("gelu" | "gelu_tanh", None) => Activation::Gelu,
+                _ => return Err(Error::config(
                     "activation",
-                    format!("unknown activation {s:?}; expected identity, relu, leaky_relu[:SLOPE], sigmoid, tanh or gelu"),
-                ))
-            }
-        };
+                    format!(
+                        "unknown activation {s:?}; expected identity, relu, leaky_relu[:SLOPE], sigmoid, tanh or gelu"
+                    ),
+                )),
+            };
         Ok(act)
     }
 }
@@ -104,7 +103,15 @@ pub struct ActivationParams {
     pub cols: u32,
 }
 
-fn launch(gpu: &Gpu, entry: &'static str, p: ActivationParams, inputs: &[View<'_>], out: View<'_>, per_wg: u64, items: u64) -> Result<Dispatch> {
+fn launch(
+    gpu: &Gpu,
+    entry: &'static str,
+    p: ActivationParams,
+    inputs: &[View<'_>],
+    out: View<'_>,
+    per_wg: u64,
+    items: u64,
+) -> Result<Dispatch> {
     let kernel = gpu.kernel(&shaders::ACTIVATION, entry)?;
     let params = uniform(gpu, entry, &p);
     let mut res = vec![params.as_entire_binding()];
@@ -124,7 +131,14 @@ pub fn activation_forward(gpu: &Gpu, x: View<'_>, act: Activation, y: View<'_>, 
 }
 
 /// dx = dy ⊙ f'(x) element-wise, x the pre-activation.
-pub fn activation_backward(gpu: &Gpu, x: View<'_>, dy: View<'_>, act: Activation, dx: View<'_>, n: usize) -> Result<Dispatch> {
+pub fn activation_backward(
+    gpu: &Gpu,
+    x: View<'_>,
+    dy: View<'_>,
+    act: Activation,
+    dx: View<'_>,
+    n: usize,
+) -> Result<Dispatch> {
     const OP: &str = "activation_backward";
     positive(OP, "n", n)?;
     for (name, v) in [("x", &x), ("dy", &dy), ("dx", &dx)] {
@@ -139,7 +153,12 @@ fn rowwise(gpu: &Gpu, entry: &'static str, x: View<'_>, y: View<'_>, rows: usize
     positive("softmax", "cols", cols)?;
     need("softmax", "x", &x, rows * cols)?;
     need("softmax", "y", &y, rows * cols)?;
-    let p = ActivationParams { n: to_u32("softmax", "rows·cols", rows * cols)?, kind: 0, slope: 0.0, cols: to_u32("softmax", "cols", cols)? };
+    let p = ActivationParams {
+        n: to_u32("softmax", "rows·cols", rows * cols)?,
+        kind: 0,
+        slope: 0.0,
+        cols: to_u32("softmax", "cols", cols)?,
+    };
     launch(gpu, entry, p, &[x], y, 64, rows as u64)
 }
 

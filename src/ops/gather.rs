@@ -19,7 +19,6 @@ pub struct GatherParams {
 }
 
 /// out[r, c] = src[indices[step.batch_offset + r], c] for `rows` rows of `cols` values; `src` has `src_rows` rows.
-#[allow(clippy::too_many_arguments)]
 pub fn gather_rows(
     gpu: &Gpu,
     step: &StepBuffer,

@@ -84,7 +84,6 @@ fn workgroups(s: &MatmulShape) -> u64 {
 }
 
 /// z = op(A)·op(B) (+ bias[N] over rows); c = act(z); z is stored when given.
-#[allow(clippy::too_many_arguments)]
 pub fn matmul_forward(
     gpu: &Gpu,
     s: &MatmulShape,

@@ -67,7 +67,6 @@ impl OptimParams {
 }
 
 /// Updates `param` [n] in place from `grad` [n] (scaled by scale[0]) and `state` [slots·n].
-#[allow(clippy::too_many_arguments)]
 pub fn optimizer_update(
     gpu: &Gpu,
     cfg: &OptimizerConfig,
@@ -90,6 +89,7 @@ pub fn optimizer_update(
     let entry = cfg.kind.entry();
     let kernel = gpu.kernel(&shaders::OPTIM, entry)?;
     let u = uniform(gpu, entry, &p);
-    let res = [u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
+    let res =
+        [u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
     Dispatch::new(gpu, kernel, &res, n.div_ceil(256) as u64)
 }

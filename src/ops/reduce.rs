@@ -18,7 +18,14 @@ pub struct ReduceParams {
     _pad: u32,
 }
 
-fn launch(gpu: &Gpu, entry: &'static str, p: ReduceParams, x: View<'_>, out: View<'_>, workgroups: u64) -> Result<Dispatch> {
+fn launch(
+    gpu: &Gpu,
+    entry: &'static str,
+    p: ReduceParams,
+    x: View<'_>,
+    out: View<'_>,
+    workgroups: u64,
+) -> Result<Dispatch> {
     let kernel = gpu.kernel(&shaders::REDUCE, entry)?;
     let u = uniform(gpu, entry, &p);
     Dispatch::new(gpu, kernel, &[u.as_entire_binding(), x.binding(), out.binding()], workgroups)
@@ -31,7 +38,12 @@ pub fn column_sum(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, cols: usiz
     positive(OP, "cols", cols)?;
     need(OP, "x", &x, rows * cols)?;
     need(OP, "out", &out, cols)?;
-    let p = ReduceParams { n: to_u32(OP, "rows·cols", rows * cols)?, cols: to_u32(OP, "cols", cols)?, max_norm: 0.0, _pad: 0 };
+    let p = ReduceParams {
+        n: to_u32(OP, "rows·cols", rows * cols)?,
+        cols: to_u32(OP, "cols", cols)?,
+        max_norm: 0.0,
+        _pad: 0,
+    };
     launch(gpu, OP, p, x, out, cols.div_ceil(64) as u64)
 }
 

@@ -2,8 +2,8 @@
 
 use super::activation::{act, act_derivative};
 use super::Real;
-use crate::ops::matmul::MatmulShape;
 use crate::ops::activation::Activation;
+use crate::ops::matmul::MatmulShape;
 
 /// op(A)·op(B), accumulated over k in order (as the kernel does).
 pub fn matmul<T: Real>(s: &MatmulShape, a: &[T], b: &[T]) -> Vec<T> {
@@ -23,7 +23,13 @@ pub fn matmul<T: Real>(s: &MatmulShape, a: &[T], b: &[T]) -> Vec<T> {
 }
 
 /// z = op(A)·op(B) + bias (bias broadcast over rows); returns (act(z), z).
-pub fn matmul_forward<T: Real>(s: &MatmulShape, a: &[T], b: &[T], bias: Option<&[T]>, f: Activation) -> (Vec<T>, Vec<T>) {
+pub fn matmul_forward<T: Real>(
+    s: &MatmulShape,
+    a: &[T],
+    b: &[T],
+    bias: Option<&[T]>,
+    f: Activation,
+) -> (Vec<T>, Vec<T>) {
     let mut z = matmul(s, a, b);
     if let Some(bias) = bias {
         for row in z.chunks_mut(s.n) {

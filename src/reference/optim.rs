@@ -43,7 +43,14 @@ pub fn sgd_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], pa
 }
 
 /// One AdaGrad step (sum of squares in state[0..n]); s.step_size is the decayed learning rate.
-pub fn adagrad_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+pub fn adagrad_update(
+    p: &OptimParams,
+    s: &StepScalars,
+    scale: f32,
+    grad: &[f32],
+    param: &mut [f32],
+    state: &mut [f32],
+) {
     for i in 0..p.n as usize {
         let theta = param[i];
         let g = regularized(p, scale, grad[i], theta);
@@ -53,7 +60,14 @@ pub fn adagrad_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32]
 }
 
 /// One RMSprop step (state: v, ḡ, momentum buffer).
-pub fn rmsprop_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+pub fn rmsprop_update(
+    p: &OptimParams,
+    s: &StepScalars,
+    scale: f32,
+    grad: &[f32],
+    param: &mut [f32],
+    state: &mut [f32],
+) {
     let n = p.n as usize;
     for i in 0..n {
         let theta = param[i];

@@ -1,0 +1,86 @@
+//! mse_loss, bce_loss and cross_entropy_loss against src/reference/loss.rs.
+
+mod common;
+use common::*;
+use wgtrain::ops::loss::loss;
+use wgtrain::reference::loss as reference;
+use wgtrain::rng::Rng;
+use wgtrain::Loss;
+
+/// Per-row sums run in the same order as the twin; exp/log on the GPU are within a few ulp, and losses are O(10)
+/// at most here, so 1e-5 relative + 1e-6 absolute covers rounding while a wrong formula (e.g. a missing 2 in the
+/// MSE gradient or 1/rows instead of 1/(rows·cols)) is off by ≥ 50%.
+const ATOL: f32 = 1e-6;
+const RTOL: f32 = 1e-5;
+
+fn run(kind: Loss, logits: &[f32], targets: &[f32], rows: usize, cols: usize) -> (Vec<f32>, Vec<f32>) {
+    let (tl, tt, td, ts) = (upload(logits), upload(targets), zeros(rows * cols), zeros(2 * rows));
+    let d = loss(gpu(), kind, tl.view(), tt.view(), td.view(), ts.view(), rows, cols).unwrap();
+    gpu().run(&[&d]).unwrap();
+    (td.read(gpu()).unwrap(), ts.read(gpu()).unwrap())
+}
+
+fn check(kind: Loss, rows: usize, cols: usize, seed: u64) {
+    let logits = uniform(seed, rows * cols, -4.0, 4.0);
+    let mut rng = Rng::new(seed + 1);
+    let targets: Vec<f32> = match kind {
+        Loss::Mse => (0..rows * cols).map(|_| rng.uniform(-2.0, 2.0)).collect(),
+        Loss::Bce => (0..rows * cols).map(|_| if rng.next_f64() < 0.5 { 0.0 } else { 1.0 }).collect(),
+        Loss::CrossEntropy => (0..rows).map(|_| (rng.next_u64() % cols as u64) as f32).collect(),
+    };
+    let (dl, stats) = run(kind, &logits, &targets, rows, cols);
+    let (want_dl, want_stats) = match kind {
+        Loss::Mse => reference::mse_loss(&logits, &targets, rows, cols),
+        Loss::Bce => reference::bce_loss(&logits, &targets, rows, cols),
+        Loss::CrossEntropy => reference::cross_entropy_loss(&logits, &targets, rows, cols),
+    };
+    let label = format!("{kind:?} {rows}x{cols}");
+    assert_nontrivial(&label, &want_dl);
+    assert_close(&format!("{label} dlogits"), &dl, &want_dl, ATOL, RTOL);
+    assert_close(&format!("{label} row stats"), &stats, &want_stats, ATOL, RTOL);
+}
+
+#[test]
+fn losses_match_reference() {
+    for kind in [Loss::Mse, Loss::Bce, Loss::CrossEntropy] {
+        for (i, (rows, cols)) in [(1, 1), (1, 2), (37, 3), (64, 10), (65, 1), (129, 7)].into_iter().enumerate() {
+            if kind == Loss::CrossEntropy && cols == 1 {
+                continue;
+            }
+            check(kind, rows, cols, 50 + i as u64);
+        }
+    }
+}
+
+/// Hand-computed values: the formulas themselves, not just agreement with the twin.
+#[test]
+fn losses_match_hand_computed_values() {
+    // CE on logits [0, ln 3] with label 1: p = [1/4, 3/4]; loss = −ln(3/4); grad = [1/4, −1/4].
+    let (d, s) = run(Loss::CrossEntropy, &[0.0, 3f32.ln()], &[1.0], 1, 2);
+    assert_close("ce grad", &d, &[0.25, -0.25], 1e-6, 0.0);
+    assert_close("ce loss", &s, &[-(0.75f32.ln()), 1.0], 1e-6, 0.0);
+    // MSE over 2 elements: ((1−0)² + (3−1)²)/2 = 2.5; grad = 2(y−t)/2 = [1, 2].
+    let (d, s) = run(Loss::Mse, &[1.0, 3.0], &[0.0, 1.0], 1, 2);
+    assert_close("mse grad", &d, &[1.0, 2.0], 1e-6, 0.0);
+    assert_close("mse loss", &s, &[2.5, 0.0], 1e-6, 0.0);
+    // BCE at logit 0: loss ln 2, grad σ(0) − t = −½ for t = 1.
+    let (d, s) = run(Loss::Bce, &[0.0], &[1.0], 1, 1);
+    assert_close("bce", &[d[0], s[0]], &[-0.5, 2f32.ln()], 1e-6, 0.0);
+}
+
+/// Logits of ±1e4 must not overflow (log-sum-exp and the stable BCE form).
+#[test]
+fn losses_are_stable_for_huge_logits() {
+    let (d, s) = run(Loss::CrossEntropy, &[1e4, -1e4, 0.0], &[1.0], 1, 3);
+    assert!(d.iter().chain(&s).all(|v| v.is_finite()), "{d:?} {s:?}");
+    assert_close("ce huge", &s[..1], &[2e4], 1.0, 0.0);
+    let (d, s) = run(Loss::Bce, &[1e4, -1e4], &[0.0, 1.0], 1, 2);
+    assert!(d.iter().chain(&s).all(|v| v.is_finite()), "{d:?} {s:?}");
+    assert_close("bce huge", &s[..1], &[1e4], 1.0, 0.0);
+}
+
+/// Beyond 65,535 workgroups of 64 rows.
+#[test]
+fn loss_beyond_65535_workgroups() {
+    check(Loss::Mse, 65_536 * 64 + 5, 1, 3);
+}

@@ -1,0 +1,56 @@
+//! column_sum, sum_squares_partial, clip_scale and stats_accumulate against src/reference/reduce.rs.
+
+mod common;
+use common::*;
+use wgtrain::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+use wgtrain::reference::reduce as reference;
+
+/// Column sums run in the twin's order (tight); the tree reductions add in a different order than the twin's f64
+/// sum, so they carry about log2(256)+chunk/256 roundings of relative size 6e-8: 1e-5 relative is ample and a
+/// dropped element (≥ 1/4096 of a chunk) still fails.
+const ATOL: f32 = 1e-5;
+const RTOL: f32 = 1e-5;
+
+#[test]
+fn column_sum_matches_reference() {
+    for (rows, cols) in [(1, 1), (1, 7), (37, 61), (128, 64), (3, 300)] {
+        let x = uniform((rows * cols) as u64, rows * cols, -1.0, 1.0);
+        let (tx, to) = (upload(&x), zeros(cols));
+        gpu().run(&[&column_sum(gpu(), tx.view(), to.view(), rows, cols).unwrap()]).unwrap();
+        let want = reference::column_sum(&x, cols);
+        assert_nontrivial("column_sum", &want);
+        assert_close(&format!("column_sum {rows}x{cols}"), &to.read(gpu()).unwrap(), &want, ATOL, RTOL);
+    }
+}
+
+#[test]
+fn global_norm_and_clip_scale_match_reference() {
+    for n in [1, 255, 4096, 4097, 100_003] {
+        let x = uniform(n as u64, n, -1.0, 1.0);
+        let parts = partial_count(n);
+        let (tx, tp, ts) = (upload(&x), zeros(parts), zeros(2));
+        for max_norm in [0.5f32, 1e6] {
+            let a = sum_squares_partial(gpu(), tx.view(), tp.view(), n).unwrap();
+            let b = clip_scale(gpu(), tp.view(), ts.view(), parts, max_norm).unwrap();
+            gpu().run(&[&a, &b]).unwrap();
+            let want_p = reference::sum_squares_partial(&x);
+            assert_close(&format!("partials n={n}"), &tp.read(gpu()).unwrap(), &want_p, ATOL, RTOL);
+            let want = reference::clip_scale(&want_p, max_norm);
+            assert_close(&format!("clip n={n} max={max_norm}"), &ts.read(gpu()).unwrap(), &want, ATOL, RTOL);
+        }
+    }
+}
+
+#[test]
+fn stats_accumulate_adds_across_batches() {
+    let rows = 300;
+    let row_stats = uniform(1, 2 * rows, 0.0, 2.0);
+    let (tr, ts) = (upload(&row_stats), zeros(3));
+    let d = stats_accumulate(gpu(), tr.view(), ts.view(), rows).unwrap();
+    gpu().run(&[&d, &d]).unwrap();
+    let mut want = [0.0f32; 3];
+    reference::stats_accumulate(&mut want, &row_stats, rows);
+    reference::stats_accumulate(&mut want, &row_stats, rows);
+    assert_close("stats", &ts.read(gpu()).unwrap(), &want, 1e-3, RTOL);
+    assert_eq!(want[2], 600.0);
+}
