@@ -23,6 +23,8 @@ pub mod error;
 pub mod gpu;
 pub mod history;
 pub mod kernel;
+pub mod model;
+pub mod network;
 pub mod ops;
 pub mod optim;
 pub mod plateau;
@@ -32,6 +34,7 @@ pub mod rng;
 pub mod schedule;
 pub mod shaders;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions};

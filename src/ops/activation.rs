@@ -64,27 +64,29 @@ impl Activation {
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim().to_ascii_lowercase();
         let (name, arg) = s.split_once(':').map_or((s.as_str(), None), |(n, a)| (n, Some(a)));
-        let act =
-            match (name.replace('-', "_").as_str(), arg) {
-                ("identity" | "linear" | "none", None) => Activation::Identity,
-                ("relu", None) => Activation::Relu,
-                ("leaky_relu", None) => Activation::LeakyRelu(0.01),
-                ("leaky_relu", Some(a)) => {
-                    let slope: f32 = a.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| {
+        let act = match (name.replace('-', "_").as_str(), arg) {
+            ("identity" | "linear" | "none", None) => Activation::Identity,
+            ("relu", None) => Activation::Relu,
+            ("leaky_relu", None) => Activation::LeakyRelu(0.01),
+            ("leaky_relu", Some(a)) => {
+                let slope: f32 =
+                    a.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| {
                         Error::config("activation", format!("leaky_relu slope {a:?} is not a number"))
                     })?;
-                    Activation::LeakyRelu(slope)
-                }
-                ("sigmoid", None) => Activation::Sigmoid,
-                ("tanh", None) => Activation::Tanh,
-                ("gelu" | "gelu_tanh", None) => Activation::Gelu,
-                _ => return Err(Error::config(
+                Activation::LeakyRelu(slope)
+            }
+            ("sigmoid", None) => Activation::Sigmoid,
+            ("tanh", None) => Activation::Tanh,
+            ("gelu" | "gelu_tanh", None) => Activation::Gelu,
+            _ => {
+                return Err(Error::config(
                     "activation",
                     format!(
                         "unknown activation {s:?}; expected identity, relu, leaky_relu[:SLOPE], sigmoid, tanh or gelu"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         Ok(act)
     }
 }

@@ -6,8 +6,10 @@ pub mod activation;
 pub mod gather;
 pub mod loss;
 pub mod matmul;
+pub mod network;
 pub mod optim;
 pub mod reduce;
+pub mod trainer;
 
 /// The float operations the twins need, so each twin runs in f32 (to compare with the GPU) or f64 (as the truth).
 pub trait Real:
