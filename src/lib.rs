@@ -31,6 +31,7 @@ pub mod plateau;
 pub mod plot;
 pub mod reference;
 pub mod rng;
+pub mod saved;
 pub mod schedule;
 pub mod shaders;
 pub mod tensor;

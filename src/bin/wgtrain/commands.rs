@@ -1,0 +1,292 @@
+//! The subcommands: each reads its inputs completely and checks its output paths before any GPU work, so bad
+//! input costs one message and leaves nothing behind.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use wgtrain::atomic_file::{check_writable, write_atomic};
+use wgtrain::data::csv::{read_csv, CsvOptions, TargetKind};
+use wgtrain::data::idx::read_mnist_dir;
+use wgtrain::data::normalize::Normalizer;
+use wgtrain::data::Dataset;
+use wgtrain::model::{init_params, Init, MlpConfig};
+use wgtrain::saved::{load_weights, SavedModel};
+use wgtrain::train::{Event, Trainer};
+use wgtrain::{list_adapters, Error, Gpu, Loss, Result};
+
+use crate::options::{require, TrainOptions};
+
+/// A CSV file or an MNIST directory: (main set, the MNIST test set if any).
+fn load(path: &Path, opts: &CsvOptions) -> Result<(Dataset, Option<Dataset>)> {
+    if path.is_dir() {
+        read_mnist_dir(path)
+    } else {
+        Ok((read_csv(path, opts)?, None))
+    }
+}
+
+/// Targets as the loss reads them: class indices, 0/1 for bce, values for mse.
+fn check_targets(data: &Dataset, loss: Loss, what: &Path) -> Result<()> {
+    match (loss, data.n_classes()) {
+        (Loss::CrossEntropy, None) => Err(Error::config("--loss", format!("cross-entropy needs class labels, but the target of {} is numeric", what.display()))),
+        (Loss::Bce, Some(c)) if c != 2 => Err(Error::config("--loss", format!("bce needs exactly 2 classes, {} has {c}", what.display()))),
+        (Loss::Bce, None) if data.targets.iter().any(|&t| t != 0.0 && t != 1.0) => {
+            Err(Error::config("--loss", format!("bce needs targets 0 or 1 in {}", what.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn output_width(loss: Loss, data: &Dataset) -> usize {
+    match loss {
+        Loss::CrossEntropy => data.n_classes().unwrap_or(1),
+        _ => 1,
+    }
+}
+
+/// `wgtrain train`.
+pub fn train(opts: TrainOptions) -> Result<()> {
+    let opts = opts.merged()?;
+    let data_path = require(&opts.data, "--data")?;
+    for p in [&opts.save, &opts.metrics, &opts.plot].into_iter().flatten() {
+        check_writable(p)?;
+    }
+    let hidden = opts.hidden()?;
+    let activation = opts.activation()?;
+    let loss_opt = opts.loss.as_deref().map(Loss::parse).transpose().map_err(|e| match e {
+        Error::Config { reason, .. } => Error::config("--loss", reason),
+        e => e,
+    })?;
+    let kind = match loss_opt {
+        Some(Loss::CrossEntropy | Loss::Bce) => TargetKind::Class,
+        Some(Loss::Mse) => TargetKind::Value,
+        None => TargetKind::Auto,
+    };
+    let csv = CsvOptions { target: opts.target.clone(), kind, ..CsvOptions::default() };
+    let (mut train, _) = load(data_path, &csv)?;
+    let loss = loss_opt.unwrap_or(if train.classes.is_some() { Loss::CrossEntropy } else { Loss::Mse });
+    let config = opts.train_config(loss)?;
+    let mut val = match (&opts.val, opts.val_split) {
+        (Some(_), Some(_)) => return Err(Error::config("--val", "give either --val or --val-split, not both")),
+        (Some(p), None) => {
+            let fixed = CsvOptions { classes: train.classes.clone(), feature_names: Some(train.feature_names.clone()), target: Some(train.target_name.clone()), kind, ..CsvOptions::default() };
+            Some(load(p, &fixed)?.0)
+        }
+        (None, Some(f)) => {
+            let (t, v) = train.split(f, config.seed)?;
+            train = t;
+            Some(v)
+        }
+        (None, None) => None,
+    };
+    check_targets(&train, loss, data_path)?;
+    let normalizer = opts.normalize.then(|| Normalizer::fit(&train));
+    if let Some(n) = &normalizer {
+        n.apply(&mut train)?;
+        if let Some(v) = val.as_mut() {
+            n.apply(v)?;
+        }
+    }
+    let model = MlpConfig::new(train.n_features, &hidden, output_width(loss, &train), activation);
+    model.validate()?;
+    let params = match &opts.init {
+        Some(p) => load_weights(p, &model)?,
+        None => init_params(&model, Init::Torch, config.seed)?,
+    };
+
+    let gpu = Gpu::new()?;
+    let quiet = opts.quiet;
+    if !quiet {
+        println!("adapter: {}", gpu.adapter());
+        println!(
+            "model: {} → {} → {} ({}), loss {}, optimizer {}, {} training samples{}",
+            model.input,
+            hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" → "),
+            model.output(),
+            activation.name(),
+            loss.name(),
+            config.optimizer.kind.name(),
+            train.len(),
+            val.as_ref().map(|v| format!(", {} validation", v.len())).unwrap_or_default()
+        );
+    }
+    let max_batch = config.max_batch(train.len()).max(val.as_ref().map_or(1, |v| v.len().min(1024)));
+    let mut trainer = Trainer::new(&gpu, &model, &params, config, max_batch)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // A second Ctrl-C while the first is being honoured falls through to the default behaviour (exit).
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    trainer.set_stop_flag(stop);
+    let train_data = trainer.upload(&train.features, &train.targets)?;
+    let val_data = val.as_ref().map(|v| trainer.upload(&v.features, &v.targets)).transpose()?;
+    let bar = ProgressBar::hidden();
+    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    let result = trainer.fit(&train_data, val_data.as_ref(), &mut |event| match event {
+        Event::EpochStart { epoch, steps, .. } if !quiet => {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.reset();
+            bar.set_length(steps as u64);
+            bar.set_prefix(epoch.to_string());
+        }
+        Event::Step { step, lr, samples_per_s, loss } if !quiet => {
+            bar.set_position(step as u64);
+            let l = loss.map(|l| format!("loss {l:.4} ")).unwrap_or_default();
+            bar.set_message(format!("{l}lr {lr:.3e} {samples_per_s:.0} samples/s"));
+        }
+        Event::EpochEnd(r) if !quiet => {
+            bar.finish_and_clear();
+            let acc = r.train_accuracy.map(|a| format!(" acc {:.2}%", 100.0 * a)).unwrap_or_default();
+            let val = match (r.val_loss, r.val_accuracy) {
+                (Some(l), Some(a)) => format!("  val loss {l:.4} acc {:.2}%", 100.0 * a),
+                (Some(l), None) => format!("  val loss {l:.4}"),
+                _ => String::new(),
+            };
+            println!("epoch {:>3}: loss {:.4}{acc}{val}  lr {:.3e}  batch {}  {:.0} samples/s", r.epoch, r.train_loss, r.lr, r.batch_size, r.samples_per_s);
+        }
+        _ => {}
+    });
+    bar.finish_and_clear();
+    let history = match result {
+        Ok(h) => h.clone(),
+        Err(e @ Error::Interrupted { .. }) => {
+            if let Some(p) = &opts.save {
+                save_model(&trainer, loss, &train, normalizer.clone(), p)?;
+                eprintln!("wgtrain: interrupted; model saved to {}", p.display());
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(p) = &opts.save {
+        save_model(&trainer, loss, &train, normalizer, p)?;
+    }
+    if let Some(p) = &opts.metrics {
+        history.write_json(p)?;
+    }
+    if let Some(p) = &opts.plot {
+        wgtrain::plot::write_svg(p, &history)?;
+    }
+    let last = history.epochs.last().ok_or_else(|| Error::config("--epochs", "no epoch ran"))?;
+    let acc = last.train_accuracy.map(|a| format!(", train accuracy {:.2}%", 100.0 * a)).unwrap_or_default();
+    let val = match (last.val_loss, last.val_accuracy) {
+        (Some(l), Some(a)) => format!(", val loss {l:.4}, val accuracy {:.2}%", 100.0 * a),
+        (Some(l), None) => format!(", val loss {l:.4}"),
+        _ => String::new(),
+    };
+    let early = if history.stopped_early { format!(" (stopped early; best epoch {})", history.best_epoch.unwrap_or(0)) } else { String::new() };
+    println!("trained {} epochs: loss {:.4}{acc}{val}{early}", history.epochs.len(), last.train_loss);
+    Ok(())
+}
+
+fn save_model(trainer: &Trainer<'_>, loss: Loss, train: &Dataset, normalizer: Option<Normalizer>, path: &Path) -> Result<()> {
+    SavedModel {
+        model: trainer.model().clone(),
+        loss,
+        params: trainer.params()?,
+        classes: train.classes.clone(),
+        feature_names: train.feature_names.clone(),
+        target_name: train.target_name.clone(),
+        normalizer,
+    }
+    .save(path)
+}
+
+/// Reads `path` the way the saved model expects (its features, classes and normalisation).
+fn load_for(saved: &SavedModel, path: &Path, require_target: bool) -> Result<Dataset> {
+    let csv = CsvOptions {
+        target: Some(saved.target_name.clone()),
+        kind: if saved.classes.is_some() { TargetKind::Class } else { TargetKind::Value },
+        classes: saved.classes.clone(),
+        require_target,
+        feature_names: Some(saved.feature_names.clone()),
+    };
+    let (main, test) = load(path, &csv)?;
+    let mut data = test.unwrap_or(main);
+    if data.n_features != saved.model.input {
+        return Err(Error::parse(path, None, format!("has {} features, the model takes {}", data.n_features, saved.model.input)));
+    }
+    if let Some(n) = &saved.normalizer {
+        n.apply(&mut data)?;
+    }
+    Ok(data)
+}
+
+fn trainer_for<'g>(gpu: &'g Gpu, saved: &SavedModel, rows: usize) -> Result<Trainer<'g>> {
+    let config = wgtrain::train::TrainConfig::new(saved.loss, wgtrain::OptimizerConfig::sgd(0.01));
+    Trainer::new(gpu, &saved.model, &saved.params, config, rows.clamp(1, 1024))
+}
+
+/// `wgtrain eval`.
+pub fn eval(model: &Path, data: &Path, json: bool) -> Result<()> {
+    let saved = SavedModel::load(model)?;
+    let set = load_for(&saved, data, true)?;
+    let gpu = Gpu::new()?;
+    let mut trainer = trainer_for(&gpu, &saved, set.len())?;
+    let d = trainer.upload(&set.features, &set.targets)?;
+    let (loss, accuracy) = trainer.evaluate(&d)?;
+    if json {
+        let mut obj = serde_json::json!({ "loss": loss, "samples": set.len() });
+        if let Some(a) = accuracy {
+            obj["accuracy"] = serde_json::json!(a);
+        }
+        println!("{obj}");
+    } else {
+        let acc = accuracy.map(|a| format!(", accuracy {:.2}%", 100.0 * a)).unwrap_or_default();
+        println!("{} samples: loss {loss:.6}{acc}", set.len());
+    }
+    Ok(())
+}
+
+/// `wgtrain predict`.
+pub fn predict(model: &Path, data: &Path, out: Option<&Path>) -> Result<()> {
+    if let Some(p) = out {
+        check_writable(p)?;
+    }
+    let saved = SavedModel::load(model)?;
+    let set = load_for(&saved, data, false)?;
+    let gpu = Gpu::new()?;
+    let mut trainer = trainer_for(&gpu, &saved, set.len())?;
+    let targets = vec![0.0; set.len() * saved.loss.target_cols(saved.model.output())];
+    let d = trainer.upload(&set.features, &targets)?;
+    let outputs = trainer.predict(&d)?;
+    let width = saved.model.output();
+    let mut text = String::new();
+    for row in outputs.chunks(width) {
+        let line = match (&saved.classes, saved.loss) {
+            (Some(classes), Loss::CrossEntropy) => {
+                let arg = row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best });
+                classes.get(arg).cloned().unwrap_or_else(|| arg.to_string())
+            }
+            (Some(classes), Loss::Bce) => classes.get(usize::from(row[0] > 0.0)).cloned().unwrap_or_default(),
+            _ => row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    match out {
+        Some(p) => write_atomic(p, text.as_bytes()),
+        None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e)),
+    }
+}
+
+/// `wgtrain devices`.
+pub fn devices() -> Result<()> {
+    let adapters = list_adapters();
+    if adapters.is_empty() {
+        println!("no adapters found");
+    }
+    for a in &adapters {
+        println!("{} | {} | {} | driver {}", a.name, a.backend, a.device_type, a.driver);
+    }
+    let chosen = Gpu::new()?;
+    println!("wgtrain uses: {}", chosen.adapter());
+    Ok(())
+}

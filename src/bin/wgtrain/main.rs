@@ -1,0 +1,79 @@
+//! The `wgtrain` command line: parses arguments and calls the library. Exit status 2 for bad input (one line on
+//! stderr, nothing written), 1 for device or training failures, 130 when interrupted.
+
+mod commands;
+mod options;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use wgtrain::Error;
+
+/// Train small MLPs on any GPU through WebGPU.
+#[derive(Parser, Debug)]
+#[command(name = "wgtrain", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a model on a CSV file or an MNIST directory.
+    Train(Box<options::TrainOptions>),
+    /// Loss (and accuracy for classification) of a saved model on a data set.
+    Eval {
+        /// The model file written by `train --save`.
+        #[arg(long)]
+        model: PathBuf,
+        /// The data (CSV or MNIST directory; for MNIST the t10k test files when present).
+        #[arg(long)]
+        data: PathBuf,
+        /// Print one JSON object with "loss" and (classification) "accuracy".
+        #[arg(long)]
+        json: bool,
+    },
+    /// One prediction per row: the class as written in the training file, or the value.
+    Predict {
+        /// The model file written by `train --save`.
+        #[arg(long)]
+        model: PathBuf,
+        /// The rows to predict (CSV; the target column may be absent).
+        #[arg(long)]
+        data: PathBuf,
+        /// Write predictions here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The GPU adapters wgpu sees, and the one wgtrain would use.
+    Devices,
+}
+
+fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Config { .. } | Error::Parse { .. } | Error::Io { .. } | Error::Shape { .. } | Error::BadEnv { .. } => 2,
+        Error::Interrupted { .. } => 130,
+        _ => 1,
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Train(opts) => commands::train(*opts),
+        Command::Eval { model, data, json } => commands::eval(&model, &data, json),
+        Command::Predict { model, data, out } => commands::predict(&model, &data, out.as_deref()),
+        Command::Devices => commands::devices(),
+    };
+    if let Err(e) = result {
+        eprintln!("wgtrain: error: {e}");
+        std::process::exit(exit_code(&e));
+    }
+}

@@ -1,0 +1,312 @@
+//! `wgtrain train` options: from the command line and an optional TOML file (the command line wins), turned into
+//! the library's configuration with every value checked.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use wgtrain::schedule::{BatchGrowth, Schedule, SchedulePer, SCHEDULE_HELP};
+use wgtrain::train::{EarlyStopping, Monitor, TrainConfig};
+use wgtrain::{Activation, Error, Loss, OptimizerConfig, OptimizerKind, Result};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Every `train` option; each may also be a key of the --config TOML file (the option name without the dashes).
+#[derive(Args, Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[command(after_help = SCHEDULE_HELP, allow_negative_numbers = true)]
+pub struct TrainOptions {
+    /// Training data: a CSV file with a header row, or a directory with the MNIST IDX files.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// Validation data (same kind as --data).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val: Option<PathBuf>,
+    /// Hold out this fraction of the training data (seeded) for validation.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_split: Option<f64>,
+    /// CSV target column (default: the last column).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Hidden layer widths, e.g. 128,64 (empty for a linear model).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<String>,
+    /// Hidden activation: relu, leaky_relu[:SLOPE], sigmoid, tanh, gelu, identity [default: relu].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<String>,
+    /// cross-entropy, bce or mse [default: cross-entropy for class targets, mse for numbers].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// sgd, adagrad, rmsprop, adam or adamw [default: adam].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<String>,
+    /// Learning rate [default: torch's default for the optimizer; 0.01 for sgd].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Momentum (sgd, rmsprop).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    /// SGD dampening.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dampening: Option<f64>,
+    /// SGD Nesterov momentum.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nesterov: bool,
+    /// Adam β1.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// Adam β2.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// RMSprop smoothing constant.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Denominator epsilon.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// Centered RMSprop.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub centered: bool,
+    /// AMSGrad variant of Adam/AdamW.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub amsgrad: bool,
+    /// L1 penalty λ·sign(θ) added to the gradient.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l1: Option<f64>,
+    /// L2 penalty, coupled (torch's weight_decay): λ·θ added to the gradient.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l2: Option<f64>,
+    /// AdamW's decoupled weight decay [default 0.01 for adamw].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// Clip the global gradient norm to this value.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
+    /// Learning-rate schedule SPEC (forms below); counted in steps unless --schedule-per epoch.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Count the schedule in optimizer steps or epochs [default: step].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_per: Option<String>,
+    /// Linear learning-rate warm-up over N steps (or epochs).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u64>,
+    /// Samples per batch, or `full` for batch gradient descent [default: 32].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<String>,
+    /// Multiply the batch size by FACTOR every EVERY epochs up to MAX.
+    #[arg(long, value_name = "FACTOR:EVERY:MAX")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_growth: Option<String>,
+    /// Number of epochs [default: 10].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// Stop after PATIENCE epochs without validation-loss improvement and restore the best weights.
+    #[arg(long, value_name = "PATIENCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<usize>,
+    /// The improvement early stopping requires.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_delta: Option<f64>,
+    /// Seed for initialisation, shuffling and the validation split [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Keep file order instead of shuffling each epoch.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_shuffle: bool,
+    /// Standardise features with the training set's mean and std (kept in the model file).
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub normalize: bool,
+    /// Start from the weights in this safetensors file (wgtrain's or PyTorch's, named layers.{i}.weight/bias).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
+    /// Write the trained model here (safetensors).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub save: Option<PathBuf>,
+    /// Write the per-epoch history here (JSON).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<PathBuf>,
+    /// Write loss and accuracy curves here (SVG).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plot: Option<PathBuf>,
+    /// Read options from this TOML file; the command line wins.
+    #[arg(long)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Print only the final line.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub quiet: bool,
+}
+
+impl TrainOptions {
+    /// Overlays these options on the TOML file named by --config, if any.
+    pub fn merged(self) -> Result<TrainOptions> {
+        let Some(path) = self.config.clone() else { return Ok(self) };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let from_file: TrainOptions = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            Error::parse(&path, line.map(|l| format!("line {l}")), e.message().to_string())
+        })?;
+        let mut merged = serde_json::to_value(&from_file).map_err(|e| Error::config("config", e.to_string()))?;
+        let cli = serde_json::to_value(&self).map_err(|e| Error::config("config", e.to_string()))?;
+        if let (Some(m), Some(c)) = (merged.as_object_mut(), cli.as_object()) {
+            for (k, v) in c {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        let mut out: TrainOptions = serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))?;
+        out.config = Some(path);
+        Ok(out)
+    }
+
+    /// The hidden widths.
+    pub fn hidden(&self) -> Result<Vec<usize>> {
+        let spec = self.layers.as_deref().unwrap_or("").trim();
+        if spec.is_empty() {
+            return Ok(Vec::new());
+        }
+        spec.split(',')
+            .map(|w| match w.trim().parse::<usize>() {
+                Ok(v) if v > 0 => Ok(v),
+                _ => Err(Error::config("--layers", format!("{w:?} is not a positive layer width (e.g. --layers 128,64)"))),
+            })
+            .collect()
+    }
+
+    /// The hidden activation.
+    pub fn activation(&self) -> Result<Activation> {
+        self.activation.as_deref().map_or(Ok(Activation::Relu), Activation::parse).map_err(|e| rename(e, "--activation"))
+    }
+
+    /// The optimizer configuration with torch's defaults where an option is absent.
+    pub fn optimizer(&self) -> Result<OptimizerConfig> {
+        let kind = self.optimizer.as_deref().map_or(Ok(OptimizerKind::Adam), OptimizerKind::parse).map_err(|e| rename(e, "--optimizer"))?;
+        let default_lr = match kind {
+            OptimizerKind::Sgd | OptimizerKind::Adagrad | OptimizerKind::RmsProp => 0.01,
+            OptimizerKind::Adam | OptimizerKind::AdamW => 0.001,
+        };
+        let mut c = OptimizerConfig::new(kind, self.lr.unwrap_or(default_lr));
+        c.momentum = self.momentum.unwrap_or(c.momentum);
+        c.dampening = self.dampening.unwrap_or(c.dampening);
+        c.nesterov = self.nesterov;
+        c.beta1 = self.beta1.unwrap_or(c.beta1);
+        c.beta2 = self.beta2.unwrap_or(c.beta2);
+        c.alpha = self.alpha.unwrap_or(c.alpha);
+        c.eps = self.eps.unwrap_or(c.eps);
+        c.centered = self.centered;
+        c.amsgrad = self.amsgrad;
+        c.l1 = self.l1.unwrap_or(0.0);
+        c.clip_norm = self.clip_norm;
+        match kind {
+            OptimizerKind::AdamW => {
+                if self.l2.is_some() {
+                    return Err(Error::config("--l2", "adamw decays weights decoupled; use --weight-decay"));
+                }
+                c.weight_decay = self.weight_decay.unwrap_or(c.weight_decay);
+            }
+            _ => {
+                if self.weight_decay.is_some() {
+                    return Err(Error::config("--weight-decay", "is AdamW's decoupled decay; use --l2 (coupled) for other optimizers"));
+                }
+                c.weight_decay = self.l2.unwrap_or(0.0);
+            }
+        }
+        c.validate().map_err(|e| rename(e, ""))?;
+        Ok(c)
+    }
+
+    /// The training configuration for `loss`.
+    pub fn train_config(&self, loss: Loss) -> Result<TrainConfig> {
+        let mut cfg = TrainConfig::new(loss, self.optimizer()?);
+        cfg.batch_size = match self.batch_size.as_deref().map(str::trim) {
+            None => Some(32),
+            Some("full") => None,
+            Some(v) => match v.parse::<usize>() {
+                Ok(b) if b > 0 => Some(b),
+                _ => return Err(Error::config("--batch-size", format!("{v:?} is not a positive integer or `full`"))),
+            },
+        };
+        cfg.batch_growth = self.batch_growth.as_deref().map(BatchGrowth::parse).transpose().map_err(|e| rename(e, "--batch-growth"))?;
+        if let Some(e) = self.epochs {
+            cfg.epochs = e;
+        }
+        if cfg.epochs == 0 {
+            return Err(Error::config("--epochs", "must be at least 1"));
+        }
+        let per = match self.schedule_per.as_deref() {
+            None | Some("step") => SchedulePer::Step,
+            Some("epoch") => SchedulePer::Epoch,
+            Some(v) => return Err(Error::config("--schedule-per", format!("{v:?}: expected step or epoch"))),
+        };
+        let kind = self.schedule.as_deref().map_or(Ok(wgtrain::schedule::LrSchedule::Constant), Schedule::parse).map_err(|e| rename(e, "--schedule"))?;
+        cfg.schedule = Schedule { kind, per, warmup: self.warmup.unwrap_or(0) };
+        cfg.shuffle = !self.no_shuffle;
+        cfg.seed = self.seed.unwrap_or(0);
+        if let Some(patience) = self.early_stop {
+            if patience == 0 {
+                return Err(Error::config("--early-stop", "patience must be at least 1"));
+            }
+            cfg.early_stopping = Some(EarlyStopping { monitor: Monitor::ValLoss, patience, min_delta: self.min_delta.unwrap_or(0.0), restore_best: true });
+        }
+        if let Some(f) = self.val_split {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(Error::config("--val-split", format!("{f} must be between 0 and 1")));
+            }
+        }
+        cfg.validate().map_err(|e| rename(e, ""))?;
+        Ok(cfg)
+    }
+}
+
+/// Re-labels a config error with the command-line option name the user typed.
+fn rename(e: Error, option: &str) -> Error {
+    match e {
+        Error::Config { field, reason } if option.is_empty() => Error::Config { field: format!("--{}", field.replace('_', "-")), reason },
+        Error::Config { reason, .. } => Error::Config { field: option.to_string(), reason },
+        other => other,
+    }
+}
+
+/// The data path, which is required.
+pub fn require<'a>(p: &'a Option<PathBuf>, option: &str) -> Result<&'a Path> {
+    p.as_deref().ok_or_else(|| Error::config(option, "is required"))
+}

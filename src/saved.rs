@@ -1,0 +1,162 @@
+//! A trained model on disk: safetensors with tensors `layers.{i}.weight` [out, in] and `layers.{i}.bias` [out]
+//! (nn.Linear's layout, so PyTorch loads them after renaming), and the architecture, loss, class names, feature
+//! names and normalisation in the metadata. Written atomically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::checkpoint::{load_tensors, save_tensors, NamedTensor};
+use crate::data::normalize::Normalizer;
+use crate::error::{Error, Result};
+use crate::model::MlpConfig;
+use crate::ops::activation::Activation;
+use crate::ops::loss::Loss;
+
+/// Format tag in the metadata, bumped when the layout changes.
+pub const FORMAT: &str = "wgtrain-mlp-1";
+
+/// Everything needed to evaluate or predict with a trained model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedModel {
+    /// The architecture.
+    pub model: MlpConfig,
+    /// The loss it was trained with (decides how outputs are read).
+    pub loss: Loss,
+    /// Flat parameters in `model.layout()`.
+    pub params: Vec<f32>,
+    /// Class names in output order, for classification.
+    pub classes: Option<Vec<String>>,
+    /// Feature column names, in input order.
+    pub feature_names: Vec<String>,
+    /// Target column name.
+    pub target_name: String,
+    /// Feature standardisation fitted on the training set.
+    pub normalizer: Option<Normalizer>,
+}
+
+fn layer_names(i: usize) -> (String, String) {
+    (format!("layers.{i}.weight"), format!("layers.{i}.bias"))
+}
+
+impl SavedModel {
+    /// Writes the model to `path` (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let layout = self.model.layout();
+        let mut tensors = Vec::new();
+        for (i, (l, (w, b))) in layout.layers.iter().zip(layout.unpack(&self.params)).enumerate() {
+            let (wn, bn) = layer_names(i);
+            tensors.push(NamedTensor { name: wn, shape: vec![l.outputs, l.inputs], data: w });
+            tensors.push(NamedTensor { name: bn, shape: vec![l.outputs], data: b });
+        }
+        let json = |v: &dyn erased::Json| v.to_json();
+        let mut meta = BTreeMap::new();
+        meta.insert("format".into(), FORMAT.into());
+        meta.insert("input".into(), self.model.input.to_string());
+        meta.insert("layers".into(), self.model.layers.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
+        meta.insert("activation".into(), self.model.activation.name());
+        meta.insert("output_activation".into(), self.model.output_activation.name());
+        meta.insert("loss".into(), self.loss.name().into());
+        meta.insert("feature_names".into(), json(&self.feature_names));
+        meta.insert("target".into(), self.target_name.clone());
+        if let Some(c) = &self.classes {
+            meta.insert("classes".into(), json(c));
+        }
+        if let Some(n) = &self.normalizer {
+            meta.insert("normalize_mean".into(), json(&n.mean));
+            meta.insert("normalize_std".into(), json(&n.std));
+        }
+        save_tensors(path, &tensors, &meta)
+    }
+
+    /// Reads a model written by [`SavedModel::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let (tensors, meta) = load_tensors(path)?;
+        let field = |key: &str| -> Result<&String> {
+            meta.get(key).ok_or_else(|| Error::parse(path, Some(format!("metadata {key:?}")), "missing; not a wgtrain model file"))
+        };
+        let bad = |key: &str, why: String| Error::parse(path, Some(format!("metadata {key:?}")), why);
+        if field("format")? != FORMAT {
+            return Err(bad("format", format!("unsupported format {:?}, expected {FORMAT}", field("format")?)));
+        }
+        let input: usize = field("input")?.parse().map_err(|_| bad("input", "not a number".into()))?;
+        let layers = field("layers")?
+            .split(',')
+            .map(|v| v.trim().parse::<usize>().map_err(|_| bad("layers", format!("{v:?} is not a layer width"))))
+            .collect::<Result<Vec<_>>>()?;
+        let activation = Activation::parse(field("activation")?)?;
+        let output_activation = Activation::parse(field("output_activation")?)?;
+        let loss = Loss::parse(field("loss")?)?;
+        let model = MlpConfig { input, layers, activation, output_activation };
+        model.validate().map_err(|e| bad("layers", e.to_string()))?;
+        let params = pack_named(path, &model, &tensors)?;
+        let json_vec = |key: &str| -> Result<Option<Vec<String>>> {
+            meta.get(key).map(|s| serde_json::from_str(s).map_err(|e| bad(key, e.to_string()))).transpose()
+        };
+        let json_f32 = |key: &str| -> Result<Option<Vec<f32>>> {
+            meta.get(key).map(|s| serde_json::from_str(s).map_err(|e| bad(key, e.to_string()))).transpose()
+        };
+        let normalizer = match (json_f32("normalize_mean")?, json_f32("normalize_std")?) {
+            (Some(mean), Some(std)) if mean.len() == input && std.len() == input => Some(Normalizer { mean, std }),
+            (None, None) => None,
+            _ => return Err(bad("normalize_mean", format!("normalisation must hold {input} means and stds"))),
+        };
+        Ok(SavedModel {
+            model,
+            loss,
+            params,
+            classes: json_vec("classes")?,
+            feature_names: json_vec("feature_names")?.unwrap_or_default(),
+            target_name: meta.get("target").cloned().unwrap_or_default(),
+            normalizer,
+        })
+    }
+}
+
+/// Flat parameters for `model` from tensors named `layers.{i}.weight` / `layers.{i}.bias` (a wgtrain file, or a
+/// PyTorch state_dict saved with safetensors after renaming), with every name and shape checked.
+pub fn pack_named(path: &Path, model: &MlpConfig, tensors: &[NamedTensor]) -> Result<Vec<f32>> {
+    let layout = model.layout();
+    let mut per_layer = Vec::new();
+    for (i, l) in layout.layers.iter().enumerate() {
+        let (wn, bn) = layer_names(i);
+        let find = |name: &str, shape: Vec<usize>| -> Result<Vec<f32>> {
+            let t = tensors.iter().find(|t| t.name == name).ok_or_else(|| {
+                let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+                Error::parse(path, Some(format!("tensor {name}")), format!("missing (the file has {})", names.join(", ")))
+            })?;
+            if t.shape != shape {
+                return Err(Error::parse(
+                    path,
+                    Some(format!("tensor {name}")),
+                    format!("shape {:?} does not fit the network, which needs {shape:?}", t.shape),
+                ));
+            }
+            Ok(t.data.clone())
+        };
+        per_layer.push((find(&wn, vec![l.outputs, l.inputs])?, find(&bn, vec![l.outputs])?));
+    }
+    let expected = 2 * layout.layers.len();
+    let layer_tensors = tensors.iter().filter(|t| t.name.starts_with("layers.")).count();
+    if layer_tensors != expected {
+        return Err(Error::parse(path, None, format!("has {layer_tensors} layer tensors, the network has {expected}")));
+    }
+    layout.pack(&per_layer)
+}
+
+/// Loads only the weights from `path` for `model` (the CLI's --init).
+pub fn load_weights(path: &Path, model: &MlpConfig) -> Result<Vec<f32>> {
+    let (tensors, _) = load_tensors(path)?;
+    pack_named(path, model, &tensors)
+}
+
+mod erased {
+    /// Serialises metadata values; infallible for the plain vectors stored here.
+    pub trait Json {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
