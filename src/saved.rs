@@ -72,7 +72,9 @@ impl SavedModel {
     pub fn load(path: &Path) -> Result<Self> {
         let (tensors, meta) = load_tensors(path)?;
         let field = |key: &str| -> Result<&String> {
-            meta.get(key).ok_or_else(|| Error::parse(path, Some(format!("metadata {key:?}")), "missing; not a wgtrain model file"))
+            meta.get(key).ok_or_else(|| {
+                Error::parse(path, Some(format!("metadata {key:?}")), "missing; not a wgtrain model file")
+            })
         };
         let bad = |key: &str, why: String| Error::parse(path, Some(format!("metadata {key:?}")), why);
         if field("format")? != FORMAT {
@@ -122,7 +124,11 @@ pub fn pack_named(path: &Path, model: &MlpConfig, tensors: &[NamedTensor]) -> Re
         let find = |name: &str, shape: Vec<usize>| -> Result<Vec<f32>> {
             let t = tensors.iter().find(|t| t.name == name).ok_or_else(|| {
                 let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
-                Error::parse(path, Some(format!("tensor {name}")), format!("missing (the file has {})", names.join(", ")))
+                Error::parse(
+                    path,
+                    Some(format!("tensor {name}")),
+                    format!("missing (the file has {})", names.join(", ")),
+                )
             })?;
             if t.shape != shape {
                 return Err(Error::parse(

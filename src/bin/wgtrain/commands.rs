@@ -31,8 +31,13 @@ fn load(path: &Path, opts: &CsvOptions) -> Result<(Dataset, Option<Dataset>)> {
 /// Targets as the loss reads them: class indices, 0/1 for bce, values for mse.
 fn check_targets(data: &Dataset, loss: Loss, what: &Path) -> Result<()> {
     match (loss, data.n_classes()) {
-        (Loss::CrossEntropy, None) => Err(Error::config("--loss", format!("cross-entropy needs class labels, but the target of {} is numeric", what.display()))),
-        (Loss::Bce, Some(c)) if c != 2 => Err(Error::config("--loss", format!("bce needs exactly 2 classes, {} has {c}", what.display()))),
+        (Loss::CrossEntropy, None) => Err(Error::config(
+            "--loss",
+            format!("cross-entropy needs class labels, but the target of {} is numeric", what.display()),
+        )),
+        (Loss::Bce, Some(c)) if c != 2 => {
+            Err(Error::config("--loss", format!("bce needs exactly 2 classes, {} has {c}", what.display())))
+        }
         (Loss::Bce, None) if data.targets.iter().any(|&t| t != 0.0 && t != 1.0) => {
             Err(Error::config("--loss", format!("bce needs targets 0 or 1 in {}", what.display())))
         }
@@ -72,7 +77,13 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     let mut val = match (&opts.val, opts.val_split) {
         (Some(_), Some(_)) => return Err(Error::config("--val", "give either --val or --val-split, not both")),
         (Some(p), None) => {
-            let fixed = CsvOptions { classes: train.classes.clone(), feature_names: Some(train.feature_names.clone()), target: Some(train.target_name.clone()), kind, ..CsvOptions::default() };
+            let fixed = CsvOptions {
+                classes: train.classes.clone(),
+                feature_names: Some(train.feature_names.clone()),
+                target: Some(train.target_name.clone()),
+                kind,
+                ..CsvOptions::default()
+            };
             Some(load(p, &fixed)?.0)
         }
         (None, Some(f)) => {
@@ -127,7 +138,8 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     let train_data = trainer.upload(&train.features, &train.targets)?;
     let val_data = val.as_ref().map(|v| trainer.upload(&v.features, &v.targets)).transpose()?;
     let bar = ProgressBar::hidden();
-    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
     let result = trainer.fit(&train_data, val_data.as_ref(), &mut |event| match event {
         Event::EpochStart { epoch, steps, .. } if !quiet => {
@@ -149,7 +161,10 @@ pub fn train(opts: TrainOptions) -> Result<()> {
                 (Some(l), None) => format!("  val loss {l:.4}"),
                 _ => String::new(),
             };
-            println!("epoch {:>3}: loss {:.4}{acc}{val}  lr {:.3e}  batch {}  {:.0} samples/s", r.epoch, r.train_loss, r.lr, r.batch_size, r.samples_per_s);
+            println!(
+                "epoch {:>3}: loss {:.4}{acc}{val}  lr {:.3e}  batch {}  {:.0} samples/s",
+                r.epoch, r.train_loss, r.lr, r.batch_size, r.samples_per_s
+            );
         }
         _ => {}
     });
@@ -181,12 +196,22 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         (Some(l), None) => format!(", val loss {l:.4}"),
         _ => String::new(),
     };
-    let early = if history.stopped_early { format!(" (stopped early; best epoch {})", history.best_epoch.unwrap_or(0)) } else { String::new() };
+    let early = if history.stopped_early {
+        format!(" (stopped early; best epoch {})", history.best_epoch.unwrap_or(0))
+    } else {
+        String::new()
+    };
     println!("trained {} epochs: loss {:.4}{acc}{val}{early}", history.epochs.len(), last.train_loss);
     Ok(())
 }
 
-fn save_model(trainer: &Trainer<'_>, loss: Loss, train: &Dataset, normalizer: Option<Normalizer>, path: &Path) -> Result<()> {
+fn save_model(
+    trainer: &Trainer<'_>,
+    loss: Loss,
+    train: &Dataset,
+    normalizer: Option<Normalizer>,
+    path: &Path,
+) -> Result<()> {
     SavedModel {
         model: trainer.model().clone(),
         loss,
@@ -211,7 +236,11 @@ fn load_for(saved: &SavedModel, path: &Path, require_target: bool) -> Result<Dat
     let (main, test) = load(path, &csv)?;
     let mut data = test.unwrap_or(main);
     if data.n_features != saved.model.input {
-        return Err(Error::parse(path, None, format!("has {} features, the model takes {}", data.n_features, saved.model.input)));
+        return Err(Error::parse(
+            path,
+            None,
+            format!("has {} features, the model takes {}", data.n_features, saved.model.input),
+        ));
     }
     if let Some(n) = &saved.normalizer {
         n.apply(&mut data)?;

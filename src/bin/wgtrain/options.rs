@@ -193,7 +193,8 @@ impl TrainOptions {
                 m.insert(k.clone(), v.clone());
             }
         }
-        let mut out: TrainOptions = serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))?;
+        let mut out: TrainOptions =
+            serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))?;
         out.config = Some(path);
         Ok(out)
     }
@@ -207,19 +208,29 @@ impl TrainOptions {
         spec.split(',')
             .map(|w| match w.trim().parse::<usize>() {
                 Ok(v) if v > 0 => Ok(v),
-                _ => Err(Error::config("--layers", format!("{w:?} is not a positive layer width (e.g. --layers 128,64)"))),
+                _ => Err(Error::config(
+                    "--layers",
+                    format!("{w:?} is not a positive layer width (e.g. --layers 128,64)"),
+                )),
             })
             .collect()
     }
 
     /// The hidden activation.
     pub fn activation(&self) -> Result<Activation> {
-        self.activation.as_deref().map_or(Ok(Activation::Relu), Activation::parse).map_err(|e| rename(e, "--activation"))
+        self.activation
+            .as_deref()
+            .map_or(Ok(Activation::Relu), Activation::parse)
+            .map_err(|e| rename(e, "--activation"))
     }
 
     /// The optimizer configuration with torch's defaults where an option is absent.
     pub fn optimizer(&self) -> Result<OptimizerConfig> {
-        let kind = self.optimizer.as_deref().map_or(Ok(OptimizerKind::Adam), OptimizerKind::parse).map_err(|e| rename(e, "--optimizer"))?;
+        let kind = self
+            .optimizer
+            .as_deref()
+            .map_or(Ok(OptimizerKind::Adam), OptimizerKind::parse)
+            .map_err(|e| rename(e, "--optimizer"))?;
         let default_lr = match kind {
             OptimizerKind::Sgd | OptimizerKind::Adagrad | OptimizerKind::RmsProp => 0.01,
             OptimizerKind::Adam | OptimizerKind::AdamW => 0.001,
@@ -245,7 +256,10 @@ impl TrainOptions {
             }
             _ => {
                 if self.weight_decay.is_some() {
-                    return Err(Error::config("--weight-decay", "is AdamW's decoupled decay; use --l2 (coupled) for other optimizers"));
+                    return Err(Error::config(
+                        "--weight-decay",
+                        "is AdamW's decoupled decay; use --l2 (coupled) for other optimizers",
+                    ));
                 }
                 c.weight_decay = self.l2.unwrap_or(0.0);
             }
@@ -265,7 +279,12 @@ impl TrainOptions {
                 _ => return Err(Error::config("--batch-size", format!("{v:?} is not a positive integer or `full`"))),
             },
         };
-        cfg.batch_growth = self.batch_growth.as_deref().map(BatchGrowth::parse).transpose().map_err(|e| rename(e, "--batch-growth"))?;
+        cfg.batch_growth = self
+            .batch_growth
+            .as_deref()
+            .map(BatchGrowth::parse)
+            .transpose()
+            .map_err(|e| rename(e, "--batch-growth"))?;
         if let Some(e) = self.epochs {
             cfg.epochs = e;
         }
@@ -277,7 +296,11 @@ impl TrainOptions {
             Some("epoch") => SchedulePer::Epoch,
             Some(v) => return Err(Error::config("--schedule-per", format!("{v:?}: expected step or epoch"))),
         };
-        let kind = self.schedule.as_deref().map_or(Ok(wgtrain::schedule::LrSchedule::Constant), Schedule::parse).map_err(|e| rename(e, "--schedule"))?;
+        let kind = self
+            .schedule
+            .as_deref()
+            .map_or(Ok(wgtrain::schedule::LrSchedule::Constant), Schedule::parse)
+            .map_err(|e| rename(e, "--schedule"))?;
         cfg.schedule = Schedule { kind, per, warmup: self.warmup.unwrap_or(0) };
         cfg.shuffle = !self.no_shuffle;
         cfg.seed = self.seed.unwrap_or(0);
@@ -285,7 +308,12 @@ impl TrainOptions {
             if patience == 0 {
                 return Err(Error::config("--early-stop", "patience must be at least 1"));
             }
-            cfg.early_stopping = Some(EarlyStopping { monitor: Monitor::ValLoss, patience, min_delta: self.min_delta.unwrap_or(0.0), restore_best: true });
+            cfg.early_stopping = Some(EarlyStopping {
+                monitor: Monitor::ValLoss,
+                patience,
+                min_delta: self.min_delta.unwrap_or(0.0),
+                restore_best: true,
+            });
         }
         if let Some(f) = self.val_split {
             if !(f > 0.0 && f < 1.0) {
@@ -300,7 +328,9 @@ impl TrainOptions {
 /// Re-labels a config error with the command-line option name the user typed.
 fn rename(e: Error, option: &str) -> Error {
     match e {
-        Error::Config { field, reason } if option.is_empty() => Error::Config { field: format!("--{}", field.replace('_', "-")), reason },
+        Error::Config { field, reason } if option.is_empty() => {
+            Error::Config { field: format!("--{}", field.replace('_', "-")), reason }
+        }
         Error::Config { reason, .. } => Error::Config { field: option.to_string(), reason },
         other => other,
     }

@@ -1,0 +1,225 @@
+//! The `wgtrain` binary end to end: train on a CSV with string labels, eval --json, predict, the --save/--init round
+//! trip, the checkpoint's safetensors layout, TOML config, metrics and plot.
+
+mod support;
+use support::*;
+
+#[test]
+fn train_eval_predict_with_string_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(150, 1));
+    let o = wgtrain(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.csv",
+            "--layers",
+            "16",
+            "--epochs",
+            "15",
+            "--lr",
+            "0.05",
+            "--val-split",
+            "0.2",
+            "--save",
+            "m.safetensors",
+            "--metrics",
+            "h.json",
+            "--plot",
+            "p.svg",
+            "--normalize",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "train failed: {}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "--quiet prints only the final line: {out}");
+    assert!(out.starts_with("trained 15 epochs"), "{out}");
+
+    let o = wgtrain(d, &["eval", "--model", "m.safetensors", "--data", "train.csv", "--json"]);
+    assert!(o.status.success(), "eval failed: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
+    let acc = v["accuracy"].as_f64().expect("accuracy");
+    assert!(v["loss"].as_f64().expect("loss") < 0.3 && acc > 0.95, "{v}");
+
+    write(d, "rows.csv", "x1,x2\n0.1,-0.2\n3.1,2.9\n-0.1,3.2\n");
+    let o = wgtrain(d, &["predict", "--model", "m.safetensors", "--data", "rows.csv"]);
+    assert!(o.status.success(), "predict failed: {}", stderr(&o));
+    assert_eq!(stdout(&o), "setosa\nvirginica\nversicolor\n");
+    let o = wgtrain(d, &["predict", "--model", "m.safetensors", "--data", "rows.csv", "--out", "pred.txt"]);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(d.join("pred.txt")).unwrap(), "setosa\nvirginica\nversicolor\n");
+
+    let h: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("h.json")).unwrap()).unwrap();
+    assert_eq!(h["epochs"].as_array().unwrap().len(), 15);
+    assert!(h["epochs"][14]["val_accuracy"].as_f64().is_some());
+    let svg = std::fs::read_to_string(d.join("p.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<polyline").count() >= 4, "{}", &svg[..200.min(svg.len())]);
+}
+
+#[test]
+fn save_then_init_round_trip_gives_identical_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(90, 2));
+    let o = wgtrain(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.csv",
+            "--layers",
+            "8,8",
+            "--activation",
+            "tanh",
+            "--epochs",
+            "5",
+            "--save",
+            "a.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // SGD with lr 1e-30 moves no weight by even one ulp, so b holds exactly the weights --init loaded from a.
+    let o = wgtrain(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.csv",
+            "--layers",
+            "8,8",
+            "--activation",
+            "tanh",
+            "--epochs",
+            "1",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e-30",
+            "--init",
+            "a.safetensors",
+            "--save",
+            "b.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let eval = |m: &str| stdout(&wgtrain(d, &["eval", "--model", m, "--data", "train.csv", "--json"]));
+    assert_eq!(eval("a.safetensors"), eval("b.safetensors"));
+    assert!(eval("a.safetensors").contains("accuracy"));
+}
+
+#[test]
+fn checkpoint_is_plain_safetensors_with_torch_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(60, 3));
+    let o = wgtrain(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.csv",
+            "--layers",
+            "5",
+            "--epochs",
+            "2",
+            "--save",
+            "m.safetensors",
+            "--normalize",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(d.join("m.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("valid safetensors");
+    let mut names = st.names();
+    names.sort();
+    assert_eq!(names, vec!["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight"]);
+    let w0 = st.tensor("layers.0.weight").unwrap();
+    assert_eq!((w0.dtype(), w0.shape()), (safetensors::Dtype::F32, &[5usize, 2][..]));
+    assert_eq!(st.tensor("layers.1.weight").unwrap().shape(), &[3, 5]);
+    assert_eq!(st.tensor("layers.1.bias").unwrap().shape(), &[3]);
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().expect("metadata");
+    assert_eq!(meta["layers"], "5,3");
+    assert_eq!(meta["activation"], "relu");
+    assert_eq!(meta["loss"], "cross-entropy");
+    assert_eq!(meta["classes"], r#"["setosa","versicolor","virginica"]"#);
+    assert!(meta.contains_key("normalize_mean") && meta.contains_key("normalize_std"));
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}
+
+#[test]
+fn config_file_supplies_options_and_the_command_line_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(60, 4));
+    write(d, "run.toml", "layers = \"6\"\nepochs = 7\noptimizer = \"rmsprop\"\nlr = 0.01\nschedule = \"step:10:0.5\"\nbatch-size = \"full\"\n");
+    let o = wgtrain(
+        d,
+        &["train", "--data", "train.csv", "--config", "run.toml", "--epochs", "3", "--metrics", "h.json", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let h: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("h.json")).unwrap()).unwrap();
+    let epochs = h["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 3, "the command line's --epochs wins");
+    assert_eq!(epochs[0]["batch_size"], 60, "batch-size = full from the file");
+}
+
+#[test]
+fn regression_csv_defaults_to_mse_and_predicts_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = String::from("x,y\n");
+    for i in 0..64 {
+        let x = i as f32 / 32.0 - 1.0;
+        s.push_str(&format!("{x},{}\n", 2.0 * x + 0.5));
+    }
+    write(d, "lin.csv", s);
+    let o = wgtrain(
+        d,
+        &[
+            "train",
+            "--data",
+            "lin.csv",
+            "--layers",
+            "",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.2",
+            "--batch-size",
+            "full",
+            "--epochs",
+            "300",
+            "--save",
+            "m.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = wgtrain(d, &["eval", "--model", "m.safetensors", "--data", "lin.csv", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(v["loss"].as_f64().unwrap() < 1e-4 && v.get("accuracy").is_none(), "{v}");
+    write(d, "q.csv", "x\n0.25\n");
+    let p: f32 =
+        stdout(&wgtrain(d, &["predict", "--model", "m.safetensors", "--data", "q.csv"])).trim().parse().unwrap();
+    assert!((p - 1.0).abs() < 1e-2, "2·0.25 + 0.5 = 1, got {p}");
+}
+
+#[test]
+fn devices_lists_the_adapter_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = wgtrain(dir.path(), &["devices"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("wgtrain uses:"), "{}", stdout(&o));
+}
