@@ -17,9 +17,14 @@ fn mnist_subset_reaches_90_percent_test_accuracy() {
     assert_eq!((train.len(), test.len()), (8000, 2000));
     let model = MlpConfig::new(784, &[128, 64], 10, Activation::Relu);
     let params = init_params(&model, Init::Torch, 0).unwrap();
-    let cfg = TrainConfig { batch_size: Some(128), epochs: 4, ..TrainConfig::new(Loss::CrossEntropy, OptimizerConfig::adam(1e-3)) };
+    let cfg = TrainConfig {
+        batch_size: Some(128),
+        epochs: 4,
+        ..TrainConfig::new(Loss::CrossEntropy, OptimizerConfig::adam(1e-3))
+    };
     let mut tr = Trainer::new(gpu(), &model, &params, cfg, 1024).unwrap();
-    let (dt, dv) = (tr.upload(&train.features, &train.targets).unwrap(), tr.upload(&test.features, &test.targets).unwrap());
+    let (dt, dv) =
+        (tr.upload(&train.features, &train.targets).unwrap(), tr.upload(&test.features, &test.targets).unwrap());
     let h = tr.fit(&dt, None, &mut |_| {}).unwrap().clone();
     assert!(h.epochs.windows(2).all(|w| w[1].train_loss < w[0].train_loss), "training loss falls every epoch");
     let (loss, acc) = tr.evaluate(&dv).unwrap();
