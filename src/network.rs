@@ -390,11 +390,26 @@ impl Network {
         Ok((self.state.read(gpu)?, self.steps_done))
     }
 
+    /// The length of the flat optimizer state and the step count, without a read-back.
+    pub fn optimizer_state_len(&self) -> (usize, u64) {
+        (self.state.len(), self.steps_done)
+    }
+
     /// Restores optimizer state saved by [`Network::optimizer_state`].
     pub fn set_optimizer_state(&mut self, gpu: &Gpu, state: &[f32], steps_done: u64) -> Result<()> {
         self.state.write(gpu, state)?;
         self.steps_done = steps_done;
         Ok(())
+    }
+
+    /// Early stopping's remembered parameters.
+    pub fn best_params(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        self.best.read(gpu)
+    }
+
+    /// Replaces early stopping's remembered parameters (resume).
+    pub fn set_best_params(&self, gpu: &Gpu, params: &[f32]) -> Result<()> {
+        self.best.write(gpu, params)
     }
 
     /// Copies the parameters aside on the device (early stopping's best weights), without a read-back.

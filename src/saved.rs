@@ -41,6 +41,11 @@ fn layer_names(i: usize) -> (String, String) {
 impl SavedModel {
     /// Writes the model to `path` (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<()> {
+        self.save_with(path, Vec::new(), BTreeMap::new())
+    }
+
+    /// Writes the model plus `extra` tensors and metadata (a resumable checkpoint) in one atomic file.
+    pub fn save_with(&self, path: &Path, extra: Vec<NamedTensor>, extra_meta: BTreeMap<String, String>) -> Result<()> {
         let layout = self.model.layout();
         let mut tensors = Vec::new();
         for (i, (l, (w, b))) in layout.layers.iter().zip(layout.unpack(&self.params)).enumerate() {
@@ -65,6 +70,8 @@ impl SavedModel {
             meta.insert("normalize_mean".into(), json(&n.mean));
             meta.insert("normalize_std".into(), json(&n.std));
         }
+        tensors.extend(extra);
+        meta.extend(extra_meta);
         save_tensors(path, &tensors, &meta)
     }
 

@@ -15,6 +15,32 @@ use crate::optim::OptimizerConfig;
 use crate::rng::Rng;
 use crate::schedule::{BatchGrowth, LrSchedule, PlateauState, Schedule, SchedulePer};
 
+/// Where a run stands, besides parameters and optimizer state: what a checkpoint needs to resume bitwise.
+/// Floats that may be infinite are kept as bit patterns so the JSON round trip is exact.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// The shuffling RNG now.
+    pub rng: [u64; 4],
+    /// The shuffling RNG before the current epoch's permutation (to redraw it mid-epoch).
+    pub epoch_start_rng: [u64; 4],
+    /// Completed epochs.
+    pub epochs_done: usize,
+    /// Steps already taken in the current epoch.
+    pub step_in_epoch: usize,
+    /// Optimizer steps so far.
+    pub steps_done: u64,
+    /// The current epoch's accumulated [loss, correct, count] as f32 bits.
+    pub stats: [u32; 3],
+    /// ReduceLROnPlateau: [best bits, bad epochs, cooldown counter, lr bits].
+    pub plateau: Option<[u64; 4]>,
+    /// Early stopping: best monitored value (bits) and epochs without improvement.
+    pub best: Option<u64>,
+    /// Early stopping's epochs without improvement.
+    pub bad_epochs: usize,
+    /// The history so far.
+    pub history: History,
+}
+
 /// Which validation metric early stopping watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Monitor {
@@ -165,6 +191,8 @@ pub struct Trainer<'g> {
     rng: Rng,
     plateau: Option<PlateauState>,
     epochs_done: usize,
+    epoch_start_rng: [u64; 4],
+    step_in_epoch: usize,
     history: History,
     best: Option<f64>,
     bad_epochs: usize,
@@ -189,20 +217,37 @@ impl<'g> Trainer<'g> {
             gpu,
             model: model.clone(),
             rng: Rng::new(config.seed),
-            config,
             net,
             plateau,
             epochs_done: 0,
+            epoch_start_rng: Rng::new(config.seed).state(),
+            step_in_epoch: 0,
             history: History::default(),
             best: None,
             bad_epochs: 0,
             stop: None,
+            config,
         })
     }
 
     /// A flag that, once set (e.g. by a Ctrl-C handler), ends training after the current step.
     pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
         self.stop = Some(flag);
+    }
+
+    /// The flat optimizer state (waits for queued steps).
+    pub fn optimizer_state(&self) -> Result<Vec<f32>> {
+        Ok(self.net.optimizer_state(self.gpu)?.0)
+    }
+
+    /// Early stopping's remembered best parameters (waits for queued steps).
+    pub fn best_params(&self) -> Result<Vec<f32>> {
+        self.net.best_params(self.gpu)
+    }
+
+    /// The device this trainer runs on.
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
     }
 
     /// The device network (parameters, optimizer state).
@@ -267,18 +312,25 @@ impl<'g> Trainer<'g> {
                     format!("batch of {b} exceeds the {} the trainer was built for", self.net.max_rows()),
                 ));
             }
-            let order = epoch_order(&mut self.rng, n, self.config.shuffle);
+            if self.step_in_epoch == 0 {
+                self.epoch_start_rng = self.rng.state();
+            }
+            // Redrawn from the epoch's starting state, so a run resumed mid-epoch sees the same order.
+            let mut rng = Rng::from_state(self.epoch_start_rng);
+            let order = epoch_order(&mut rng, n, self.config.shuffle);
+            self.rng = rng;
             train.set_order(self.gpu, &order)?;
             let steps = n.div_ceil(b);
             on_event(Event::EpochStart { epoch: epoch + 1, steps, batch_size: b });
             let epoch_start = Instant::now();
             let base = self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr());
             let mut lr = base;
-            for s in 0..steps {
+            for s in self.step_in_epoch..steps {
                 let offset = s * b;
                 let rows = b.min(n - offset);
                 lr = self.config.lr_at(base, self.net.steps_done(), epoch);
                 self.net.train_step(self.gpu, train, offset, rows, lr)?;
+                self.step_in_epoch = s + 1;
                 let loss = match self.config.report_every {
                     Some(k) if k > 0 && (s + 1) % k == 0 => Some(self.peek_loss()?),
                     _ => None,
@@ -296,6 +348,7 @@ impl<'g> Trainer<'g> {
                 }
             }
             let stats = self.net.take_stats(self.gpu)?;
+            self.step_in_epoch = 0;
             let secs = epoch_start.elapsed().as_secs_f64();
             let (train_loss, train_accuracy) = mean_stats(stats, self.config.loss);
             if !train_loss.is_finite() {
@@ -377,6 +430,60 @@ impl<'g> Trainer<'g> {
         // take_stats resets the accumulator; put the running sums back so the epoch figure stays whole.
         crate::network::restore_stats(self.gpu, &self.net, s)?;
         Ok(mean_stats(s, self.config.loss).0)
+    }
+
+    /// The run's position and counters, for a checkpoint (waits for queued steps).
+    pub fn progress(&self) -> Result<Progress> {
+        let stats = self.net.take_stats(self.gpu)?;
+        crate::network::restore_stats(self.gpu, &self.net, stats)?;
+        Ok(Progress {
+            rng: self.rng.state(),
+            epoch_start_rng: self.epoch_start_rng,
+            epochs_done: self.epochs_done,
+            step_in_epoch: self.step_in_epoch,
+            steps_done: self.net.steps_done(),
+            stats: stats.map(f32::to_bits),
+            plateau: self
+                .plateau
+                .as_ref()
+                .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
+            best: self.best.map(f64::to_bits),
+            bad_epochs: self.bad_epochs,
+            history: self.history.clone(),
+        })
+    }
+
+    /// Continues from a checkpoint: `progress`, flat parameters, optimizer state and early stopping's best weights.
+    pub fn restore(
+        &mut self,
+        progress: &Progress,
+        params: &[f32],
+        optimizer_state: &[f32],
+        best_params: &[f32],
+    ) -> Result<()> {
+        self.net.set_params(self.gpu, params)?;
+        self.net.set_optimizer_state(self.gpu, optimizer_state, progress.steps_done)?;
+        self.net.set_best_params(self.gpu, best_params)?;
+        crate::network::restore_stats(self.gpu, &self.net, progress.stats.map(f32::from_bits))?;
+        self.rng = Rng::from_state(progress.rng);
+        self.epoch_start_rng = progress.epoch_start_rng;
+        self.epochs_done = progress.epochs_done;
+        self.step_in_epoch = progress.step_in_epoch;
+        if let (Some(p), Some([best, bad, cool, lr])) = (self.plateau.as_mut(), progress.plateau) {
+            p.best = f64::from_bits(best);
+            p.num_bad_epochs = bad;
+            p.cooldown_counter = cool;
+            p.lr = f64::from_bits(lr);
+        }
+        self.best = progress.best.map(f64::from_bits);
+        self.bad_epochs = progress.bad_epochs;
+        self.history = progress.history.clone();
+        Ok(())
+    }
+
+    /// Whether every configured epoch has run (or early stopping ended the run).
+    pub fn finished(&self) -> bool {
+        self.history.stopped_early || self.epochs_done >= self.config.epochs
     }
 
     /// Mean loss and (for classification) accuracy over a data set, in file order.

@@ -18,6 +18,7 @@ use wgtrain::train::{Event, Trainer};
 use wgtrain::{list_adapters, Error, Gpu, Loss, Result};
 
 use crate::options::{require, TrainOptions};
+use crate::resume::{self, Checkpoint};
 
 /// A CSV file or an MNIST directory: (main set, the MNIST test set if any).
 fn load(path: &Path, opts: &CsvOptions) -> Result<(Dataset, Option<Dataset>)> {
@@ -55,6 +56,18 @@ fn output_width(loss: Loss, data: &Dataset) -> usize {
 /// `wgtrain train`.
 pub fn train(opts: TrainOptions) -> Result<()> {
     let opts = opts.merged()?;
+    let resume = opts.resume.as_deref().map(Checkpoint::read).transpose()?;
+    let opts = match &resume {
+        Some(ck) => opts.over(&ck.options)?,
+        None => opts,
+    };
+    match (opts.checkpoint_every, &opts.save) {
+        (Some(0), _) => return Err(Error::config("--checkpoint-every", "must be at least 1 epoch")),
+        (Some(_), None) => {
+            return Err(Error::config("--checkpoint-every", "needs --save FILE to write the checkpoint to"))
+        }
+        _ => {}
+    }
     let data_path = require(&opts.data, "--data")?;
     for p in [&opts.save, &opts.metrics, &opts.plot].into_iter().flatten() {
         check_writable(p)?;
@@ -126,6 +139,9 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     }
     let max_batch = config.max_batch(train.len()).max(val.as_ref().map_or(1, |v| v.len().min(1024)));
     let mut trainer = Trainer::new(&gpu, &model, &params, config, max_batch)?;
+    if let Some(ck) = &resume {
+        ck.restore(&mut trainer)?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     // A second Ctrl-C while the first is being honoured falls through to the default behaviour (exit).
@@ -141,7 +157,7 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
-    let result = trainer.fit(&train_data, val_data.as_ref(), &mut |event| match event {
+    let mut on_event = |event: Event<'_>| match event {
         Event::EpochStart { epoch, steps, .. } if !quiet => {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.reset();
@@ -167,21 +183,43 @@ pub fn train(opts: TrainOptions) -> Result<()> {
             );
         }
         _ => {}
-    });
+    };
+    let every = opts.checkpoint_every.unwrap_or(usize::MAX);
+    let mut last_checkpoint = None;
+    let result = loop {
+        match trainer.fit_epochs(&train_data, val_data.as_ref(), every, &mut on_event).map(|_| ()) {
+            Ok(_) if trainer.finished() => break Ok(()),
+            Ok(_) => {
+                if let Some(p) = &opts.save {
+                    let epoch = trainer.history().epochs.len();
+                    resume::write(&trainer, describe(&trainer, loss, &train, normalizer.clone())?, &opts, p)?;
+                    last_checkpoint = Some((p.clone(), epoch));
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
     bar.finish_and_clear();
-    let history = match result {
-        Ok(h) => h.clone(),
+    match result {
+        Ok(()) => {}
         Err(e @ Error::Interrupted { .. }) => {
             if let Some(p) = &opts.save {
-                save_model(&trainer, loss, &train, normalizer.clone(), p)?;
-                eprintln!("wgtrain: interrupted; model saved to {}", p.display());
+                resume::write(&trainer, describe(&trainer, loss, &train, normalizer.clone())?, &opts, p)?;
+                eprintln!("wgtrain: interrupted; checkpoint written to {} (continue with --resume)", p.display());
+            }
+            return Err(e);
+        }
+        Err(e @ Error::Diverged { .. }) => {
+            if let Some((p, epoch)) = &last_checkpoint {
+                eprintln!("wgtrain: the last good checkpoint is {} (epoch {epoch})", p.display());
             }
             return Err(e);
         }
         Err(e) => return Err(e),
-    };
+    }
+    let history = trainer.history().clone();
     if let Some(p) = &opts.save {
-        save_model(&trainer, loss, &train, normalizer, p)?;
+        describe(&trainer, loss, &train, normalizer)?.save(p)?;
     }
     if let Some(p) = &opts.metrics {
         history.write_json(p)?;
@@ -205,14 +243,9 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     Ok(())
 }
 
-fn save_model(
-    trainer: &Trainer<'_>,
-    loss: Loss,
-    train: &Dataset,
-    normalizer: Option<Normalizer>,
-    path: &Path,
-) -> Result<()> {
-    SavedModel {
+/// The model as it stands, with what eval and predict need to read data the way training did.
+fn describe(trainer: &Trainer<'_>, loss: Loss, train: &Dataset, normalizer: Option<Normalizer>) -> Result<SavedModel> {
+    Ok(SavedModel {
         model: trainer.model().clone(),
         loss,
         params: trainer.params()?,
@@ -220,8 +253,7 @@ fn save_model(
         feature_names: train.feature_names.clone(),
         target_name: train.target_name.clone(),
         normalizer,
-    }
-    .save(path)
+    })
 }
 
 /// Reads `path` the way the saved model expects (its features, classes and normalisation).

@@ -3,6 +3,7 @@
 
 mod commands;
 mod options;
+mod resume;
 
 use std::path::PathBuf;
 

@@ -166,6 +166,14 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plot: Option<PathBuf>,
+    /// Write a resumable checkpoint (to the --save file) every N epochs.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue an interrupted run from the checkpoint FILE (its options apply; the command line wins).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub resume: Option<PathBuf>,
     /// Read options from this TOML file; the command line wins.
     #[arg(long)]
     #[serde(skip)]
@@ -182,10 +190,19 @@ impl TrainOptions {
         let Some(path) = self.config.clone() else { return Ok(self) };
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let from_file: TrainOptions = toml::from_str(&text).map_err(|e| {
+        let from_file: TrainOptions = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start].lines().count().max(1));
             Error::parse(&path, line.map(|l| format!("line {l}")), e.message().to_string())
         })?;
+        let mut out = self.over(&from_file)?;
+        out.config = Some(path);
+        Ok(out)
+    }
+
+    /// These options, with `base` filling every option not given here.
+    pub fn over(self, base: &TrainOptions) -> Result<TrainOptions> {
+        let (config, resume) = (self.config.clone(), self.resume.clone());
+        let from_file = base;
         let mut merged = serde_json::to_value(&from_file).map_err(|e| Error::config("config", e.to_string()))?;
         let cli = serde_json::to_value(&self).map_err(|e| Error::config("config", e.to_string()))?;
         if let (Some(m), Some(c)) = (merged.as_object_mut(), cli.as_object()) {
@@ -195,7 +212,8 @@ impl TrainOptions {
         }
         let mut out: TrainOptions =
             serde_json::from_value(merged).map_err(|e| Error::config("config", e.to_string()))?;
-        out.config = Some(path);
+        out.config = config;
+        out.resume = resume;
         Ok(out)
     }
 
