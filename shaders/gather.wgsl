@@ -1,12 +1,15 @@
-// gather_rows: out[r, c] = src[indices[offset + r], c] for r < rows, c < cols, with offset = step.batch_offset,
-// so one recorded dispatch serves every batch of an epoch. Bindings: 0 params, 1 step, 2 indices, 3 src, 4 out.
+// gather_rows: out[r, c] = src[indices[offset + r] − row_start, c] for r < rows, c < cols, with offset =
+// step.batch_offset, so one recorded dispatch serves every batch of an epoch. `src` holds rows
+// row_start..row_start + src_rows of the data set: a data set larger than one storage binding is split into
+// chunks, one dispatch per chunk, and each writes only the rows whose index falls in its chunk.
+// Bindings: 0 params, 1 step, 2 indices, 3 src, 4 out.
 // CPU twin: src/reference/gather.rs.
 
 struct GatherParams {
     rows: u32,
     cols: u32,
     src_rows: u32,
-    _pad: u32,
+    row_start: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: GatherParams;
@@ -22,7 +25,7 @@ fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     if (i >= params.rows * params.cols) { return; }
     let r = i / params.cols;
     let c = i % params.cols;
-    // Indices are validated on the host; the clamp only keeps a bad one from reading out of range.
-    let src_row = min(indices[step.batch_offset + r], params.src_rows - 1u);
-    out[i] = src[src_row * params.cols + c];
+    let index = indices[step.batch_offset + r];
+    if (index < params.row_start || index - params.row_start >= params.src_rows) { return; }
+    out[i] = src[(index - params.row_start) * params.cols + c];
 }

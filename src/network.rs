@@ -19,12 +19,21 @@ use crate::ops::step::{StepBuffer, StepScalars};
 use crate::optim::OptimizerConfig;
 use crate::tensor::Tensor;
 
+/// Part of a data set small enough for one storage binding: rows row_start..row_start + rows.
+#[derive(Debug)]
+struct Chunk {
+    row_start: usize,
+    rows: usize,
+    features: Tensor,
+    targets: Tensor,
+}
+
 /// A table of samples uploaded once: features [n, n_features], targets [n, target_cols], and the row order.
+/// A table larger than the adapter's max_storage_buffer_binding_size is split into chunks of whole rows.
 #[derive(Debug)]
 pub struct DeviceData {
     id: u64,
-    features: Tensor,
-    targets: Tensor,
+    chunks: Vec<Chunk>,
     order: Tensor,
     rows: usize,
     n_features: usize,
@@ -34,9 +43,22 @@ pub struct DeviceData {
 impl DeviceData {
     /// Uploads `rows` samples; the row order starts as file order.
     pub fn upload(gpu: &Gpu, features: &[f32], n_features: usize, targets: &[f32], target_cols: usize) -> Result<Self> {
+        let limit = gpu.limits().max_storage_buffer_binding_size;
+        Self::upload_chunked(gpu, features, n_features, targets, target_cols, limit)
+    }
+
+    /// Like [`DeviceData::upload`], with chunks of at most `max_chunk_bytes` (tests use small chunks).
+    pub fn upload_chunked(
+        gpu: &Gpu,
+        features: &[f32],
+        n_features: usize,
+        targets: &[f32],
+        target_cols: usize,
+        max_chunk_bytes: u64,
+    ) -> Result<Self> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let rows = targets.len() / target_cols.max(1);
-        if rows == 0 || features.len() != rows * n_features || targets.len() != rows * target_cols {
+        if rows == 0 || n_features == 0 || features.len() != rows * n_features || targets.len() != rows * target_cols {
             return Err(Error::Shape {
                 op: "upload data",
                 detail: format!(
@@ -46,11 +68,32 @@ impl DeviceData {
                 ),
             });
         }
+        let row_bytes = (n_features.max(target_cols) * 4) as u64;
+        let chunk_rows = (max_chunk_bytes / row_bytes) as usize;
+        if chunk_rows == 0 {
+            return Err(Error::Limit {
+                what: format!("one sample of {n_features} features"),
+                limit: "max_storage_buffer_binding_size",
+                needed: row_bytes,
+                max: max_chunk_bytes,
+            });
+        }
+        let mut chunks = Vec::new();
+        for row_start in (0..rows).step_by(chunk_rows) {
+            let n = chunk_rows.min(rows - row_start);
+            let f = &features[row_start * n_features..(row_start + n) * n_features];
+            let t = &targets[row_start * target_cols..(row_start + n) * target_cols];
+            chunks.push(Chunk {
+                row_start,
+                rows: n,
+                features: Tensor::from_slice(gpu, "features", f, &[n, n_features])?,
+                targets: Tensor::from_slice(gpu, "targets", t, &[n, target_cols])?,
+            });
+        }
         let order: Vec<u32> = (0..rows as u32).collect();
         Ok(DeviceData {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            features: Tensor::from_slice(gpu, "features", features, &[rows, n_features])?,
-            targets: Tensor::from_slice(gpu, "targets", targets, &[rows, target_cols])?,
+            chunks,
             order: Tensor::from_u32(gpu, "order", &order)?,
             rows,
             n_features,
@@ -61,6 +104,11 @@ impl DeviceData {
     /// Number of samples.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Number of storage bindings the table is split over.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
     }
 
     /// Sets the order in which batches take rows (a permutation of 0..rows), e.g. each epoch's shuffle.
@@ -216,27 +264,33 @@ impl Network {
         let last = cfg.layers.len() - 1;
         let out = cfg.output();
         let tcols = self.loss.target_cols(out);
-        let mut plan = vec![gather_rows(
-            gpu,
-            &self.step,
-            data.order.view(),
-            data.features.view(),
-            self.x.view(),
-            b,
-            cfg.input,
-            data.rows,
-        )?];
-        if kind != PlanKind::Predict {
+        let mut plan = Vec::new();
+        for c in &data.chunks {
+            let order = data.order.view();
             plan.push(gather_rows(
                 gpu,
                 &self.step,
-                data.order.view(),
-                data.targets.view(),
-                self.y.view(),
+                order,
+                c.features.view(),
+                self.x.view(),
                 b,
-                tcols,
-                data.rows,
+                cfg.input,
+                c.rows,
+                c.row_start,
             )?);
+            if kind != PlanKind::Predict {
+                plan.push(gather_rows(
+                    gpu,
+                    &self.step,
+                    order,
+                    c.targets.view(),
+                    self.y.view(),
+                    b,
+                    tcols,
+                    c.rows,
+                    c.row_start,
+                )?);
+            }
         }
         for (i, l) in self.layout.layers.iter().enumerate() {
             let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };

@@ -19,9 +19,10 @@ fn check(src_rows: usize, cols: usize, rows: usize, offset: usize, seed: u64) {
     let ti = Tensor::from_u32(gpu(), "indices", &indices).unwrap();
     let to = zeros(rows * cols);
     let step = StepBuffer::new(gpu(), &StepScalars { batch_offset: offset as u32, ..Default::default() }).unwrap();
-    let d = gather_rows(gpu(), &step, ti.view(), ts.view(), to.view(), rows, cols, src_rows).unwrap();
+    let d = gather_rows(gpu(), &step, ti.view(), ts.view(), to.view(), rows, cols, src_rows, 0).unwrap();
     gpu().run(&[&d]).unwrap();
-    let want = reference::gather_rows(&src, cols, &indices, offset, rows);
+    let mut want = vec![0.0; rows * cols];
+    reference::gather_rows(&mut want, &src, cols, &indices, offset, rows, 0);
     assert_nontrivial("gather", &want);
     assert_eq!(to.read(gpu()).unwrap(), want, "gather {src_rows}x{cols} rows={rows} offset={offset}");
 }
@@ -42,7 +43,7 @@ fn gather_rows_follows_the_step_offset() {
     let ti = Tensor::from_u32(gpu(), "indices", &[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]).unwrap();
     let to = zeros(3);
     let step = StepBuffer::new(gpu(), &StepScalars::default()).unwrap();
-    let d = gather_rows(gpu(), &step, ti.view(), ts.view(), to.view(), 3, 1, 10).unwrap();
+    let d = gather_rows(gpu(), &step, ti.view(), ts.view(), to.view(), 3, 1, 10, 0).unwrap();
     gpu().run(&[&d]).unwrap();
     assert_eq!(to.read(gpu()).unwrap(), vec![9.0, 8.0, 7.0]);
     step.write(gpu(), &StepScalars { batch_offset: 6, ..Default::default() });
@@ -54,4 +55,31 @@ fn gather_rows_follows_the_step_offset() {
 #[test]
 fn gather_rows_beyond_65535_workgroups() {
     check(70_000, 240, 70_000, 0, 5);
+}
+
+/// A data set split into chunks: each chunk's dispatch writes only the rows whose index falls in it, and together
+/// they assemble the batch.
+#[test]
+fn gather_rows_assembles_a_batch_from_chunks() {
+    let (n, cols, rows) = (103, 7, 41);
+    let src = uniform(9, n * cols, -1.0, 1.0);
+    let indices = wgtrain::rng::Rng::new(3).permutation(n);
+    let ti = Tensor::from_u32(gpu(), "indices", &indices).unwrap();
+    let to = zeros(rows * cols);
+    let step = StepBuffer::new(gpu(), &StepScalars { batch_offset: 50, ..Default::default() }).unwrap();
+    let mut want = vec![0.0; rows * cols];
+    let mut chunks = Vec::new();
+    for start in (0..n).step_by(30) {
+        let len = 30.min(n - start);
+        let chunk = upload(&src[start * cols..(start + len) * cols]);
+        reference::gather_rows(&mut want, &src[start * cols..(start + len) * cols], cols, &indices, 50, rows, start);
+        let d = gather_rows(gpu(), &step, ti.view(), chunk.view(), to.view(), rows, cols, len, start).unwrap();
+        chunks.push((chunk, d));
+    }
+    let dispatches: Vec<_> = chunks.iter().map(|(_, d)| d).collect();
+    gpu().run(&dispatches).unwrap();
+    let mut whole = vec![0.0; rows * cols];
+    reference::gather_rows(&mut whole, &src, cols, &indices, 50, rows, 0);
+    assert_eq!(want, whole, "the chunked twin equals the unchunked one");
+    assert_eq!(to.read(gpu()).unwrap(), want);
 }

@@ -15,10 +15,11 @@ pub struct GatherParams {
     rows: u32,
     cols: u32,
     src_rows: u32,
-    _pad: u32,
+    row_start: u32,
 }
 
-/// out[r, c] = src[indices[step.batch_offset + r], c] for `rows` rows of `cols` values; `src` has `src_rows` rows.
+/// out[r, c] = src[indices[step.batch_offset + r] − row_start, c] for `rows` rows of `cols` values, writing only
+/// rows whose index falls in `src`'s chunk (rows row_start..row_start + src_rows of the data set).
 pub fn gather_rows(
     gpu: &Gpu,
     step: &StepBuffer,
@@ -28,6 +29,7 @@ pub fn gather_rows(
     rows: usize,
     cols: usize,
     src_rows: usize,
+    row_start: usize,
 ) -> Result<Dispatch> {
     const OP: &str = "gather_rows";
     positive(OP, "rows", rows)?;
@@ -39,7 +41,7 @@ pub fn gather_rows(
         rows: to_u32(OP, "rows", rows)?,
         cols: to_u32(OP, "cols", cols)?,
         src_rows: to_u32(OP, "src_rows", src_rows)?,
-        _pad: 0,
+        row_start: to_u32(OP, "row_start", row_start)?,
     };
     to_u32(OP, "src elements", src_rows * cols)?;
     let kernel = gpu.kernel(&shaders::GATHER, OP)?;
