@@ -111,6 +111,7 @@ pub struct Gpu {
     kernels: Mutex<HashMap<(&'static str, &'static str), Arc<Kernel>>>,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     placeholders: [wgpu::Buffer; 2],
+    pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -162,9 +163,15 @@ impl Gpu {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
         let limits = adapter.limits();
+        let cache_path = pipeline_cache_path(&adapter.get_info());
+        let features = if cache_path.is_some() && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
+            wgpu::Features::PIPELINE_CACHE
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgtrain"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -198,6 +205,19 @@ impl Gpu {
             })
         };
         let placeholders = [placeholder("unused input"), placeholder("unused output")];
+        let pipeline_cache = cache_path.filter(|_| features.contains(wgpu::Features::PIPELINE_CACHE)).map(|path| {
+            let data = std::fs::read(&path).ok();
+            // SAFETY: the data was written by `save_pipeline_cache` from `PipelineCache::get_data` for an adapter
+            // with the same cache key; wgpu validates its header and, with `fallback`, starts empty if it is stale.
+            let cache = unsafe {
+                device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                    label: Some("wgtrain"),
+                    data: data.as_deref(),
+                    fallback: true,
+                })
+            };
+            (cache, path)
+        });
         Ok(Gpu {
             device,
             queue,
@@ -207,6 +227,7 @@ impl Gpu {
             kernels: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
             placeholders,
+            pipeline_cache,
         })
     }
 
@@ -238,6 +259,44 @@ impl Gpu {
     /// A small buffer to bind where a kernel declares an output this launch does not use.
     pub fn unused_output(&self) -> wgpu::BindingResource<'_> {
         self.placeholders[1].as_entire_binding()
+    }
+
+    /// The pipeline cache compiled pipelines go through, where the backend has one (Vulkan).
+    pub(crate) fn pipeline_cache(&self) -> Option<&wgpu::PipelineCache> {
+        self.pipeline_cache.as_ref().map(|(c, _)| c)
+    }
+
+    /// Writes the driver's compiled pipelines to disk so the next process starts faster; failures only log,
+    /// since the cache is an optimisation.
+    pub fn save_pipeline_cache(&self) {
+        if let Some((cache, path)) = &self.pipeline_cache {
+            if let Some(data) = cache.get_data() {
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                if let Err(e) = crate::atomic_file::write_atomic(path, &data) {
+                    log::warn!("could not write the pipeline cache: {e}");
+                }
+            }
+        }
+    }
+
+    /// Compiles `kernels` (shader, entry point) on several threads at once, so the first step does not wait on
+    /// the driver's shader compiler one pipeline after another.
+    pub fn precompile(&self, kernels: &[(&Shader, &'static str)]) -> Result<()> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+        let chunk = kernels.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = kernels
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().try_for_each(|(s, e)| self.kernel(s, e).map(|_| ()))))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Device { kind: "internal", message: "a compile thread panicked".into() })
+                })
+            })
+        })
     }
 
     /// Returns the first device error (validation, out of memory, device lost) reported since the last check.
@@ -291,6 +350,17 @@ impl Gpu {
         }
         Ok(module)
     }
+}
+
+/// Where the pipeline cache for this adapter lives: `WGTRAIN_CACHE_DIR`, else `$XDG_CACHE_HOME/wgtrain`, else
+/// `$HOME/.cache/wgtrain`; None when the backend has no cache key or no directory is known.
+fn pipeline_cache_path(info: &wgpu::AdapterInfo) -> Option<std::path::PathBuf> {
+    let key = wgpu::util::pipeline_cache_key(info)?;
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    let dir = env("WGTRAIN_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wgtrain")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("wgtrain")))?;
+    Some(dir.join(format!("{key}.bin")))
 }
 
 fn store_first(slot: &ErrorSlot, e: Error) {

@@ -50,7 +50,7 @@ impl Kernel {
             module,
             entry_point: Some(entry),
             compilation_options: Default::default(),
-            cache: None,
+            cache: gpu.pipeline_cache(),
         });
         gpu.check()?;
         Ok(Kernel { name: entry, pipeline, bindings })

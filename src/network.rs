@@ -367,10 +367,31 @@ impl Network {
         Ok(plan)
     }
 
-    /// Compiles the plans for batches of `rows` ahead of time, so the first step does not wait on the driver.
+    /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
+    /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
+        use crate::shaders::{ACTIVATION, GATHER, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE};
+        let mut kernels = vec![
+            (&GATHER, "gather_rows"),
+            (&MATMUL, "matmul_forward"),
+            (&MATMUL, "matmul_activation_backward"),
+            (&MATMUL_VEC4, "matmul_vec4_forward"),
+            (&MATMUL_VEC4, "matmul_vec4_activation_backward"),
+            (&LOSS, self.loss.entry()),
+            (&REDUCE, "stats_accumulate"),
+            (&REDUCE, "column_sum"),
+            (&OPTIM, self.optimizer.kind.entry()),
+        ];
+        if self.optimizer.clip_norm.is_some() {
+            kernels.extend([(&REDUCE, "sum_squares_partial"), (&REDUCE, "clip_scale")]);
+        }
+        if self.config.output_activation != Activation::Identity {
+            kernels.push((&ACTIVATION, "activation_backward"));
+        }
+        gpu.precompile(&kernels)?;
         self.check_batch(data, 0, rows.min(data.rows))?;
         self.plan(gpu, PlanKind::Train, data, rows.min(data.rows))?;
+        gpu.save_pipeline_cache();
         Ok(())
     }
 

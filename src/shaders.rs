@@ -24,6 +24,7 @@ macro_rules! shader {
 }
 
 shader!(MATMUL, "matmul.wgsl", true);
+shader!(MATMUL_VEC4, "matmul_vec4.wgsl", true);
 shader!(ACTIVATION, "activation.wgsl", false);
 shader!(LOSS, "loss.wgsl", false);
 shader!(REDUCE, "reduce.wgsl", false);
@@ -31,4 +32,4 @@ shader!(OPTIM, "optim.wgsl", false);
 shader!(GATHER, "gather.wgsl", false);
 
 /// Every shader, for validation and for compiling all pipelines up front.
-pub const ALL: &[Shader] = &[MATMUL, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER];
+pub const ALL: &[Shader] = &[MATMUL, MATMUL_VEC4, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER];

@@ -23,7 +23,15 @@ pub struct View<'a> {
     pub len: usize,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// This view with its length rounded up to a multiple of `n` elements, when the buffer has room: a binding
+    /// read as `array<vec4<f32>>` must span whole vec4s.
+    pub fn padded_to(&self, n: usize) -> Option<View<'a>> {
+        let len = self.len.div_ceil(n) * n;
+        let fits = ((self.offset + len) * 4) as u64 <= self.buffer.size() && self.offset % n == 0;
+        fits.then_some(View { buffer: self.buffer, offset: self.offset, len })
+    }
+
     /// The binding resource for this range (offsets must respect min_storage_buffer_offset_alignment).
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {

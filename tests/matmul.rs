@@ -48,7 +48,22 @@ fn check_forward(s: MatmulShape, with_bias: bool, act: Activation, seed: u64) {
 
 fn shapes() -> Vec<(usize, usize, usize)> {
     // 1×1×1, primes, sizes around the 32-wide tile and the 4-wide register block, and MLP-like shapes.
-    vec![(1, 1, 1), (37, 61, 129), (2, 3, 5), (31, 33, 7), (32, 32, 32), (33, 65, 17), (128, 10, 64), (5, 128, 784)]
+    // Some take the vec4 kernel (K, N or M multiples of 4 depending on the layout) with ragged other dimensions.
+    vec![
+        (1, 1, 1),
+        (37, 61, 129),
+        (2, 3, 5),
+        (31, 33, 7),
+        (32, 32, 32),
+        (33, 65, 17),
+        (128, 10, 64),
+        (5, 128, 784),
+        (37, 12, 20),
+        (33, 44, 8),
+        (36, 28, 37),
+        (1, 4, 4),
+        (4, 4, 1),
+    ]
 }
 
 #[test]
@@ -140,4 +155,20 @@ fn matmul_rejects_bad_shapes() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("M must be at least 1"), "{err}");
+}
+
+/// Both kernels are exercised by the shapes above: the vec4 one wherever its layout's dimensions are multiples of 4.
+#[test]
+fn vec4_kernel_is_chosen_where_the_layout_allows() {
+    let t = zeros(64 * 64);
+    let launch = |m, n, k, ta, tb| {
+        let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
+        matmul_forward(gpu(), &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().name()
+    };
+    assert_eq!(launch(37, 13, 20, false, true), "matmul_vec4_forward", "NT needs K % 4 = 0 only");
+    assert_eq!(launch(37, 12, 20, false, false), "matmul_vec4_forward", "NN needs K and N % 4 = 0");
+    assert_eq!(launch(36, 28, 37, true, false), "matmul_vec4_forward", "TN needs M and N % 4 = 0");
+    assert_eq!(launch(37, 13, 20, false, false), "matmul_forward");
+    assert_eq!(launch(37, 12, 21, false, true), "matmul_forward");
+    assert_eq!(launch(36, 28, 37, true, true), "matmul_forward", "TT always scalar");
 }

@@ -79,6 +79,56 @@ fn params(s: &MatmulShape, act: Activation, has_bias: bool, store_pre: bool) -> 
     })
 }
 
+/// Mirrors `struct MatmulVec4Params` in shaders/matmul_vec4.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulVec4Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    tiles_n: u32,
+    operand_layout: u32,
+    has_bias: u32,
+    activation: u32,
+    slope: f32,
+    store_pre: u32,
+    _pad: [u32; 3],
+}
+
+/// The vec4 kernel's layout code for this shape, when its dimensions allow vec4 loads (see matmul_vec4.wgsl).
+pub fn vec4_layout(s: &MatmulShape) -> Option<u32> {
+    match (s.trans_a, s.trans_b) {
+        (false, true) if s.k % 4 == 0 => Some(0),
+        (false, false) if s.k % 4 == 0 && s.n % 4 == 0 => Some(1),
+        (true, false) if s.m % 4 == 0 && s.n % 4 == 0 => Some(2),
+        _ => None,
+    }
+}
+
+/// The vec4 launch's parameters and operand views, or None when the scalar kernel must run.
+fn vec4_launch<'a>(
+    s: &MatmulShape,
+    p: &MatmulParams,
+    a: &View<'a>,
+    b: &View<'a>,
+) -> Option<(MatmulVec4Params, View<'a>, View<'a>)> {
+    let layout = vec4_layout(s)?;
+    let (a4, b4) = (a.padded_to(4)?, b.padded_to(4)?);
+    let q = MatmulVec4Params {
+        m: p.m,
+        n: p.n,
+        k: p.k,
+        tiles_n: p.tiles_n,
+        operand_layout: layout,
+        has_bias: p.has_bias,
+        activation: p.activation,
+        slope: p.slope,
+        store_pre: p.store_pre,
+        _pad: [0; 3],
+    };
+    Some((q, a4, b4))
+}
+
 fn workgroups(s: &MatmulShape) -> u64 {
     (s.m.div_ceil(TILE) * s.n.div_ceil(TILE)) as u64
 }
@@ -105,8 +155,10 @@ pub fn matmul_forward(
     if let Some(z) = &z {
         need(OP, "z", z, s.m * s.n)?;
     }
-    let kernel = gpu.kernel(&shaders::MATMUL, OP)?;
-    let u = uniform(gpu, OP, &p);
+    let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
+        Some((q, a4, b4)) => (gpu.kernel(&shaders::MATMUL_VEC4, "matmul_vec4_forward")?, uniform(gpu, OP, &q), a4, b4),
+        None => (gpu.kernel(&shaders::MATMUL, OP)?, uniform(gpu, OP, &p), a, b),
+    };
     let res = [
         u.as_entire_binding(),
         a.binding(),
@@ -134,8 +186,12 @@ pub fn matmul_activation_backward(
     need(OP, "b", &b, s.k * s.n)?;
     need(OP, "aux", &aux, s.m * s.n)?;
     need(OP, "c", &c, s.m * s.n)?;
-    let kernel = gpu.kernel(&shaders::MATMUL, OP)?;
-    let u = uniform(gpu, OP, &p);
+    let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
+        Some((q, a4, b4)) => {
+            (gpu.kernel(&shaders::MATMUL_VEC4, "matmul_vec4_activation_backward")?, uniform(gpu, OP, &q), a4, b4)
+        }
+        None => (gpu.kernel(&shaders::MATMUL, OP)?, uniform(gpu, OP, &p), a, b),
+    };
     let res = [u.as_entire_binding(), a.binding(), b.binding(), aux.binding(), c.binding()];
     Dispatch::new(gpu, kernel, &res, workgroups(s))
 }
