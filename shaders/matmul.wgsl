@@ -2,8 +2,7 @@
 // (register blocking: a CPU-backed driver such as lavapipe gains nothing from workgroup memory).
 // A is stored [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]); the host passes the strides.
 // Bindings: 0 params, 1 a, 2 b, 3 bias [N], 4 aux [M, N] (backward only), 5 c [M, N], 6 z [M, N] (forward only).
-// matmul_forward:             z = op(A)·op(B) + bias (when has_bias);  c = act(z); z is stored when store_pre = 1.
-// matmul_activation_backward: c = (op(A)·op(B)) ⊙ act'(aux), aux = the pre-activation of the layer below.
+// The entry points (matmul_forward, matmul_activation_backward) are in matmul_epilogue.wgsl, appended to this file.
 // Every load index is clamped into range, so the kernel is safe without runtime bounds checks.
 // CPU twin: src/reference/matmul.rs.
 
@@ -32,13 +31,7 @@ struct MatmulParams {
 
 const TILE: u32 = 32u;
 
-struct Block {
-    row0: u32,
-    col0: u32,
-    acc: array<vec4<f32>, 4>,
-}
-
-fn accumulate_block(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
+fn accumulate(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
     let tile = flat_workgroup(wid, nwg);
     let row0 = (tile / params.tiles_n) * TILE + lid.y * 4u;
     let col0 = (tile % params.tiles_n) * TILE + lid.x * 4u;
@@ -59,39 +52,4 @@ fn accumulate_block(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
         acc[3] += a[a_base[3] + ak] * bv;
     }
     return Block(row0, col0, acc);
-}
-
-@compute @workgroup_size(8, 8)
-fn matmul_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let blk = accumulate_block(wid, nwg, lid);
-    for (var i = 0u; i < 4u; i++) {
-        let row = blk.row0 + i;
-        if (row >= params.m) { break; }
-        for (var j = 0u; j < 4u; j++) {
-            let col = blk.col0 + j;
-            if (col >= params.n) { break; }
-            var v = blk.acc[i][j];
-            if (params.has_bias != 0u) { v += bias[col]; }
-            let idx = row * params.n + col;
-            if (params.store_pre != 0u) { z[idx] = v; }
-            c[idx] = act_forward(v, params.activation, params.slope);
-        }
-    }
-}
-
-@compute @workgroup_size(8, 8)
-fn matmul_activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let blk = accumulate_block(wid, nwg, lid);
-    for (var i = 0u; i < 4u; i++) {
-        let row = blk.row0 + i;
-        if (row >= params.m) { break; }
-        for (var j = 0u; j < 4u; j++) {
-            let col = blk.col0 + j;
-            if (col >= params.n) { break; }
-            let idx = row * params.n + col;
-            c[idx] = blk.acc[i][j] * act_derivative(aux[idx], params.activation, params.slope);
-        }
-    }
 }

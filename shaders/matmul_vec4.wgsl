@@ -4,9 +4,8 @@
 //   layout 0, NT: A [M, K], B [N, K] (C = A·Bᵀ, the forward pass), needs K % 4 = 0: both read as vec4 along K;
 //   layout 1, NN: A [M, K], B [K, N] (dX = dZ·W), needs K % 4 = 0 and N % 4 = 0;
 //   layout 2, TN: A [K, M], B [K, N] (dW = dZᵀ·X), needs M % 4 = 0 and N % 4 = 0.
-// Bindings and epilogues as shaders/matmul.wgsl: 0 params, 1 a, 2 b, 3 bias [N], 4 aux [M, N], 5 c, 6 z.
-// matmul_vec4_forward:             z = op(A)·op(B) + bias; c = act(z); z stored when store_pre = 1.
-// matmul_vec4_activation_backward: c = (op(A)·op(B)) ⊙ act'(aux).
+// Bindings as shaders/matmul.wgsl: 0 params, 1 a, 2 b, 3 bias [N], 4 aux [M, N], 5 c, 6 z; the same entry points
+// (matmul_forward, matmul_activation_backward) come from matmul_epilogue.wgsl, appended to this file.
 // Every load index is clamped into range, so the kernel is safe without runtime bounds checks.
 // CPU twin: src/reference/matmul.rs (the same products; only the summation order within a vec4 differs).
 
@@ -34,12 +33,6 @@ struct MatmulVec4Params {
 @group(0) @binding(6) var<storage, read_write> z: array<f32>;
 
 const TILE: u32 = 32u;
-
-struct Block {
-    row0: u32,
-    col0: u32,
-    acc: array<vec4<f32>, 4>,
-}
 
 // NT: c[i][j] = Σ_k a[row_i, k] b[col_j, k], four k at a time.
 fn block_nt(row0: u32, col0: u32) -> array<vec4<f32>, 4> {
@@ -117,39 +110,4 @@ fn accumulate(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
         default: { acc = block_tn(row0, col0); }
     }
     return Block(row0, col0, acc);
-}
-
-@compute @workgroup_size(8, 8)
-fn matmul_vec4_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let blk = accumulate(wid, nwg, lid);
-    for (var i = 0u; i < 4u; i++) {
-        let row = blk.row0 + i;
-        if (row >= params.m) { break; }
-        for (var j = 0u; j < 4u; j++) {
-            let col = blk.col0 + j;
-            if (col >= params.n) { break; }
-            var v = blk.acc[i][j];
-            if (params.has_bias != 0u) { v += bias[col]; }
-            let idx = row * params.n + col;
-            if (params.store_pre != 0u) { z[idx] = v; }
-            c[idx] = act_forward(v, params.activation, params.slope);
-        }
-    }
-}
-
-@compute @workgroup_size(8, 8)
-fn matmul_vec4_activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let blk = accumulate(wid, nwg, lid);
-    for (var i = 0u; i < 4u; i++) {
-        let row = blk.row0 + i;
-        if (row >= params.m) { break; }
-        for (var j = 0u; j < 4u; j++) {
-            let col = blk.col0 + j;
-            if (col >= params.n) { break; }
-            let idx = row * params.n + col;
-            c[idx] = blk.acc[i][j] * act_derivative(aux[idx], params.activation, params.slope);
-        }
-    }
 }

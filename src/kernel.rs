@@ -10,6 +10,7 @@ use crate::shaders::Shader;
 /// A compute pipeline and the bindings its entry point uses, in ascending order.
 #[derive(Debug)]
 pub struct Kernel {
+    file: &'static str,
     name: &'static str,
     pipeline: wgpu::ComputePipeline,
     bindings: Vec<u32>,
@@ -53,12 +54,17 @@ impl Kernel {
             cache: gpu.pipeline_cache(),
         });
         gpu.check()?;
-        Ok(Kernel { name: entry, pipeline, bindings })
+        Ok(Kernel { file: shader.file, name: entry, pipeline, bindings })
     }
 
     /// The entry point's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The shader file the entry point comes from.
+    pub fn file(&self) -> &'static str {
+        self.file
     }
 
     /// The binding numbers the entry point uses, ascending; `bind` takes its resources in this order.
@@ -115,6 +121,11 @@ impl Dispatch {
     /// The kernel's entry point name.
     pub fn name(&self) -> &'static str {
         self.kernel.name
+    }
+
+    /// The shader file of the kernel, e.g. to tell the vec4 matmul from the scalar one.
+    pub fn file(&self) -> &'static str {
+        self.kernel.file
     }
 
     /// Records the launch into `pass`.

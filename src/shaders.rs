@@ -1,4 +1,5 @@
-//! The registry of WGSL sources: every shader file, with `common.wgsl` prepended (WGSL has no include).
+//! The registry of WGSL sources: every shader file, with `common.wgsl` prepended and shared fragments appended
+//! (WGSL has no include).
 
 /// A shader file of `shaders/`, ready to compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -13,18 +14,26 @@ pub struct Shader {
 }
 
 macro_rules! shader {
-    ($name:ident, $file:literal, $trusted:expr) => {
+    ($name:ident, $file:literal, $trusted:expr $(, $appended:literal)*) => {
         #[doc = concat!("`shaders/", $file, "`.")]
         pub const $name: Shader = Shader {
             file: $file,
-            source: concat!(include_str!("../shaders/common.wgsl"), "\n", include_str!(concat!("../shaders/", $file))),
+            source: concat!(
+                include_str!("../shaders/common.wgsl"),
+                "\n",
+                include_str!(concat!("../shaders/", $file))
+                $(, "\n", include_str!(concat!("../shaders/", $appended)))*
+            ),
             trusted: $trusted,
         };
     };
 }
 
-shader!(MATMUL, "matmul.wgsl", true);
-shader!(MATMUL_VEC4, "matmul_vec4.wgsl", true);
+/// Files that are not shaders of their own but are prepended or appended to others.
+pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl"];
+
+shader!(MATMUL, "matmul.wgsl", true, "matmul_epilogue.wgsl");
+shader!(MATMUL_VEC4, "matmul_vec4.wgsl", true, "matmul_epilogue.wgsl");
 shader!(ACTIVATION, "activation.wgsl", false);
 shader!(LOSS, "loss.wgsl", false);
 shader!(REDUCE, "reduce.wgsl", false);

@@ -179,12 +179,7 @@ fn config_file_supplies_options_and_the_command_line_wins() {
 fn regression_csv_defaults_to_mse_and_predicts_values() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut s = String::from("x,y\n");
-    for i in 0..64 {
-        let x = i as f32 / 32.0 - 1.0;
-        s.push_str(&format!("{x},{}\n", 2.0 * x + 0.5));
-    }
-    write(d, "lin.csv", s);
+    write(d, "lin.csv", linear_csv());
     let o = wgtrain(
         d,
         &[

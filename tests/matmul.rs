@@ -163,12 +163,12 @@ fn vec4_kernel_is_chosen_where_the_layout_allows() {
     let t = zeros(64 * 64);
     let launch = |m, n, k, ta, tb| {
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
-        matmul_forward(gpu(), &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().name()
+        matmul_forward(gpu(), &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().file()
     };
-    assert_eq!(launch(37, 13, 20, false, true), "matmul_vec4_forward", "NT needs K % 4 = 0 only");
-    assert_eq!(launch(37, 12, 20, false, false), "matmul_vec4_forward", "NN needs K and N % 4 = 0");
-    assert_eq!(launch(36, 28, 37, true, false), "matmul_vec4_forward", "TN needs M and N % 4 = 0");
-    assert_eq!(launch(37, 13, 20, false, false), "matmul_forward");
-    assert_eq!(launch(37, 12, 21, false, true), "matmul_forward");
-    assert_eq!(launch(36, 28, 37, true, true), "matmul_forward", "TT always scalar");
+    assert_eq!(launch(37, 13, 20, false, true), "matmul_vec4.wgsl", "NT needs K % 4 = 0 only");
+    assert_eq!(launch(37, 12, 20, false, false), "matmul_vec4.wgsl", "NN needs K and N % 4 = 0");
+    assert_eq!(launch(36, 28, 37, true, false), "matmul_vec4.wgsl", "TN needs M and N % 4 = 0");
+    assert_eq!(launch(37, 13, 20, false, false), "matmul.wgsl");
+    assert_eq!(launch(37, 12, 21, false, true), "matmul.wgsl");
+    assert_eq!(launch(36, 28, 37, true, true), "matmul.wgsl", "TT always scalar");
 }

@@ -127,12 +127,7 @@ fn sigint_writes_a_checkpoint_and_resume_finishes_identically() {
 fn divergence_names_epoch_step_and_lr_and_keeps_the_last_good_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut s = String::from("x,y\n");
-    for i in 0..64 {
-        let x = i as f32 / 32.0 - 1.0;
-        s.push_str(&format!("{x},{}\n", 2.0 * x + 0.5));
-    }
-    write(d, "lin.csv", s);
+    write(d, "lin.csv", linear_csv());
     // Full-batch gradient descent on a linear model with lr 1.2 overshoots more each step (the curvature is ~1.7).
     let o = wgtrain(
         d,

@@ -23,7 +23,7 @@ fn every_wgsl_file_is_registered() {
         .expect("shaders/ exists")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".wgsl") && n != "common.wgsl")
+        .filter(|n| n.ends_with(".wgsl") && !wgtrain::shaders::FRAGMENTS.contains(&n.as_str()))
         .collect();
     let registered: BTreeSet<String> = ALL.iter().map(|s| s.file.to_string()).collect();
     assert_eq!(on_disk, registered, "shaders/ and src/shaders.rs disagree");

@@ -156,7 +156,7 @@ pub fn matmul_forward(
         need(OP, "z", z, s.m * s.n)?;
     }
     let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
-        Some((q, a4, b4)) => (gpu.kernel(&shaders::MATMUL_VEC4, "matmul_vec4_forward")?, uniform(gpu, OP, &q), a4, b4),
+        Some((q, a4, b4)) => (gpu.kernel(&shaders::MATMUL_VEC4, OP)?, uniform(gpu, OP, &q), a4, b4),
         None => (gpu.kernel(&shaders::MATMUL, OP)?, uniform(gpu, OP, &p), a, b),
     };
     let res = [
@@ -187,9 +187,7 @@ pub fn matmul_activation_backward(
     need(OP, "aux", &aux, s.m * s.n)?;
     need(OP, "c", &c, s.m * s.n)?;
     let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
-        Some((q, a4, b4)) => {
-            (gpu.kernel(&shaders::MATMUL_VEC4, "matmul_vec4_activation_backward")?, uniform(gpu, OP, &q), a4, b4)
-        }
+        Some((q, a4, b4)) => (gpu.kernel(&shaders::MATMUL_VEC4, OP)?, uniform(gpu, OP, &q), a4, b4),
         None => (gpu.kernel(&shaders::MATMUL, OP)?, uniform(gpu, OP, &p), a, b),
     };
     let res = [u.as_entire_binding(), a.binding(), b.binding(), aux.binding(), c.binding()];

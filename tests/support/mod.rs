@@ -44,3 +44,13 @@ pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     std::fs::write(&p, text).expect("write test file");
     p
 }
+
+/// A CSV of y = 2x + 0.5 at 64 points in [−1, 1).
+pub fn linear_csv() -> String {
+    let mut s = String::from("x,y\n");
+    for i in 0..64 {
+        let x = i as f32 / 32.0 - 1.0;
+        s.push_str(&format!("{x},{}\n", 2.0 * x + 0.5));
+    }
+    s
+}
