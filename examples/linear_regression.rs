@@ -38,8 +38,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let x: Vec<f32> = (0..POINTS).map(|i| -1.0 + 2.0 * i as f32 / (POINTS - 1) as f32).collect();
     let y: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
     // No hidden layer: layers = [1] is the output layer itself, and Identity keeps it linear.
-    let model =
-        MlpConfig { input: 1, layers: vec![1], activation: Activation::Identity, output_activation: Activation::Identity };
+    let model = MlpConfig {
+        input: 1,
+        layers: vec![1],
+        activation: Activation::Identity,
+        output_activation: Activation::Identity,
+    };
     let params = init_params(&model, Init::Torch, 0)?;
     let layer = model.layout().layers[0];
     println!(

@@ -43,11 +43,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let data = trainer.upload(&features, &labels)?;
     let history = trainer.fit(&data, None, &mut |_| {})?;
     let last_train_loss = history.epochs.last().map_or(f64::NAN, |r| r.train_loss);
-    println!("trained 2-8-2 tanh, Adam lr 0.05, {epochs} epochs of one full batch; last epoch loss {last_train_loss:.5}");
+    println!(
+        "trained 2-8-2 tanh, Adam lr 0.05, {epochs} epochs of one full batch; last epoch loss {last_train_loss:.5}"
+    );
 
-    // fit leaves the last epoch's shuffle as the data's row order, and predict reads rows in that order, so put
-    // file order back to line the outputs up with `inputs`.
-    data.set_order(&gpu, &[0, 1, 2, 3])?;
     let logits = trainer.predict(&data)?;
     let mut correct = 0;
     for ((x, &label), row) in inputs.iter().zip(&labels).zip(logits.chunks_exact(2)) {

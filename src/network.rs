@@ -111,6 +111,12 @@ impl DeviceData {
         self.chunks.len()
     }
 
+    /// Puts the rows back in file order (after a shuffled epoch), for evaluation and prediction.
+    pub fn reset_order(&self, gpu: &Gpu) -> Result<()> {
+        let order: Vec<u32> = (0..self.rows as u32).collect();
+        self.order.write_u32(gpu, &order)
+    }
+
     /// Sets the order in which batches take rows (a permutation of 0..rows), e.g. each epoch's shuffle.
     pub fn set_order(&self, gpu: &Gpu, order: &[u32]) -> Result<()> {
         if order.len() != self.rows || order.iter().any(|&i| i as usize >= self.rows) {
@@ -410,6 +416,12 @@ impl Network {
         let refs: Vec<&Dispatch> = plan.iter().collect();
         gpu.submit(&refs);
         Ok(())
+    }
+
+    /// The number of kernel launches in one training step on batches of `rows` (builds the plan if needed).
+    pub fn dispatches_per_step(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<usize> {
+        self.check_batch(data, 0, rows)?;
+        Ok(self.plan(gpu, PlanKind::Train, data, rows)?.len())
     }
 
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.

@@ -210,7 +210,7 @@ impl<'g> Trainer<'g> {
         config.validate()?;
         let net = Network::new(gpu, model, config.loss, &config.optimizer, params, max_batch)?;
         let plateau = match &config.schedule.kind {
-            LrSchedule::Plateau(p) => Some(PlateauState::new(p.clone(), config.optimizer.lr)),
+            LrSchedule::Plateau(p) => Some(PlateauState::new(*p, config.optimizer.lr)),
             _ => None,
         };
         Ok(Trainer {
@@ -488,6 +488,7 @@ impl<'g> Trainer<'g> {
 
     /// Mean loss and (for classification) accuracy over a data set, in file order.
     pub fn evaluate(&mut self, data: &DeviceData) -> Result<(f64, Option<f64>)> {
+        data.reset_order(self.gpu)?;
         let b = self.net.max_rows();
         let mut offset = 0;
         while offset < data.rows() {
@@ -500,6 +501,7 @@ impl<'g> Trainer<'g> {
 
     /// The network's outputs [rows, outputs] for a data set, in file order.
     pub fn predict(&mut self, data: &DeviceData) -> Result<Vec<f32>> {
+        data.reset_order(self.gpu)?;
         let b = self.net.max_rows();
         let mut out = Vec::with_capacity(data.rows() * self.model.output());
         let mut offset = 0;

@@ -100,7 +100,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "invalid UTF-8",
-            setup: |d| drop(write(d, "bin.csv", b"a,b,label\n1,2,\xff\xfe\n".to_vec())),
+            setup: |d| drop(write(d, "bin.csv", b"a,b,label\n1,2,\xff\xfe\n")),
             args: &["--data", "bin.csv"],
             expect: "bin.csv",
         },

@@ -202,8 +202,7 @@ impl TrainOptions {
     /// These options, with `base` filling every option not given here.
     pub fn over(self, base: &TrainOptions) -> Result<TrainOptions> {
         let (config, resume) = (self.config.clone(), self.resume.clone());
-        let from_file = base;
-        let mut merged = serde_json::to_value(&from_file).map_err(|e| Error::config("config", e.to_string()))?;
+        let mut merged = serde_json::to_value(base).map_err(|e| Error::config("config", e.to_string()))?;
         let cli = serde_json::to_value(&self).map_err(|e| Error::config("config", e.to_string()))?;
         if let (Some(m), Some(c)) = (merged.as_object_mut(), cli.as_object()) {
             for (k, v) in c {

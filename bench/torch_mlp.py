@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""PyTorch CPU timing of an MLP training step, for side-by-side comparison with wgtrain.
+
+Usage (needs `pip install torch numpy`):
+    python3 torch_mlp.py [--layers 128,64] [--batch 128] [--warmup 20] [--steps 200] [--threads 2]
+                         [--data DIR_WITH_MNIST_IDX]
+Workloads: MLP-A = --layers 128,64 --batch 128; MLP-B = --layers 1024,1024 --batch 1024.
+The data defaults to the repository's bundled MNIST subset (../data/mnist-10k relative to this file, train files),
+the same files `cargo run --release --example bench` reads. bench/compare.sh runs both and prints the ratios.
+Batches are consecutive slices in file order (no shuffle); the last JSON line is the result.
+"""
+import argparse, gzip, json, os, struct, sys, time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_idx(path):
+    raw = gzip.open(path, "rb").read() if path.endswith(".gz") else open(path, "rb").read()
+    magic, = struct.unpack(">I", raw[:4])
+    dims = magic & 0xFF
+    shape = struct.unpack(">" + "I" * dims, raw[4:4 + 4 * dims])
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--layers", default="128,64")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", default=os.path.normpath(os.path.join(HERE, "..", "data", "mnist-10k")))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+
+    x = read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz"))
+    x = torch.from_numpy(x.reshape(len(x), -1).astype(np.float32) / 255.0)
+    y = torch.from_numpy(y.astype(np.int64))
+    dims = [x.shape[1]] + [int(v) for v in a.layers.split(",")] + [10]
+    layers = []
+    for i in range(len(dims) - 1):
+        layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
+        if i + 2 < len(dims):
+            layers.append(torch.nn.ReLU())
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    nb = len(x) // a.batch
+
+    def step(i):
+        j = i % nb
+        xb, yb = x[j * a.batch:(j + 1) * a.batch], y[j * a.batch:(j + 1) * a.batch]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    t0 = time.perf_counter()
+    step(0)
+    first = time.perf_counter() - t0
+    for i in range(1, a.warmup):
+        step(i)
+    times = []
+    for i in range(a.steps):
+        t = time.perf_counter()
+        loss = step(a.warmup + i)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    med = times[len(times) // 2]
+    print(f"torch {torch.__version__} cpu {a.threads} threads, dims {dims}, batch {a.batch}: "
+          f"step median {med * 1e3:.3f} ms, {a.batch / med:.0f} samples/s, last loss {loss.item():.4f}",
+          file=sys.stderr)
+    print(json.dumps({"system": f"torch-{torch.__version__}-cpu-{a.threads}thr", "dims": dims,
+                      "batch": a.batch, "first_step_s": round(first, 4),
+                      "step_median_ms": round(med * 1e3, 4), "samples_per_s": round(a.batch / med, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+//! Training-step benchmark on the bundled MNIST subset, for comparison with bench/torch_mlp.py (see bench/compare.sh).
+//!
+//! cargo run --release --example bench [-- [--json] [--steps N] [--quick]]
+//!
+//! Workloads (ReLU, softmax cross-entropy, Adam 1e-3, as in torch_mlp.py):
+//!   MLP-A 784-128-64-10, batch 128;  MLP-B 784-1024-1024-10, batch 1024.
+//! Batches are consecutive slices of the training set in file order, wrapping around (no shuffle), so both programs
+//! see the same batches. Each step is one `Network::train_step` (one queue submission) followed by `Gpu::wait()`,
+//! and is timed across both, so the device's work counts in full rather than only the queueing. The figure is the
+//! median over 200 steps after a warm-up of 20, except that by default each workload stops warming up after 10 s and
+//! stops timing after 270 s: on 2-core lavapipe an MLP-B step takes 1.3 s on an idle machine and over 2 s on a busy
+//! one, and 220 of them could keep the run past eight minutes (a run that hits the budget reports fewer timed steps;
+//! the JSON says how many). `--steps N` times exactly N steps after a full warm-up of 20, however long that takes.
+//!
+//! first_step_s is the time from a cold start to the end of the first training step: for MLP-A from process start,
+//! for MLP-B from the creation of its own fresh device; both include device creation, reading the data and compiling
+//! the pipelines (Mesa caches compiled shaders on disk; MESA_SHADER_CACHE_DISABLE=true gives the truly cold figure).
+//! Then matmul GFLOP/s for N×N×N products, N = 256 … 2048.
+//!
+//! --json prints one JSON object on stdout (progress goes to stderr); --quick runs a few steps and small matmuls.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wgtrain::data::idx::read_mnist_dir;
+use wgtrain::model::{init_params, Init, MlpConfig};
+use wgtrain::network::{DeviceData, Network};
+use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
+use wgtrain::rng::Rng;
+use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, Tensor};
+
+const WARMUP: usize = 20;
+const STEPS: usize = 200;
+/// Without --steps, warm-up ends after this long (but after at least `MIN_WARMUP` steps) ...
+const WARMUP_BUDGET: Duration = Duration::from_secs(10);
+const MIN_WARMUP: usize = 3;
+/// ... and timing ends after this long: the default run of both workloads and the matmuls stays near five minutes.
+const TIMED_BUDGET: Duration = Duration::from_secs(270);
+const QUICK_WARMUP: usize = 2;
+const QUICK_STEPS: usize = 3;
+const MATMUL_SIZES: [usize; 4] = [256, 512, 1024, 2048];
+const QUICK_MATMUL_SIZES: [usize; 2] = [128, 256];
+/// Timed matmul runs stop after this much time, but never before `MATMUL_MIN_RUNS` (2048³ takes seconds a run).
+const MATMUL_BUDGET: Duration = Duration::from_secs(1);
+const MATMUL_MIN_RUNS: usize = 3;
+const MATMUL_MAX_RUNS: usize = 30;
+
+struct Workload {
+    key: &'static str,
+    name: &'static str,
+    hidden: &'static [usize],
+    batch: usize,
+}
+
+const WORKLOADS: [Workload; 2] = [
+    Workload { key: "mlp_a", name: "MLP-A 784-128-64-10", hidden: &[128, 64], batch: 128 },
+    Workload { key: "mlp_b", name: "MLP-B 784-1024-1024-10", hidden: &[1024, 1024], batch: 1024 },
+];
+
+#[derive(Serialize)]
+struct AdapterJson {
+    name: String,
+    backend: String,
+    driver: String,
+}
+
+#[derive(Serialize)]
+struct StepJson {
+    step_median_ms: f64,
+    samples_per_s: f64,
+    dispatches_per_step: usize,
+    submits_per_step: usize,
+    first_step_s: f64,
+    /// How many steps the median is over, and how many ran before them (they can end early under the time budget).
+    steps: usize,
+    warmup: usize,
+}
+
+/// How many steps to run: up to `warmup` and `steps`, cut short by the time budgets when there are any.
+#[derive(Clone, Copy)]
+struct StepPlan {
+    warmup: usize,
+    steps: usize,
+    budgets: Option<(Duration, Duration)>,
+}
+
+#[derive(Serialize)]
+struct MatmulJson {
+    n: usize,
+    gflops: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    adapter: AdapterJson,
+    mlp_a: StepJson,
+    mlp_b: StepJson,
+    matmul: Vec<MatmulJson>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Times one workload from a cold start (`origin`): a fresh device, the data, the network, then the steps.
+fn bench_mlp(
+    origin: Instant,
+    dir: &Path,
+    w: &Workload,
+    plan: StepPlan,
+) -> Result<(StepJson, Gpu), Box<dyn std::error::Error>> {
+    let gpu = Gpu::new()?;
+    let (train, _) = read_mnist_dir(dir)?;
+    let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
+    let optimizer = OptimizerConfig::adam(1e-3);
+    let params = init_params(&model, Init::Torch, 0)?;
+    let mut net = Network::new(&gpu, &model, Loss::CrossEntropy, &optimizer, &params, w.batch)?;
+    let data = DeviceData::upload(&gpu, &train.features, train.n_features, &train.targets, 1)?;
+    // What `Trainer::fit` does before its first step: compile every pipeline (in parallel) and build the plan.
+    net.prepare(&gpu, &data, w.batch)?;
+    let dispatches_per_step = net.dispatches_per_step(&gpu, &data, w.batch)?;
+    // Whole batches only, as torch_mlp.py does (len // batch); step i takes batch i mod that.
+    let batches = train.len() / w.batch;
+    if batches == 0 {
+        return Err(format!("{} training samples do not fill one batch of {}", train.len(), w.batch).into());
+    }
+    let mut step = |i: usize| -> wgtrain::Result<f64> {
+        let t = Instant::now();
+        net.train_step(&gpu, &data, (i % batches) * w.batch, w.batch, 1e-3)?;
+        gpu.wait()?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let (warmup_budget, timed_budget) = plan.budgets.unwrap_or((Duration::MAX, Duration::MAX));
+    let warmup_start = Instant::now();
+    step(0)?;
+    let first_step_s = origin.elapsed().as_secs_f64();
+    let mut warmup = 1;
+    while warmup < plan.warmup && (warmup < MIN_WARMUP || warmup_start.elapsed() < warmup_budget) {
+        step(warmup)?;
+        warmup += 1;
+    }
+    let mut times = Vec::with_capacity(plan.steps);
+    let report_every = (plan.steps / 4).max(1);
+    let timed_start = Instant::now();
+    while times.len() < plan.steps && (times.is_empty() || timed_start.elapsed() < timed_budget) {
+        times.push(step(warmup + times.len())?);
+        if times.len() % report_every == 0 {
+            let mut sorted = times.clone();
+            eprintln!("  {}: {} timed steps, median so far {:.2} ms", w.key, times.len(), median(&mut sorted) * 1e3);
+        }
+    }
+    let steps = times.len();
+    let med = median(&mut times);
+    let stats = StepJson {
+        step_median_ms: med * 1e3,
+        samples_per_s: w.batch as f64 / med,
+        dispatches_per_step,
+        submits_per_step: 1,
+        first_step_s,
+        steps,
+        warmup,
+    };
+    Ok((stats, gpu))
+}
+
+/// Median GFLOP/s of an N×N×N matmul_forward, each run timed from submit to the end of Gpu::wait().
+fn bench_matmul(gpu: &Gpu, n: usize) -> wgtrain::Result<f64> {
+    let mut rng = Rng::new(0);
+    let mut fill = || -> Vec<f32> { (0..n * n).map(|_| rng.uniform(-1.0, 1.0)).collect() };
+    let a = Tensor::from_slice(gpu, "a", &fill(), &[n, n])?;
+    let b = Tensor::from_slice(gpu, "b", &fill(), &[n, n])?;
+    let c = Tensor::zeros(gpu, "c", &[n, n])?;
+    let mm = matmul_forward(
+        gpu,
+        &MatmulShape::new(n, n, n),
+        a.view(),
+        b.view(),
+        None,
+        Activation::Identity,
+        c.view(),
+        None,
+    )?;
+    // Warm-up: the first run includes compiling the pipeline.
+    gpu.run(&[&mm])?;
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < MATMUL_MIN_RUNS || (times.len() < MATMUL_MAX_RUNS && start.elapsed() < MATMUL_BUDGET) {
+        let t = Instant::now();
+        gpu.submit(&[&mm]);
+        gpu.wait()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    Ok(2.0 * (n * n * n) as f64 / median(&mut times) / 1e9)
+}
+
+fn main() {
+    // Taken first, so MLP-A's first_step_s covers everything from process start.
+    let origin = Instant::now();
+    if let Err(e) = run(origin) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut json, mut quick, mut steps) = (false, false, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--quick" => quick = true,
+            "--steps" => {
+                let n: usize = args.next().ok_or("--steps needs a number")?.parse()?;
+                if n == 0 {
+                    return Err("--steps must be at least 1".into());
+                }
+                steps = Some(n);
+            }
+            other => return Err(format!("unknown argument {other:?}; expected --json, --steps N or --quick").into()),
+        }
+    }
+    let plan = match (quick, steps) {
+        (true, n) => StepPlan { warmup: QUICK_WARMUP, steps: n.unwrap_or(QUICK_STEPS), budgets: None },
+        (false, Some(n)) => StepPlan { warmup: WARMUP, steps: n, budgets: None },
+        (false, None) => StepPlan { warmup: WARMUP, steps: STEPS, budgets: Some((WARMUP_BUDGET, TIMED_BUDGET)) },
+    };
+    let sizes: &[usize] = if quick { &QUICK_MATMUL_SIZES } else { &MATMUL_SIZES };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
+
+    let mut results = Vec::new();
+    let mut gpu = None;
+    for (i, w) in WORKLOADS.iter().enumerate() {
+        eprintln!("{}: batch {}, warm-up {}, {} timed steps", w.name, w.batch, plan.warmup, plan.steps);
+        // MLP-A starts from process start; MLP-B from now, on a device of its own (the previous one is dropped).
+        let start = if i == 0 { origin } else { Instant::now() };
+        drop(gpu.take());
+        let (stats, g) = bench_mlp(start, &dir, w, plan)?;
+        results.push(stats);
+        gpu = Some(g);
+    }
+    let gpu = gpu.ok_or("no workload ran")?;
+    let mut matmul = Vec::new();
+    for &n in sizes {
+        eprintln!("matmul {n}³");
+        matmul.push(MatmulJson { n, gflops: bench_matmul(&gpu, n)? });
+    }
+
+    let info = gpu.adapter();
+    let mut results = results.into_iter();
+    let report = Report {
+        adapter: AdapterJson { name: info.name.clone(), backend: info.backend.clone(), driver: info.driver.clone() },
+        mlp_a: results.next().ok_or("MLP-A result missing")?,
+        mlp_b: results.next().ok_or("MLP-B result missing")?,
+        matmul,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("adapter: {info}");
+    println!(
+        "{:<24} {:>6} {:>14} {:>10} {:>11} {:>8} {:>13} {:>13}",
+        "workload", "batch", "step median ms", "samples/s", "dispatches", "submits", "first step s", "timed+warm-up"
+    );
+    for (w, r) in WORKLOADS.iter().zip([&report.mlp_a, &report.mlp_b]) {
+        println!(
+            "{:<24} {:>6} {:>14.3} {:>10.0} {:>11} {:>8} {:>13.3} {:>13}",
+            w.name,
+            w.batch,
+            r.step_median_ms,
+            r.samples_per_s,
+            r.dispatches_per_step,
+            r.submits_per_step,
+            r.first_step_s,
+            format!("{}+{}", r.steps, r.warmup)
+        );
+    }
+    println!("each step is one submission, timed from submit to the end of Gpu::wait(); the figure is the median");
+    println!("{:<14} {:>9}", "matmul", "GFLOP/s");
+    for m in &report.matmul {
+        println!("{:<14} {:>9.2}", format!("{0}×{0}×{0}", m.n), m.gflops);
+    }
+    Ok(())
+}

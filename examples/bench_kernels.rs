@@ -1,0 +1,99 @@
+//! Matmul throughput: GFLOP/s of `matmul_forward` on square sizes and on the shapes the MNIST MLP runs.
+//!
+//! cargo run --release --example bench_kernels [-- --quick]
+//! Each shape runs once to compile and warm up, then several timed runs; a run is one submission timed from
+//! submit to the end of Gpu::wait(), so it is the full device time, and the table shows the median.
+//! --quick skips 1024³ and takes fewer runs (for CI, where only "does it run" matters).
+
+use std::time::{Duration, Instant};
+
+use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
+use wgtrain::rng::Rng;
+use wgtrain::{Activation, Gpu, Tensor};
+
+/// Timed runs per shape stop after this much time (or `MAX_RUNS`), but never before `MIN_RUNS`.
+const BUDGET: Duration = Duration::from_secs(1);
+const MIN_RUNS: usize = 5;
+const MAX_RUNS: usize = 50;
+
+/// One row of the table: C[M, N] = A[M, K]·op(B), with B stored [N, K] when `trans_b` (nn.Linear's weight layout).
+struct Case {
+    label: &'static str,
+    shape: MatmulShape,
+}
+
+fn cases(quick: bool) -> Vec<Case> {
+    let mut v = vec![
+        Case { label: "square 256³", shape: MatmulShape::new(256, 256, 256) },
+        Case { label: "square 512³", shape: MatmulShape::new(512, 512, 512) },
+    ];
+    if !quick {
+        v.push(Case { label: "square 1024³", shape: MatmulShape::new(1024, 1024, 1024) });
+    }
+    // The MLP's forward layers: x[B, in]·Wᵀ with W stored [out, in], exactly as the training step runs them.
+    v.push(Case {
+        label: "MLP layer 1 fwd",
+        shape: MatmulShape { m: 128, n: 128, k: 784, trans_a: false, trans_b: true },
+    });
+    v.push(Case {
+        label: "MLP layer 2 fwd",
+        shape: MatmulShape { m: 128, n: 64, k: 128, trans_a: false, trans_b: true },
+    });
+    v
+}
+
+/// Median seconds of one M×K×N matmul, and how many timed runs it took.
+fn time_matmul(gpu: &Gpu, s: &MatmulShape, quick: bool) -> wgtrain::Result<(f64, usize)> {
+    let mut rng = Rng::new(0);
+    let mut fill = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect() };
+    let a = Tensor::from_slice(gpu, "a", &fill(s.m * s.k), &[s.m * s.k])?;
+    let b = Tensor::from_slice(gpu, "b", &fill(s.k * s.n), &[s.k * s.n])?;
+    let c = Tensor::zeros(gpu, "c", &[s.m * s.n])?;
+    let mm = matmul_forward(gpu, s, a.view(), b.view(), None, Activation::Identity, c.view(), None)?;
+    // The first run pays for the pipeline's JIT compilation on llvmpipe; keep it out of the figures.
+    gpu.run(&[&mm])?;
+    let (min_runs, max_runs) = if quick { (2, 3) } else { (MIN_RUNS, MAX_RUNS) };
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < min_runs || (times.len() < max_runs && start.elapsed() < BUDGET) {
+        let t = Instant::now();
+        gpu.submit(&[&mm]);
+        gpu.wait()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    Ok((median(&mut times), times.len()))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut quick = false;
+    for a in std::env::args().skip(1) {
+        match a.as_str() {
+            "--quick" => quick = true,
+            other => return Err(format!("unknown argument {other:?}; expected --quick").into()),
+        }
+    }
+    let gpu = Gpu::new()?;
+    println!("adapter: {}", gpu.adapter());
+    println!("{:<16} {:>16} {:>6} {:>10} {:>9} {:>5}", "matmul", "M×K×N", "B", "median ms", "GFLOP/s", "runs");
+    for case in cases(quick) {
+        let s = &case.shape;
+        let (secs, runs) = time_matmul(&gpu, s, quick)?;
+        let gflops = 2.0 * (s.m * s.k * s.n) as f64 / secs / 1e9;
+        let dims = format!("{}×{}×{}", s.m, s.k, s.n);
+        let layout = if s.trans_b { "[N,K]" } else { "[K,N]" };
+        println!("{:<16} {dims:>16} {layout:>6} {:>10.3} {gflops:>9.2} {runs:>5}", case.label, secs * 1e3);
+    }
+    Ok(())
+}
