@@ -1,6 +1,6 @@
 //! Training-step benchmark on the bundled MNIST subset, for comparison with bench/torch_mlp.py (see bench/compare.sh).
 //!
-//! cargo run --release --example bench [-- [--json] [--steps N] [--quick]]
+//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--profile]]
 //!
 //! Workloads (ReLU, softmax cross-entropy, Adam 1e-3, as in torch_mlp.py):
 //!   MLP-A 784-128-64-10, batch 128;  MLP-B 784-1024-1024-10, batch 1024.
@@ -195,6 +195,32 @@ fn bench_matmul(gpu: &Gpu, n: usize) -> wgtrain::Result<f64> {
     Ok(2.0 * (n * n * n) as f64 / median(&mut times) / 1e9)
 }
 
+/// `--profile`: the median time of each kernel of an MLP-A training step, launched alone, to show where a step
+/// spends its time (the sum exceeds a real step, which overlaps nothing but pays one wait per launch here).
+fn profile() -> Result<(), Box<dyn std::error::Error>> {
+    let gpu = Gpu::new()?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
+    let (train, _) = read_mnist_dir(&dir)?;
+    let w = &WORKLOADS[0];
+    let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
+    let params = init_params(&model, Init::Torch, 0)?;
+    let mut net = Network::new(&gpu, &model, Loss::CrossEntropy, &OptimizerConfig::adam(1e-3), &params, w.batch)?;
+    let data = DeviceData::upload(&gpu, &train.features, train.n_features, &train.targets, 1)?;
+    net.prepare(&gpu, &data, w.batch)?;
+    println!(
+        "adapter: {}\n{}: kernels of one training step, each launched alone (median of 20)",
+        gpu.adapter(),
+        w.name
+    );
+    let mut total = 0.0;
+    for (file, entry, ms) in net.profile_step(&gpu, &data, w.batch, 20)? {
+        println!("{:>9.3} ms  {file}:{entry}", ms);
+        total += ms;
+    }
+    println!("{total:>9.3} ms  sum");
+    Ok(())
+}
+
 fn main() {
     // Taken first, so MLP-A's first_step_s covers everything from process start.
     let origin = Instant::now();
@@ -211,6 +237,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "--json" => json = true,
             "--quick" => quick = true,
+            "--profile" => return profile(),
             "--steps" => {
                 let n: usize = args.next().ok_or("--steps needs a number")?.parse()?;
                 if n == 0 {
@@ -218,7 +245,11 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 steps = Some(n);
             }
-            other => return Err(format!("unknown argument {other:?}; expected --json, --steps N or --quick").into()),
+            other => {
+                return Err(
+                    format!("unknown argument {other:?}; expected --json, --steps N, --quick or --profile").into()
+                )
+            }
         }
     }
     let plan = match (quick, steps) {

@@ -39,6 +39,25 @@ fn cases(quick: bool) -> Vec<Case> {
         label: "MLP layer 2 fwd",
         shape: MatmulShape { m: 128, n: 64, k: 128, trans_a: false, trans_b: true },
     });
+    // The backward pass: weight gradients dZᵀ·X (A transposed) and input gradients dZ·W (untransposed).
+    v.push(Case {
+        label: "MLP layer 1 dW",
+        shape: MatmulShape { m: 128, n: 784, k: 128, trans_a: true, trans_b: false },
+    });
+    v.push(Case {
+        label: "MLP layer 2 dX",
+        shape: MatmulShape { m: 128, n: 128, k: 64, trans_a: false, trans_b: false },
+    });
+    if !quick {
+        v.push(Case {
+            label: "1024³ A·Bᵀ",
+            shape: MatmulShape { trans_b: true, ..MatmulShape::new(1024, 1024, 1024) },
+        });
+        v.push(Case {
+            label: "1024³ Aᵀ·B",
+            shape: MatmulShape { trans_a: true, ..MatmulShape::new(1024, 1024, 1024) },
+        });
+    }
     v
 }
 

@@ -10,6 +10,8 @@
 //                 v = β2 v + (1 − β2) g²;  amsgrad: v̂ = max(v̂, v);  θ −= (lr / bc1) · m / (√v̂ / √bc2 + eps)
 // lerp(a, b, w) is torch's: a + w (b − a) for w < ½, else b − (b − a)(1 − w).
 // State slots: sgd [b]; adagrad [s]; rmsprop [v, ḡ, b]; adam [m, v, v̂max]. CPU twin: src/reference/optim.rs.
+// Every rule is element-wise, so each invocation updates four parameters as one vec4 (n is a multiple of 4: the
+// flat parameter buffer is padded to 64); on CPU-backed drivers this turns per-lane gathers into vector loads.
 
 struct OptimParams {
     n: u32,
@@ -33,19 +35,19 @@ struct OptimParams {
 @group(0) @binding(0) var<uniform> params: OptimParams;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> scale: array<f32>;
-@group(0) @binding(3) var<storage, read> grad: array<f32>;
-@group(0) @binding(4) var<storage, read_write> param: array<f32>;
-@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+@group(0) @binding(3) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> state: array<vec4<f32>>;
 
 fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return flat_workgroup(wid, nwg) * 256u + lid;
 }
 
-fn regularized_grad(i: u32, theta: f32) -> f32 {
+fn regularized_grad(i: u32, theta: vec4<f32>) -> vec4<f32> {
     return scale[0] * grad[i] + params.weight_decay * theta + params.l1 * sign(theta);
 }
 
-fn lerp(a: f32, b: f32, w: f32) -> f32 {
+fn lerp(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
     if (w < 0.5) { return a + w * (b - a); }
     return b - (b - a) * (1.0 - w);
 }
@@ -54,7 +56,7 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
-    if (i >= params.n) { return; }
+    if (i >= params.n / 4u) { return; }
     let theta = param[i];
     var g = regularized_grad(i, theta);
     if (params.momentum != 0.0) {
@@ -70,7 +72,7 @@ fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
-    if (i >= params.n) { return; }
+    if (i >= params.n / 4u) { return; }
     let theta = param[i];
     let g = regularized_grad(i, theta);
     let s = state[i] + g * g;
@@ -82,8 +84,8 @@ fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
-    if (i >= params.n) { return; }
-    let n = params.n;
+    let n = params.n / 4u;
+    if (i >= n) { return; }
     let theta = param[i];
     let g = regularized_grad(i, theta);
     let v = params.alpha * state[i] + (1.0 - params.alpha) * g * g;
@@ -108,8 +110,8 @@ fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
-    if (i >= params.n) { return; }
-    let n = params.n;
+    let n = params.n / 4u;
+    if (i >= n) { return; }
     let theta = param[i] * (1.0 - step.lr * params.decoupled_weight_decay);
     let g = regularized_grad(i, theta);
     let m = lerp(state[i], g, 1.0 - params.beta1);

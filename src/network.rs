@@ -376,9 +376,10 @@ impl Network {
     /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
     /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{ACTIVATION, GATHER, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE};
+        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE};
         let mut kernels = vec![
             (&GATHER, "gather_rows"),
+            (&GATHER_VEC4, "gather_rows"),
             (&MATMUL, "matmul_forward"),
             (&MATMUL, "matmul_activation_backward"),
             (&MATMUL_VEC4, "matmul_forward"),
@@ -422,6 +423,34 @@ impl Network {
     pub fn dispatches_per_step(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<usize> {
         self.check_batch(data, 0, rows)?;
         Ok(self.plan(gpu, PlanKind::Train, data, rows)?.len())
+    }
+
+    /// Times each kernel of a training step on batches of `rows` by running it alone `repeats` times; returns
+    /// (shader file, entry point, median milliseconds) in plan order. Diagnostic: it waits after every launch, and
+    /// repeating the optimizer launch changes the parameters.
+    pub fn profile_step(
+        &mut self,
+        gpu: &Gpu,
+        data: &DeviceData,
+        rows: usize,
+        repeats: usize,
+    ) -> Result<Vec<(&'static str, &'static str, f64)>> {
+        self.check_batch(data, 0, rows)?;
+        self.step.write(gpu, &self.optimizer.step_scalars(self.steps_done + 1, self.optimizer.lr, 0));
+        let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
+        let mut out = Vec::with_capacity(plan.len());
+        for d in plan {
+            gpu.run(&[d])?;
+            let mut times: Vec<f64> = (0..repeats.max(1))
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    gpu.run(&[d]).map(|_| t.elapsed().as_secs_f64() * 1e3)
+                })
+                .collect::<Result<_>>()?;
+            times.sort_by(f64::total_cmp);
+            out.push((d.file(), d.name(), times[times.len() / 2]));
+        }
+        Ok(out)
     }
 
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.

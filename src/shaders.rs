@@ -30,7 +30,7 @@ macro_rules! shader {
 }
 
 /// Files that are not shaders of their own but are prepended or appended to others.
-pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl"];
+pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl", "gather_rows.wgsl"];
 
 shader!(MATMUL, "matmul.wgsl", true, "matmul_epilogue.wgsl");
 shader!(MATMUL_VEC4, "matmul_vec4.wgsl", true, "matmul_epilogue.wgsl");
@@ -38,7 +38,8 @@ shader!(ACTIVATION, "activation.wgsl", false);
 shader!(LOSS, "loss.wgsl", false);
 shader!(REDUCE, "reduce.wgsl", false);
 shader!(OPTIM, "optim.wgsl", false);
-shader!(GATHER, "gather.wgsl", false);
+shader!(GATHER, "gather.wgsl", false, "gather_rows.wgsl");
+shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 
 /// Every shader, for validation and for compiling all pipelines up front.
-pub const ALL: &[Shader] = &[MATMUL, MATMUL_VEC4, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER];
+pub const ALL: &[Shader] = &[MATMUL, MATMUL_VEC4, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER, GATHER_VEC4];

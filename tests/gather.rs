@@ -83,3 +83,15 @@ fn gather_rows_assembles_a_batch_from_chunks() {
     assert_eq!(want, whole, "the chunked twin equals the unchunked one");
     assert_eq!(to.read(gpu()).unwrap(), want);
 }
+
+/// Rows whose length is a multiple of 4 take the vec4 kernel; others the scalar one. Both are covered above
+/// (cols 784 and 240 vs 1, 13 and 3); this pins which is which.
+#[test]
+fn vec4_gather_is_chosen_for_rows_of_whole_vec4s() {
+    let t = zeros(64);
+    let ti = Tensor::from_u32(gpu(), "indices", &[0, 1, 2, 3]).unwrap();
+    let step = StepBuffer::new(gpu(), &StepScalars::default()).unwrap();
+    let file = |cols| gather_rows(gpu(), &step, ti.view(), t.view(), t.view(), 2, cols, 4, 0).unwrap().file();
+    assert_eq!(file(8), "gather_vec4.wgsl");
+    assert_eq!(file(7), "gather.wgsl");
+}

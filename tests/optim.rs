@@ -42,7 +42,7 @@ fn configs() -> Vec<(&'static str, OptimizerConfig)> {
 
 #[test]
 fn optimizers_match_reference_over_50_steps() {
-    let n = 1031; // prime, not a multiple of the 256-wide workgroup
+    let n = 1028; // 257 vec4s: a ragged last workgroup of the 256-wide grid
     for (name, cfg) in configs() {
         for scale in [1.0f32, 0.37] {
             let mut param = uniform(1, n, -1.0, 1.0);
@@ -76,12 +76,12 @@ fn optimizers_match_reference_over_50_steps() {
 #[test]
 fn adam_first_step_matches_hand_computation() {
     let cfg = OptimizerConfig::adam(0.1);
-    let (tp, tg, ts) = (upload(&[1.0, 1.0]), upload(&[0.5, -2.0]), zeros(6));
+    let (tp, tg, ts) = (upload(&[1.0, 1.0, 0.0, 0.0]), upload(&[0.5, -2.0, 0.0, 0.0]), zeros(12));
     let one = upload(&[1.0]);
     let step = StepBuffer::new(gpu(), &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
-    let d = optimizer_update(gpu(), &cfg, &step, one.view(), tg.view(), tp.view(), ts.view(), 2).unwrap();
+    let d = optimizer_update(gpu(), &cfg, &step, one.view(), tg.view(), tp.view(), ts.view(), 4).unwrap();
     gpu().run(&[&d]).unwrap();
-    assert_close("adam step 1", &tp.read(gpu()).unwrap(), &[0.9, 1.1], 1e-6, 1e-6);
+    assert_close("adam step 1", &tp.read(gpu()).unwrap(), &[0.9, 1.1, 0.0, 0.0], 1e-6, 1e-6);
 }
 
 #[test]
@@ -100,5 +100,13 @@ fn invalid_hyperparameters_name_the_field() {
         assert!(err.contains(field), "{field}: {err}");
     }
     assert_eq!(OptimizerKind::parse("AdamW").unwrap(), OptimizerKind::AdamW);
-    let _ = Tensor::zeros(gpu(), "x", &[1]).unwrap();
+}
+
+#[test]
+fn optimizer_update_needs_whole_vec4s() {
+    let cfg = OptimizerConfig::adam(0.1);
+    let t = Tensor::zeros(gpu(), "x", &[30]).unwrap();
+    let step = StepBuffer::new(gpu(), &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
+    let err = optimizer_update(gpu(), &cfg, &step, t.view(), t.view(), t.view(), t.view(), 5).unwrap_err();
+    assert!(err.to_string().contains("multiple of 4"), "{err}");
 }

@@ -44,8 +44,14 @@ pub fn gather_rows(
         row_start: to_u32(OP, "row_start", row_start)?,
     };
     to_u32(OP, "src elements", src_rows * cols)?;
-    let kernel = gpu.kernel(&shaders::GATHER, OP)?;
+    // Whole rows of vec4s go through the vec4 kernel, with `cols` counted in vec4s.
+    let vec4 = if cols % 4 == 0 { src.padded_to(4).zip(out.padded_to(4)) } else { None };
+    let (shader, p, src, out, per_row) = match vec4 {
+        Some((s4, o4)) => (&shaders::GATHER_VEC4, GatherParams { cols: p.cols / 4, ..p }, s4, o4, cols / 4),
+        None => (&shaders::GATHER, p, src, out, cols),
+    };
+    let kernel = gpu.kernel(shader, OP)?;
     let u = uniform(gpu, OP, &p);
     let res = [u.as_entire_binding(), step.binding(), indices.binding(), src.binding(), out.binding()];
-    Dispatch::new(gpu, kernel, &res, (rows * cols).div_ceil(256) as u64)
+    Dispatch::new(gpu, kernel, &res, (rows * per_row).div_ceil(256) as u64)
 }

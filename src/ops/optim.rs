@@ -1,7 +1,7 @@
 //! Launcher for shaders/optim.wgsl: one dispatch updates every parameter of the flat buffer.
 
 use super::{need, positive, to_u32};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
 use crate::ops::step::StepBuffer;
@@ -66,7 +66,7 @@ impl OptimParams {
     }
 }
 
-/// Updates `param` [n] in place from `grad` [n] (scaled by scale[0]) and `state` [slots·n].
+/// Updates `param` [n] in place from `grad` [n] (scaled by scale[0]) and `state` [slots·n]; n is a multiple of 4.
 pub fn optimizer_update(
     gpu: &Gpu,
     cfg: &OptimizerConfig,
@@ -80,6 +80,12 @@ pub fn optimizer_update(
     const OP: &str = "optimizer_update";
     cfg.validate()?;
     positive(OP, "n", n)?;
+    if n % 4 != 0 {
+        return Err(Error::Shape {
+            op: OP,
+            detail: format!("n = {n}: the kernel updates four parameters at a time, so n must be a multiple of 4"),
+        });
+    }
     need(OP, "scale", &scale, 1)?;
     need(OP, "grad", &grad, n)?;
     need(OP, "param", &param, n)?;
@@ -91,5 +97,5 @@ pub fn optimizer_update(
     let u = uniform(gpu, entry, &p);
     let res =
         [u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
-    Dispatch::new(gpu, kernel, &res, n.div_ceil(256) as u64)
+    Dispatch::new(gpu, kernel, &res, (n / 4).div_ceil(256) as u64)
 }

@@ -1,0 +1,27 @@
+// Appended to gather.wgsl and gather_vec4.wgsl, which define `Elem` (f32 or vec4<f32>): the row gather.
+
+struct GatherParams {
+    rows: u32,
+    cols: u32,
+    src_rows: u32,
+    row_start: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: GatherParams;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> indices: array<u32>;
+@group(0) @binding(3) var<storage, read> src: array<Elem>;
+@group(0) @binding(4) var<storage, read_write> out: array<Elem>;
+
+@compute @workgroup_size(256)
+fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    // `cols` counts Elems: floats, or vec4s in gather_vec4.wgsl.
+    let i = flat_workgroup(wid, nwg) * 256u + lid;
+    if (i >= params.rows * params.cols) { return; }
+    let r = i / params.cols;
+    let c = i % params.cols;
+    let index = indices[step.batch_offset + r];
+    if (index < params.row_start || index - params.row_start >= params.src_rows) { return; }
+    out[i] = src[(index - params.row_start) * params.cols + c];
+}
