@@ -67,7 +67,22 @@ impl MlpConfig {
         if let Some(i) = self.layers.iter().position(|&w| w == 0) {
             return Err(Error::config("layers", format!("layer {i} has width 0")));
         }
+        // The kernels index with u32, so the flat parameter buffer must stay below 2³² elements.
+        if self.checked_len().is_none_or(|n| n > u32::MAX as usize) {
+            return Err(Error::config("layers", "the network has more than 2³² parameters"));
+        }
         Ok(())
+    }
+
+    /// The flat layout's length, or None if it overflows (untrusted sizes from a file).
+    fn checked_len(&self) -> Option<usize> {
+        let mut total = 0usize;
+        for (i, &out) in self.layers.iter().enumerate() {
+            let weights = out.checked_mul(self.fan_in(i))?.checked_next_multiple_of(PARAM_ALIGN)?;
+            let bias = out.checked_next_multiple_of(PARAM_ALIGN)?;
+            total = total.checked_add(weights)?.checked_add(bias)?;
+        }
+        Some(total)
     }
 
     /// The activation applied after layer `i`.

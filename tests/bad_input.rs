@@ -317,3 +317,37 @@ fn bom_and_crlf_are_accepted() {
     let o = wgtrain(d, &["train", "--data", "bom.csv", "--epochs", "1", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Regressions from fuzzing (fuzz/README.md): sizes in a file are untrusted.
+#[test]
+fn untrusted_sizes_in_files_are_rejected_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "good.csv", clusters_csv(9, 1));
+    // Model metadata whose layer sizes overflow the parameter count (a panic before the fix).
+    for (name, input, layers) in [
+        ("mul", "18446744073709551615", "2"),
+        ("pad", "1", "18446744073709551615"),
+        ("add", "1", "9223372036854775807,1"),
+    ] {
+        let header = format!(
+            r#"{{"__metadata__":{{"format":"wgtrain-mlp-1","activation":"relu","output_activation":"identity","loss":"mse","input":"{input}","layers":"{layers}"}}}}"#
+        );
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(header.as_bytes());
+        let file = format!("{name}.safetensors");
+        write(d, &file, bytes);
+        let o = wgtrain(d, &["eval", "--model", &file, "--data", "good.csv"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(&file) && !err.contains("panicked"), "{name}: {err}");
+    }
+    // A gzipped label file that inflates far beyond what its header describes is read only as far as needed.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&[0, 0, 8, 1, 0, 0, 0, 10]).unwrap();
+    gz.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let path = write(d, "bomb-labels.gz", gz.finish().unwrap());
+    let err = wgtrain::data::idx::read_idx_labels(&path).unwrap_err().to_string();
+    assert!(err.contains("unexpected bytes after the 10 bytes"), "{err}");
+}

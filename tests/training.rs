@@ -307,4 +307,11 @@ fn invalid_training_configs_name_the_field() {
         let err = Trainer::new(gpu(), &model, &params, cfg, 4).err().expect("rejected").to_string();
         assert!(err.contains(field), "{field}: {err}");
     }
+    // Sizes that overflow the parameter count (as a model file could claim) are rejected, not wrapped.
+    for (input, layers) in
+        [(usize::MAX, vec![2]), (1, vec![usize::MAX]), (1, vec![usize::MAX / 2, 1]), (70_000, vec![70_000])]
+    {
+        let m = MlpConfig { input, layers, activation: Activation::Relu, output_activation: Activation::Identity };
+        assert!(m.validate().unwrap_err().to_string().contains("2³² parameters"), "{input}");
+    }
 }

@@ -20,10 +20,32 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }
+    gunzip_bounded(path, &raw)
+}
+
+/// Decompresses an IDX file without trusting it: the header is read first, and then at most the bytes its shape
+/// calls for plus one (enough for parse_idx to report trailing garbage), so a small file that inflates to gigabytes
+/// cannot exhaust memory.
+fn gunzip_bounded(path: &Path, raw: &[u8]) -> Result<Vec<u8>> {
+    let corrupt = |e: std::io::Error| Error::parse(path, None, format!("corrupt gzip data: {e}"));
+    let mut decoder = flate2::read::MultiGzDecoder::new(raw);
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(|e| Error::parse(path, None, format!("corrupt gzip data: {e}")))?;
+    (&mut decoder).take(4).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < 4 {
+        return Ok(out);
+    }
+    let ndim = u64::from(out[3]);
+    (&mut decoder).take(4 * ndim).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < 4 + 4 * ndim as usize {
+        return Ok(out);
+    }
+    let expected = out[4..]
+        .chunks_exact(4)
+        .try_fold(1u64, |acc, d| acc.checked_mul(u64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]]))));
+    // An overflowing shape is rejected by parse_idx from the header alone.
+    if let Some(expected) = expected {
+        decoder.take(expected.saturating_add(1)).read_to_end(&mut out).map_err(corrupt)?;
+    }
     Ok(out)
 }
 
