@@ -2,9 +2,9 @@
 // column_sum:          out[c] = Σ_r x[r, c]                 x: [rows, cols] (bias gradients)
 // sum_squares_partial: out[w] = Σ_{i in chunk w} x[i]²     chunks of CHUNK elements (first pass of the global norm)
 // clip_scale:          t = Σ_i x[i] (the partials); out[0] = min(1, max_norm / (√t + 1e-6)); out[1] = √t
-//                      (torch.nn.utils.clip_grad_norm_); a single workgroup.
+//                      (torch.nn.utils.clip_grad_norm_); a single invocation.
 // stats_accumulate:    out[0] += Σ x[0..rows]; out[1] += Σ x[rows..2·rows]; out[2] += rows   (loss and correct
-//                      sums of a batch, accumulated on the GPU over an epoch); a single workgroup.
+//                      sums of a batch, accumulated on the GPU over an epoch); a single invocation.
 // CPU twin: src/reference/reduce.rs.
 
 struct ReduceParams {
@@ -59,33 +59,27 @@ fn sum_squares_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
     if (lid == 0u) { out[w] = total; }
 }
 
-@compute @workgroup_size(256)
-fn clip_scale(@builtin(local_invocation_index) lid: u32) {
-    var s = 0.0;
-    for (var i = lid; i < params.n; i += WG) { s += x[i]; }
-    let total = tree_sum(lid, s);
-    if (lid == 0u) {
-        let norm = sqrt(total);
-        out[0] = min(1.0, params.max_norm / (norm + 1e-6));
-        out[1] = norm;
-    }
+// The two finalising reductions run in one invocation: their inputs are short (a few dozen partials, one value per
+// batch row), and on CPU-backed drivers the barriers of a tree reduction cost more than the additions.
+@compute @workgroup_size(1)
+fn clip_scale() {
+    var total = 0.0;
+    for (var i = 0u; i < params.n; i++) { total += x[i]; }
+    let norm = sqrt(total);
+    out[0] = min(1.0, params.max_norm / (norm + 1e-6));
+    out[1] = norm;
 }
 
-@compute @workgroup_size(256)
-fn stats_accumulate(@builtin(local_invocation_index) lid: u32) {
+@compute @workgroup_size(1)
+fn stats_accumulate() {
     let rows = params.n;
     var loss = 0.0;
     var correct = 0.0;
-    for (var i = lid; i < rows; i += WG) {
+    for (var i = 0u; i < rows; i++) {
         loss += x[i];
         correct += x[rows + i];
     }
-    let loss_sum = tree_sum(lid, loss);
-    workgroupBarrier();
-    let correct_sum = tree_sum(lid, correct);
-    if (lid == 0u) {
-        out[0] += loss_sum;
-        out[1] += correct_sum;
-        out[2] += f32(rows);
-    }
+    out[0] += loss;
+    out[1] += correct;
+    out[2] += f32(rows);
 }
