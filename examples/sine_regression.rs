@@ -4,6 +4,8 @@
 //! cargo run --release --example sine_regression [-- --epochs N]
 //! WGTRAIN_EPOCHS also sets the epoch count (CI uses it to keep the run short).
 
+mod support;
+
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::schedule::{LrSchedule, Schedule};
 use wgtrain::train::{Event, TrainConfig, Trainer};
@@ -16,21 +18,11 @@ const BATCH: usize = 32;
 const LR: f64 = 0.01;
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    support::exit_on_error(run());
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut epochs: usize = std::env::var("WGTRAIN_EPOCHS").ok().and_then(|v| v.parse().ok()).unwrap_or(150);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--epochs" => epochs = args.next().ok_or("--epochs needs a number")?.parse()?,
-            other => return Err(format!("unknown argument {other:?}; expected --epochs N").into()),
-        }
-    }
+    let epochs = support::epochs(150)?;
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.adapter());
 

@@ -4,26 +4,18 @@
 //! WGTRAIN_EPOCHS also sets the epoch count (CI uses it to keep the run short). The batch is all four points, so
 //! one epoch is one optimizer step.
 
+mod support;
+
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig};
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    support::exit_on_error(run());
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut epochs: usize = std::env::var("WGTRAIN_EPOCHS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--epochs" => epochs = args.next().ok_or("--epochs needs a number")?.parse()?,
-            other => return Err(format!("unknown argument {other:?}; expected --epochs N").into()),
-        }
-    }
+    let epochs = support::epochs(300)?;
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.adapter());
 

@@ -12,15 +12,6 @@ use wgtrain::Activation;
 const ATOL: f32 = 1e-4;
 const RTOL: f32 = 1e-4;
 
-const ACTIVATIONS: [Activation; 6] = [
-    Activation::Identity,
-    Activation::Relu,
-    Activation::LeakyRelu(0.1),
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Gelu,
-];
-
 fn check_forward(s: MatmulShape, with_bias: bool, act: Activation, seed: u64) {
     let a = uniform(seed, s.m * s.k, -1.0, 1.0);
     let b = uniform(seed + 1, s.k * s.n, -1.0, 1.0);

@@ -22,15 +22,6 @@ const GRAD_RTOL: f32 = 1e-4;
 const TRAIN_ATOL: f32 = 1e-5;
 const TRAIN_RTOL: f32 = 1e-4;
 
-const ACTIVATIONS: [Activation; 6] = [
-    Activation::Identity,
-    Activation::Relu,
-    Activation::LeakyRelu(0.1),
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Gelu,
-];
-
 fn data(loss: Loss, rows: usize, input: usize, outputs: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Rng::new(seed);
     let x = (0..rows * input).map(|_| rng.uniform(-1.0, 1.0)).collect();

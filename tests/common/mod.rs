@@ -5,7 +5,17 @@
 use std::sync::OnceLock;
 
 use wgtrain::rng::Rng;
-use wgtrain::{Gpu, Tensor};
+use wgtrain::{Activation, Gpu, Tensor};
+
+/// Every activation, with a leaky slope other than torch's default so the slope is exercised.
+pub const ACTIVATIONS: [Activation; 6] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::LeakyRelu(0.1),
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Gelu,
+];
 
 /// The device every test in this binary shares, so pipelines are compiled once. Fails (never skips) without one.
 pub fn gpu() -> &'static Gpu {
