@@ -16,6 +16,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod atomic_file;
 pub mod checkpoint;
 pub mod data;
