@@ -163,6 +163,15 @@ impl Gpu {
 
     /// Records `dispatches` into one compute pass and submits it without waiting.
     pub fn submit(&self, dispatches: &[&Dispatch]) {
+        self.submit_iter(dispatches.iter().copied());
+    }
+
+    /// Like [`Gpu::submit`] for an owned plan, without collecting references every step.
+    pub fn submit_all(&self, dispatches: &[Dispatch]) {
+        self.submit_iter(dispatches.iter());
+    }
+
+    fn submit_iter<'a>(&self, dispatches: impl Iterator<Item = &'a Dispatch>) {
         let mut encoder =
             self.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgtrain") });
         {

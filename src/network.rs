@@ -183,7 +183,14 @@ impl Network {
         let max_rows = max_rows.max(1);
         let n = layout.len;
         let out = config.output();
-        let state = vec![optimizer.initial_state(); optimizer.state_slots() * n];
+        let state_len = optimizer.state_slots() * n;
+        // Checked before any host allocation: a too-wide network fails with the limit, not an abort.
+        crate::tensor::check_buffer_size(gpu, "optimizer state", state_len as u64 * 4)?;
+        let state = if optimizer.initial_state() == 0.0 {
+            Tensor::zeros(gpu, "optimizer state", &[state_len])?
+        } else {
+            Tensor::from_slice(gpu, "optimizer state", &vec![optimizer.initial_state(); state_len], &[state_len])?
+        };
         let per_layer = |name: &str| -> Result<Vec<Tensor>> {
             config.layers.iter().map(|&w| Tensor::zeros(gpu, name, &[max_rows, w])).collect()
         };
@@ -193,7 +200,7 @@ impl Network {
             optimizer: optimizer.clone(),
             params: Tensor::from_slice(gpu, "params", params, &[n])?,
             grads: Tensor::zeros(gpu, "grads", &[n])?,
-            state: Tensor::from_slice(gpu, "optimizer state", &state, &[state.len()])?,
+            state,
             best: Tensor::from_slice(gpu, "best params", params, &[n])?,
             scale: Tensor::from_slice(gpu, "gradient scale", &[1.0, 0.0], &[2])?,
             partials: Tensor::zeros(gpu, "norm partials", &[partial_count(n)])?,
@@ -414,8 +421,7 @@ impl Network {
         self.check_batch(data, offset, rows)?;
         self.step.write(gpu, &scalars);
         let plan = self.plan(gpu, kind, data, rows)?;
-        let refs: Vec<&Dispatch> = plan.iter().collect();
-        gpu.submit(&refs);
+        gpu.submit_all(plan);
         Ok(())
     }
 

@@ -46,7 +46,14 @@ impl SavedModel {
 
     /// Writes the model plus `extra` tensors and metadata (a resumable checkpoint) in one atomic file.
     pub fn save_with(&self, path: &Path, extra: Vec<NamedTensor>, extra_meta: BTreeMap<String, String>) -> Result<()> {
+        self.model.validate()?;
         let layout = self.model.layout();
+        if self.params.len() != layout.len {
+            return Err(Error::Shape {
+                op: "save model",
+                detail: format!("{} parameters for a layout of {}", self.params.len(), layout.len),
+            });
+        }
         let mut tensors = Vec::new();
         for (i, (l, (w, b))) in layout.layers.iter().zip(layout.unpack(&self.params)).enumerate() {
             let (wn, bn) = layer_names(i);
@@ -92,9 +99,10 @@ impl SavedModel {
             .split(',')
             .map(|v| v.trim().parse::<usize>().map_err(|_| bad("layers", format!("{v:?} is not a layer width"))))
             .collect::<Result<Vec<_>>>()?;
-        let activation = Activation::parse(field("activation")?)?;
-        let output_activation = Activation::parse(field("output_activation")?)?;
-        let loss = Loss::parse(field("loss")?)?;
+        let activation = Activation::parse(field("activation")?).map_err(|e| bad("activation", e.to_string()))?;
+        let output_activation =
+            Activation::parse(field("output_activation")?).map_err(|e| bad("output_activation", e.to_string()))?;
+        let loss = Loss::parse(field("loss")?).map_err(|e| bad("loss", e.to_string()))?;
         let model = MlpConfig { input, layers, activation, output_activation };
         model.validate().map_err(|e| bad("layers", e.to_string()))?;
         let params = pack_named(path, &model, &tensors)?;
@@ -105,15 +113,38 @@ impl SavedModel {
             meta.get(key).map(|s| serde_json::from_str(s).map_err(|e| bad(key, e.to_string()))).transpose()
         };
         let normalizer = match (json_f32("normalize_mean")?, json_f32("normalize_std")?) {
-            (Some(mean), Some(std)) if mean.len() == input && std.len() == input => Some(Normalizer { mean, std }),
+            (Some(mean), Some(std)) if mean.len() == input && std.len() == input => {
+                if mean.iter().any(|m| !m.is_finite()) || std.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+                    return Err(bad("normalize_std", "means must be finite and deviations finite and > 0".into()));
+                }
+                Some(Normalizer { mean, std })
+            }
             (None, None) => None,
             _ => return Err(bad("normalize_mean", format!("normalisation must hold {input} means and stds"))),
         };
+        let classes = json_vec("classes")?;
+        let expected = match loss {
+            Loss::CrossEntropy => Some(model.output()),
+            Loss::Bce => Some(2),
+            Loss::Mse => None,
+        };
+        match (&classes, expected) {
+            (Some(c), Some(want)) if c.len() != want => {
+                return Err(bad(
+                    "classes",
+                    format!("{} classes for a {} model that needs {want}", c.len(), loss.name()),
+                ))
+            }
+            (None, Some(_)) if loss == Loss::CrossEntropy => {
+                return Err(bad("classes", "missing for a cross-entropy model".into()))
+            }
+            _ => {}
+        }
         Ok(SavedModel {
             model,
             loss,
             params,
-            classes: json_vec("classes")?,
+            classes,
             feature_names: json_vec("feature_names")?.unwrap_or_default(),
             target_name: meta.get("target").cloned().unwrap_or_default(),
             normalizer,

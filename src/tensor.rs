@@ -101,8 +101,17 @@ impl Tensor {
 
     /// A zero-filled tensor.
     pub fn zeros(gpu: &Gpu, label: &str, shape: &[usize]) -> Result<Self> {
-        let n: usize = shape.iter().product();
-        Self::from_bytes(gpu, label, &vec![0u8; n * 4], shape)
+        let bytes = shape.iter().try_fold(4u64, |acc, &d| acc.checked_mul(d as u64)).unwrap_or(u64::MAX);
+        check_buffer_size(gpu, label, bytes)?;
+        // wgpu zero-initialises new buffers, so no host copy is needed.
+        let buffer = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4),
+            usage: USAGE,
+            mapped_at_creation: false,
+        });
+        gpu.check()?;
+        Ok(Tensor { buffer, shape: shape.to_vec() })
     }
 
     /// The shape.

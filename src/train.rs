@@ -33,7 +33,7 @@ pub struct Progress {
     pub stats: [u32; 3],
     /// ReduceLROnPlateau: [best bits, bad epochs, cooldown counter, lr bits].
     pub plateau: Option<[u64; 4]>,
-    /// Early stopping: best monitored value (bits) and epochs without improvement.
+    /// Early stopping: the best monitored value so far, as f64 bits.
     pub best: Option<u64>,
     /// Early stopping's epochs without improvement.
     pub bad_epochs: usize,
@@ -134,7 +134,19 @@ impl TrainConfig {
 
     /// The largest batch any epoch will use.
     pub fn max_batch(&self, n: usize) -> usize {
-        (0..self.epochs).map(|e| self.batch_size_at(n, e)).max().unwrap_or(1)
+        let Some(growth) = &self.batch_growth else { return self.batch_size_at(n, 0) };
+        // Growth is monotone and capped, so walk the epochs where it can change, stopping at the cap.
+        let cap = n.min(growth.max.max(1));
+        let mut best = 1;
+        let mut epoch = 0;
+        while epoch < self.epochs {
+            best = best.max(self.batch_size_at(n, epoch));
+            if best >= cap {
+                break;
+            }
+            epoch = epoch.saturating_add(growth.every.max(1) as usize);
+        }
+        best
     }
 
     /// The learning rate of optimizer step `t` (from 0) in `epoch` (from 0); `base` is the plateau-adjusted lr.
@@ -299,7 +311,6 @@ impl<'g> Trainer<'g> {
             return Err(Error::config("early_stopping", "needs a validation set (--val or --val-split)"));
         }
         let n = train.rows();
-        let start = Instant::now();
         let first = self.config.batch_size_at(n, self.epochs_done);
         self.net.prepare(self.gpu, train, first)?;
         let stop_at = self.config.epochs.min(self.epochs_done.saturating_add(max_epochs));
@@ -323,6 +334,8 @@ impl<'g> Trainer<'g> {
             let steps = n.div_ceil(b);
             on_event(Event::EpochStart { epoch: epoch + 1, steps, batch_size: b });
             let epoch_start = Instant::now();
+            // A resumed epoch starts part-way; its throughput counts only the rows trained now.
+            let first_step = self.step_in_epoch;
             let base = self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr());
             let mut lr = base;
             for s in self.step_in_epoch..steps {
@@ -335,7 +348,7 @@ impl<'g> Trainer<'g> {
                     Some(k) if k > 0 && (s + 1) % k == 0 => Some(self.peek_loss()?),
                     _ => None,
                 };
-                let done = (offset + rows) as f64;
+                let done = (offset + rows - first_step * b) as f64;
                 on_event(Event::Step {
                     step: s + 1,
                     lr,
@@ -377,8 +390,8 @@ impl<'g> Trainer<'g> {
                 val_accuracy,
                 lr,
                 batch_size: b,
-                samples_per_s: n as f64 / secs.max(1e-9),
-                wall_s: start.elapsed().as_secs_f64(),
+                samples_per_s: (n - first_step * b) as f64 / secs.max(1e-9),
+                wall_s: epoch_start.elapsed().as_secs_f64(),
             };
             self.history.epochs.push(record);
             self.epochs_done += 1;

@@ -177,7 +177,7 @@ fn cases() -> Vec<Case> {
                 write(d, "c.toml", "epochs = 2\nlearning-rate = 0.1\n");
             },
             args: &["--data", "good.csv", "--config", "c.toml"],
-            expect: "learning-rate",
+            expect: "c.toml:line 2: unknown field `learning-rate`",
         },
         Case {
             name: "config lr ≤ 0",

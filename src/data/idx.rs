@@ -23,9 +23,9 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     gunzip_bounded(path, &raw)
 }
 
-/// Decompresses an IDX file without trusting it: the header is read first, and then at most the bytes its shape
-/// calls for plus one (enough for parse_idx to report trailing garbage), so a small file that inflates to gigabytes
-/// cannot exhaust memory.
+/// Decompresses an IDX file without trusting its length: the header is read first, and then at most the bytes its
+/// shape declares plus one (enough for parse_idx to report trailing garbage), so a small file cannot inflate beyond
+/// what its header claims (a header that claims gigabytes still needs gigabytes of real compressed content).
 fn gunzip_bounded(path: &Path, raw: &[u8]) -> Result<Vec<u8>> {
     let corrupt = |e: std::io::Error| Error::parse(path, None, format!("corrupt gzip data: {e}"));
     let mut decoder = flate2::read::MultiGzDecoder::new(raw);

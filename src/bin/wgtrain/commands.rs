@@ -69,6 +69,9 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         _ => {}
     }
     let data_path = require(&opts.data, "--data")?;
+    if opts.early_stop.is_some() && opts.val.is_none() && opts.val_split.is_none() {
+        return Err(Error::config("--early-stop", "needs a validation set: add --val FILE or --val-split FRACTION"));
+    }
     for p in [&opts.save, &opts.metrics, &opts.plot].into_iter().flatten() {
         check_writable(p)?;
     }

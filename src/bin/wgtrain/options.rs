@@ -191,7 +191,7 @@ impl TrainOptions {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let from_file: TrainOptions = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
             Error::parse(&path, line.map(|l| format!("line {l}")), e.message().to_string())
         })?;
         let mut out = self.over(&from_file)?;
