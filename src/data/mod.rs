@@ -1,6 +1,7 @@
 //! Host-side datasets: loading (CSV, MNIST IDX), splitting and feature normalization.
 
 pub mod csv;
+pub mod device;
 pub mod idx;
 pub mod normalize;
 

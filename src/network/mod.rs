@@ -3,128 +3,20 @@
 //! A training step is one write of the step uniform and one queue submission; nothing is read back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
 use crate::model::{Layout, MlpConfig};
-use crate::ops::activation::{activation_backward, Activation};
-use crate::ops::gather::gather_rows;
-use crate::ops::loss::{loss, Loss};
-use crate::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
-use crate::ops::optim::optimizer_update;
-use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+use crate::ops::loss::Loss;
+use crate::ops::reduce::partial_count;
 use crate::ops::step::{StepBuffer, StepScalars};
 use crate::optim::OptimizerConfig;
 use crate::tensor::Tensor;
 
-/// Part of a data set small enough for one storage binding: rows row_start..row_start + rows.
-#[derive(Debug)]
-struct Chunk {
-    row_start: usize,
-    rows: usize,
-    features: Tensor,
-    targets: Tensor,
-}
+pub use crate::data::device::DeviceData;
 
-/// A table of samples uploaded once: features [n, n_features], targets [n, target_cols], and the row order.
-/// A table larger than the adapter's max_storage_buffer_binding_size is split into chunks of whole rows.
-#[derive(Debug)]
-pub struct DeviceData {
-    id: u64,
-    chunks: Vec<Chunk>,
-    order: Tensor,
-    rows: usize,
-    n_features: usize,
-    target_cols: usize,
-}
-
-impl DeviceData {
-    /// Uploads `rows` samples; the row order starts as file order.
-    pub fn upload(gpu: &Gpu, features: &[f32], n_features: usize, targets: &[f32], target_cols: usize) -> Result<Self> {
-        let limit = gpu.limits().max_storage_buffer_binding_size;
-        Self::upload_chunked(gpu, features, n_features, targets, target_cols, limit)
-    }
-
-    /// Like [`DeviceData::upload`], with chunks of at most `max_chunk_bytes` (tests use small chunks).
-    pub fn upload_chunked(
-        gpu: &Gpu,
-        features: &[f32],
-        n_features: usize,
-        targets: &[f32],
-        target_cols: usize,
-        max_chunk_bytes: u64,
-    ) -> Result<Self> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        let rows = targets.len() / target_cols.max(1);
-        if rows == 0 || n_features == 0 || features.len() != rows * n_features || targets.len() != rows * target_cols {
-            return Err(Error::Shape {
-                op: "upload data",
-                detail: format!(
-                    "{} feature values and {} targets do not make rows of {n_features} features and {target_cols} targets",
-                    features.len(),
-                    targets.len()
-                ),
-            });
-        }
-        let row_bytes = (n_features.max(target_cols) * 4) as u64;
-        let chunk_rows = (max_chunk_bytes / row_bytes) as usize;
-        if chunk_rows == 0 {
-            return Err(Error::Limit {
-                what: format!("one sample of {n_features} features"),
-                limit: "max_storage_buffer_binding_size",
-                needed: row_bytes,
-                max: max_chunk_bytes,
-            });
-        }
-        let mut chunks = Vec::new();
-        for row_start in (0..rows).step_by(chunk_rows) {
-            let n = chunk_rows.min(rows - row_start);
-            let f = &features[row_start * n_features..(row_start + n) * n_features];
-            let t = &targets[row_start * target_cols..(row_start + n) * target_cols];
-            chunks.push(Chunk {
-                row_start,
-                rows: n,
-                features: Tensor::from_slice(gpu, "features", f, &[n, n_features])?,
-                targets: Tensor::from_slice(gpu, "targets", t, &[n, target_cols])?,
-            });
-        }
-        let order: Vec<u32> = (0..rows as u32).collect();
-        Ok(DeviceData {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            chunks,
-            order: Tensor::from_u32(gpu, "order", &order)?,
-            rows,
-            n_features,
-            target_cols,
-        })
-    }
-
-    /// Number of samples.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Number of storage bindings the table is split over.
-    pub fn chunk_count(&self) -> usize {
-        self.chunks.len()
-    }
-
-    /// Puts the rows back in file order (after a shuffled epoch), for evaluation and prediction.
-    pub fn reset_order(&self, gpu: &Gpu) -> Result<()> {
-        let order: Vec<u32> = (0..self.rows as u32).collect();
-        self.order.write_u32(gpu, &order)
-    }
-
-    /// Sets the order in which batches take rows (a permutation of 0..rows), e.g. each epoch's shuffle.
-    pub fn set_order(&self, gpu: &Gpu, order: &[u32]) -> Result<()> {
-        if order.len() != self.rows || order.iter().any(|&i| i as usize >= self.rows) {
-            return Err(Error::Shape { op: "set_order", detail: format!("order must hold {} row indices", self.rows) });
-        }
-        self.order.write_u32(gpu, order)
-    }
-}
+mod plan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum PlanKind {
@@ -159,6 +51,7 @@ pub struct Network {
     row_stats: Tensor,
     plans: HashMap<(PlanKind, usize, u64), Vec<Dispatch>>,
     steps_done: u64,
+    compiled: bool,
 }
 
 impl Network {
@@ -217,6 +110,7 @@ impl Network {
             layout,
             plans: HashMap::new(),
             steps_done: 0,
+            compiled: false,
         })
     }
 
@@ -260,152 +154,6 @@ impl Network {
                 ),
             });
         }
-        Ok(())
-    }
-
-    fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
-        let key = (kind, rows, data.id);
-        if !self.plans.contains_key(&key) {
-            let plan = self.build_plan(gpu, kind, data, rows)?;
-            self.plans.insert(key, plan);
-        }
-        self.plans.get(&key).ok_or_else(|| Error::Device { kind: "internal", message: "plan cache".into() })
-    }
-
-    fn build_plan(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
-        let cfg = &self.config;
-        let last = cfg.layers.len() - 1;
-        let out = cfg.output();
-        let tcols = self.loss.target_cols(out);
-        let mut plan = Vec::new();
-        for c in &data.chunks {
-            let order = data.order.view();
-            plan.push(gather_rows(
-                gpu,
-                &self.step,
-                order,
-                c.features.view(),
-                self.x.view(),
-                b,
-                cfg.input,
-                c.rows,
-                c.row_start,
-            )?);
-            if kind != PlanKind::Predict {
-                plan.push(gather_rows(
-                    gpu,
-                    &self.step,
-                    order,
-                    c.targets.view(),
-                    self.y.view(),
-                    b,
-                    tcols,
-                    c.rows,
-                    c.row_start,
-                )?);
-            }
-        }
-        for (i, l) in self.layout.layers.iter().enumerate() {
-            let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
-            let s = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
-            let w = self.params.slice(l.weight, l.outputs * l.inputs);
-            let bias = self.params.slice(l.bias, l.outputs);
-            let act = cfg.activation_of(i);
-            let keep_z = act != Activation::Identity;
-            plan.push(matmul_forward(
-                gpu,
-                &s,
-                input,
-                w,
-                Some(bias),
-                act,
-                self.h[i].view(),
-                keep_z.then(|| self.z[i].view()),
-            )?);
-        }
-        if kind == PlanKind::Predict {
-            return Ok(plan);
-        }
-        let out_act = cfg.output_activation;
-        let dlogits = if out_act == Activation::Identity { self.d[last].view() } else { self.dout.view() };
-        plan.push(loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?);
-        plan.push(stats_accumulate(gpu, self.row_stats.view(), self.stats.view(), b)?);
-        if kind == PlanKind::Evaluate {
-            return Ok(plan);
-        }
-        if out_act != Activation::Identity {
-            plan.push(activation_backward(
-                gpu,
-                self.z[last].view(),
-                self.dout.view(),
-                out_act,
-                self.d[last].view(),
-                b * out,
-            )?);
-        }
-        for (i, l) in self.layout.layers.iter().enumerate().rev() {
-            let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
-            // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed.
-            let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
-            let dw = self.grads.slice(l.weight, l.outputs * l.inputs);
-            plan.push(matmul_forward(gpu, &sw, self.d[i].view(), input, None, Activation::Identity, dw, None)?);
-            plan.push(column_sum(gpu, self.d[i].view(), self.grads.slice(l.bias, l.outputs), b, l.outputs)?);
-            if i > 0 {
-                // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), the derivative folded into the matmul's epilogue.
-                let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
-                let w = self.params.slice(l.weight, l.outputs * l.inputs);
-                let act = cfg.activation_of(i - 1);
-                let aux = if act == Activation::Identity { self.h[i - 1].view() } else { self.z[i - 1].view() };
-                plan.push(matmul_activation_backward(gpu, &sx, self.d[i].view(), w, aux, act, self.d[i - 1].view())?);
-            }
-        }
-        if kind == PlanKind::Gradient {
-            return Ok(plan);
-        }
-        let n = self.layout.len;
-        if let Some(max_norm) = self.optimizer.clip_norm {
-            plan.push(sum_squares_partial(gpu, self.grads.view(), self.partials.view(), n)?);
-            plan.push(clip_scale(gpu, self.partials.view(), self.scale.view(), partial_count(n), max_norm as f32)?);
-        }
-        plan.push(optimizer_update(
-            gpu,
-            &self.optimizer,
-            &self.step,
-            self.scale.view(),
-            self.grads.view(),
-            self.params.view(),
-            self.state.view(),
-            n,
-        )?);
-        Ok(plan)
-    }
-
-    /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
-    /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
-    pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE};
-        let mut kernels = vec![
-            (&GATHER, "gather_rows"),
-            (&GATHER_VEC4, "gather_rows"),
-            (&MATMUL, "matmul_forward"),
-            (&MATMUL, "matmul_activation_backward"),
-            (&MATMUL_VEC4, "matmul_forward"),
-            (&MATMUL_VEC4, "matmul_activation_backward"),
-            (&LOSS, self.loss.entry()),
-            (&REDUCE, "stats_accumulate"),
-            (&REDUCE, "column_sum"),
-            (&OPTIM, self.optimizer.kind.entry()),
-        ];
-        if self.optimizer.clip_norm.is_some() {
-            kernels.extend([(&REDUCE, "sum_squares_partial"), (&REDUCE, "clip_scale")]);
-        }
-        if self.config.output_activation != Activation::Identity {
-            kernels.push((&ACTIVATION, "activation_backward"));
-        }
-        gpu.precompile(&kernels)?;
-        self.check_batch(data, 0, rows.min(data.rows))?;
-        self.plan(gpu, PlanKind::Train, data, rows.min(data.rows))?;
-        gpu.save_pipeline_cache();
         Ok(())
     }
 

@@ -1,6 +1,12 @@
 //! The trainer: epochs of shuffled mini-batches on the device, learning-rate and batch-size schedules, validation,
 //! early stopping and the history. Loss and accuracy accumulate on the GPU and are read once per epoch.
 
+mod config;
+mod progress;
+
+pub use config::{epoch_order, EarlyStopping, Monitor, TrainConfig};
+pub use progress::Progress;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,161 +17,8 @@ use crate::history::{EpochRecord, History};
 use crate::model::MlpConfig;
 use crate::network::{DeviceData, Network};
 use crate::ops::loss::Loss;
-use crate::optim::OptimizerConfig;
 use crate::rng::Rng;
-use crate::schedule::{BatchGrowth, LrSchedule, PlateauState, Schedule, SchedulePer};
-
-/// Where a run stands, besides parameters and optimizer state: what a checkpoint needs to resume bitwise.
-/// Floats that may be infinite are kept as bit patterns so the JSON round trip is exact.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Progress {
-    /// The shuffling RNG now.
-    pub rng: [u64; 4],
-    /// The shuffling RNG before the current epoch's permutation (to redraw it mid-epoch).
-    pub epoch_start_rng: [u64; 4],
-    /// Completed epochs.
-    pub epochs_done: usize,
-    /// Steps already taken in the current epoch.
-    pub step_in_epoch: usize,
-    /// Optimizer steps so far.
-    pub steps_done: u64,
-    /// The current epoch's accumulated [loss, correct, count] as f32 bits.
-    pub stats: [u32; 3],
-    /// ReduceLROnPlateau: [best bits, bad epochs, cooldown counter, lr bits].
-    pub plateau: Option<[u64; 4]>,
-    /// Early stopping: the best monitored value so far, as f64 bits.
-    pub best: Option<u64>,
-    /// Early stopping's epochs without improvement.
-    pub bad_epochs: usize,
-    /// The history so far.
-    pub history: History,
-}
-
-/// Which validation metric early stopping watches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Monitor {
-    /// Lower is better.
-    ValLoss,
-    /// Higher is better.
-    ValAccuracy,
-}
-
-/// Stop when the monitored metric has not improved by more than `min_delta` for `patience` epochs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EarlyStopping {
-    /// The metric.
-    pub monitor: Monitor,
-    /// Epochs without improvement before stopping.
-    pub patience: usize,
-    /// The smallest change that counts as an improvement.
-    pub min_delta: f64,
-    /// Put back the best epoch's weights when training ends.
-    pub restore_best: bool,
-}
-
-/// How to train: loss, optimizer, schedules, batches and stopping.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainConfig {
-    /// The loss.
-    pub loss: Loss,
-    /// The optimizer (its `lr` is the schedule's base).
-    pub optimizer: OptimizerConfig,
-    /// The learning-rate schedule.
-    pub schedule: Schedule,
-    /// Samples per batch; None = the whole set (batch gradient descent); Some(1) = stochastic gradient descent.
-    pub batch_size: Option<usize>,
-    /// Grow the batch size every few epochs instead of (or as well as) decaying the learning rate.
-    pub batch_growth: Option<BatchGrowth>,
-    /// Number of epochs.
-    pub epochs: usize,
-    /// Shuffle each epoch with a seeded permutation (false: file order).
-    pub shuffle: bool,
-    /// Seed of the shuffles.
-    pub seed: u64,
-    /// Early stopping on the validation set.
-    pub early_stopping: Option<EarlyStopping>,
-    /// Report the running training loss every this many steps (a read-back each time); None = per epoch only.
-    pub report_every: Option<usize>,
-}
-
-impl TrainConfig {
-    /// Batches of 32, 10 epochs, shuffled with seed 0, constant learning rate.
-    pub fn new(loss: Loss, optimizer: OptimizerConfig) -> Self {
-        TrainConfig {
-            loss,
-            optimizer,
-            schedule: Schedule::default(),
-            batch_size: Some(32),
-            batch_growth: None,
-            epochs: 10,
-            shuffle: true,
-            seed: 0,
-            early_stopping: None,
-            report_every: None,
-        }
-    }
-
-    /// Rejects values that cannot train, naming the field.
-    pub fn validate(&self) -> Result<()> {
-        self.optimizer.validate()?;
-        if self.epochs == 0 {
-            return Err(Error::config("epochs", "must be at least 1"));
-        }
-        if self.batch_size == Some(0) {
-            return Err(Error::config("batch_size", "must be at least 1"));
-        }
-        if let LrSchedule::Plateau(p) = &self.schedule.kind {
-            p.validate()?;
-        }
-        if let Some(es) = &self.early_stopping {
-            if !es.min_delta.is_finite() || es.min_delta < 0.0 {
-                return Err(Error::config("min_delta", "must be a finite number ≥ 0"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The batch size of `epoch` (from 0) for a set of `n` samples.
-    pub fn batch_size_at(&self, n: usize, epoch: usize) -> usize {
-        let base = self.batch_size.unwrap_or(n).min(n).max(1);
-        let b = self.batch_growth.as_ref().map_or(base, |g| g.batch_size(base, epoch as u64));
-        b.min(n).max(1)
-    }
-
-    /// The largest batch any epoch will use.
-    pub fn max_batch(&self, n: usize) -> usize {
-        let Some(growth) = &self.batch_growth else { return self.batch_size_at(n, 0) };
-        // Growth is monotone and capped, so walk the epochs where it can change, stopping at the cap.
-        let cap = n.min(growth.max.max(1));
-        let mut best = 1;
-        let mut epoch = 0;
-        while epoch < self.epochs {
-            best = best.max(self.batch_size_at(n, epoch));
-            if best >= cap {
-                break;
-            }
-            epoch = epoch.saturating_add(growth.every.max(1) as usize);
-        }
-        best
-    }
-
-    /// The learning rate of optimizer step `t` (from 0) in `epoch` (from 0); `base` is the plateau-adjusted lr.
-    pub fn lr_at(&self, base: f64, t: u64, epoch: usize) -> f64 {
-        match self.schedule.per {
-            SchedulePer::Step => self.schedule.lr(base, t),
-            SchedulePer::Epoch => self.schedule.lr(base, epoch as u64),
-        }
-    }
-}
-
-/// The row order of one epoch: a seeded permutation, or file order.
-pub fn epoch_order(rng: &mut Rng, n: usize, shuffle: bool) -> Vec<u32> {
-    if shuffle {
-        rng.permutation(n)
-    } else {
-        (0..n as u32).collect()
-    }
-}
+use crate::schedule::{LrSchedule, PlateauState};
 
 /// Progress reported during `fit`.
 #[derive(Clone, Debug)]
@@ -443,55 +296,6 @@ impl<'g> Trainer<'g> {
         // take_stats resets the accumulator; put the running sums back so the epoch figure stays whole.
         crate::network::restore_stats(self.gpu, &self.net, s)?;
         Ok(mean_stats(s, self.config.loss).0)
-    }
-
-    /// The run's position and counters, for a checkpoint (waits for queued steps).
-    pub fn progress(&self) -> Result<Progress> {
-        let stats = self.net.take_stats(self.gpu)?;
-        crate::network::restore_stats(self.gpu, &self.net, stats)?;
-        Ok(Progress {
-            rng: self.rng.state(),
-            epoch_start_rng: self.epoch_start_rng,
-            epochs_done: self.epochs_done,
-            step_in_epoch: self.step_in_epoch,
-            steps_done: self.net.steps_done(),
-            stats: stats.map(f32::to_bits),
-            plateau: self
-                .plateau
-                .as_ref()
-                .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
-            best: self.best.map(f64::to_bits),
-            bad_epochs: self.bad_epochs,
-            history: self.history.clone(),
-        })
-    }
-
-    /// Continues from a checkpoint: `progress`, flat parameters, optimizer state and early stopping's best weights.
-    pub fn restore(
-        &mut self,
-        progress: &Progress,
-        params: &[f32],
-        optimizer_state: &[f32],
-        best_params: &[f32],
-    ) -> Result<()> {
-        self.net.set_params(self.gpu, params)?;
-        self.net.set_optimizer_state(self.gpu, optimizer_state, progress.steps_done)?;
-        self.net.set_best_params(self.gpu, best_params)?;
-        crate::network::restore_stats(self.gpu, &self.net, progress.stats.map(f32::from_bits))?;
-        self.rng = Rng::from_state(progress.rng);
-        self.epoch_start_rng = progress.epoch_start_rng;
-        self.epochs_done = progress.epochs_done;
-        self.step_in_epoch = progress.step_in_epoch;
-        if let (Some(p), Some([best, bad, cool, lr])) = (self.plateau.as_mut(), progress.plateau) {
-            p.best = f64::from_bits(best);
-            p.num_bad_epochs = bad;
-            p.cooldown_counter = cool;
-            p.lr = f64::from_bits(lr);
-        }
-        self.best = progress.best.map(f64::from_bits);
-        self.bad_epochs = progress.bad_epochs;
-        self.history = progress.history.clone();
-        Ok(())
     }
 
     /// Whether every configured epoch has run (or early stopping ended the run).

@@ -1,0 +1,167 @@
+//! The dispatch list of a training step (or an evaluation or prediction), built once per batch size and cached,
+//! and compiling every pipeline it needs before the first step.
+
+use super::{Network, PlanKind};
+use crate::data::device::DeviceData;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
+use crate::ops::activation::{activation_backward, Activation};
+use crate::ops::gather::gather_rows;
+use crate::ops::loss::loss;
+use crate::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
+use crate::ops::optim::optimizer_update;
+use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+
+impl Network {
+    pub(super) fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
+        let key = (kind, rows, data.id);
+        if !self.plans.contains_key(&key) {
+            let plan = self.build_plan(gpu, kind, data, rows)?;
+            self.plans.insert(key, plan);
+        }
+        self.plans.get(&key).ok_or_else(|| Error::Device { kind: "internal", message: "plan cache".into() })
+    }
+
+    fn build_plan(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+        let cfg = &self.config;
+        let last = cfg.layers.len() - 1;
+        let out = cfg.output();
+        let tcols = self.loss.target_cols(out);
+        let mut plan = Vec::new();
+        for c in &data.chunks {
+            let order = data.order.view();
+            plan.push(gather_rows(
+                gpu,
+                &self.step,
+                order,
+                c.features.view(),
+                self.x.view(),
+                b,
+                cfg.input,
+                c.rows,
+                c.row_start,
+            )?);
+            if kind != PlanKind::Predict {
+                plan.push(gather_rows(
+                    gpu,
+                    &self.step,
+                    order,
+                    c.targets.view(),
+                    self.y.view(),
+                    b,
+                    tcols,
+                    c.rows,
+                    c.row_start,
+                )?);
+            }
+        }
+        for (i, l) in self.layout.layers.iter().enumerate() {
+            let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
+            let s = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
+            let w = self.params.slice(l.weight, l.outputs * l.inputs);
+            let bias = self.params.slice(l.bias, l.outputs);
+            let act = cfg.activation_of(i);
+            let keep_z = act != Activation::Identity;
+            plan.push(matmul_forward(
+                gpu,
+                &s,
+                input,
+                w,
+                Some(bias),
+                act,
+                self.h[i].view(),
+                keep_z.then(|| self.z[i].view()),
+            )?);
+        }
+        if kind == PlanKind::Predict {
+            return Ok(plan);
+        }
+        let out_act = cfg.output_activation;
+        let dlogits = if out_act == Activation::Identity { self.d[last].view() } else { self.dout.view() };
+        plan.push(loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?);
+        plan.push(stats_accumulate(gpu, self.row_stats.view(), self.stats.view(), b)?);
+        if kind == PlanKind::Evaluate {
+            return Ok(plan);
+        }
+        if out_act != Activation::Identity {
+            plan.push(activation_backward(
+                gpu,
+                self.z[last].view(),
+                self.dout.view(),
+                out_act,
+                self.d[last].view(),
+                b * out,
+            )?);
+        }
+        for (i, l) in self.layout.layers.iter().enumerate().rev() {
+            let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
+            // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed.
+            let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
+            let dw = self.grads.slice(l.weight, l.outputs * l.inputs);
+            plan.push(matmul_forward(gpu, &sw, self.d[i].view(), input, None, Activation::Identity, dw, None)?);
+            plan.push(column_sum(gpu, self.d[i].view(), self.grads.slice(l.bias, l.outputs), b, l.outputs)?);
+            if i > 0 {
+                // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), the derivative folded into the matmul's epilogue.
+                let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
+                let w = self.params.slice(l.weight, l.outputs * l.inputs);
+                let act = cfg.activation_of(i - 1);
+                let aux = if act == Activation::Identity { self.h[i - 1].view() } else { self.z[i - 1].view() };
+                plan.push(matmul_activation_backward(gpu, &sx, self.d[i].view(), w, aux, act, self.d[i - 1].view())?);
+            }
+        }
+        if kind == PlanKind::Gradient {
+            return Ok(plan);
+        }
+        let n = self.layout.len;
+        if let Some(max_norm) = self.optimizer.clip_norm {
+            plan.push(sum_squares_partial(gpu, self.grads.view(), self.partials.view(), n)?);
+            plan.push(clip_scale(gpu, self.partials.view(), self.scale.view(), partial_count(n), max_norm as f32)?);
+        }
+        plan.push(optimizer_update(
+            gpu,
+            &self.optimizer,
+            &self.step,
+            self.scale.view(),
+            self.grads.view(),
+            self.params.view(),
+            self.state.view(),
+            n,
+        )?);
+        Ok(plan)
+    }
+
+    /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
+    /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
+    pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
+        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE};
+        let mut kernels = vec![
+            (&GATHER, "gather_rows"),
+            (&GATHER_VEC4, "gather_rows"),
+            (&MATMUL, "matmul_forward"),
+            (&MATMUL, "matmul_activation_backward"),
+            (&MATMUL_VEC4, "matmul_forward"),
+            (&MATMUL_VEC4, "matmul_activation_backward"),
+            (&LOSS, self.loss.entry()),
+            (&REDUCE, "stats_accumulate"),
+            (&REDUCE, "column_sum"),
+            (&OPTIM, self.optimizer.kind.entry()),
+        ];
+        if self.optimizer.clip_norm.is_some() {
+            kernels.extend([(&REDUCE, "sum_squares_partial"), (&REDUCE, "clip_scale")]);
+        }
+        if self.config.output_activation != Activation::Identity {
+            kernels.push((&ACTIVATION, "activation_backward"));
+        }
+        self.check_batch(data, 0, rows.min(data.rows))?;
+        if !self.compiled {
+            gpu.precompile(&kernels)?;
+        }
+        self.plan(gpu, PlanKind::Train, data, rows.min(data.rows))?;
+        if !self.compiled {
+            gpu.save_pipeline_cache();
+            self.compiled = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! Checkpointing a run: where it stands, and putting a trainer back there so it continues bitwise.
+
+use super::Trainer;
+use crate::error::Result;
+use crate::history::History;
+use crate::rng::Rng;
+
+/// Where a run stands, besides parameters and optimizer state: what a checkpoint needs to resume bitwise.
+/// Floats that may be infinite are kept as bit patterns so the JSON round trip is exact.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// The shuffling RNG now.
+    pub rng: [u64; 4],
+    /// The shuffling RNG before the current epoch's permutation (to redraw it mid-epoch).
+    pub epoch_start_rng: [u64; 4],
+    /// Completed epochs.
+    pub epochs_done: usize,
+    /// Steps already taken in the current epoch.
+    pub step_in_epoch: usize,
+    /// Optimizer steps so far.
+    pub steps_done: u64,
+    /// The current epoch's accumulated [loss, correct, count] as f32 bits.
+    pub stats: [u32; 3],
+    /// ReduceLROnPlateau: [best bits, bad epochs, cooldown counter, lr bits].
+    pub plateau: Option<[u64; 4]>,
+    /// Early stopping: the best monitored value so far, as f64 bits.
+    pub best: Option<u64>,
+    /// Early stopping's epochs without improvement.
+    pub bad_epochs: usize,
+    /// The history so far.
+    pub history: History,
+}
+
+impl Trainer<'_> {
+    /// The run's position and counters, for a checkpoint (waits for queued steps).
+    pub fn progress(&self) -> Result<Progress> {
+        let stats = self.net.take_stats(self.gpu)?;
+        crate::network::restore_stats(self.gpu, &self.net, stats)?;
+        Ok(Progress {
+            rng: self.rng.state(),
+            epoch_start_rng: self.epoch_start_rng,
+            epochs_done: self.epochs_done,
+            step_in_epoch: self.step_in_epoch,
+            steps_done: self.net.steps_done(),
+            stats: stats.map(f32::to_bits),
+            plateau: self
+                .plateau
+                .as_ref()
+                .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
+            best: self.best.map(f64::to_bits),
+            bad_epochs: self.bad_epochs,
+            history: self.history.clone(),
+        })
+    }
+
+    /// Continues from a checkpoint: `progress`, flat parameters, optimizer state and early stopping's best weights.
+    pub fn restore(
+        &mut self,
+        progress: &Progress,
+        params: &[f32],
+        optimizer_state: &[f32],
+        best_params: &[f32],
+    ) -> Result<()> {
+        self.net.set_params(self.gpu, params)?;
+        self.net.set_optimizer_state(self.gpu, optimizer_state, progress.steps_done)?;
+        self.net.set_best_params(self.gpu, best_params)?;
+        crate::network::restore_stats(self.gpu, &self.net, progress.stats.map(f32::from_bits))?;
+        self.rng = Rng::from_state(progress.rng);
+        self.epoch_start_rng = progress.epoch_start_rng;
+        self.epochs_done = progress.epochs_done;
+        self.step_in_epoch = progress.step_in_epoch;
+        if let (Some(p), Some([best, bad, cool, lr])) = (self.plateau.as_mut(), progress.plateau) {
+            p.best = f64::from_bits(best);
+            p.num_bad_epochs = bad;
+            p.cooldown_counter = cool;
+            p.lr = f64::from_bits(lr);
+        }
+        self.best = progress.best.map(f64::from_bits);
+        self.bad_epochs = progress.bad_epochs;
+        self.history = progress.history.clone();
+        Ok(())
+    }
+}
