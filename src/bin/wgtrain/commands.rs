@@ -89,7 +89,11 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     let csv = CsvOptions { target: opts.target.clone(), kind, ..CsvOptions::default() };
     let (mut train, _) = load(data_path, &csv)?;
     let loss = loss_opt.unwrap_or(if train.classes.is_some() { Loss::CrossEntropy } else { Loss::Mse });
-    let config = opts.train_config(loss)?;
+    let mut config = opts.train_config(loss)?;
+    if !opts.quiet {
+        // The bar shows the running loss; reading it back every 20 steps keeps the pipeline mostly full.
+        config.report_every = Some(20);
+    }
     let mut val = match (&opts.val, opts.val_split) {
         (Some(_), Some(_)) => return Err(Error::config("--val", "give either --val or --val-split, not both")),
         (Some(p), None) => {
@@ -160,16 +164,19 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
+    let mut running_loss: Option<f64> = None;
     let mut on_event = |event: Event<'_>| match event {
         Event::EpochStart { epoch, steps, .. } if !quiet => {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.reset();
             bar.set_length(steps as u64);
             bar.set_prefix(epoch.to_string());
+            running_loss = None;
         }
         Event::Step { step, lr, samples_per_s, loss } if !quiet => {
             bar.set_position(step as u64);
-            let l = loss.map(|l| format!("loss {l:.4} ")).unwrap_or_default();
+            running_loss = loss.or(running_loss);
+            let l = running_loss.map(|l| format!("loss {l:.4} ")).unwrap_or_default();
             bar.set_message(format!("{l}lr {lr:.3e} {samples_per_s:.0} samples/s"));
         }
         Event::EpochEnd(r) if !quiet => {
