@@ -229,7 +229,14 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     }
     let history = trainer.history().clone();
     if let Some(p) = &opts.save {
-        describe(&trainer, loss, &train, normalizer)?.save(p)?;
+        let model = describe(&trainer, loss, &train, normalizer)?;
+        if opts.checkpoint_every.is_some() {
+            // Still a checkpoint, marked finished: a process killed between this write and its exit can be resumed
+            // (it then has nothing left to do) instead of finding a file --resume rejects.
+            resume::write(&trainer, model, &opts, p)?;
+        } else {
+            model.save(p)?;
+        }
     }
     if let Some(p) = &opts.metrics {
         history.write_json(p)?;
