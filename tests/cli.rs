@@ -218,3 +218,47 @@ fn devices_lists_the_adapter_in_use() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("wgtrain uses:"), "{}", stdout(&o));
 }
+
+/// `--init` from a file PyTorch wrote (tests/fixtures/torch_init, made by the script beside it): the weights are
+/// taken over bit for bit, and a file whose shapes do not fit `--layers` is refused naming the tensor.
+#[test]
+fn init_from_a_pytorch_safetensors_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(30, 6));
+    let torch_file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_init/torch_init.safetensors");
+    let torch_file = torch_file.to_str().unwrap();
+    // SGD at lr 1e-30 changes no weight by even one ulp, so the saved model holds exactly the loaded weights.
+    let o = wgtrain(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.csv",
+            "--layers",
+            "16",
+            "--init",
+            torch_file,
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e-30",
+            "--epochs",
+            "1",
+            "--save",
+            "m.safetensors",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (from_torch, _) = wgtrain::checkpoint::load_tensors(std::path::Path::new(torch_file)).unwrap();
+    let (saved, _) = wgtrain::checkpoint::load_tensors(&d.join("m.safetensors")).unwrap();
+    let bits = |v: &[wgtrain::checkpoint::NamedTensor]| -> Vec<(String, Vec<usize>, Vec<u32>)> {
+        v.iter().map(|t| (t.name.clone(), t.shape.clone(), t.data.iter().map(|x| x.to_bits()).collect())).collect()
+    };
+    assert_eq!(bits(&saved), bits(&from_torch));
+    let o = wgtrain(d, &["train", "--data", "train.csv", "--layers", "8", "--init", torch_file, "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("layers.0.weight") && stderr(&o).contains("[16, 2]"), "{}", stderr(&o));
+}
