@@ -262,3 +262,19 @@ fn init_from_a_pytorch_safetensors_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("layers.0.weight") && stderr(&o).contains("[16, 2]"), "{}", stderr(&o));
 }
+
+/// An MNIST directory trains on its train files and, given as --val, validates on its t10k files.
+#[test]
+fn mnist_directory_trains_and_validates_on_its_test_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
+    let mnist = mnist.to_str().unwrap();
+    let o = wgtrain(
+        dir.path(),
+        &["train", "--data", mnist, "--val", mnist, "--layers", "16", "--epochs", "1", "--batch-size", "100"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("8000 training samples, 2000 validation"), "{out}");
+    assert!(out.contains("val accuracy"), "{out}");
+}

@@ -104,7 +104,9 @@ pub fn train(opts: TrainOptions) -> Result<()> {
                 kind,
                 ..CsvOptions::default()
             };
-            Some(load(p, &fixed)?.0)
+            // An MNIST directory validates on its t10k test files when it has them.
+            let (main, test) = load(p, &fixed)?;
+            Some(test.unwrap_or(main))
         }
         (None, Some(f)) => {
             let (t, v) = train.split(f, config.seed)?;
