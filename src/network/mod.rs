@@ -240,9 +240,20 @@ impl Network {
 
     /// Reads and resets the accumulated [loss sum, correct sum, sample count] (waits for queued steps).
     pub fn take_stats(&self, gpu: &Gpu) -> Result<[f32; 3]> {
+        let s = self.peek_stats(gpu)?;
+        self.set_stats(gpu, [0.0; 3])?;
+        Ok(s)
+    }
+
+    /// Reads the accumulated statistics without resetting them (a mid-epoch report, a checkpoint).
+    pub fn peek_stats(&self, gpu: &Gpu) -> Result<[f32; 3]> {
         let s = self.stats.read(gpu)?;
-        self.stats.write(gpu, &[0.0; 3])?;
         Ok([s[0], s[1], s[2]])
+    }
+
+    /// Replaces the accumulated statistics (resuming mid-epoch).
+    pub fn set_stats(&self, gpu: &Gpu, stats: [f32; 3]) -> Result<()> {
+        self.stats.write(gpu, &stats)
     }
 
     /// The flat parameters (waits for queued steps).
@@ -297,9 +308,4 @@ fn copy(gpu: &Gpu, from: &Tensor, to: &Tensor) {
     let mut enc = gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("copy params") });
     enc.copy_buffer_to_buffer(from.buffer(), 0, to.buffer(), 0, (from.len() * 4) as u64);
     gpu.queue().submit(Some(enc.finish()));
-}
-
-/// Writes accumulated statistics back (after a mid-epoch peek).
-pub(crate) fn restore_stats(gpu: &Gpu, net: &Network, s: [f32; 3]) -> Result<()> {
-    net.stats.write(gpu, &s)
 }

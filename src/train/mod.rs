@@ -292,9 +292,7 @@ impl<'g> Trainer<'g> {
     }
 
     fn peek_loss(&self) -> Result<f64> {
-        let s = self.net.take_stats(self.gpu)?;
-        // take_stats resets the accumulator; put the running sums back so the epoch figure stays whole.
-        crate::network::restore_stats(self.gpu, &self.net, s)?;
+        let s = self.net.peek_stats(self.gpu)?;
         Ok(mean_stats(s, self.config.loss).0)
     }
 

@@ -34,8 +34,7 @@ pub struct Progress {
 impl Trainer<'_> {
     /// The run's position and counters, for a checkpoint (waits for queued steps).
     pub fn progress(&self) -> Result<Progress> {
-        let stats = self.net.take_stats(self.gpu)?;
-        crate::network::restore_stats(self.gpu, &self.net, stats)?;
+        let stats = self.net.peek_stats(self.gpu)?;
         Ok(Progress {
             rng: self.rng.state(),
             epoch_start_rng: self.epoch_start_rng,
@@ -64,7 +63,7 @@ impl Trainer<'_> {
         self.net.set_params(self.gpu, params)?;
         self.net.set_optimizer_state(self.gpu, optimizer_state, progress.steps_done)?;
         self.net.set_best_params(self.gpu, best_params)?;
-        crate::network::restore_stats(self.gpu, &self.net, progress.stats.map(f32::from_bits))?;
+        self.net.set_stats(self.gpu, progress.stats.map(f32::from_bits))?;
         self.rng = Rng::from_state(progress.rng);
         self.epoch_start_rng = progress.epoch_start_rng;
         self.epochs_done = progress.epochs_done;
