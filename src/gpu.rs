@@ -49,6 +49,29 @@ pub struct GpuOptions {
     pub backend: Option<wgpu::Backends>,
     /// A case-insensitive substring the adapter's name must contain.
     pub adapter: Option<String>,
+    /// Which matmul kernels to use; None = chosen by the adapter (see [`MatmulKernels`]).
+    pub matmul: Option<MatmulKernels>,
+}
+
+/// The matmul kernel family: operands read from textures (fast on CPU drivers such as lavapipe, where every
+/// storage-buffer load is a loop over the SIMD lanes) or from storage buffers (the choice for GPUs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulKernels {
+    /// shaders/matmul_texture.wgsl where the shape allows, else the buffer kernels.
+    Texture,
+    /// shaders/matmul_vec4.wgsl and shaders/matmul.wgsl only.
+    Buffer,
+}
+
+impl MatmulKernels {
+    /// The default for an adapter: textures on CPU adapters, storage buffers on GPUs.
+    pub fn for_device_type(t: wgpu::DeviceType) -> Self {
+        if t == wgpu::DeviceType::Cpu {
+            MatmulKernels::Texture
+        } else {
+            MatmulKernels::Buffer
+        }
+    }
 }
 
 impl GpuOptions {
@@ -59,7 +82,11 @@ impl GpuOptions {
             _ => None,
         };
         let adapter = std::env::var("WGTRAIN_ADAPTER").ok().filter(|s| !s.trim().is_empty());
-        Ok(GpuOptions { backend, adapter })
+        let matmul = match std::env::var("WGTRAIN_MATMUL") {
+            Ok(v) if !v.trim().is_empty() => Some(parse_matmul(&v)?),
+            _ => None,
+        };
+        Ok(GpuOptions { backend, adapter, matmul })
     }
 
     fn describe(&self) -> String {
@@ -75,6 +102,18 @@ impl GpuOptions {
         } else {
             format!(" with {} (WGTRAIN_BACKEND / WGTRAIN_ADAPTER)", parts.join(" and "))
         }
+    }
+}
+
+fn parse_matmul(v: &str) -> Result<MatmulKernels> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "texture" => Ok(MatmulKernels::Texture),
+        "buffer" => Ok(MatmulKernels::Buffer),
+        _ => Err(Error::BadEnv {
+            name: "WGTRAIN_MATMUL",
+            value: v.to_string(),
+            reason: "expected texture or buffer".into(),
+        }),
     }
 }
 
@@ -112,6 +151,7 @@ pub struct Gpu {
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     placeholders: [wgpu::Buffer; 2],
     pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
+    matmul: MatmulKernels,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -156,10 +196,11 @@ impl Gpu {
             wgpu::DeviceType::Cpu => 4,
         });
         let adapter = adapters.into_iter().next().ok_or_else(|| Error::NoAdapter { filter: opts.describe() })?;
-        Self::from_adapter(&adapter)
+        let matmul = opts.matmul.unwrap_or_else(|| MatmulKernels::for_device_type(adapter.get_info().device_type));
+        Self::from_adapter(&adapter, matmul)
     }
 
-    fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
+    fn from_adapter(adapter: &wgpu::Adapter, matmul: MatmulKernels) -> Result<Self> {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
         let limits = adapter.limits();
@@ -228,7 +269,13 @@ impl Gpu {
             modules: Mutex::new(HashMap::new()),
             placeholders,
             pipeline_cache,
+            matmul,
         })
+    }
+
+    /// The matmul kernel family this device uses.
+    pub fn matmul_kernels(&self) -> MatmulKernels {
+        self.matmul
     }
 
     /// The adapter this device runs on.

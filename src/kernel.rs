@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::ops::texture::Upload;
 use crate::shaders::Shader;
 
 /// A compute pipeline and the bindings its entry point uses, in ascending order.
@@ -103,6 +104,7 @@ pub struct Dispatch {
     kernel: Arc<Kernel>,
     group: wgpu::BindGroup,
     grid: (u32, u32),
+    uploads: Vec<Upload>,
 }
 
 impl Dispatch {
@@ -115,7 +117,18 @@ impl Dispatch {
     ) -> Result<Self> {
         let grid = grid(gpu, kernel.name, workgroups)?;
         let group = kernel.bind(gpu, resources)?;
-        Ok(Dispatch { kernel, group, grid })
+        Ok(Dispatch { kernel, group, grid, uploads: Vec::new() })
+    }
+
+    /// Like [`Dispatch::new`], with texture operands refreshed from their buffers before every launch.
+    pub fn with_uploads(
+        gpu: &Gpu,
+        kernel: Arc<Kernel>,
+        resources: &[wgpu::BindingResource<'_>],
+        workgroups: u64,
+        uploads: Vec<Upload>,
+    ) -> Result<Self> {
+        Ok(Dispatch { uploads, ..Self::new(gpu, kernel, resources, workgroups)? })
     }
 
     /// The kernel's entry point name.
@@ -174,13 +187,24 @@ impl Gpu {
     fn submit_iter<'a>(&self, dispatches: impl Iterator<Item = &'a Dispatch>) {
         let mut encoder =
             self.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wgtrain") });
-        {
-            let mut pass = encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("wgtrain"), timestamp_writes: None });
-            for d in dispatches {
-                d.record(&mut pass);
+        // Copies cannot be recorded inside a compute pass: a launch with uploads closes the pass, copies, and
+        // opens the next one. It is still one command buffer and one submission.
+        let mut pass: Option<wgpu::ComputePass<'static>> = None;
+        for d in dispatches {
+            if !d.uploads.is_empty() {
+                drop(pass.take());
+                for u in &d.uploads {
+                    u.record(&mut encoder);
+                }
             }
+            let p = pass.get_or_insert_with(|| {
+                encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("wgtrain"), timestamp_writes: None })
+                    .forget_lifetime()
+            });
+            d.record(p);
         }
+        drop(pass);
         self.queue().submit(Some(encoder.finish()));
     }
 }

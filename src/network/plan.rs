@@ -5,11 +5,12 @@ use super::{Network, PlanKind};
 use crate::data::device::DeviceData;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::gpu::MatmulKernels;
 use crate::kernel::Dispatch;
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::loss;
-use crate::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
+use crate::ops::matmul::{matmul_activation_backward, matmul_forward, texture_entry, MatmulShape};
 use crate::ops::optim::optimizer_update;
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 
@@ -131,22 +132,46 @@ impl Network {
         Ok(plan)
     }
 
+    /// The texture matmul entry points a training step with batches of `b` rows uses (the same shapes as
+    /// `build_plan`).
+    fn texture_entries(&self, b: usize) -> Vec<&'static str> {
+        let mut entries = Vec::new();
+        for (i, l) in self.layout.layers.iter().enumerate() {
+            let forward = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
+            let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
+            entries.extend(texture_entry(&forward, true));
+            entries.extend(texture_entry(&weight_grad, true));
+            if i > 0 {
+                let input_grad = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
+                entries.extend(texture_entry(&input_grad, false));
+            }
+        }
+        entries.sort_unstable();
+        entries.dedup();
+        entries
+    }
+
     /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
     /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE};
+        use crate::shaders::{
+            ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_TEXTURE, MATMUL_VEC4, OPTIM, REDUCE,
+        };
         let mut kernels = vec![
             (&GATHER, "gather_rows"),
             (&GATHER_VEC4, "gather_rows"),
             (&MATMUL, "matmul_forward"),
             (&MATMUL, "matmul_activation_backward"),
-            (&MATMUL_VEC4, "matmul_forward"),
-            (&MATMUL_VEC4, "matmul_activation_backward"),
             (&LOSS, self.loss.entry()),
             (&REDUCE, "stats_accumulate"),
             (&REDUCE, "column_sum"),
             (&OPTIM, self.optimizer.kind.entry()),
         ];
+        if gpu.matmul_kernels() == MatmulKernels::Texture {
+            // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
+            kernels.extend(self.texture_entries(rows.min(data.rows)).into_iter().map(|e| (&MATMUL_TEXTURE, e)));
+        }
+        kernels.extend([(&MATMUL_VEC4, "matmul_forward"), (&MATMUL_VEC4, "matmul_activation_backward")]);
         if self.optimizer.clip_norm.is_some() {
             kernels.extend([(&REDUCE, "sum_squares_partial"), (&REDUCE, "clip_scale")]);
         }

@@ -3,9 +3,10 @@
 
 use super::{need, positive, to_u32};
 use crate::error::Result;
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, MatmulKernels};
 use crate::kernel::Dispatch;
 use crate::ops::activation::Activation;
+use crate::ops::texture::upload_pair;
 use crate::shaders;
 use crate::tensor::{uniform, View};
 
@@ -129,6 +130,102 @@ fn vec4_launch<'a>(
     Some((q, a4, b4))
 }
 
+/// Rows and columns of C per invocation of shaders/matmul_texture.wgsl (its BLOCK).
+pub const TEXTURE_BLOCK: usize = 16;
+/// Invocations per workgroup of shaders/matmul_texture.wgsl (its GROUP).
+const TEXTURE_GROUP: usize = 8;
+
+/// Mirrors `struct MatmulTextureParams` in shaders/matmul_texture.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulTextureParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    blocks_n: u32,
+    has_bias: u32,
+    activation: u32,
+    slope: f32,
+    store_pre: u32,
+}
+
+/// The entry point of shaders/matmul_texture.wgsl for this shape (`forward` or the activation-backward one), when
+/// its alignment rules hold: the layout's vec4 rule (as [`vec4_layout`]) and N % 4 = 0 for the vec4 stores, except
+/// the forward A·Bᵀ, which has a single-float-store variant.
+pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
+    let layout = vec4_layout(s)?;
+    Some(match (layout, forward, s.n % 4 == 0) {
+        (0, true, true) => "matmul_forward_nt",
+        (0, true, false) => "matmul_forward_nt_ragged",
+        (_, _, false) => return None,
+        (0, false, true) => "matmul_activation_backward_nt",
+        (1, true, true) => "matmul_forward_nn",
+        (1, false, true) => "matmul_activation_backward_nn",
+        (_, true, true) => "matmul_forward_tn",
+        (_, false, true) => "matmul_activation_backward_tn",
+    })
+}
+
+/// The texture launch of `matmul_forward` / `matmul_activation_backward` (`aux` given) when the device uses texture
+/// kernels and the shape and views allow it; None means: use the buffer kernels.
+#[allow(clippy::too_many_arguments)]
+fn texture_launch(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    p: &MatmulParams,
+    a: &View<'_>,
+    b: &View<'_>,
+    bias: Option<&View<'_>>,
+    aux: Option<&View<'_>>,
+    c: &View<'_>,
+    z: Option<&View<'_>>,
+) -> Result<Option<Dispatch>> {
+    if gpu.matmul_kernels() != MatmulKernels::Texture {
+        return Ok(None);
+    }
+    let Some(entry) = texture_entry(s, aux.is_none()) else { return Ok(None) };
+    let op = if aux.is_none() { "matmul_forward" } else { "matmul_activation_backward" };
+    let Some(uploads) = upload_pair(gpu, op, a, b)? else { return Ok(None) };
+    let q = MatmulTextureParams {
+        m: p.m,
+        n: p.n,
+        k: p.k,
+        blocks_n: to_u32(op, "blocks", s.n.div_ceil(TEXTURE_BLOCK))?,
+        has_bias: p.has_bias,
+        activation: p.activation,
+        slope: p.slope,
+        store_pre: p.store_pre,
+    };
+    let u = uniform(gpu, op, &q);
+    let (ta, tb) = (uploads[0].view(), uploads[1].view());
+    let mut res =
+        vec![u.as_entire_binding(), wgpu::BindingResource::TextureView(&ta), wgpu::BindingResource::TextureView(&tb)];
+    // The vec4 entry points bind bias, aux, c, z as array<vec4<f32>>: whole vec4s, which N % 4 = 0 guarantees.
+    let ragged = entry.ends_with("ragged");
+    fn whole<'v>(v: &View<'v>, ragged: bool) -> Option<View<'v>> {
+        if ragged {
+            Some(*v)
+        } else {
+            v.padded_to(4)
+        }
+    }
+    let (bias, aux, z) =
+        (bias.and_then(|v| whole(v, ragged)), aux.and_then(|v| whole(v, ragged)), z.and_then(|v| whole(v, ragged)));
+    let c = whole(c, ragged);
+    let Some(c) = c else { return Ok(None) };
+    if aux.is_none() {
+        res.push(bias.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()));
+        res.push(c.binding());
+        res.push(z.as_ref().map_or_else(|| gpu.unused_output(), |v| v.binding()));
+    } else {
+        res.extend(aux.as_ref().map(|v| v.binding()));
+        res.push(c.binding());
+    }
+    let blocks = s.m.div_ceil(TEXTURE_BLOCK) * s.n.div_ceil(TEXTURE_BLOCK);
+    let kernel = gpu.kernel(&shaders::MATMUL_TEXTURE, entry)?;
+    Dispatch::with_uploads(gpu, kernel, &res, blocks.div_ceil(TEXTURE_GROUP) as u64, uploads.into()).map(Some)
+}
+
 fn workgroups(s: &MatmulShape) -> u64 {
     (s.m.div_ceil(TILE) * s.n.div_ceil(TILE)) as u64
 }
@@ -154,6 +251,9 @@ pub fn matmul_forward(
     }
     if let Some(z) = &z {
         need(OP, "z", z, s.m * s.n)?;
+    }
+    if let Some(d) = texture_launch(gpu, s, &p, &a, &b, bias.as_ref(), None, &c, z.as_ref())? {
+        return Ok(d);
     }
     let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
         Some((q, a4, b4)) => (gpu.kernel(&shaders::MATMUL_VEC4, OP)?, uniform(gpu, OP, &q), a4, b4),
@@ -186,6 +286,9 @@ pub fn matmul_activation_backward(
     need(OP, "b", &b, s.k * s.n)?;
     need(OP, "aux", &aux, s.m * s.n)?;
     need(OP, "c", &c, s.m * s.n)?;
+    if let Some(d) = texture_launch(gpu, s, &p, &a, &b, None, Some(&aux), &c, None)? {
+        return Ok(d);
+    }
     let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
         Some((q, a4, b4)) => (gpu.kernel(&shaders::MATMUL_VEC4, OP)?, uniform(gpu, OP, &q), a4, b4),
         None => (gpu.kernel(&shaders::MATMUL, OP)?, uniform(gpu, OP, &p), a, b),

@@ -8,6 +8,7 @@ pub mod matmul;
 pub mod optim;
 pub mod reduce;
 pub mod step;
+pub mod texture;
 
 use crate::error::{Error, Result};
 use crate::tensor::View;

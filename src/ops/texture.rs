@@ -1,0 +1,92 @@
+//! Flat rgba32float textures that hold a copy of a storage-buffer range: the operands of
+//! shaders/matmul_texture.wgsl. Float f of the range is component f % 4 of texel f / 4, and texel t sits at
+//! (t % TEXTURE_WIDTH, t / TEXTURE_WIDTH), so any range uploads with one or two plain copies.
+
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::tensor::View;
+
+/// Texels per texture row; shaders/matmul_texture.wgsl mirrors it as TEXTURE_SHIFT / TEXTURE_MASK. A power of two
+/// (the shader splits a texel index with a shift and a mask) whose rows are a multiple of the 256-byte copy pitch.
+pub const TEXTURE_WIDTH: usize = 4096;
+
+const TEXEL_BYTES: u64 = 16;
+
+/// A texture and the copy that refreshes it from its buffer range; recorded before every launch that reads it.
+#[derive(Debug)]
+pub struct Upload {
+    buffer: wgpu::Buffer,
+    offset: u64,
+    texels: usize,
+    texture: wgpu::Texture,
+}
+
+impl Upload {
+    /// A texture for `view`, or None when the range cannot be copied as whole texels (its start is not 16-byte
+    /// aligned, or the buffer ends inside its last texel) or does not fit the adapter's texture size limit.
+    pub fn new(gpu: &Gpu, label: &str, view: &View<'_>) -> Option<Self> {
+        let offset = (view.offset * 4) as u64;
+        let texels = view.len.div_ceil(4);
+        let rows = texels.div_ceil(TEXTURE_WIDTH);
+        let fits = rows <= gpu.limits().max_texture_dimension_2d as usize;
+        if offset % TEXEL_BYTES != 0 || offset + texels as u64 * TEXEL_BYTES > view.buffer.size() || !fits {
+            return None;
+        }
+        let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d { width: TEXTURE_WIDTH as u32, height: rows.max(1) as u32, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        Some(Upload { buffer: view.buffer.clone(), offset, texels, texture })
+    }
+
+    /// A view of the texture to bind.
+    pub fn view(&self) -> wgpu::TextureView {
+        self.texture.create_view(&wgpu::TextureViewDescriptor::default())
+    }
+
+    /// Records the copies (whole rows, then the partial last row) into `encoder`, outside any pass.
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+        let full_rows = self.texels / TEXTURE_WIDTH;
+        let rest = self.texels % TEXTURE_WIDTH;
+        let row_bytes = TEXTURE_WIDTH as u64 * TEXEL_BYTES;
+        let copy = |encoder: &mut wgpu::CommandEncoder, row: usize, width: usize, height: usize| {
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer: &self.buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: self.offset + row as u64 * row_bytes,
+                        bytes_per_row: Some(row_bytes as u32),
+                        rows_per_image: None,
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d { x: 0, y: row as u32, z: 0 },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
+            );
+        };
+        if full_rows > 0 {
+            copy(encoder, 0, TEXTURE_WIDTH, full_rows);
+        }
+        if rest > 0 {
+            copy(encoder, full_rows, rest, 1);
+        }
+    }
+}
+
+/// Both operands of a launch as textures, or None when either cannot be uploaded.
+pub fn upload_pair(gpu: &Gpu, op: &str, a: &View<'_>, b: &View<'_>) -> Result<Option<[Upload; 2]>> {
+    let ua = Upload::new(gpu, &format!("{op} a"), a);
+    let ub = Upload::new(gpu, &format!("{op} b"), b);
+    gpu.check()?;
+    Ok(ua.zip(ub).map(|(a, b)| [a, b]))
+}
