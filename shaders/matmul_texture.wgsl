@@ -13,7 +13,7 @@
 //   *_nt: A [M, K], B [N, K] (C = A·Bᵀ, the forward pass), K % 4 = 0;
 //   *_nn: A [M, K], B [K, N] (dX = dZ·W), K % 4 = 0 and N % 4 = 0;
 //   *_tn: A [K, M], B [K, N] (dW = dZᵀ·X), M % 4 = 0 and N % 4 = 0.
-// matmul_forward_*: z = op(A)·op(B) + bias (when has_bias); c = act(z); z is stored when store_pre = 1.
+// matmul_forward_*: z = op(A)·op(B) + bias (when HAS_BIAS); c = act(z); z is stored when STORE_PRE.
 // matmul_activation_backward_*: c = (op(A)·op(B)) ⊙ act'(aux), aux = the pre-activation of the layer below.
 // Every fetch coordinate is clamped into the operand, so the kernel is safe without runtime bounds checks.
 // CPU twin: src/reference/matmul.rs (the same products; only the summation order within four k differs).
@@ -23,11 +23,18 @@ struct MatmulTextureParams {
     n: u32,
     k: u32,
     blocks_n: u32,
-    has_bias: u32,
-    activation: u32,
     slope: f32,
-    store_pre: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
+
+// Pipeline constants (ops::matmul sets them per launch): llvmpipe runs both sides of every branch under a lane mask,
+// so a runtime switch over activations would evaluate all six for every element, and a skipped store would still
+// walk the lanes. Specialised, the driver's compiler folds them away.
+override ACTIVATION: u32 = 0u;
+override HAS_BIAS: bool = false;
+override STORE_PRE: bool = false;
 
 @group(0) @binding(0) var<uniform> params: MatmulTextureParams;
 @group(0) @binding(1) var a: texture_2d<f32>;
@@ -661,49 +668,1760 @@ fn accumulate_tn(row0: u32, col0: u32) -> Block {
 }
 
 fn act4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_forward(v.x, params.activation, params.slope), act_forward(v.y, params.activation, params.slope),
-                     act_forward(v.z, params.activation, params.slope), act_forward(v.w, params.activation, params.slope));
+    return vec4<f32>(act_forward(v.x, ACTIVATION, params.slope), act_forward(v.y, ACTIVATION, params.slope),
+                     act_forward(v.z, ACTIVATION, params.slope), act_forward(v.w, ACTIVATION, params.slope));
 }
 
 fn derivative4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_derivative(v.x, params.activation, params.slope),
-                     act_derivative(v.y, params.activation, params.slope),
-                     act_derivative(v.z, params.activation, params.slope),
-                     act_derivative(v.w, params.activation, params.slope));
+    return vec4<f32>(act_derivative(v.x, ACTIVATION, params.slope), act_derivative(v.y, ACTIVATION, params.slope),
+                     act_derivative(v.z, ACTIVATION, params.slope), act_derivative(v.w, ACTIVATION, params.slope));
 }
 
 // Rows past M and column groups past N are skipped; N % 4 = 0, so a group is wholly in or out.
 fn store_forward(o: vec2<u32>, blk: Block) {
     let n4 = params.n / 4u;
     let c0 = o.y / 4u;
-    let groups = min(BLOCK / 4u, n4 - c0);
-    var bias4: array<vec4<f32>, BLOCK / 4u>;
-    if (params.has_bias != 0u) {
-        for (var j = 0u; j < groups; j++) { bias4[j] = bias[c0 + j]; }
+    let rows = params.m - o.x;
+    let groups = n4 - c0;
+    var bias0 = vec4<f32>();
+    if (HAS_BIAS) { bias0 = bias[min(c0 + 0u, n4 - 1u)]; }
+    var bias1 = vec4<f32>();
+    if (HAS_BIAS) { bias1 = bias[min(c0 + 1u, n4 - 1u)]; }
+    var bias2 = vec4<f32>();
+    if (HAS_BIAS) { bias2 = bias[min(c0 + 2u, n4 - 1u)]; }
+    var bias3 = vec4<f32>();
+    if (HAS_BIAS) { bias3 = bias[min(c0 + 3u, n4 - 1u)]; }
+    if (0u < rows) {
+        let base = (o.x + 0u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[0][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[0][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[0][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[0][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
     }
-    let rows = min(BLOCK, params.m - o.x);
-    for (var i = 0u; i < rows; i++) {
-        let base = (o.x + i) * n4 + c0;
-        let r = blk[i];
-        for (var j = 0u; j < groups; j++) {
-            let v = r[j] + bias4[j];
-            if (params.store_pre != 0u) { z[base + j] = v; }
-            c[base + j] = act4(v);
+    if (1u < rows) {
+        let base = (o.x + 1u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[1][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[1][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[1][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[1][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (2u < rows) {
+        let base = (o.x + 2u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[2][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[2][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[2][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[2][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (3u < rows) {
+        let base = (o.x + 3u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[3][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[3][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[3][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[3][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (4u < rows) {
+        let base = (o.x + 4u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[4][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[4][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[4][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[4][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (5u < rows) {
+        let base = (o.x + 5u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[5][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[5][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[5][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[5][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (6u < rows) {
+        let base = (o.x + 6u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[6][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[6][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[6][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[6][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (7u < rows) {
+        let base = (o.x + 7u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[7][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[7][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[7][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[7][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (8u < rows) {
+        let base = (o.x + 8u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[8][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[8][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[8][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[8][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (9u < rows) {
+        let base = (o.x + 9u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[9][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[9][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[9][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[9][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (10u < rows) {
+        let base = (o.x + 10u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[10][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[10][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[10][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[10][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (11u < rows) {
+        let base = (o.x + 11u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[11][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[11][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[11][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[11][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (12u < rows) {
+        let base = (o.x + 12u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[12][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[12][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[12][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[12][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (13u < rows) {
+        let base = (o.x + 13u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[13][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[13][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[13][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[13][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (14u < rows) {
+        let base = (o.x + 14u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[14][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[14][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[14][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[14][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+    }
+    if (15u < rows) {
+        let base = (o.x + 15u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[15][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[15][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[15][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[15][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
         }
     }
 }
 
 fn store_forward_ragged(o: vec2<u32>, blk: Block) {
-    let rows = min(BLOCK, params.m - o.x);
-    let cols = min(BLOCK, params.n - o.y);
-    for (var i = 0u; i < rows; i++) {
-        let base = (o.x + i) * params.n + o.y;
-        let r = blk[i];
-        for (var j = 0u; j < cols; j++) {
-            var v = r[j / 4u][j % 4u];
-            if (params.has_bias != 0u) { v += bias_ragged[o.y + j]; }
-            if (params.store_pre != 0u) { z_ragged[base + j] = v; }
-            c_ragged[base + j] = act_forward(v, params.activation, params.slope);
+    let rows = params.m - o.x;
+    let cols = params.n - o.y;
+    var bias0 = 0.0;
+    if (HAS_BIAS) { bias0 = bias_ragged[min(o.y + 0u, params.n - 1u)]; }
+    var bias1 = 0.0;
+    if (HAS_BIAS) { bias1 = bias_ragged[min(o.y + 1u, params.n - 1u)]; }
+    var bias2 = 0.0;
+    if (HAS_BIAS) { bias2 = bias_ragged[min(o.y + 2u, params.n - 1u)]; }
+    var bias3 = 0.0;
+    if (HAS_BIAS) { bias3 = bias_ragged[min(o.y + 3u, params.n - 1u)]; }
+    var bias4 = 0.0;
+    if (HAS_BIAS) { bias4 = bias_ragged[min(o.y + 4u, params.n - 1u)]; }
+    var bias5 = 0.0;
+    if (HAS_BIAS) { bias5 = bias_ragged[min(o.y + 5u, params.n - 1u)]; }
+    var bias6 = 0.0;
+    if (HAS_BIAS) { bias6 = bias_ragged[min(o.y + 6u, params.n - 1u)]; }
+    var bias7 = 0.0;
+    if (HAS_BIAS) { bias7 = bias_ragged[min(o.y + 7u, params.n - 1u)]; }
+    var bias8 = 0.0;
+    if (HAS_BIAS) { bias8 = bias_ragged[min(o.y + 8u, params.n - 1u)]; }
+    var bias9 = 0.0;
+    if (HAS_BIAS) { bias9 = bias_ragged[min(o.y + 9u, params.n - 1u)]; }
+    var bias10 = 0.0;
+    if (HAS_BIAS) { bias10 = bias_ragged[min(o.y + 10u, params.n - 1u)]; }
+    var bias11 = 0.0;
+    if (HAS_BIAS) { bias11 = bias_ragged[min(o.y + 11u, params.n - 1u)]; }
+    var bias12 = 0.0;
+    if (HAS_BIAS) { bias12 = bias_ragged[min(o.y + 12u, params.n - 1u)]; }
+    var bias13 = 0.0;
+    if (HAS_BIAS) { bias13 = bias_ragged[min(o.y + 13u, params.n - 1u)]; }
+    var bias14 = 0.0;
+    if (HAS_BIAS) { bias14 = bias_ragged[min(o.y + 14u, params.n - 1u)]; }
+    var bias15 = 0.0;
+    if (HAS_BIAS) { bias15 = bias_ragged[min(o.y + 15u, params.n - 1u)]; }
+    if (0u < rows) {
+        let base = (o.x + 0u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[0][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[0][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[0][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[0][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[0][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[0][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[0][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[0][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[0][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[0][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[0][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[0][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[0][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[0][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[0][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[0][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (1u < rows) {
+        let base = (o.x + 1u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[1][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[1][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[1][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[1][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[1][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[1][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[1][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[1][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[1][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[1][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[1][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[1][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[1][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[1][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[1][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[1][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (2u < rows) {
+        let base = (o.x + 2u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[2][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[2][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[2][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[2][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[2][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[2][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[2][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[2][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[2][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[2][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[2][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[2][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[2][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[2][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[2][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[2][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (3u < rows) {
+        let base = (o.x + 3u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[3][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[3][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[3][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[3][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[3][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[3][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[3][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[3][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[3][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[3][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[3][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[3][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[3][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[3][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[3][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[3][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (4u < rows) {
+        let base = (o.x + 4u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[4][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[4][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[4][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[4][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[4][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[4][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[4][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[4][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[4][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[4][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[4][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[4][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[4][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[4][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[4][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[4][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (5u < rows) {
+        let base = (o.x + 5u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[5][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[5][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[5][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[5][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[5][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[5][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[5][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[5][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[5][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[5][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[5][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[5][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[5][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[5][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[5][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[5][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (6u < rows) {
+        let base = (o.x + 6u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[6][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[6][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[6][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[6][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[6][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[6][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[6][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[6][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[6][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[6][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[6][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[6][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[6][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[6][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[6][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[6][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (7u < rows) {
+        let base = (o.x + 7u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[7][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[7][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[7][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[7][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[7][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[7][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[7][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[7][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[7][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[7][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[7][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[7][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[7][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[7][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[7][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[7][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (8u < rows) {
+        let base = (o.x + 8u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[8][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[8][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[8][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[8][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[8][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[8][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[8][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[8][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[8][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[8][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[8][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[8][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[8][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[8][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[8][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[8][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (9u < rows) {
+        let base = (o.x + 9u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[9][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[9][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[9][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[9][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[9][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[9][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[9][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[9][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[9][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[9][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[9][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[9][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[9][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[9][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[9][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[9][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (10u < rows) {
+        let base = (o.x + 10u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[10][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[10][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[10][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[10][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[10][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[10][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[10][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[10][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[10][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[10][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[10][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[10][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[10][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[10][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[10][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[10][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (11u < rows) {
+        let base = (o.x + 11u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[11][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[11][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[11][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[11][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[11][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[11][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[11][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[11][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[11][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[11][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[11][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[11][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[11][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[11][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[11][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[11][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (12u < rows) {
+        let base = (o.x + 12u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[12][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[12][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[12][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[12][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[12][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[12][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[12][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[12][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[12][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[12][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[12][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[12][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[12][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[12][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[12][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[12][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (13u < rows) {
+        let base = (o.x + 13u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[13][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[13][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[13][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[13][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[13][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[13][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[13][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[13][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[13][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[13][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[13][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[13][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[13][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[13][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[13][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[13][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (14u < rows) {
+        let base = (o.x + 14u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[14][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[14][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[14][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[14][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[14][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[14][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[14][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[14][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[14][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[14][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[14][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[14][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[14][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[14][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[14][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[14][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+        }
+    }
+    if (15u < rows) {
+        let base = (o.x + 15u) * params.n + o.y;
+        if (0u < cols) {
+            let v = blk[15][0][0] + bias0;
+            if (STORE_PRE) { z_ragged[base + 0u] = v; }
+            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (1u < cols) {
+            let v = blk[15][0][1] + bias1;
+            if (STORE_PRE) { z_ragged[base + 1u] = v; }
+            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (2u < cols) {
+            let v = blk[15][0][2] + bias2;
+            if (STORE_PRE) { z_ragged[base + 2u] = v; }
+            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (3u < cols) {
+            let v = blk[15][0][3] + bias3;
+            if (STORE_PRE) { z_ragged[base + 3u] = v; }
+            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (4u < cols) {
+            let v = blk[15][1][0] + bias4;
+            if (STORE_PRE) { z_ragged[base + 4u] = v; }
+            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (5u < cols) {
+            let v = blk[15][1][1] + bias5;
+            if (STORE_PRE) { z_ragged[base + 5u] = v; }
+            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (6u < cols) {
+            let v = blk[15][1][2] + bias6;
+            if (STORE_PRE) { z_ragged[base + 6u] = v; }
+            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (7u < cols) {
+            let v = blk[15][1][3] + bias7;
+            if (STORE_PRE) { z_ragged[base + 7u] = v; }
+            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (8u < cols) {
+            let v = blk[15][2][0] + bias8;
+            if (STORE_PRE) { z_ragged[base + 8u] = v; }
+            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (9u < cols) {
+            let v = blk[15][2][1] + bias9;
+            if (STORE_PRE) { z_ragged[base + 9u] = v; }
+            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (10u < cols) {
+            let v = blk[15][2][2] + bias10;
+            if (STORE_PRE) { z_ragged[base + 10u] = v; }
+            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (11u < cols) {
+            let v = blk[15][2][3] + bias11;
+            if (STORE_PRE) { z_ragged[base + 11u] = v; }
+            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (12u < cols) {
+            let v = blk[15][3][0] + bias12;
+            if (STORE_PRE) { z_ragged[base + 12u] = v; }
+            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (13u < cols) {
+            let v = blk[15][3][1] + bias13;
+            if (STORE_PRE) { z_ragged[base + 13u] = v; }
+            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (14u < cols) {
+            let v = blk[15][3][2] + bias14;
+            if (STORE_PRE) { z_ragged[base + 14u] = v; }
+            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
+        }
+        if (15u < cols) {
+            let v = blk[15][3][3] + bias15;
+            if (STORE_PRE) { z_ragged[base + 15u] = v; }
+            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
         }
     }
 }
@@ -711,14 +2429,119 @@ fn store_forward_ragged(o: vec2<u32>, blk: Block) {
 fn store_activation_backward(o: vec2<u32>, blk: Block) {
     let n4 = params.n / 4u;
     let c0 = o.y / 4u;
-    let groups = min(BLOCK / 4u, n4 - c0);
-    let rows = min(BLOCK, params.m - o.x);
-    for (var i = 0u; i < rows; i++) {
-        let base = (o.x + i) * n4 + c0;
-        let r = blk[i];
-        for (var j = 0u; j < groups; j++) {
-            c[base + j] = r[j] * derivative4(aux[base + j]);
-        }
+    let rows = params.m - o.x;
+    let groups = n4 - c0;
+    if (0u < rows) {
+        let base = (o.x + 0u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[0][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[0][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[0][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[0][3] * derivative4(aux[base + 3u]); }
+    }
+    if (1u < rows) {
+        let base = (o.x + 1u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[1][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[1][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[1][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[1][3] * derivative4(aux[base + 3u]); }
+    }
+    if (2u < rows) {
+        let base = (o.x + 2u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[2][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[2][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[2][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[2][3] * derivative4(aux[base + 3u]); }
+    }
+    if (3u < rows) {
+        let base = (o.x + 3u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[3][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[3][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[3][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[3][3] * derivative4(aux[base + 3u]); }
+    }
+    if (4u < rows) {
+        let base = (o.x + 4u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[4][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[4][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[4][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[4][3] * derivative4(aux[base + 3u]); }
+    }
+    if (5u < rows) {
+        let base = (o.x + 5u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[5][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[5][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[5][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[5][3] * derivative4(aux[base + 3u]); }
+    }
+    if (6u < rows) {
+        let base = (o.x + 6u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[6][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[6][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[6][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[6][3] * derivative4(aux[base + 3u]); }
+    }
+    if (7u < rows) {
+        let base = (o.x + 7u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[7][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[7][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[7][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[7][3] * derivative4(aux[base + 3u]); }
+    }
+    if (8u < rows) {
+        let base = (o.x + 8u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[8][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[8][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[8][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[8][3] * derivative4(aux[base + 3u]); }
+    }
+    if (9u < rows) {
+        let base = (o.x + 9u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[9][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[9][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[9][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[9][3] * derivative4(aux[base + 3u]); }
+    }
+    if (10u < rows) {
+        let base = (o.x + 10u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[10][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[10][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[10][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[10][3] * derivative4(aux[base + 3u]); }
+    }
+    if (11u < rows) {
+        let base = (o.x + 11u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[11][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[11][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[11][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[11][3] * derivative4(aux[base + 3u]); }
+    }
+    if (12u < rows) {
+        let base = (o.x + 12u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[12][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[12][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[12][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[12][3] * derivative4(aux[base + 3u]); }
+    }
+    if (13u < rows) {
+        let base = (o.x + 13u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[13][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[13][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[13][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[13][3] * derivative4(aux[base + 3u]); }
+    }
+    if (14u < rows) {
+        let base = (o.x + 14u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[14][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[14][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[14][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[14][3] * derivative4(aux[base + 3u]); }
+    }
+    if (15u < rows) {
+        let base = (o.x + 15u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[15][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[15][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[15][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[15][3] * derivative4(aux[base + 3u]); }
     }
 }
 

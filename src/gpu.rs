@@ -137,6 +137,13 @@ fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..desc })
 }
 
+/// Shader file, entry point and pipeline-overridable constants (name, value bits) of a cached kernel.
+type KernelKey = (&'static str, &'static str, Vec<(&'static str, u64)>);
+
+/// Values for a shader's `override` constants, by name: pipelines specialised at creation, so that a branch on
+/// them is folded away by the driver's compiler (CPU drivers execute both sides of every branch under a mask).
+pub type Constants = Vec<(&'static str, f64)>;
+
 /// The first error the device reported outside an explicit check, kept until the next [`Gpu::check`].
 type ErrorSlot = Arc<Mutex<Option<Error>>>;
 
@@ -147,7 +154,7 @@ pub struct Gpu {
     summary: AdapterSummary,
     limits: wgpu::Limits,
     errors: ErrorSlot,
-    kernels: Mutex<HashMap<(&'static str, &'static str), Arc<Kernel>>>,
+    kernels: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     placeholders: [wgpu::Buffer; 2],
     pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
@@ -330,13 +337,15 @@ impl Gpu {
 
     /// Compiles `kernels` (shader, entry point) on several threads at once, so the first step does not wait on
     /// the driver's shader compiler one pipeline after another.
-    pub fn precompile(&self, kernels: &[(&Shader, &'static str)]) -> Result<()> {
+    pub fn precompile(&self, kernels: &[(&Shader, &'static str, Constants)]) -> Result<()> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
         let chunk = kernels.len().div_ceil(threads).max(1);
         std::thread::scope(|scope| {
             let handles: Vec<_> = kernels
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().try_for_each(|(s, e)| self.kernel(s, e).map(|_| ()))))
+                .map(|part| {
+                    scope.spawn(move || part.iter().try_for_each(|(s, e, c)| self.kernel_with(s, e, c).map(|_| ())))
+                })
                 .collect();
             handles.into_iter().try_for_each(|h| {
                 h.join().unwrap_or_else(|_| {
@@ -364,12 +373,22 @@ impl Gpu {
 
     /// The compiled kernel for `entry` of `shader`, built on first use and cached.
     pub fn kernel(&self, shader: &Shader, entry: &'static str) -> Result<Arc<Kernel>> {
-        let key = (shader.file, entry);
+        self.kernel_with(shader, entry, &[])
+    }
+
+    /// The kernel for `entry` with its `override` constants set to `constants`, compiled on first use.
+    pub fn kernel_with(
+        &self,
+        shader: &Shader,
+        entry: &'static str,
+        constants: &[(&'static str, f64)],
+    ) -> Result<Arc<Kernel>> {
+        let key = (shader.file, entry, constants.iter().map(|(n, v)| (*n, v.to_bits())).collect());
         if let Some(k) = self.kernels.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(k);
         }
         let module = self.module(shader)?;
-        let kernel = Arc::new(Kernel::new(self, shader, &module, entry)?);
+        let kernel = Arc::new(Kernel::new(self, shader, &module, entry, constants)?);
         if let Ok(mut m) = self.kernels.lock() {
             m.insert(key, kernel.clone());
         }

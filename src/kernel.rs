@@ -44,14 +44,20 @@ pub fn entry_bindings(shader: &Shader, entry: &str) -> Result<Vec<u32>> {
 }
 
 impl Kernel {
-    pub(crate) fn new(gpu: &Gpu, shader: &Shader, module: &wgpu::ShaderModule, entry: &'static str) -> Result<Self> {
+    pub(crate) fn new(
+        gpu: &Gpu,
+        shader: &Shader,
+        module: &wgpu::ShaderModule,
+        entry: &'static str,
+        constants: &[(&'static str, f64)],
+    ) -> Result<Self> {
         let bindings = entry_bindings(shader, entry)?;
         let pipeline = gpu.device().create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
             module,
             entry_point: Some(entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
             cache: gpu.pipeline_cache(),
         });
         gpu.check()?;

@@ -5,12 +5,12 @@ use super::{Network, PlanKind};
 use crate::data::device::DeviceData;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::gpu::MatmulKernels;
+use crate::gpu::{Constants, MatmulKernels};
 use crate::kernel::Dispatch;
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::loss;
-use crate::ops::matmul::{matmul_activation_backward, matmul_forward, texture_entry, MatmulShape};
+use crate::ops::matmul::{matmul_activation_backward, matmul_forward, texture_constants, texture_entry, MatmulShape};
 use crate::ops::optim::optimizer_update;
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 
@@ -134,21 +134,26 @@ impl Network {
 
     /// The texture matmul entry points a training step with batches of `b` rows uses (the same shapes as
     /// `build_plan`).
-    fn texture_entries(&self, b: usize) -> Vec<&'static str> {
-        let mut entries = Vec::new();
+    fn texture_kernels(&self, b: usize) -> Vec<(&'static str, Constants)> {
+        let cfg = &self.config;
+        let mut kernels = Vec::new();
         for (i, l) in self.layout.layers.iter().enumerate() {
+            let act = cfg.activation_of(i);
             let forward = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
+            let constants = texture_constants(act, true, act != Activation::Identity);
+            kernels.extend(texture_entry(&forward, true).map(|e| (e, constants)));
             let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
-            entries.extend(texture_entry(&forward, true));
-            entries.extend(texture_entry(&weight_grad, true));
+            let constants = texture_constants(Activation::Identity, false, false);
+            kernels.extend(texture_entry(&weight_grad, true).map(|e| (e, constants)));
             if i > 0 {
                 let input_grad = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
-                entries.extend(texture_entry(&input_grad, false));
+                let constants = texture_constants(cfg.activation_of(i - 1), false, false);
+                kernels.extend(texture_entry(&input_grad, false).map(|e| (e, constants)));
             }
         }
-        entries.sort_unstable();
-        entries.dedup();
-        entries
+        kernels.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        kernels.dedup();
+        kernels
     }
 
     /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
@@ -158,25 +163,29 @@ impl Network {
             ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_TEXTURE, MATMUL_VEC4, OPTIM, REDUCE,
         };
         let mut kernels = vec![
-            (&GATHER, "gather_rows"),
-            (&GATHER_VEC4, "gather_rows"),
-            (&MATMUL, "matmul_forward"),
-            (&MATMUL, "matmul_activation_backward"),
-            (&LOSS, self.loss.entry()),
-            (&REDUCE, "stats_accumulate"),
-            (&REDUCE, "column_sum"),
-            (&OPTIM, self.optimizer.kind.entry()),
+            (&GATHER, "gather_rows", Vec::new()),
+            (&GATHER_VEC4, "gather_rows", Vec::new()),
+            (&MATMUL, "matmul_forward", Vec::new()),
+            (&MATMUL, "matmul_activation_backward", Vec::new()),
+            (&LOSS, self.loss.entry(), Vec::new()),
+            (&REDUCE, "stats_accumulate", Vec::new()),
+            (&REDUCE, "column_sum", Vec::new()),
+            (&OPTIM, self.optimizer.kind.entry(), Vec::new()),
         ];
         if gpu.matmul_kernels() == MatmulKernels::Texture {
             // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
-            kernels.extend(self.texture_entries(rows.min(data.rows)).into_iter().map(|e| (&MATMUL_TEXTURE, e)));
+            let specialised = self.texture_kernels(rows.min(data.rows));
+            kernels.extend(specialised.into_iter().map(|(e, c)| (&MATMUL_TEXTURE, e, c)));
         }
-        kernels.extend([(&MATMUL_VEC4, "matmul_forward"), (&MATMUL_VEC4, "matmul_activation_backward")]);
+        kernels.extend([
+            (&MATMUL_VEC4, "matmul_forward", Vec::new()),
+            (&MATMUL_VEC4, "matmul_activation_backward", Vec::new()),
+        ]);
         if self.optimizer.clip_norm.is_some() {
-            kernels.extend([(&REDUCE, "sum_squares_partial"), (&REDUCE, "clip_scale")]);
+            kernels.extend([(&REDUCE, "sum_squares_partial", Vec::new()), (&REDUCE, "clip_scale", Vec::new())]);
         }
         if self.config.output_activation != Activation::Identity {
-            kernels.push((&ACTIVATION, "activation_backward"));
+            kernels.push((&ACTIVATION, "activation_backward", Vec::new()));
         }
         self.check_batch(data, 0, rows.min(data.rows))?;
         if !self.compiled {

@@ -3,7 +3,7 @@
 
 use super::{need, positive, to_u32};
 use crate::error::Result;
-use crate::gpu::{Gpu, MatmulKernels};
+use crate::gpu::{Constants, Gpu, MatmulKernels};
 use crate::kernel::Dispatch;
 use crate::ops::activation::Activation;
 use crate::ops::texture::upload_pair;
@@ -143,10 +143,17 @@ pub struct MatmulTextureParams {
     n: u32,
     k: u32,
     blocks_n: u32,
-    has_bias: u32,
-    activation: u32,
     slope: f32,
-    store_pre: u32,
+    _pad: [u32; 3],
+}
+
+/// The pipeline constants of shaders/matmul_texture.wgsl for one launch.
+pub fn texture_constants(act: Activation, has_bias: bool, store_pre: bool) -> Constants {
+    vec![
+        ("ACTIVATION", f64::from(act.code())),
+        ("HAS_BIAS", f64::from(u8::from(has_bias))),
+        ("STORE_PRE", f64::from(u8::from(store_pre))),
+    ]
 }
 
 /// The entry point of shaders/matmul_texture.wgsl for this shape (`forward` or the activation-backward one), when
@@ -177,6 +184,7 @@ fn texture_launch(
     b: &View<'_>,
     bias: Option<&View<'_>>,
     aux: Option<&View<'_>>,
+    act: Activation,
     c: &View<'_>,
     z: Option<&View<'_>>,
 ) -> Result<Option<Dispatch>> {
@@ -191,10 +199,8 @@ fn texture_launch(
         n: p.n,
         k: p.k,
         blocks_n: to_u32(op, "blocks", s.n.div_ceil(TEXTURE_BLOCK))?,
-        has_bias: p.has_bias,
-        activation: p.activation,
         slope: p.slope,
-        store_pre: p.store_pre,
+        _pad: [0; 3],
     };
     let u = uniform(gpu, op, &q);
     let (ta, tb) = (uploads[0].view(), uploads[1].view());
@@ -222,7 +228,8 @@ fn texture_launch(
         res.push(c.binding());
     }
     let blocks = s.m.div_ceil(TEXTURE_BLOCK) * s.n.div_ceil(TEXTURE_BLOCK);
-    let kernel = gpu.kernel(&shaders::MATMUL_TEXTURE, entry)?;
+    let constants = texture_constants(act, p.has_bias != 0, p.store_pre != 0);
+    let kernel = gpu.kernel_with(&shaders::MATMUL_TEXTURE, entry, &constants)?;
     Dispatch::with_uploads(gpu, kernel, &res, blocks.div_ceil(TEXTURE_GROUP) as u64, uploads.into()).map(Some)
 }
 
@@ -252,7 +259,7 @@ pub fn matmul_forward(
     if let Some(z) = &z {
         need(OP, "z", z, s.m * s.n)?;
     }
-    if let Some(d) = texture_launch(gpu, s, &p, &a, &b, bias.as_ref(), None, &c, z.as_ref())? {
+    if let Some(d) = texture_launch(gpu, s, &p, &a, &b, bias.as_ref(), None, act, &c, z.as_ref())? {
         return Ok(d);
     }
     let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
@@ -286,7 +293,7 @@ pub fn matmul_activation_backward(
     need(OP, "b", &b, s.k * s.n)?;
     need(OP, "aux", &aux, s.m * s.n)?;
     need(OP, "c", &c, s.m * s.n)?;
-    if let Some(d) = texture_launch(gpu, s, &p, &a, &b, None, Some(&aux), &c, None)? {
+    if let Some(d) = texture_launch(gpu, s, &p, &a, &b, None, Some(&aux), act, &c, None)? {
         return Ok(d);
     }
     let (kernel, u, a, b) = match vec4_launch(s, &p, &a, &b) {
