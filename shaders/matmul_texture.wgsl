@@ -12,7 +12,9 @@
 // over the lanes, so vec4 stores matter: the epilogue with single-float stores took longer than the products).
 //   *_nt: A [M, K], B [N, K] (C = A·Bᵀ, the forward pass), K % 4 = 0;
 //   *_nn: A [M, K], B [K, N] (dX = dZ·W), K % 4 = 0 and N % 4 = 0;
-//   *_tn: A [K, M], B [K, N] (dW = dZᵀ·X), M % 4 = 0 and N % 4 = 0.
+//   *_tn: A [K, M], B [K, N] (dW = dZᵀ·X), M % 4 = 0 and N % 4 = 0;
+//   *_an: A read one float at a time (A[i, k] at i·a_row_stride + k·a_k_stride), B [K, N], N % 4 = 0: the NN and TN
+//         products whose A rows are not whole texels (a layer of 10 outputs), at 20 fetches per 256 multiply-adds.
 // matmul_forward_*: z = op(A)·op(B) + bias (when HAS_BIAS); c = act(z); z is stored when STORE_PRE.
 // matmul_activation_backward_*: c = (op(A)·op(B)) ⊙ act'(aux), aux = the pre-activation of the layer below.
 // Every fetch coordinate is clamped into the operand, so the kernel is safe without runtime bounds checks.
@@ -24,9 +26,9 @@ struct MatmulTextureParams {
     k: u32,
     blocks_n: u32,
     slope: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    a_row_stride: u32,
+    a_k_stride: u32,
+    _pad: u32,
 }
 
 // Pipeline constants (ops::matmul sets them per launch): llvmpipe runs both sides of every branch under a lane mask,
@@ -59,6 +61,11 @@ fn texel_a(t: u32) -> vec4<f32> {
 
 fn texel_b(t: u32) -> vec4<f32> {
     return textureLoad(b, vec2<u32>(t & TEXTURE_MASK, t >> TEXTURE_SHIFT), 0);
+}
+
+// Float f of A, for the *_an entry points whose A rows do not start on a texel.
+fn element_a(f: u32) -> f32 {
+    return texel_a(f >> 2u)[f & 3u];
 }
 
 // The first row and column of this invocation's block; row0 ≥ M marks an invocation past the end.
@@ -646,6 +653,200 @@ fn accumulate_tn(row0: u32, col0: u32) -> Block {
         acc15_1 += a3.w * b1;
         acc15_2 += a3.w * b2;
         acc15_3 += a3.w * b3;
+    }
+    return Block(
+        array<vec4<f32>, 4>(acc0_0, acc0_1, acc0_2, acc0_3),
+        array<vec4<f32>, 4>(acc1_0, acc1_1, acc1_2, acc1_3),
+        array<vec4<f32>, 4>(acc2_0, acc2_1, acc2_2, acc2_3),
+        array<vec4<f32>, 4>(acc3_0, acc3_1, acc3_2, acc3_3),
+        array<vec4<f32>, 4>(acc4_0, acc4_1, acc4_2, acc4_3),
+        array<vec4<f32>, 4>(acc5_0, acc5_1, acc5_2, acc5_3),
+        array<vec4<f32>, 4>(acc6_0, acc6_1, acc6_2, acc6_3),
+        array<vec4<f32>, 4>(acc7_0, acc7_1, acc7_2, acc7_3),
+        array<vec4<f32>, 4>(acc8_0, acc8_1, acc8_2, acc8_3),
+        array<vec4<f32>, 4>(acc9_0, acc9_1, acc9_2, acc9_3),
+        array<vec4<f32>, 4>(acc10_0, acc10_1, acc10_2, acc10_3),
+        array<vec4<f32>, 4>(acc11_0, acc11_1, acc11_2, acc11_3),
+        array<vec4<f32>, 4>(acc12_0, acc12_1, acc12_2, acc12_3),
+        array<vec4<f32>, 4>(acc13_0, acc13_1, acc13_2, acc13_3),
+        array<vec4<f32>, 4>(acc14_0, acc14_1, acc14_2, acc14_3),
+        array<vec4<f32>, 4>(acc15_0, acc15_1, acc15_2, acc15_3),
+    );
+}
+
+// AN: C[i][cols] = Σ_k A[i, k]·B[k, cols], A one float per fetch (any stride), B four columns per texel.
+fn accumulate_an(row0: u32, col0: u32) -> Block {
+    let n4 = params.n / 4u;
+    let ar0 = min(row0 + 0u, params.m - 1u) * params.a_row_stride;
+    let ar1 = min(row0 + 1u, params.m - 1u) * params.a_row_stride;
+    let ar2 = min(row0 + 2u, params.m - 1u) * params.a_row_stride;
+    let ar3 = min(row0 + 3u, params.m - 1u) * params.a_row_stride;
+    let ar4 = min(row0 + 4u, params.m - 1u) * params.a_row_stride;
+    let ar5 = min(row0 + 5u, params.m - 1u) * params.a_row_stride;
+    let ar6 = min(row0 + 6u, params.m - 1u) * params.a_row_stride;
+    let ar7 = min(row0 + 7u, params.m - 1u) * params.a_row_stride;
+    let ar8 = min(row0 + 8u, params.m - 1u) * params.a_row_stride;
+    let ar9 = min(row0 + 9u, params.m - 1u) * params.a_row_stride;
+    let ar10 = min(row0 + 10u, params.m - 1u) * params.a_row_stride;
+    let ar11 = min(row0 + 11u, params.m - 1u) * params.a_row_stride;
+    let ar12 = min(row0 + 12u, params.m - 1u) * params.a_row_stride;
+    let ar13 = min(row0 + 13u, params.m - 1u) * params.a_row_stride;
+    let ar14 = min(row0 + 14u, params.m - 1u) * params.a_row_stride;
+    let ar15 = min(row0 + 15u, params.m - 1u) * params.a_row_stride;
+    let bc0 = min(col0 / 4u + 0u, n4 - 1u);
+    let bc1 = min(col0 / 4u + 1u, n4 - 1u);
+    let bc2 = min(col0 / 4u + 2u, n4 - 1u);
+    let bc3 = min(col0 / 4u + 3u, n4 - 1u);
+    var acc0_0 = vec4<f32>();
+    var acc0_1 = vec4<f32>();
+    var acc0_2 = vec4<f32>();
+    var acc0_3 = vec4<f32>();
+    var acc1_0 = vec4<f32>();
+    var acc1_1 = vec4<f32>();
+    var acc1_2 = vec4<f32>();
+    var acc1_3 = vec4<f32>();
+    var acc2_0 = vec4<f32>();
+    var acc2_1 = vec4<f32>();
+    var acc2_2 = vec4<f32>();
+    var acc2_3 = vec4<f32>();
+    var acc3_0 = vec4<f32>();
+    var acc3_1 = vec4<f32>();
+    var acc3_2 = vec4<f32>();
+    var acc3_3 = vec4<f32>();
+    var acc4_0 = vec4<f32>();
+    var acc4_1 = vec4<f32>();
+    var acc4_2 = vec4<f32>();
+    var acc4_3 = vec4<f32>();
+    var acc5_0 = vec4<f32>();
+    var acc5_1 = vec4<f32>();
+    var acc5_2 = vec4<f32>();
+    var acc5_3 = vec4<f32>();
+    var acc6_0 = vec4<f32>();
+    var acc6_1 = vec4<f32>();
+    var acc6_2 = vec4<f32>();
+    var acc6_3 = vec4<f32>();
+    var acc7_0 = vec4<f32>();
+    var acc7_1 = vec4<f32>();
+    var acc7_2 = vec4<f32>();
+    var acc7_3 = vec4<f32>();
+    var acc8_0 = vec4<f32>();
+    var acc8_1 = vec4<f32>();
+    var acc8_2 = vec4<f32>();
+    var acc8_3 = vec4<f32>();
+    var acc9_0 = vec4<f32>();
+    var acc9_1 = vec4<f32>();
+    var acc9_2 = vec4<f32>();
+    var acc9_3 = vec4<f32>();
+    var acc10_0 = vec4<f32>();
+    var acc10_1 = vec4<f32>();
+    var acc10_2 = vec4<f32>();
+    var acc10_3 = vec4<f32>();
+    var acc11_0 = vec4<f32>();
+    var acc11_1 = vec4<f32>();
+    var acc11_2 = vec4<f32>();
+    var acc11_3 = vec4<f32>();
+    var acc12_0 = vec4<f32>();
+    var acc12_1 = vec4<f32>();
+    var acc12_2 = vec4<f32>();
+    var acc12_3 = vec4<f32>();
+    var acc13_0 = vec4<f32>();
+    var acc13_1 = vec4<f32>();
+    var acc13_2 = vec4<f32>();
+    var acc13_3 = vec4<f32>();
+    var acc14_0 = vec4<f32>();
+    var acc14_1 = vec4<f32>();
+    var acc14_2 = vec4<f32>();
+    var acc14_3 = vec4<f32>();
+    var acc15_0 = vec4<f32>();
+    var acc15_1 = vec4<f32>();
+    var acc15_2 = vec4<f32>();
+    var acc15_3 = vec4<f32>();
+    for (var kk = 0u; kk < params.k; kk++) {
+        let ak = kk * params.a_k_stride;
+        let b0 = texel_b(kk * n4 + bc0);
+        let b1 = texel_b(kk * n4 + bc1);
+        let b2 = texel_b(kk * n4 + bc2);
+        let b3 = texel_b(kk * n4 + bc3);
+        let a0 = element_a(ar0 + ak);
+        acc0_0 += a0 * b0;
+        acc0_1 += a0 * b1;
+        acc0_2 += a0 * b2;
+        acc0_3 += a0 * b3;
+        let a1 = element_a(ar1 + ak);
+        acc1_0 += a1 * b0;
+        acc1_1 += a1 * b1;
+        acc1_2 += a1 * b2;
+        acc1_3 += a1 * b3;
+        let a2 = element_a(ar2 + ak);
+        acc2_0 += a2 * b0;
+        acc2_1 += a2 * b1;
+        acc2_2 += a2 * b2;
+        acc2_3 += a2 * b3;
+        let a3 = element_a(ar3 + ak);
+        acc3_0 += a3 * b0;
+        acc3_1 += a3 * b1;
+        acc3_2 += a3 * b2;
+        acc3_3 += a3 * b3;
+        let a4 = element_a(ar4 + ak);
+        acc4_0 += a4 * b0;
+        acc4_1 += a4 * b1;
+        acc4_2 += a4 * b2;
+        acc4_3 += a4 * b3;
+        let a5 = element_a(ar5 + ak);
+        acc5_0 += a5 * b0;
+        acc5_1 += a5 * b1;
+        acc5_2 += a5 * b2;
+        acc5_3 += a5 * b3;
+        let a6 = element_a(ar6 + ak);
+        acc6_0 += a6 * b0;
+        acc6_1 += a6 * b1;
+        acc6_2 += a6 * b2;
+        acc6_3 += a6 * b3;
+        let a7 = element_a(ar7 + ak);
+        acc7_0 += a7 * b0;
+        acc7_1 += a7 * b1;
+        acc7_2 += a7 * b2;
+        acc7_3 += a7 * b3;
+        let a8 = element_a(ar8 + ak);
+        acc8_0 += a8 * b0;
+        acc8_1 += a8 * b1;
+        acc8_2 += a8 * b2;
+        acc8_3 += a8 * b3;
+        let a9 = element_a(ar9 + ak);
+        acc9_0 += a9 * b0;
+        acc9_1 += a9 * b1;
+        acc9_2 += a9 * b2;
+        acc9_3 += a9 * b3;
+        let a10 = element_a(ar10 + ak);
+        acc10_0 += a10 * b0;
+        acc10_1 += a10 * b1;
+        acc10_2 += a10 * b2;
+        acc10_3 += a10 * b3;
+        let a11 = element_a(ar11 + ak);
+        acc11_0 += a11 * b0;
+        acc11_1 += a11 * b1;
+        acc11_2 += a11 * b2;
+        acc11_3 += a11 * b3;
+        let a12 = element_a(ar12 + ak);
+        acc12_0 += a12 * b0;
+        acc12_1 += a12 * b1;
+        acc12_2 += a12 * b2;
+        acc12_3 += a12 * b3;
+        let a13 = element_a(ar13 + ak);
+        acc13_0 += a13 * b0;
+        acc13_1 += a13 * b1;
+        acc13_2 += a13 * b2;
+        acc13_3 += a13 * b3;
+        let a14 = element_a(ar14 + ak);
+        acc14_0 += a14 * b0;
+        acc14_1 += a14 * b1;
+        acc14_2 += a14 * b2;
+        acc14_3 += a14 * b3;
+        let a15 = element_a(ar15 + ak);
+        acc15_0 += a15 * b0;
+        acc15_1 += a15 * b1;
+        acc15_2 += a15 * b2;
+        acc15_3 += a15 * b3;
     }
     return Block(
         array<vec4<f32>, 4>(acc0_0, acc0_1, acc0_2, acc0_3),
@@ -2599,4 +2800,20 @@ fn matmul_activation_backward_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin
     let o = block_origin(wid, nwg, lid);
     if (o.x >= params.m) { return; }
     store_activation_backward(o, accumulate_tn(o.x, o.y));
+}
+
+@compute @workgroup_size(8)
+fn matmul_forward_an(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_id) lid: vec3<u32>) {
+    let o = block_origin(wid, nwg, lid);
+    if (o.x >= params.m) { return; }
+    store_forward(o, accumulate_an(o.x, o.y));
+}
+
+@compute @workgroup_size(8)
+fn matmul_activation_backward_an(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let o = block_origin(wid, nwg, lid);
+    if (o.x >= params.m) { return; }
+    store_activation_backward(o, accumulate_an(o.x, o.y));
 }

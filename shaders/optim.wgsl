@@ -32,6 +32,13 @@ struct OptimParams {
     _pad2: u32,
 }
 
+// Pipeline constants (ops::optim::optimizer_constants sets them from the configuration): CPU drivers run both sides
+// of every branch under a lane mask, and each storage access there is a loop over the lanes, so an unused state
+// slot would still cost a load and a store per element.
+override HAS_MOMENTUM: bool = true;
+override CENTERED: bool = true;
+override AMSGRAD: bool = true;
+
 @group(0) @binding(0) var<uniform> params: OptimParams;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> scale: array<f32>;
@@ -59,7 +66,7 @@ fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     if (i >= params.n / 4u) { return; }
     let theta = param[i];
     var g = regularized_grad(i, theta);
-    if (params.momentum != 0.0) {
+    if (HAS_MOMENTUM) {
         var b = g;
         if (step.first_step == 0u) { b = params.momentum * state[i] + (1.0 - params.dampening) * g; }
         state[i] = b;
@@ -91,13 +98,13 @@ fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let v = params.alpha * state[i] + (1.0 - params.alpha) * g * g;
     state[i] = v;
     var avg = v;
-    if (params.centered != 0u) {
+    if (CENTERED) {
         let gm = lerp(state[n + i], g, 1.0 - params.alpha);
         state[n + i] = gm;
         avg = v - gm * gm;
     }
     let denom = sqrt(avg) + params.eps;
-    if (params.momentum > 0.0) {
+    if (HAS_MOMENTUM) {
         let b = params.momentum * state[2u * n + i] + g / denom;
         state[2u * n + i] = b;
         param[i] = theta - step.lr * b;
@@ -119,7 +126,7 @@ fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     state[i] = m;
     state[n + i] = v;
     var vhat = v;
-    if (params.amsgrad != 0u) {
+    if (AMSGRAD) {
         vhat = max(state[2u * n + i], v);
         state[2u * n + i] = vhat;
     }

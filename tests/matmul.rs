@@ -79,6 +79,9 @@ fn shapes() -> Vec<(usize, usize, usize)> {
         (48, 12, 8),
         (17, 132, 260),
         (128, 128, 784),
+        (10, 64, 128),
+        (128, 64, 10),
+        (19, 8, 7),
     ]
 }
 
@@ -195,7 +198,7 @@ fn vec4_kernel_is_chosen_where_the_layout_allows() {
 #[test]
 fn texture_kernel_is_chosen_where_the_layout_allows() {
     let gpu = device(MatmulKernels::Texture);
-    let t = zeros(gpu, 64 * 64);
+    let t = zeros(gpu, 128 * 128);
     let forward = |m, n, k, ta, tb| {
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
         matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().name()
@@ -212,6 +215,10 @@ fn texture_kernel_is_chosen_where_the_layout_allows() {
     assert_eq!(backward(37, 12, 20, false, true).0, "matmul_activation_backward_nt");
     assert_eq!(backward(37, 12, 20, false, false).0, "matmul_activation_backward_nn");
     assert_eq!(backward(36, 28, 37, true, false).0, "matmul_activation_backward_tn");
+    assert_eq!(forward(37, 12, 10, false, false), "matmul_forward_an", "NN with K % 4 ≠ 0: A read per float");
+    assert_eq!(forward(10, 64, 128, true, false), "matmul_forward_an", "TN with M % 4 ≠ 0: A read per float");
+    assert_eq!(backward(128, 64, 10, false, false).0, "matmul_activation_backward_an");
     assert_eq!(backward(37, 13, 20, false, true).1, "matmul_vec4.wgsl", "backward needs N % 4 = 0");
     assert_eq!(forward(37, 13, 20, false, false), "matmul_forward", "NN with N % 4 ≠ 0: scalar buffer kernel");
+    assert_eq!(forward(36, 28, 37, true, true), "matmul_forward", "TT: scalar buffer kernel");
 }

@@ -11,7 +11,7 @@ use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::loss;
 use crate::ops::matmul::{matmul_activation_backward, matmul_forward, texture_constants, texture_entry, MatmulShape};
-use crate::ops::optim::optimizer_update;
+use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 
 impl Network {
@@ -170,7 +170,7 @@ impl Network {
             (&LOSS, self.loss.entry(), Vec::new()),
             (&REDUCE, "stats_accumulate", Vec::new()),
             (&REDUCE, "column_sum", Vec::new()),
-            (&OPTIM, self.optimizer.kind.entry(), Vec::new()),
+            (&OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer)),
         ];
         if gpu.matmul_kernels() == MatmulKernels::Texture {
             // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.

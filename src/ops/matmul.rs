@@ -144,7 +144,9 @@ pub struct MatmulTextureParams {
     k: u32,
     blocks_n: u32,
     slope: f32,
-    _pad: [u32; 3],
+    a_row_stride: u32,
+    a_k_stride: u32,
+    _pad: u32,
 }
 
 /// The pipeline constants of shaders/matmul_texture.wgsl for one launch.
@@ -157,20 +159,19 @@ pub fn texture_constants(act: Activation, has_bias: bool, store_pre: bool) -> Co
 }
 
 /// The entry point of shaders/matmul_texture.wgsl for this shape (`forward` or the activation-backward one), when
-/// its alignment rules hold: the layout's vec4 rule (as [`vec4_layout`]) and N % 4 = 0 for the vec4 stores, except
-/// the forward A·Bᵀ, which has a single-float-store variant.
+/// its alignment rules hold (see the file's header): vec4 stores need N % 4 = 0, except in the forward A·Bᵀ, which
+/// has a single-float-store variant; A·B and Aᵀ·B whose A rows are not whole texels read A one float at a time.
 pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
-    let layout = vec4_layout(s)?;
-    Some(match (layout, forward, s.n % 4 == 0) {
-        (0, true, true) => "matmul_forward_nt",
-        (0, true, false) => "matmul_forward_nt_ragged",
-        (_, _, false) => return None,
-        (0, false, true) => "matmul_activation_backward_nt",
-        (1, true, true) => "matmul_forward_nn",
-        (1, false, true) => "matmul_activation_backward_nn",
-        (_, true, true) => "matmul_forward_tn",
-        (_, false, true) => "matmul_activation_backward_tn",
-    })
+    let pick = |fwd: &'static str, bwd: &'static str| Some(if forward { fwd } else { bwd });
+    match (s.trans_a, s.trans_b) {
+        (false, true) if s.k % 4 == 0 && s.n % 4 == 0 => pick("matmul_forward_nt", "matmul_activation_backward_nt"),
+        (false, true) if s.k % 4 == 0 && forward => Some("matmul_forward_nt_ragged"),
+        (_, false) if s.n % 4 != 0 => None,
+        (false, false) if s.k % 4 == 0 => pick("matmul_forward_nn", "matmul_activation_backward_nn"),
+        (true, false) if s.m % 4 == 0 => pick("matmul_forward_tn", "matmul_activation_backward_tn"),
+        (_, false) => pick("matmul_forward_an", "matmul_activation_backward_an"),
+        _ => None,
+    }
 }
 
 /// The texture launch of `matmul_forward` / `matmul_activation_backward` (`aux` given) when the device uses texture
@@ -200,7 +201,9 @@ fn texture_launch(
         k: p.k,
         blocks_n: to_u32(op, "blocks", s.n.div_ceil(TEXTURE_BLOCK))?,
         slope: p.slope,
-        _pad: [0; 3],
+        a_row_stride: p.a_row_stride,
+        a_k_stride: p.a_k_stride,
+        _pad: 0,
     };
     let u = uniform(gpu, op, &q);
     let (ta, tb) = (uploads[0].view(), uploads[1].view());

@@ -2,7 +2,7 @@
 
 use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
 use crate::ops::step::StepBuffer;
 use crate::optim::{OptimizerConfig, OptimizerKind};
@@ -66,6 +66,12 @@ impl OptimParams {
     }
 }
 
+/// The pipeline constants of shaders/optim.wgsl for `cfg` (which branches the update takes).
+pub fn optimizer_constants(cfg: &OptimizerConfig) -> Constants {
+    let flag = |b: bool| f64::from(u8::from(b));
+    vec![("HAS_MOMENTUM", flag(cfg.momentum > 0.0)), ("CENTERED", flag(cfg.centered)), ("AMSGRAD", flag(cfg.amsgrad))]
+}
+
 /// Updates `param` [n] in place from `grad` [n] (scaled by scale[0]) and `state` [slots·n]; n is a multiple of 4.
 pub fn optimizer_update(
     gpu: &Gpu,
@@ -93,7 +99,7 @@ pub fn optimizer_update(
     let p = OptimParams::new(cfg, to_u32(OP, "n", n)?);
     to_u32(OP, "state", cfg.state_slots() * n)?;
     let entry = cfg.kind.entry();
-    let kernel = gpu.kernel(&shaders::OPTIM, entry)?;
+    let kernel = gpu.kernel_with(&shaders::OPTIM, entry, &optimizer_constants(cfg))?;
     let u = uniform(gpu, entry, &p);
     let res =
         [u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
