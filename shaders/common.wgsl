@@ -73,3 +73,12 @@ struct Step {
     _pad1: u32,
     _pad2: u32,
 }
+
+// Flat texture layout (src/ops/texture.rs): float f of a buffer range copied into an rgba32float texture is
+// component f % 4 of texel f / 4, and texel t sits at (t % 4096, t / 4096).
+const FLAT_TEXTURE_SHIFT: u32 = 12u;
+const FLAT_TEXTURE_MASK: u32 = 4095u;
+
+fn flat_texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+    return textureLoad(t, vec2<u32>(i & FLAT_TEXTURE_MASK, i >> FLAT_TEXTURE_SHIFT), 0);
+}

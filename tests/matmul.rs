@@ -2,27 +2,11 @@
 //! texture operands (shaders/matmul_texture.wgsl) and storage-buffer operands (matmul_vec4.wgsl, matmul.wgsl).
 
 mod common;
-use std::sync::OnceLock;
-
-use common::{assert_close, assert_nontrivial, uniform, ACTIVATIONS};
-use wgtrain::gpu::MatmulKernels;
+use common::{assert_close, assert_nontrivial, device, devices, uniform, ACTIVATIONS};
+use wgtrain::gpu::KernelFamily;
 use wgtrain::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
 use wgtrain::reference::matmul as reference;
-use wgtrain::{Activation, Gpu, GpuOptions, Tensor};
-
-/// One device per kernel family, shared by the tests of this binary. Fails (never skips) without an adapter.
-fn device(kind: MatmulKernels) -> &'static Gpu {
-    static DEVICES: [OnceLock<Gpu>; 2] = [OnceLock::new(), OnceLock::new()];
-    let slot = &DEVICES[usize::from(kind == MatmulKernels::Buffer)];
-    slot.get_or_init(|| {
-        let opts = GpuOptions { matmul: Some(kind), ..GpuOptions::default() };
-        Gpu::with_options(&opts).unwrap_or_else(|e| panic!("these tests need a GPU adapter and found none: {e}"))
-    })
-}
-
-fn devices() -> [&'static Gpu; 2] {
-    [device(MatmulKernels::Texture), device(MatmulKernels::Buffer)]
-}
+use wgtrain::{Activation, Gpu, Tensor};
 
 fn upload(gpu: &Gpu, data: &[f32]) -> Tensor {
     Tensor::from_slice(gpu, "test", data, &[data.len()]).expect("upload")
@@ -138,7 +122,7 @@ fn matmul_activation_backward_matches_reference() {
 #[test]
 fn matmul_forward_beyond_65535_workgroups() {
     let m = 65_536 * 32 + 77;
-    let gpu = device(MatmulKernels::Buffer);
+    let gpu = device(KernelFamily::Buffer);
     check_forward(gpu, MatmulShape { m, n: 1, k: 1, trans_a: false, trans_b: false }, true, Activation::Relu, 7);
 }
 
@@ -166,7 +150,7 @@ fn matmul_forward_on_offset_views() {
 
 #[test]
 fn matmul_rejects_bad_shapes() {
-    let gpu = device(MatmulKernels::Texture);
+    let gpu = device(KernelFamily::Texture);
     let t = zeros(gpu, 4);
     let s = MatmulShape::new(2, 2, 3);
     let err = matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap_err();
@@ -180,7 +164,7 @@ fn matmul_rejects_bad_shapes() {
 /// Every kernel is exercised by the shapes above: the vec4 one wherever its layout's dimensions are multiples of 4.
 #[test]
 fn vec4_kernel_is_chosen_where_the_layout_allows() {
-    let gpu = device(MatmulKernels::Buffer);
+    let gpu = device(KernelFamily::Buffer);
     let t = zeros(gpu, 64 * 64);
     let launch = |m, n, k, ta, tb| {
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
@@ -197,7 +181,7 @@ fn vec4_kernel_is_chosen_where_the_layout_allows() {
 /// The texture family takes every layout whose alignment rules hold, and falls back to the buffer kernels otherwise.
 #[test]
 fn texture_kernel_is_chosen_where_the_layout_allows() {
-    let gpu = device(MatmulKernels::Texture);
+    let gpu = device(KernelFamily::Texture);
     let t = zeros(gpu, 128 * 128);
     let forward = |m, n, k, ta, tb| {
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };

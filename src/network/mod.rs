@@ -95,7 +95,8 @@ impl Network {
             grads: Tensor::zeros(gpu, "grads", &[n])?,
             state,
             best: Tensor::from_slice(gpu, "best params", params, &[n])?,
-            scale: Tensor::from_slice(gpu, "gradient scale", &[1.0, 0.0], &[2])?,
+            // Four floats, so the texture-input optimizer can copy it as one whole texel.
+            scale: Tensor::from_slice(gpu, "gradient scale", &[1.0, 0.0, 0.0, 0.0], &[4])?,
             partials: Tensor::zeros(gpu, "norm partials", &[partial_count(n)])?,
             stats: Tensor::zeros(gpu, "epoch stats", &[3])?,
             step: StepBuffer::new(gpu, &StepScalars::default())?,

@@ -5,7 +5,7 @@ use super::{Network, PlanKind};
 use crate::data::device::DeviceData;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::gpu::{Constants, MatmulKernels};
+use crate::gpu::{Constants, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
@@ -162,6 +162,7 @@ impl Network {
         use crate::shaders::{
             ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_TEXTURE, MATMUL_VEC4, OPTIM, REDUCE,
         };
+        let textures = gpu.kernel_family() == KernelFamily::Texture;
         let mut kernels = vec![
             (&GATHER, "gather_rows", Vec::new()),
             (&GATHER_VEC4, "gather_rows", Vec::new()),
@@ -170,9 +171,9 @@ impl Network {
             (&LOSS, self.loss.entry(), Vec::new()),
             (&REDUCE, "stats_accumulate", Vec::new()),
             (&REDUCE, "column_sum", Vec::new()),
-            (&OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer)),
+            (&OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
         ];
-        if gpu.matmul_kernels() == MatmulKernels::Texture {
+        if textures {
             // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
             let specialised = self.texture_kernels(rows.min(data.rows));
             kernels.extend(specialised.into_iter().map(|(e, c)| (&MATMUL_TEXTURE, e, c)));

@@ -3,7 +3,7 @@
 
 use super::{need, positive, to_u32};
 use crate::error::Result;
-use crate::gpu::{Constants, Gpu, MatmulKernels};
+use crate::gpu::{Constants, Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::activation::Activation;
 use crate::ops::texture::upload_pair;
@@ -189,7 +189,7 @@ fn texture_launch(
     c: &View<'_>,
     z: Option<&View<'_>>,
 ) -> Result<Option<Dispatch>> {
-    if gpu.matmul_kernels() != MatmulKernels::Texture {
+    if gpu.kernel_family() != KernelFamily::Texture {
         return Ok(None);
     }
     let Some(entry) = texture_entry(s, aux.is_none()) else { return Ok(None) };

@@ -2,9 +2,10 @@
 
 use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
-use crate::gpu::{Constants, Gpu};
+use crate::gpu::{Constants, Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::step::StepBuffer;
+use crate::ops::texture::Upload;
 use crate::optim::{OptimizerConfig, OptimizerKind};
 use crate::shaders;
 use crate::tensor::{uniform, View};
@@ -66,10 +67,16 @@ impl OptimParams {
     }
 }
 
-/// The pipeline constants of shaders/optim.wgsl for `cfg` (which branches the update takes).
-pub fn optimizer_constants(cfg: &OptimizerConfig) -> Constants {
+/// The pipeline constants of shaders/optim.wgsl for `cfg` (which branches the update takes), reading its inputs
+/// from texture copies when `textures`.
+pub fn optimizer_constants(cfg: &OptimizerConfig, textures: bool) -> Constants {
     let flag = |b: bool| f64::from(u8::from(b));
-    vec![("HAS_MOMENTUM", flag(cfg.momentum > 0.0)), ("CENTERED", flag(cfg.centered)), ("AMSGRAD", flag(cfg.amsgrad))]
+    vec![
+        ("TEXTURE_INPUTS", flag(textures)),
+        ("HAS_MOMENTUM", flag(cfg.momentum > 0.0)),
+        ("CENTERED", flag(cfg.centered)),
+        ("AMSGRAD", flag(cfg.amsgrad)),
+    ]
 }
 
 /// Updates `param` [n] in place from `grad` [n] (scaled by scale[0]) and `state` [slots·n]; n is a multiple of 4.
@@ -99,9 +106,24 @@ pub fn optimizer_update(
     let p = OptimParams::new(cfg, to_u32(OP, "n", n)?);
     to_u32(OP, "state", cfg.state_slots() * n)?;
     let entry = cfg.kind.entry();
-    let kernel = gpu.kernel_with(&shaders::OPTIM, entry, &optimizer_constants(cfg))?;
     let u = uniform(gpu, entry, &p);
-    let res =
-        [u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
-    Dispatch::new(gpu, kernel, &res, (n / 4).div_ceil(256) as u64)
+    let mut res =
+        vec![u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
+    let workgroups = (n / 4).div_ceil(256) as u64;
+    let uploads = if gpu.kernel_family() == KernelFamily::Texture {
+        let views = [&grad, &param, &state, &scale];
+        views.iter().map(|v| Upload::new(gpu, OP, v)).collect::<Option<Vec<_>>>()
+    } else {
+        None
+    };
+    gpu.check()?;
+    let Some(uploads) = uploads else {
+        let kernel = gpu.kernel_with(&shaders::OPTIM, entry, &optimizer_constants(cfg, false))?;
+        res.extend([gpu.unused_texture(), gpu.unused_texture(), gpu.unused_texture(), gpu.unused_texture()]);
+        return Dispatch::new(gpu, kernel, &res, workgroups);
+    };
+    let kernel = gpu.kernel_with(&shaders::OPTIM, entry, &optimizer_constants(cfg, true))?;
+    let textures: Vec<wgpu::TextureView> = uploads.iter().map(Upload::view).collect();
+    res.extend(textures.iter().map(wgpu::BindingResource::TextureView));
+    Dispatch::with_uploads(gpu, kernel, &res, workgroups, uploads)
 }

@@ -4,8 +4,9 @@
 
 use std::sync::OnceLock;
 
+use wgtrain::gpu::KernelFamily;
 use wgtrain::rng::Rng;
-use wgtrain::{Activation, Gpu, Tensor};
+use wgtrain::{Activation, Gpu, GpuOptions, Tensor};
 
 /// Every activation, with a leaky slope other than torch's default so the slope is exercised.
 pub const ACTIVATIONS: [Activation; 6] = [
@@ -27,6 +28,22 @@ pub fn gpu() -> &'static Gpu {
         }
         Err(e) => panic!("these tests need a GPU adapter and found none: {e}"),
     })
+}
+
+/// One device per kernel family (texture or storage-buffer inputs), shared by the tests of a binary, so that both
+/// families are checked on the same adapter. Fails (never skips) without an adapter.
+pub fn device(kind: KernelFamily) -> &'static Gpu {
+    static DEVICES: [OnceLock<Gpu>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = &DEVICES[usize::from(kind == KernelFamily::Buffer)];
+    slot.get_or_init(|| {
+        let opts = GpuOptions { kernels: Some(kind), ..GpuOptions::default() };
+        Gpu::with_options(&opts).unwrap_or_else(|e| panic!("these tests need a GPU adapter and found none: {e}"))
+    })
+}
+
+/// Both kernel families' devices.
+pub fn devices() -> [&'static Gpu; 2] {
+    [device(KernelFamily::Texture), device(KernelFamily::Buffer)]
 }
 
 /// `n` values uniform in [lo, hi) from `seed`.
