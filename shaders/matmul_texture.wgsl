@@ -868,14 +868,48 @@ fn accumulate_an(row0: u32, col0: u32) -> Block {
     );
 }
 
-fn act4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_forward(v.x, ACTIVATION, params.slope), act_forward(v.y, ACTIVATION, params.slope),
-                     act_forward(v.z, ACTIVATION, params.slope), act_forward(v.w, ACTIVATION, params.slope));
+// One switch per four values, in vector form (the same formulas as act_forward / act_derivative in common.wgsl):
+// the epilogue inlines these at every store, and four scalar switches per store made pipeline creation take
+// four times as long.
+fn sigmoid4(x: vec4<f32>) -> vec4<f32> {
+    let e = exp(-abs(x));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
 }
 
-fn derivative4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_derivative(v.x, ACTIVATION, params.slope), act_derivative(v.y, ACTIVATION, params.slope),
-                     act_derivative(v.z, ACTIVATION, params.slope), act_derivative(v.w, ACTIVATION, params.slope));
+fn tanh4(x: vec4<f32>) -> vec4<f32> {
+    return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
+}
+
+fn act4(v: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return max(v, vec4<f32>(0.0)); }
+        case 2u: { return select(v * params.slope, v, v > vec4<f32>(0.0)); }
+        case 3u: { return sigmoid4(v); }
+        case 4u: { return tanh4(v); }
+        case 5u: { return 0.5 * v * (1.0 + tanh4(GELU_K * (v + GELU_C * v * v * v))); }
+        default: { return v; }
+    }
+}
+
+fn derivative4(x: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 2u: { return select(vec4<f32>(params.slope), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 3u: {
+            let s = sigmoid4(x);
+            return s * (1.0 - s);
+        }
+        case 4u: {
+            let t = tanh4(x);
+            return 1.0 - t * t;
+        }
+        case 5u: {
+            let x2 = x * x;
+            let t = tanh4(GELU_K * (x + GELU_C * x2 * x));
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x2);
+        }
+        default: { return vec4<f32>(1.0); }
+    }
 }
 
 // Rows past M and column groups past N are skipped; N % 4 = 0, so a group is wholly in or out.
@@ -1262,1367 +1296,1364 @@ fn store_forward(o: vec2<u32>, blk: Block) {
     }
 }
 
+// Single-float stores (N % 4 ≠ 0), the activation still applied four values at a time.
 fn store_forward_ragged(o: vec2<u32>, blk: Block) {
     let rows = params.m - o.x;
     let cols = params.n - o.y;
-    var bias0 = 0.0;
-    if (HAS_BIAS) { bias0 = bias_ragged[min(o.y + 0u, params.n - 1u)]; }
-    var bias1 = 0.0;
-    if (HAS_BIAS) { bias1 = bias_ragged[min(o.y + 1u, params.n - 1u)]; }
-    var bias2 = 0.0;
-    if (HAS_BIAS) { bias2 = bias_ragged[min(o.y + 2u, params.n - 1u)]; }
-    var bias3 = 0.0;
-    if (HAS_BIAS) { bias3 = bias_ragged[min(o.y + 3u, params.n - 1u)]; }
-    var bias4 = 0.0;
-    if (HAS_BIAS) { bias4 = bias_ragged[min(o.y + 4u, params.n - 1u)]; }
-    var bias5 = 0.0;
-    if (HAS_BIAS) { bias5 = bias_ragged[min(o.y + 5u, params.n - 1u)]; }
-    var bias6 = 0.0;
-    if (HAS_BIAS) { bias6 = bias_ragged[min(o.y + 6u, params.n - 1u)]; }
-    var bias7 = 0.0;
-    if (HAS_BIAS) { bias7 = bias_ragged[min(o.y + 7u, params.n - 1u)]; }
-    var bias8 = 0.0;
-    if (HAS_BIAS) { bias8 = bias_ragged[min(o.y + 8u, params.n - 1u)]; }
-    var bias9 = 0.0;
-    if (HAS_BIAS) { bias9 = bias_ragged[min(o.y + 9u, params.n - 1u)]; }
-    var bias10 = 0.0;
-    if (HAS_BIAS) { bias10 = bias_ragged[min(o.y + 10u, params.n - 1u)]; }
-    var bias11 = 0.0;
-    if (HAS_BIAS) { bias11 = bias_ragged[min(o.y + 11u, params.n - 1u)]; }
-    var bias12 = 0.0;
-    if (HAS_BIAS) { bias12 = bias_ragged[min(o.y + 12u, params.n - 1u)]; }
-    var bias13 = 0.0;
-    if (HAS_BIAS) { bias13 = bias_ragged[min(o.y + 13u, params.n - 1u)]; }
-    var bias14 = 0.0;
-    if (HAS_BIAS) { bias14 = bias_ragged[min(o.y + 14u, params.n - 1u)]; }
-    var bias15 = 0.0;
-    if (HAS_BIAS) { bias15 = bias_ragged[min(o.y + 15u, params.n - 1u)]; }
+    var bias0 = vec4<f32>();
+    if (HAS_BIAS) {
+        bias0[0] = bias_ragged[min(o.y + 0u, params.n - 1u)];
+        bias0[1] = bias_ragged[min(o.y + 1u, params.n - 1u)];
+        bias0[2] = bias_ragged[min(o.y + 2u, params.n - 1u)];
+        bias0[3] = bias_ragged[min(o.y + 3u, params.n - 1u)];
+    }
+    var bias1 = vec4<f32>();
+    if (HAS_BIAS) {
+        bias1[0] = bias_ragged[min(o.y + 4u, params.n - 1u)];
+        bias1[1] = bias_ragged[min(o.y + 5u, params.n - 1u)];
+        bias1[2] = bias_ragged[min(o.y + 6u, params.n - 1u)];
+        bias1[3] = bias_ragged[min(o.y + 7u, params.n - 1u)];
+    }
+    var bias2 = vec4<f32>();
+    if (HAS_BIAS) {
+        bias2[0] = bias_ragged[min(o.y + 8u, params.n - 1u)];
+        bias2[1] = bias_ragged[min(o.y + 9u, params.n - 1u)];
+        bias2[2] = bias_ragged[min(o.y + 10u, params.n - 1u)];
+        bias2[3] = bias_ragged[min(o.y + 11u, params.n - 1u)];
+    }
+    var bias3 = vec4<f32>();
+    if (HAS_BIAS) {
+        bias3[0] = bias_ragged[min(o.y + 12u, params.n - 1u)];
+        bias3[1] = bias_ragged[min(o.y + 13u, params.n - 1u)];
+        bias3[2] = bias_ragged[min(o.y + 14u, params.n - 1u)];
+        bias3[3] = bias_ragged[min(o.y + 15u, params.n - 1u)];
+    }
     if (0u < rows) {
         let base = (o.x + 0u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[0][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[0][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[0][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[0][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[0][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[0][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[0][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[0][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[0][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[0][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[0][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[0][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[0][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[0][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[0][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[0][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[0][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[0][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[0][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[0][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (1u < rows) {
         let base = (o.x + 1u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[1][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[1][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[1][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[1][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[1][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[1][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[1][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[1][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[1][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[1][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[1][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[1][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[1][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[1][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[1][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[1][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[1][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[1][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[1][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[1][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (2u < rows) {
         let base = (o.x + 2u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[2][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[2][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[2][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[2][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[2][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[2][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[2][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[2][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[2][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[2][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[2][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[2][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[2][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[2][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[2][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[2][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[2][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[2][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[2][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[2][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (3u < rows) {
         let base = (o.x + 3u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[3][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[3][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[3][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[3][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[3][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[3][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[3][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[3][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[3][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[3][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[3][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[3][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[3][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[3][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[3][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[3][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[3][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[3][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[3][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[3][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (4u < rows) {
         let base = (o.x + 4u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[4][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[4][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[4][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[4][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[4][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[4][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[4][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[4][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[4][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[4][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[4][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[4][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[4][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[4][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[4][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[4][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[4][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[4][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[4][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[4][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (5u < rows) {
         let base = (o.x + 5u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[5][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[5][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[5][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[5][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[5][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[5][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[5][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[5][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[5][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[5][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[5][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[5][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[5][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[5][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[5][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[5][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[5][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[5][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[5][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[5][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (6u < rows) {
         let base = (o.x + 6u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[6][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[6][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[6][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[6][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[6][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[6][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[6][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[6][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[6][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[6][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[6][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[6][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[6][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[6][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[6][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[6][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[6][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[6][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[6][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[6][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (7u < rows) {
         let base = (o.x + 7u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[7][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[7][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[7][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[7][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[7][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[7][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[7][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[7][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[7][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[7][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[7][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[7][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[7][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[7][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[7][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[7][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[7][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[7][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[7][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[7][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (8u < rows) {
         let base = (o.x + 8u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[8][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[8][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[8][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[8][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[8][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[8][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[8][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[8][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[8][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[8][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[8][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[8][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[8][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[8][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[8][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[8][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[8][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[8][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[8][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[8][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (9u < rows) {
         let base = (o.x + 9u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[9][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[9][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[9][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[9][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[9][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[9][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[9][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[9][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[9][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[9][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[9][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[9][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[9][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[9][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[9][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[9][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[9][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[9][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[9][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[9][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (10u < rows) {
         let base = (o.x + 10u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[10][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[10][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[10][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[10][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[10][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[10][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[10][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[10][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[10][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[10][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[10][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[10][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[10][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[10][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[10][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[10][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[10][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[10][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[10][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[10][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (11u < rows) {
         let base = (o.x + 11u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[11][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[11][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[11][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[11][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[11][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[11][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[11][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[11][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[11][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[11][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[11][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[11][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[11][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[11][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[11][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[11][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[11][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[11][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[11][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[11][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (12u < rows) {
         let base = (o.x + 12u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[12][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[12][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[12][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[12][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[12][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[12][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[12][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[12][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[12][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[12][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[12][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[12][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[12][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[12][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[12][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[12][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[12][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[12][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[12][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[12][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (13u < rows) {
         let base = (o.x + 13u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[13][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[13][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[13][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[13][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[13][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[13][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[13][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[13][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[13][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[13][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[13][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[13][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[13][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[13][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[13][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[13][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[13][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[13][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[13][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[13][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (14u < rows) {
         let base = (o.x + 14u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[14][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[14][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[14][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[14][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[14][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[14][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[14][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[14][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[14][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[14][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[14][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[14][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[14][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[14][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[14][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[14][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[14][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[14][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[14][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[14][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
     if (15u < rows) {
         let base = (o.x + 15u) * params.n + o.y;
         if (0u < cols) {
-            let v = blk[15][0][0] + bias0;
-            if (STORE_PRE) { z_ragged[base + 0u] = v; }
-            c_ragged[base + 0u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (1u < cols) {
-            let v = blk[15][0][1] + bias1;
-            if (STORE_PRE) { z_ragged[base + 1u] = v; }
-            c_ragged[base + 1u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (2u < cols) {
-            let v = blk[15][0][2] + bias2;
-            if (STORE_PRE) { z_ragged[base + 2u] = v; }
-            c_ragged[base + 2u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (3u < cols) {
-            let v = blk[15][0][3] + bias3;
-            if (STORE_PRE) { z_ragged[base + 3u] = v; }
-            c_ragged[base + 3u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[15][0] + bias0;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 0u] = v[0]; }
+                c_ragged[base + 0u] = h[0];
+            }
+            if (1u < cols) {
+                if (STORE_PRE) { z_ragged[base + 1u] = v[1]; }
+                c_ragged[base + 1u] = h[1];
+            }
+            if (2u < cols) {
+                if (STORE_PRE) { z_ragged[base + 2u] = v[2]; }
+                c_ragged[base + 2u] = h[2];
+            }
+            if (3u < cols) {
+                if (STORE_PRE) { z_ragged[base + 3u] = v[3]; }
+                c_ragged[base + 3u] = h[3];
+            }
         }
         if (4u < cols) {
-            let v = blk[15][1][0] + bias4;
-            if (STORE_PRE) { z_ragged[base + 4u] = v; }
-            c_ragged[base + 4u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (5u < cols) {
-            let v = blk[15][1][1] + bias5;
-            if (STORE_PRE) { z_ragged[base + 5u] = v; }
-            c_ragged[base + 5u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (6u < cols) {
-            let v = blk[15][1][2] + bias6;
-            if (STORE_PRE) { z_ragged[base + 6u] = v; }
-            c_ragged[base + 6u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (7u < cols) {
-            let v = blk[15][1][3] + bias7;
-            if (STORE_PRE) { z_ragged[base + 7u] = v; }
-            c_ragged[base + 7u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[15][1] + bias1;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 4u] = v[0]; }
+                c_ragged[base + 4u] = h[0];
+            }
+            if (5u < cols) {
+                if (STORE_PRE) { z_ragged[base + 5u] = v[1]; }
+                c_ragged[base + 5u] = h[1];
+            }
+            if (6u < cols) {
+                if (STORE_PRE) { z_ragged[base + 6u] = v[2]; }
+                c_ragged[base + 6u] = h[2];
+            }
+            if (7u < cols) {
+                if (STORE_PRE) { z_ragged[base + 7u] = v[3]; }
+                c_ragged[base + 7u] = h[3];
+            }
         }
         if (8u < cols) {
-            let v = blk[15][2][0] + bias8;
-            if (STORE_PRE) { z_ragged[base + 8u] = v; }
-            c_ragged[base + 8u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (9u < cols) {
-            let v = blk[15][2][1] + bias9;
-            if (STORE_PRE) { z_ragged[base + 9u] = v; }
-            c_ragged[base + 9u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (10u < cols) {
-            let v = blk[15][2][2] + bias10;
-            if (STORE_PRE) { z_ragged[base + 10u] = v; }
-            c_ragged[base + 10u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (11u < cols) {
-            let v = blk[15][2][3] + bias11;
-            if (STORE_PRE) { z_ragged[base + 11u] = v; }
-            c_ragged[base + 11u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[15][2] + bias2;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 8u] = v[0]; }
+                c_ragged[base + 8u] = h[0];
+            }
+            if (9u < cols) {
+                if (STORE_PRE) { z_ragged[base + 9u] = v[1]; }
+                c_ragged[base + 9u] = h[1];
+            }
+            if (10u < cols) {
+                if (STORE_PRE) { z_ragged[base + 10u] = v[2]; }
+                c_ragged[base + 10u] = h[2];
+            }
+            if (11u < cols) {
+                if (STORE_PRE) { z_ragged[base + 11u] = v[3]; }
+                c_ragged[base + 11u] = h[3];
+            }
         }
         if (12u < cols) {
-            let v = blk[15][3][0] + bias12;
-            if (STORE_PRE) { z_ragged[base + 12u] = v; }
-            c_ragged[base + 12u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (13u < cols) {
-            let v = blk[15][3][1] + bias13;
-            if (STORE_PRE) { z_ragged[base + 13u] = v; }
-            c_ragged[base + 13u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (14u < cols) {
-            let v = blk[15][3][2] + bias14;
-            if (STORE_PRE) { z_ragged[base + 14u] = v; }
-            c_ragged[base + 14u] = act_forward(v, ACTIVATION, params.slope);
-        }
-        if (15u < cols) {
-            let v = blk[15][3][3] + bias15;
-            if (STORE_PRE) { z_ragged[base + 15u] = v; }
-            c_ragged[base + 15u] = act_forward(v, ACTIVATION, params.slope);
+            let v = blk[15][3] + bias3;
+            let h = act4(v);
+            {
+                if (STORE_PRE) { z_ragged[base + 12u] = v[0]; }
+                c_ragged[base + 12u] = h[0];
+            }
+            if (13u < cols) {
+                if (STORE_PRE) { z_ragged[base + 13u] = v[1]; }
+                c_ragged[base + 13u] = h[1];
+            }
+            if (14u < cols) {
+                if (STORE_PRE) { z_ragged[base + 14u] = v[2]; }
+                c_ragged[base + 14u] = h[2];
+            }
+            if (15u < cols) {
+                if (STORE_PRE) { z_ragged[base + 15u] = v[3]; }
+                c_ragged[base + 15u] = h[3];
+            }
         }
     }
 }

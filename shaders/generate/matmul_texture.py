@@ -214,14 +214,48 @@ fn matmul_activation_backward_{layout}(@builtin(workgroup_id) wid: vec3<u32>, @b
 
 
 ACT = """
-fn act4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_forward(v.x, ACTIVATION, params.slope), act_forward(v.y, ACTIVATION, params.slope),
-                     act_forward(v.z, ACTIVATION, params.slope), act_forward(v.w, ACTIVATION, params.slope));
+// One switch per four values, in vector form (the same formulas as act_forward / act_derivative in common.wgsl):
+// the epilogue inlines these at every store, and four scalar switches per store made pipeline creation take
+// four times as long.
+fn sigmoid4(x: vec4<f32>) -> vec4<f32> {
+    let e = exp(-abs(x));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
 }
 
-fn derivative4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_derivative(v.x, ACTIVATION, params.slope), act_derivative(v.y, ACTIVATION, params.slope),
-                     act_derivative(v.z, ACTIVATION, params.slope), act_derivative(v.w, ACTIVATION, params.slope));
+fn tanh4(x: vec4<f32>) -> vec4<f32> {
+    return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
+}
+
+fn act4(v: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return max(v, vec4<f32>(0.0)); }
+        case 2u: { return select(v * params.slope, v, v > vec4<f32>(0.0)); }
+        case 3u: { return sigmoid4(v); }
+        case 4u: { return tanh4(v); }
+        case 5u: { return 0.5 * v * (1.0 + tanh4(GELU_K * (v + GELU_C * v * v * v))); }
+        default: { return v; }
+    }
+}
+
+fn derivative4(x: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 2u: { return select(vec4<f32>(params.slope), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 3u: {
+            let s = sigmoid4(x);
+            return s * (1.0 - s);
+        }
+        case 4u: {
+            let t = tanh4(x);
+            return 1.0 - t * t;
+        }
+        case 5u: {
+            let x2 = x * x;
+            let t = tanh4(GELU_K * (x + GELU_C * x2 * x));
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x2);
+        }
+        default: { return vec4<f32>(1.0); }
+    }
 }
 """
 
@@ -251,20 +285,30 @@ def store_forward():
 
 
 def store_forward_ragged():
-    L = ["fn store_forward_ragged(o: vec2<u32>, blk: Block) {",
+    L = ["// Single-float stores (N % 4 ≠ 0), the activation still applied four values at a time.",
+         "fn store_forward_ragged(o: vec2<u32>, blk: Block) {",
          "    let rows = params.m - o.x;",
          "    let cols = params.n - o.y;"]
-    for j in range(BLOCK):
-        L.append(f"    var bias{j} = 0.0;")
-        L.append(f"    if (HAS_BIAS) {{ bias{j} = bias_ragged[min(o.y + {j}u, params.n - 1u)]; }}")
+    for j in range(B4):
+        L.append(f"    var bias{j} = vec4<f32>();")
+        L.append(f"    if (HAS_BIAS) {{")
+        for q in range(4):
+            L.append(f"        bias{j}[{q}] = bias_ragged[min(o.y + {4 * j + q}u, params.n - 1u)];")
+        L.append("    }")
     for i in range(BLOCK):
         L.append(f"    if ({i}u < rows) {{")
         L.append(f"        let base = (o.x + {i}u) * params.n + o.y;")
-        for j in range(BLOCK):
-            L.append(f"        if ({j}u < cols) {{")
-            L.append(f"            let v = blk[{i}][{j // 4}][{j % 4}] + bias{j};")
-            L.append(f"            if (STORE_PRE) {{ z_ragged[base + {j}u] = v; }}")
-            L.append(f"            c_ragged[base + {j}u] = act_forward(v, ACTIVATION, params.slope);")
+        for j in range(B4):
+            L.append(f"        if ({4 * j}u < cols) {{")
+            L.append(f"            let v = blk[{i}][{j}] + bias{j};")
+            L.append(f"            let h = act4(v);")
+            for q in range(4):
+                c = 4 * j + q
+                guard = f"if ({c}u < cols) " if q else ""
+                L.append(f"            {guard}{{")
+                L.append(f"                if (STORE_PRE) {{ z_ragged[base + {c}u] = v[{q}]; }}")
+                L.append(f"                c_ragged[base + {c}u] = h[{q}];")
+                L.append("            }")
             L.append("        }")
         L.append("    }")
     return L + ["}"]

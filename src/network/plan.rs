@@ -166,8 +166,6 @@ impl Network {
         let mut kernels = vec![
             (&GATHER, "gather_rows", Vec::new()),
             (&GATHER_VEC4, "gather_rows", Vec::new()),
-            (&MATMUL, "matmul_forward", Vec::new()),
-            (&MATMUL, "matmul_activation_backward", Vec::new()),
             (&LOSS, self.loss.entry(), Vec::new()),
             (&REDUCE, "stats_accumulate", Vec::new()),
             (&REDUCE, "column_sum", Vec::new()),
@@ -177,11 +175,15 @@ impl Network {
             // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
             let specialised = self.texture_kernels(rows.min(data.rows));
             kernels.extend(specialised.into_iter().map(|(e, c)| (&MATMUL_TEXTURE, e, c)));
+        } else {
+            // The buffer family's matmuls; with textures they are only a fallback, compiled if a shape needs them.
+            kernels.extend([
+                (&MATMUL, "matmul_forward", Vec::new()),
+                (&MATMUL, "matmul_activation_backward", Vec::new()),
+                (&MATMUL_VEC4, "matmul_forward", Vec::new()),
+                (&MATMUL_VEC4, "matmul_activation_backward", Vec::new()),
+            ]);
         }
-        kernels.extend([
-            (&MATMUL_VEC4, "matmul_forward", Vec::new()),
-            (&MATMUL_VEC4, "matmul_activation_backward", Vec::new()),
-        ]);
         if self.optimizer.clip_norm.is_some() {
             kernels.extend([(&REDUCE, "sum_squares_partial", Vec::new()), (&REDUCE, "clip_scale", Vec::new())]);
         }
