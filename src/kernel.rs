@@ -137,6 +137,11 @@ impl Dispatch {
         Ok(Dispatch { uploads, ..Self::new(gpu, kernel, resources, workgroups)? })
     }
 
+    /// Whether this launch reads texture copies of its inputs (refreshed before every launch).
+    pub fn reads_textures(&self) -> bool {
+        !self.uploads.is_empty()
+    }
+
     /// The kernel's entry point name.
     pub fn name(&self) -> &'static str {
         self.kernel.name

@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use wgtrain::gpu::KernelFamily;
 use wgtrain::ops::optim::{optimizer_update, OptimParams};
 use wgtrain::ops::step::StepBuffer;
 use wgtrain::reference::optim as reference;
@@ -42,32 +43,37 @@ fn configs() -> Vec<(&'static str, OptimizerConfig)> {
 
 #[test]
 fn optimizers_match_reference_over_50_steps() {
-    let n = 1028; // 257 vec4s: a ragged last workgroup of the 256-wide grid
-    for (name, cfg) in configs() {
-        for scale in [1.0f32, 0.37] {
-            let mut param = uniform(1, n, -1.0, 1.0);
-            param[0] = 0.0; // sign(0) = 0 for L1
-            let initial = param.clone();
-            let mut state = vec![cfg.initial_state(); cfg.state_slots() * n];
-            let (tp, ts, tg) = (upload(&param), upload(&state), zeros(n));
-            let tscale = upload(&[scale]);
-            let step = StepBuffer::new(gpu(), &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
-            let d = optimizer_update(gpu(), &cfg, &step, tscale.view(), tg.view(), tp.view(), ts.view(), n).unwrap();
-            let p = OptimParams::new(&cfg, n as u32);
-            for t in 1..=50u64 {
-                let grad = uniform(100 + t, n, -1.0, 1.0);
-                tg.write(gpu(), &grad).unwrap();
-                let lr = cfg.lr * 0.98f64.powi(t as i32); // a schedule changes lr through the step uniform only
-                let scalars = cfg.step_scalars(t, lr, 0);
-                step.write(gpu(), &scalars);
-                gpu().run(&[&d]).unwrap();
-                reference::optimizer_update(cfg.kind, &p, &scalars, scale, &grad, &mut param, &mut state);
+    for gpu in devices() {
+        let upload = |data: &[f32]| Tensor::from_slice(gpu, "test", data, &[data.len()]).expect("upload");
+        let n = 1028; // 257 vec4s: a ragged last workgroup of the 256-wide grid
+        for (name, cfg) in configs() {
+            for scale in [1.0f32, 0.37] {
+                let mut param = uniform(1, n, -1.0, 1.0);
+                param[0] = 0.0; // sign(0) = 0 for L1
+                let initial = param.clone();
+                let mut state = vec![cfg.initial_state(); cfg.state_slots() * n];
+                let (tp, ts, tg) = (upload(&param), upload(&state), upload(&vec![0.0; n]));
+                // Four floats, as the network allocates it, so the texture family can copy it as one texel.
+                let tscale = upload(&[scale, 0.0, 0.0, 0.0]);
+                let step = StepBuffer::new(gpu, &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
+                let d = optimizer_update(gpu, &cfg, &step, tscale.view(), tg.view(), tp.view(), ts.view(), n).unwrap();
+                assert_eq!(d.reads_textures(), gpu.kernel_family() == KernelFamily::Texture, "{name}");
+                let p = OptimParams::new(&cfg, n as u32);
+                for t in 1..=50u64 {
+                    let grad = uniform(100 + t, n, -1.0, 1.0);
+                    tg.write(gpu, &grad).unwrap();
+                    let lr = cfg.lr * 0.98f64.powi(t as i32); // a schedule changes lr through the step uniform only
+                    let scalars = cfg.step_scalars(t, lr, 0);
+                    step.write(gpu, &scalars);
+                    gpu.run(&[&d]).unwrap();
+                    reference::optimizer_update(cfg.kind, &p, &scalars, scale, &grad, &mut param, &mut state);
+                }
+                let label = format!("{name} scale={scale} ({:?})", gpu.kernel_family());
+                let moved: Vec<f32> = param.iter().zip(&initial).map(|(a, b)| a - b).collect();
+                assert_nontrivial(&label, &moved);
+                assert_close(&format!("{label} params"), &tp.read(gpu).unwrap(), &param, ATOL, RTOL);
+                assert_close(&format!("{label} state"), &ts.read(gpu).unwrap(), &state, ATOL, RTOL);
             }
-            let label = format!("{name} scale={scale}");
-            let moved: Vec<f32> = param.iter().zip(&initial).map(|(a, b)| a - b).collect();
-            assert_nontrivial(&label, &moved);
-            assert_close(&format!("{label} params"), &tp.read(gpu()).unwrap(), &param, ATOL, RTOL);
-            assert_close(&format!("{label} state"), &ts.read(gpu()).unwrap(), &state, ATOL, RTOL);
         }
     }
 }
