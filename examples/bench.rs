@@ -197,23 +197,24 @@ fn bench_matmul(gpu: &Gpu, n: usize) -> wgtrain::Result<f64> {
 
 /// `--profile`: the median time of each kernel of an MLP-A training step, launched alone, to show where a step
 /// spends its time (the sum exceeds a real step, which overlaps nothing but pays one wait per launch here).
-fn profile() -> Result<(), Box<dyn std::error::Error>> {
+fn profile(workload: usize) -> Result<(), Box<dyn std::error::Error>> {
     let gpu = Gpu::new()?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
     let (train, _) = read_mnist_dir(&dir)?;
-    let w = &WORKLOADS[0];
+    let w = &WORKLOADS[workload];
     let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
     let params = init_params(&model, Init::Torch, 0)?;
     let mut net = Network::new(&gpu, &model, Loss::CrossEntropy, &OptimizerConfig::adam(1e-3), &params, w.batch)?;
     let data = DeviceData::upload(&gpu, &train.features, train.n_features, &train.targets, 1)?;
     net.prepare(&gpu, &data, w.batch)?;
     println!(
-        "adapter: {}\n{}: kernels of one training step, each launched alone (median of 20)",
+        "adapter: {}\n{}: kernels of one training step, each launched alone (median of 20, MLP-B 5)",
         gpu.adapter(),
         w.name
     );
     let mut total = 0.0;
-    for (file, entry, ms) in net.profile_step(&gpu, &data, w.batch, 20)? {
+    let repeats = if workload == 0 { 20 } else { 5 };
+    for (file, entry, ms) in net.profile_step(&gpu, &data, w.batch, repeats)? {
         println!("{:>9.3} ms  {file}:{entry}", ms);
         total += ms;
     }
@@ -237,7 +238,8 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "--json" => json = true,
             "--quick" => quick = true,
-            "--profile" => return profile(),
+            "--profile" => return profile(0),
+            "--profile-b" => return profile(1),
             "--steps" => {
                 let n: usize = args.next().ok_or("--steps needs a number")?.parse()?;
                 if n == 0 {

@@ -6,7 +6,8 @@
 // the vec4 storage-buffer kernel runs at about 1.2 GFLOP/s and this one at about 30 (examples/bench_kernels.rs).
 // The host copies each operand into a "flat" rgba32float texture (src/ops/texture.rs): float f of the operand is
 // component f % 4 of texel f / 4, and texel t sits at (t % 4096, t / 4096).
-// Each invocation computes a 16×16 block of C from 2·16 texel fetches per four steps of k.
+// Each invocation computes a 16×16 block of C (32×32 for the *_big entry points) from 32 (64) texel fetches per
+// four steps of k.
 // Entry points by operand layout (the host picks one and checks the alignment it needs); all but
 // matmul_forward_nt_ragged store four floats at a time and need N % 4 = 0 (each storage-buffer access is a loop
 // over the lanes, so vec4 stores matter: the epilogue with single-float stores took longer than the products).
@@ -50,7 +51,6 @@ override STORE_PRE: bool = false;
 @group(0) @binding(8) var<storage, read_write> c_ragged: array<f32>;
 @group(0) @binding(9) var<storage, read_write> z_ragged: array<f32>;
 
-const BLOCK: u32 = 16u;
 const GROUP: u32 = 8u;
 const TEXTURE_SHIFT: u32 = 12u;
 const TEXTURE_MASK: u32 = 4095u;
@@ -68,10 +68,54 @@ fn element_a(f: u32) -> f32 {
     return texel_a(f >> 2u)[f & 3u];
 }
 
-// The first row and column of this invocation's block; row0 ≥ M marks an invocation past the end.
-fn block_origin(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> vec2<u32> {
+// The first row and column of this invocation's bm×bn block; row0 ≥ M marks an invocation past the end.
+fn block_origin(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>, bm: u32, bn: u32) -> vec2<u32> {
     let g = flat_workgroup(wid, nwg) * GROUP + lid.x;
-    return vec2<u32>((g / params.blocks_n) * BLOCK, (g % params.blocks_n) * BLOCK);
+    return vec2<u32>((g / params.blocks_n) * bm, (g % params.blocks_n) * bn);
+}
+
+// One switch per four values, in vector form (the same formulas as act_forward / act_derivative in common.wgsl):
+// the epilogue inlines these at every store, and four scalar switches per store made pipeline creation take
+// four times as long.
+fn sigmoid4(x: vec4<f32>) -> vec4<f32> {
+    let e = exp(-abs(x));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
+}
+
+fn tanh4(x: vec4<f32>) -> vec4<f32> {
+    return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
+}
+
+fn act4(v: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return max(v, vec4<f32>(0.0)); }
+        case 2u: { return select(v * params.slope, v, v > vec4<f32>(0.0)); }
+        case 3u: { return sigmoid4(v); }
+        case 4u: { return tanh4(v); }
+        case 5u: { return 0.5 * v * (1.0 + tanh4(GELU_K * (v + GELU_C * v * v * v))); }
+        default: { return v; }
+    }
+}
+
+fn derivative4(x: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 2u: { return select(vec4<f32>(params.slope), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 3u: {
+            let s = sigmoid4(x);
+            return s * (1.0 - s);
+        }
+        case 4u: {
+            let t = tanh4(x);
+            return 1.0 - t * t;
+        }
+        case 5u: {
+            let x2 = x * x;
+            let t = tanh4(GELU_K * (x + GELU_C * x2 * x));
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x2);
+        }
+        default: { return vec4<f32>(1.0); }
+    }
 }
 
 // acc[i][j] = C[row0 + i, col0 + 4j .. col0 + 4j + 4].
@@ -504,7 +548,8 @@ fn accumulate_nn(row0: u32, col0: u32) -> Block {
     );
 }
 
-// TN: C[rows][cols] = Σ_k A[k, rows]ᵀ·B[k, cols], an outer product of four texels of A and four of B per k.
+// TN: C[rows][cols] = Σ_k A[k, rows]ᵀ·B[k, cols], outer products of texels of A and B, four k per trip so
+// that each accumulator is read and written once per four multiply-adds (they live on the stack).
 fn accumulate_tn(row0: u32, col0: u32) -> Block {
     let m4 = params.m / 4u;
     let n4 = params.n / 4u;
@@ -580,7 +625,110 @@ fn accumulate_tn(row0: u32, col0: u32) -> Block {
     var acc15_1 = vec4<f32>();
     var acc15_2 = vec4<f32>();
     var acc15_3 = vec4<f32>();
-    for (var kk = 0u; kk < params.k; kk++) {
+    let k4 = params.k / 4u;
+    for (var kq = 0u; kq < k4; kq++) {
+        let k0 = 4u * kq + 0u;
+        let b0_0 = texel_b(k0 * n4 + bc0);
+        let b0_1 = texel_b(k0 * n4 + bc1);
+        let b0_2 = texel_b(k0 * n4 + bc2);
+        let b0_3 = texel_b(k0 * n4 + bc3);
+        let a0_0 = texel_a(k0 * m4 + ac0);
+        let a0_1 = texel_a(k0 * m4 + ac1);
+        let a0_2 = texel_a(k0 * m4 + ac2);
+        let a0_3 = texel_a(k0 * m4 + ac3);
+        let k1 = 4u * kq + 1u;
+        let b1_0 = texel_b(k1 * n4 + bc0);
+        let b1_1 = texel_b(k1 * n4 + bc1);
+        let b1_2 = texel_b(k1 * n4 + bc2);
+        let b1_3 = texel_b(k1 * n4 + bc3);
+        let a1_0 = texel_a(k1 * m4 + ac0);
+        let a1_1 = texel_a(k1 * m4 + ac1);
+        let a1_2 = texel_a(k1 * m4 + ac2);
+        let a1_3 = texel_a(k1 * m4 + ac3);
+        let k2 = 4u * kq + 2u;
+        let b2_0 = texel_b(k2 * n4 + bc0);
+        let b2_1 = texel_b(k2 * n4 + bc1);
+        let b2_2 = texel_b(k2 * n4 + bc2);
+        let b2_3 = texel_b(k2 * n4 + bc3);
+        let a2_0 = texel_a(k2 * m4 + ac0);
+        let a2_1 = texel_a(k2 * m4 + ac1);
+        let a2_2 = texel_a(k2 * m4 + ac2);
+        let a2_3 = texel_a(k2 * m4 + ac3);
+        let k3 = 4u * kq + 3u;
+        let b3_0 = texel_b(k3 * n4 + bc0);
+        let b3_1 = texel_b(k3 * n4 + bc1);
+        let b3_2 = texel_b(k3 * n4 + bc2);
+        let b3_3 = texel_b(k3 * n4 + bc3);
+        let a3_0 = texel_a(k3 * m4 + ac0);
+        let a3_1 = texel_a(k3 * m4 + ac1);
+        let a3_2 = texel_a(k3 * m4 + ac2);
+        let a3_3 = texel_a(k3 * m4 + ac3);
+        acc0_0 += a0_0.x * b0_0 + a1_0.x * b1_0 + a2_0.x * b2_0 + a3_0.x * b3_0;
+        acc0_1 += a0_0.x * b0_1 + a1_0.x * b1_1 + a2_0.x * b2_1 + a3_0.x * b3_1;
+        acc0_2 += a0_0.x * b0_2 + a1_0.x * b1_2 + a2_0.x * b2_2 + a3_0.x * b3_2;
+        acc0_3 += a0_0.x * b0_3 + a1_0.x * b1_3 + a2_0.x * b2_3 + a3_0.x * b3_3;
+        acc1_0 += a0_0.y * b0_0 + a1_0.y * b1_0 + a2_0.y * b2_0 + a3_0.y * b3_0;
+        acc1_1 += a0_0.y * b0_1 + a1_0.y * b1_1 + a2_0.y * b2_1 + a3_0.y * b3_1;
+        acc1_2 += a0_0.y * b0_2 + a1_0.y * b1_2 + a2_0.y * b2_2 + a3_0.y * b3_2;
+        acc1_3 += a0_0.y * b0_3 + a1_0.y * b1_3 + a2_0.y * b2_3 + a3_0.y * b3_3;
+        acc2_0 += a0_0.z * b0_0 + a1_0.z * b1_0 + a2_0.z * b2_0 + a3_0.z * b3_0;
+        acc2_1 += a0_0.z * b0_1 + a1_0.z * b1_1 + a2_0.z * b2_1 + a3_0.z * b3_1;
+        acc2_2 += a0_0.z * b0_2 + a1_0.z * b1_2 + a2_0.z * b2_2 + a3_0.z * b3_2;
+        acc2_3 += a0_0.z * b0_3 + a1_0.z * b1_3 + a2_0.z * b2_3 + a3_0.z * b3_3;
+        acc3_0 += a0_0.w * b0_0 + a1_0.w * b1_0 + a2_0.w * b2_0 + a3_0.w * b3_0;
+        acc3_1 += a0_0.w * b0_1 + a1_0.w * b1_1 + a2_0.w * b2_1 + a3_0.w * b3_1;
+        acc3_2 += a0_0.w * b0_2 + a1_0.w * b1_2 + a2_0.w * b2_2 + a3_0.w * b3_2;
+        acc3_3 += a0_0.w * b0_3 + a1_0.w * b1_3 + a2_0.w * b2_3 + a3_0.w * b3_3;
+        acc4_0 += a0_1.x * b0_0 + a1_1.x * b1_0 + a2_1.x * b2_0 + a3_1.x * b3_0;
+        acc4_1 += a0_1.x * b0_1 + a1_1.x * b1_1 + a2_1.x * b2_1 + a3_1.x * b3_1;
+        acc4_2 += a0_1.x * b0_2 + a1_1.x * b1_2 + a2_1.x * b2_2 + a3_1.x * b3_2;
+        acc4_3 += a0_1.x * b0_3 + a1_1.x * b1_3 + a2_1.x * b2_3 + a3_1.x * b3_3;
+        acc5_0 += a0_1.y * b0_0 + a1_1.y * b1_0 + a2_1.y * b2_0 + a3_1.y * b3_0;
+        acc5_1 += a0_1.y * b0_1 + a1_1.y * b1_1 + a2_1.y * b2_1 + a3_1.y * b3_1;
+        acc5_2 += a0_1.y * b0_2 + a1_1.y * b1_2 + a2_1.y * b2_2 + a3_1.y * b3_2;
+        acc5_3 += a0_1.y * b0_3 + a1_1.y * b1_3 + a2_1.y * b2_3 + a3_1.y * b3_3;
+        acc6_0 += a0_1.z * b0_0 + a1_1.z * b1_0 + a2_1.z * b2_0 + a3_1.z * b3_0;
+        acc6_1 += a0_1.z * b0_1 + a1_1.z * b1_1 + a2_1.z * b2_1 + a3_1.z * b3_1;
+        acc6_2 += a0_1.z * b0_2 + a1_1.z * b1_2 + a2_1.z * b2_2 + a3_1.z * b3_2;
+        acc6_3 += a0_1.z * b0_3 + a1_1.z * b1_3 + a2_1.z * b2_3 + a3_1.z * b3_3;
+        acc7_0 += a0_1.w * b0_0 + a1_1.w * b1_0 + a2_1.w * b2_0 + a3_1.w * b3_0;
+        acc7_1 += a0_1.w * b0_1 + a1_1.w * b1_1 + a2_1.w * b2_1 + a3_1.w * b3_1;
+        acc7_2 += a0_1.w * b0_2 + a1_1.w * b1_2 + a2_1.w * b2_2 + a3_1.w * b3_2;
+        acc7_3 += a0_1.w * b0_3 + a1_1.w * b1_3 + a2_1.w * b2_3 + a3_1.w * b3_3;
+        acc8_0 += a0_2.x * b0_0 + a1_2.x * b1_0 + a2_2.x * b2_0 + a3_2.x * b3_0;
+        acc8_1 += a0_2.x * b0_1 + a1_2.x * b1_1 + a2_2.x * b2_1 + a3_2.x * b3_1;
+        acc8_2 += a0_2.x * b0_2 + a1_2.x * b1_2 + a2_2.x * b2_2 + a3_2.x * b3_2;
+        acc8_3 += a0_2.x * b0_3 + a1_2.x * b1_3 + a2_2.x * b2_3 + a3_2.x * b3_3;
+        acc9_0 += a0_2.y * b0_0 + a1_2.y * b1_0 + a2_2.y * b2_0 + a3_2.y * b3_0;
+        acc9_1 += a0_2.y * b0_1 + a1_2.y * b1_1 + a2_2.y * b2_1 + a3_2.y * b3_1;
+        acc9_2 += a0_2.y * b0_2 + a1_2.y * b1_2 + a2_2.y * b2_2 + a3_2.y * b3_2;
+        acc9_3 += a0_2.y * b0_3 + a1_2.y * b1_3 + a2_2.y * b2_3 + a3_2.y * b3_3;
+        acc10_0 += a0_2.z * b0_0 + a1_2.z * b1_0 + a2_2.z * b2_0 + a3_2.z * b3_0;
+        acc10_1 += a0_2.z * b0_1 + a1_2.z * b1_1 + a2_2.z * b2_1 + a3_2.z * b3_1;
+        acc10_2 += a0_2.z * b0_2 + a1_2.z * b1_2 + a2_2.z * b2_2 + a3_2.z * b3_2;
+        acc10_3 += a0_2.z * b0_3 + a1_2.z * b1_3 + a2_2.z * b2_3 + a3_2.z * b3_3;
+        acc11_0 += a0_2.w * b0_0 + a1_2.w * b1_0 + a2_2.w * b2_0 + a3_2.w * b3_0;
+        acc11_1 += a0_2.w * b0_1 + a1_2.w * b1_1 + a2_2.w * b2_1 + a3_2.w * b3_1;
+        acc11_2 += a0_2.w * b0_2 + a1_2.w * b1_2 + a2_2.w * b2_2 + a3_2.w * b3_2;
+        acc11_3 += a0_2.w * b0_3 + a1_2.w * b1_3 + a2_2.w * b2_3 + a3_2.w * b3_3;
+        acc12_0 += a0_3.x * b0_0 + a1_3.x * b1_0 + a2_3.x * b2_0 + a3_3.x * b3_0;
+        acc12_1 += a0_3.x * b0_1 + a1_3.x * b1_1 + a2_3.x * b2_1 + a3_3.x * b3_1;
+        acc12_2 += a0_3.x * b0_2 + a1_3.x * b1_2 + a2_3.x * b2_2 + a3_3.x * b3_2;
+        acc12_3 += a0_3.x * b0_3 + a1_3.x * b1_3 + a2_3.x * b2_3 + a3_3.x * b3_3;
+        acc13_0 += a0_3.y * b0_0 + a1_3.y * b1_0 + a2_3.y * b2_0 + a3_3.y * b3_0;
+        acc13_1 += a0_3.y * b0_1 + a1_3.y * b1_1 + a2_3.y * b2_1 + a3_3.y * b3_1;
+        acc13_2 += a0_3.y * b0_2 + a1_3.y * b1_2 + a2_3.y * b2_2 + a3_3.y * b3_2;
+        acc13_3 += a0_3.y * b0_3 + a1_3.y * b1_3 + a2_3.y * b2_3 + a3_3.y * b3_3;
+        acc14_0 += a0_3.z * b0_0 + a1_3.z * b1_0 + a2_3.z * b2_0 + a3_3.z * b3_0;
+        acc14_1 += a0_3.z * b0_1 + a1_3.z * b1_1 + a2_3.z * b2_1 + a3_3.z * b3_1;
+        acc14_2 += a0_3.z * b0_2 + a1_3.z * b1_2 + a2_3.z * b2_2 + a3_3.z * b3_2;
+        acc14_3 += a0_3.z * b0_3 + a1_3.z * b1_3 + a2_3.z * b2_3 + a3_3.z * b3_3;
+        acc15_0 += a0_3.w * b0_0 + a1_3.w * b1_0 + a2_3.w * b2_0 + a3_3.w * b3_0;
+        acc15_1 += a0_3.w * b0_1 + a1_3.w * b1_1 + a2_3.w * b2_1 + a3_3.w * b3_1;
+        acc15_2 += a0_3.w * b0_2 + a1_3.w * b1_2 + a2_3.w * b2_2 + a3_3.w * b3_2;
+        acc15_3 += a0_3.w * b0_3 + a1_3.w * b1_3 + a2_3.w * b2_3 + a3_3.w * b3_3;
+    }
+    for (var kk = 4u * k4; kk < params.k; kk++) {
         let b0 = texel_b(kk * n4 + bc0);
         let b1 = texel_b(kk * n4 + bc1);
         let b2 = texel_b(kk * n4 + bc2);
@@ -866,50 +1014,6 @@ fn accumulate_an(row0: u32, col0: u32) -> Block {
         array<vec4<f32>, 4>(acc14_0, acc14_1, acc14_2, acc14_3),
         array<vec4<f32>, 4>(acc15_0, acc15_1, acc15_2, acc15_3),
     );
-}
-
-// One switch per four values, in vector form (the same formulas as act_forward / act_derivative in common.wgsl):
-// the epilogue inlines these at every store, and four scalar switches per store made pipeline creation take
-// four times as long.
-fn sigmoid4(x: vec4<f32>) -> vec4<f32> {
-    let e = exp(-abs(x));
-    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
-}
-
-fn tanh4(x: vec4<f32>) -> vec4<f32> {
-    return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
-}
-
-fn act4(v: vec4<f32>) -> vec4<f32> {
-    switch ACTIVATION {
-        case 1u: { return max(v, vec4<f32>(0.0)); }
-        case 2u: { return select(v * params.slope, v, v > vec4<f32>(0.0)); }
-        case 3u: { return sigmoid4(v); }
-        case 4u: { return tanh4(v); }
-        case 5u: { return 0.5 * v * (1.0 + tanh4(GELU_K * (v + GELU_C * v * v * v))); }
-        default: { return v; }
-    }
-}
-
-fn derivative4(x: vec4<f32>) -> vec4<f32> {
-    switch ACTIVATION {
-        case 1u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
-        case 2u: { return select(vec4<f32>(params.slope), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
-        case 3u: {
-            let s = sigmoid4(x);
-            return s * (1.0 - s);
-        }
-        case 4u: {
-            let t = tanh4(x);
-            return 1.0 - t * t;
-        }
-        case 5u: {
-            let x2 = x * x;
-            let t = tanh4(GELU_K * (x + GELU_C * x2 * x));
-            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x2);
-        }
-        default: { return vec4<f32>(1.0); }
-    }
 }
 
 // Rows past M and column groups past N are skipped; N % 4 = 0, so a group is wholly in or out.
@@ -2780,7 +2884,7 @@ fn store_activation_backward(o: vec2<u32>, blk: Block) {
 @compute @workgroup_size(8)
 fn matmul_forward_nt_ragged(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_forward_ragged(o, accumulate_nt(o.x, o.y));
 }
@@ -2788,15 +2892,16 @@ fn matmul_forward_nt_ragged(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
 @compute @workgroup_size(8)
 fn matmul_forward_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_forward(o, accumulate_nt(o.x, o.y));
 }
 
 @compute @workgroup_size(8)
-fn matmul_activation_backward_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn matmul_activation_backward_nt(@builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_activation_backward(o, accumulate_nt(o.x, o.y));
 }
@@ -2804,15 +2909,16 @@ fn matmul_activation_backward_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin
 @compute @workgroup_size(8)
 fn matmul_forward_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_forward(o, accumulate_nn(o.x, o.y));
 }
 
 @compute @workgroup_size(8)
-fn matmul_activation_backward_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn matmul_activation_backward_nn(@builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_activation_backward(o, accumulate_nn(o.x, o.y));
 }
@@ -2820,15 +2926,16 @@ fn matmul_activation_backward_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin
 @compute @workgroup_size(8)
 fn matmul_forward_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_forward(o, accumulate_tn(o.x, o.y));
 }
 
 @compute @workgroup_size(8)
-fn matmul_activation_backward_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn matmul_activation_backward_tn(@builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_activation_backward(o, accumulate_tn(o.x, o.y));
 }
@@ -2836,15 +2943,3155 @@ fn matmul_activation_backward_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin
 @compute @workgroup_size(8)
 fn matmul_forward_an(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_forward(o, accumulate_an(o.x, o.y));
 }
 
 @compute @workgroup_size(8)
-fn matmul_activation_backward_an(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn matmul_activation_backward_an(@builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid);
+    let o = block_origin(wid, nwg, lid, 16u, 16u);
     if (o.x >= params.m) { return; }
     store_activation_backward(o, accumulate_an(o.x, o.y));
+}
+
+// acc[i][j] = C[row0 + i, col0 + 4j .. col0 + 4j + 4].
+alias Block_big = array<array<vec4<f32>, 8>, 32>;
+
+// NT: C[i][j] = Σ_k A[row_i, k]·B[col_j, k], four k per texel of each.
+fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
+    let k4 = params.k / 4u;
+    let ar0 = min(row0 + 0u, params.m - 1u) * k4;
+    let ar1 = min(row0 + 1u, params.m - 1u) * k4;
+    let ar2 = min(row0 + 2u, params.m - 1u) * k4;
+    let ar3 = min(row0 + 3u, params.m - 1u) * k4;
+    let ar4 = min(row0 + 4u, params.m - 1u) * k4;
+    let ar5 = min(row0 + 5u, params.m - 1u) * k4;
+    let ar6 = min(row0 + 6u, params.m - 1u) * k4;
+    let ar7 = min(row0 + 7u, params.m - 1u) * k4;
+    let ar8 = min(row0 + 8u, params.m - 1u) * k4;
+    let ar9 = min(row0 + 9u, params.m - 1u) * k4;
+    let ar10 = min(row0 + 10u, params.m - 1u) * k4;
+    let ar11 = min(row0 + 11u, params.m - 1u) * k4;
+    let ar12 = min(row0 + 12u, params.m - 1u) * k4;
+    let ar13 = min(row0 + 13u, params.m - 1u) * k4;
+    let ar14 = min(row0 + 14u, params.m - 1u) * k4;
+    let ar15 = min(row0 + 15u, params.m - 1u) * k4;
+    let ar16 = min(row0 + 16u, params.m - 1u) * k4;
+    let ar17 = min(row0 + 17u, params.m - 1u) * k4;
+    let ar18 = min(row0 + 18u, params.m - 1u) * k4;
+    let ar19 = min(row0 + 19u, params.m - 1u) * k4;
+    let ar20 = min(row0 + 20u, params.m - 1u) * k4;
+    let ar21 = min(row0 + 21u, params.m - 1u) * k4;
+    let ar22 = min(row0 + 22u, params.m - 1u) * k4;
+    let ar23 = min(row0 + 23u, params.m - 1u) * k4;
+    let ar24 = min(row0 + 24u, params.m - 1u) * k4;
+    let ar25 = min(row0 + 25u, params.m - 1u) * k4;
+    let ar26 = min(row0 + 26u, params.m - 1u) * k4;
+    let ar27 = min(row0 + 27u, params.m - 1u) * k4;
+    let ar28 = min(row0 + 28u, params.m - 1u) * k4;
+    let ar29 = min(row0 + 29u, params.m - 1u) * k4;
+    let ar30 = min(row0 + 30u, params.m - 1u) * k4;
+    let ar31 = min(row0 + 31u, params.m - 1u) * k4;
+    let br0 = min(col0 + 0u, params.n - 1u) * k4;
+    let br1 = min(col0 + 1u, params.n - 1u) * k4;
+    let br2 = min(col0 + 2u, params.n - 1u) * k4;
+    let br3 = min(col0 + 3u, params.n - 1u) * k4;
+    let br4 = min(col0 + 4u, params.n - 1u) * k4;
+    let br5 = min(col0 + 5u, params.n - 1u) * k4;
+    let br6 = min(col0 + 6u, params.n - 1u) * k4;
+    let br7 = min(col0 + 7u, params.n - 1u) * k4;
+    let br8 = min(col0 + 8u, params.n - 1u) * k4;
+    let br9 = min(col0 + 9u, params.n - 1u) * k4;
+    let br10 = min(col0 + 10u, params.n - 1u) * k4;
+    let br11 = min(col0 + 11u, params.n - 1u) * k4;
+    let br12 = min(col0 + 12u, params.n - 1u) * k4;
+    let br13 = min(col0 + 13u, params.n - 1u) * k4;
+    let br14 = min(col0 + 14u, params.n - 1u) * k4;
+    let br15 = min(col0 + 15u, params.n - 1u) * k4;
+    let br16 = min(col0 + 16u, params.n - 1u) * k4;
+    let br17 = min(col0 + 17u, params.n - 1u) * k4;
+    let br18 = min(col0 + 18u, params.n - 1u) * k4;
+    let br19 = min(col0 + 19u, params.n - 1u) * k4;
+    let br20 = min(col0 + 20u, params.n - 1u) * k4;
+    let br21 = min(col0 + 21u, params.n - 1u) * k4;
+    let br22 = min(col0 + 22u, params.n - 1u) * k4;
+    let br23 = min(col0 + 23u, params.n - 1u) * k4;
+    let br24 = min(col0 + 24u, params.n - 1u) * k4;
+    let br25 = min(col0 + 25u, params.n - 1u) * k4;
+    let br26 = min(col0 + 26u, params.n - 1u) * k4;
+    let br27 = min(col0 + 27u, params.n - 1u) * k4;
+    let br28 = min(col0 + 28u, params.n - 1u) * k4;
+    let br29 = min(col0 + 29u, params.n - 1u) * k4;
+    let br30 = min(col0 + 30u, params.n - 1u) * k4;
+    let br31 = min(col0 + 31u, params.n - 1u) * k4;
+    var acc0_0 = vec4<f32>();
+    var acc0_1 = vec4<f32>();
+    var acc0_2 = vec4<f32>();
+    var acc0_3 = vec4<f32>();
+    var acc0_4 = vec4<f32>();
+    var acc0_5 = vec4<f32>();
+    var acc0_6 = vec4<f32>();
+    var acc0_7 = vec4<f32>();
+    var acc1_0 = vec4<f32>();
+    var acc1_1 = vec4<f32>();
+    var acc1_2 = vec4<f32>();
+    var acc1_3 = vec4<f32>();
+    var acc1_4 = vec4<f32>();
+    var acc1_5 = vec4<f32>();
+    var acc1_6 = vec4<f32>();
+    var acc1_7 = vec4<f32>();
+    var acc2_0 = vec4<f32>();
+    var acc2_1 = vec4<f32>();
+    var acc2_2 = vec4<f32>();
+    var acc2_3 = vec4<f32>();
+    var acc2_4 = vec4<f32>();
+    var acc2_5 = vec4<f32>();
+    var acc2_6 = vec4<f32>();
+    var acc2_7 = vec4<f32>();
+    var acc3_0 = vec4<f32>();
+    var acc3_1 = vec4<f32>();
+    var acc3_2 = vec4<f32>();
+    var acc3_3 = vec4<f32>();
+    var acc3_4 = vec4<f32>();
+    var acc3_5 = vec4<f32>();
+    var acc3_6 = vec4<f32>();
+    var acc3_7 = vec4<f32>();
+    var acc4_0 = vec4<f32>();
+    var acc4_1 = vec4<f32>();
+    var acc4_2 = vec4<f32>();
+    var acc4_3 = vec4<f32>();
+    var acc4_4 = vec4<f32>();
+    var acc4_5 = vec4<f32>();
+    var acc4_6 = vec4<f32>();
+    var acc4_7 = vec4<f32>();
+    var acc5_0 = vec4<f32>();
+    var acc5_1 = vec4<f32>();
+    var acc5_2 = vec4<f32>();
+    var acc5_3 = vec4<f32>();
+    var acc5_4 = vec4<f32>();
+    var acc5_5 = vec4<f32>();
+    var acc5_6 = vec4<f32>();
+    var acc5_7 = vec4<f32>();
+    var acc6_0 = vec4<f32>();
+    var acc6_1 = vec4<f32>();
+    var acc6_2 = vec4<f32>();
+    var acc6_3 = vec4<f32>();
+    var acc6_4 = vec4<f32>();
+    var acc6_5 = vec4<f32>();
+    var acc6_6 = vec4<f32>();
+    var acc6_7 = vec4<f32>();
+    var acc7_0 = vec4<f32>();
+    var acc7_1 = vec4<f32>();
+    var acc7_2 = vec4<f32>();
+    var acc7_3 = vec4<f32>();
+    var acc7_4 = vec4<f32>();
+    var acc7_5 = vec4<f32>();
+    var acc7_6 = vec4<f32>();
+    var acc7_7 = vec4<f32>();
+    var acc8_0 = vec4<f32>();
+    var acc8_1 = vec4<f32>();
+    var acc8_2 = vec4<f32>();
+    var acc8_3 = vec4<f32>();
+    var acc8_4 = vec4<f32>();
+    var acc8_5 = vec4<f32>();
+    var acc8_6 = vec4<f32>();
+    var acc8_7 = vec4<f32>();
+    var acc9_0 = vec4<f32>();
+    var acc9_1 = vec4<f32>();
+    var acc9_2 = vec4<f32>();
+    var acc9_3 = vec4<f32>();
+    var acc9_4 = vec4<f32>();
+    var acc9_5 = vec4<f32>();
+    var acc9_6 = vec4<f32>();
+    var acc9_7 = vec4<f32>();
+    var acc10_0 = vec4<f32>();
+    var acc10_1 = vec4<f32>();
+    var acc10_2 = vec4<f32>();
+    var acc10_3 = vec4<f32>();
+    var acc10_4 = vec4<f32>();
+    var acc10_5 = vec4<f32>();
+    var acc10_6 = vec4<f32>();
+    var acc10_7 = vec4<f32>();
+    var acc11_0 = vec4<f32>();
+    var acc11_1 = vec4<f32>();
+    var acc11_2 = vec4<f32>();
+    var acc11_3 = vec4<f32>();
+    var acc11_4 = vec4<f32>();
+    var acc11_5 = vec4<f32>();
+    var acc11_6 = vec4<f32>();
+    var acc11_7 = vec4<f32>();
+    var acc12_0 = vec4<f32>();
+    var acc12_1 = vec4<f32>();
+    var acc12_2 = vec4<f32>();
+    var acc12_3 = vec4<f32>();
+    var acc12_4 = vec4<f32>();
+    var acc12_5 = vec4<f32>();
+    var acc12_6 = vec4<f32>();
+    var acc12_7 = vec4<f32>();
+    var acc13_0 = vec4<f32>();
+    var acc13_1 = vec4<f32>();
+    var acc13_2 = vec4<f32>();
+    var acc13_3 = vec4<f32>();
+    var acc13_4 = vec4<f32>();
+    var acc13_5 = vec4<f32>();
+    var acc13_6 = vec4<f32>();
+    var acc13_7 = vec4<f32>();
+    var acc14_0 = vec4<f32>();
+    var acc14_1 = vec4<f32>();
+    var acc14_2 = vec4<f32>();
+    var acc14_3 = vec4<f32>();
+    var acc14_4 = vec4<f32>();
+    var acc14_5 = vec4<f32>();
+    var acc14_6 = vec4<f32>();
+    var acc14_7 = vec4<f32>();
+    var acc15_0 = vec4<f32>();
+    var acc15_1 = vec4<f32>();
+    var acc15_2 = vec4<f32>();
+    var acc15_3 = vec4<f32>();
+    var acc15_4 = vec4<f32>();
+    var acc15_5 = vec4<f32>();
+    var acc15_6 = vec4<f32>();
+    var acc15_7 = vec4<f32>();
+    var acc16_0 = vec4<f32>();
+    var acc16_1 = vec4<f32>();
+    var acc16_2 = vec4<f32>();
+    var acc16_3 = vec4<f32>();
+    var acc16_4 = vec4<f32>();
+    var acc16_5 = vec4<f32>();
+    var acc16_6 = vec4<f32>();
+    var acc16_7 = vec4<f32>();
+    var acc17_0 = vec4<f32>();
+    var acc17_1 = vec4<f32>();
+    var acc17_2 = vec4<f32>();
+    var acc17_3 = vec4<f32>();
+    var acc17_4 = vec4<f32>();
+    var acc17_5 = vec4<f32>();
+    var acc17_6 = vec4<f32>();
+    var acc17_7 = vec4<f32>();
+    var acc18_0 = vec4<f32>();
+    var acc18_1 = vec4<f32>();
+    var acc18_2 = vec4<f32>();
+    var acc18_3 = vec4<f32>();
+    var acc18_4 = vec4<f32>();
+    var acc18_5 = vec4<f32>();
+    var acc18_6 = vec4<f32>();
+    var acc18_7 = vec4<f32>();
+    var acc19_0 = vec4<f32>();
+    var acc19_1 = vec4<f32>();
+    var acc19_2 = vec4<f32>();
+    var acc19_3 = vec4<f32>();
+    var acc19_4 = vec4<f32>();
+    var acc19_5 = vec4<f32>();
+    var acc19_6 = vec4<f32>();
+    var acc19_7 = vec4<f32>();
+    var acc20_0 = vec4<f32>();
+    var acc20_1 = vec4<f32>();
+    var acc20_2 = vec4<f32>();
+    var acc20_3 = vec4<f32>();
+    var acc20_4 = vec4<f32>();
+    var acc20_5 = vec4<f32>();
+    var acc20_6 = vec4<f32>();
+    var acc20_7 = vec4<f32>();
+    var acc21_0 = vec4<f32>();
+    var acc21_1 = vec4<f32>();
+    var acc21_2 = vec4<f32>();
+    var acc21_3 = vec4<f32>();
+    var acc21_4 = vec4<f32>();
+    var acc21_5 = vec4<f32>();
+    var acc21_6 = vec4<f32>();
+    var acc21_7 = vec4<f32>();
+    var acc22_0 = vec4<f32>();
+    var acc22_1 = vec4<f32>();
+    var acc22_2 = vec4<f32>();
+    var acc22_3 = vec4<f32>();
+    var acc22_4 = vec4<f32>();
+    var acc22_5 = vec4<f32>();
+    var acc22_6 = vec4<f32>();
+    var acc22_7 = vec4<f32>();
+    var acc23_0 = vec4<f32>();
+    var acc23_1 = vec4<f32>();
+    var acc23_2 = vec4<f32>();
+    var acc23_3 = vec4<f32>();
+    var acc23_4 = vec4<f32>();
+    var acc23_5 = vec4<f32>();
+    var acc23_6 = vec4<f32>();
+    var acc23_7 = vec4<f32>();
+    var acc24_0 = vec4<f32>();
+    var acc24_1 = vec4<f32>();
+    var acc24_2 = vec4<f32>();
+    var acc24_3 = vec4<f32>();
+    var acc24_4 = vec4<f32>();
+    var acc24_5 = vec4<f32>();
+    var acc24_6 = vec4<f32>();
+    var acc24_7 = vec4<f32>();
+    var acc25_0 = vec4<f32>();
+    var acc25_1 = vec4<f32>();
+    var acc25_2 = vec4<f32>();
+    var acc25_3 = vec4<f32>();
+    var acc25_4 = vec4<f32>();
+    var acc25_5 = vec4<f32>();
+    var acc25_6 = vec4<f32>();
+    var acc25_7 = vec4<f32>();
+    var acc26_0 = vec4<f32>();
+    var acc26_1 = vec4<f32>();
+    var acc26_2 = vec4<f32>();
+    var acc26_3 = vec4<f32>();
+    var acc26_4 = vec4<f32>();
+    var acc26_5 = vec4<f32>();
+    var acc26_6 = vec4<f32>();
+    var acc26_7 = vec4<f32>();
+    var acc27_0 = vec4<f32>();
+    var acc27_1 = vec4<f32>();
+    var acc27_2 = vec4<f32>();
+    var acc27_3 = vec4<f32>();
+    var acc27_4 = vec4<f32>();
+    var acc27_5 = vec4<f32>();
+    var acc27_6 = vec4<f32>();
+    var acc27_7 = vec4<f32>();
+    var acc28_0 = vec4<f32>();
+    var acc28_1 = vec4<f32>();
+    var acc28_2 = vec4<f32>();
+    var acc28_3 = vec4<f32>();
+    var acc28_4 = vec4<f32>();
+    var acc28_5 = vec4<f32>();
+    var acc28_6 = vec4<f32>();
+    var acc28_7 = vec4<f32>();
+    var acc29_0 = vec4<f32>();
+    var acc29_1 = vec4<f32>();
+    var acc29_2 = vec4<f32>();
+    var acc29_3 = vec4<f32>();
+    var acc29_4 = vec4<f32>();
+    var acc29_5 = vec4<f32>();
+    var acc29_6 = vec4<f32>();
+    var acc29_7 = vec4<f32>();
+    var acc30_0 = vec4<f32>();
+    var acc30_1 = vec4<f32>();
+    var acc30_2 = vec4<f32>();
+    var acc30_3 = vec4<f32>();
+    var acc30_4 = vec4<f32>();
+    var acc30_5 = vec4<f32>();
+    var acc30_6 = vec4<f32>();
+    var acc30_7 = vec4<f32>();
+    var acc31_0 = vec4<f32>();
+    var acc31_1 = vec4<f32>();
+    var acc31_2 = vec4<f32>();
+    var acc31_3 = vec4<f32>();
+    var acc31_4 = vec4<f32>();
+    var acc31_5 = vec4<f32>();
+    var acc31_6 = vec4<f32>();
+    var acc31_7 = vec4<f32>();
+    for (var kk = 0u; kk < k4; kk++) {
+        let b0 = texel_b(br0 + kk);
+        let b1 = texel_b(br1 + kk);
+        let b2 = texel_b(br2 + kk);
+        let b3 = texel_b(br3 + kk);
+        let b4 = texel_b(br4 + kk);
+        let b5 = texel_b(br5 + kk);
+        let b6 = texel_b(br6 + kk);
+        let b7 = texel_b(br7 + kk);
+        let b8 = texel_b(br8 + kk);
+        let b9 = texel_b(br9 + kk);
+        let b10 = texel_b(br10 + kk);
+        let b11 = texel_b(br11 + kk);
+        let b12 = texel_b(br12 + kk);
+        let b13 = texel_b(br13 + kk);
+        let b14 = texel_b(br14 + kk);
+        let b15 = texel_b(br15 + kk);
+        let b16 = texel_b(br16 + kk);
+        let b17 = texel_b(br17 + kk);
+        let b18 = texel_b(br18 + kk);
+        let b19 = texel_b(br19 + kk);
+        let b20 = texel_b(br20 + kk);
+        let b21 = texel_b(br21 + kk);
+        let b22 = texel_b(br22 + kk);
+        let b23 = texel_b(br23 + kk);
+        let b24 = texel_b(br24 + kk);
+        let b25 = texel_b(br25 + kk);
+        let b26 = texel_b(br26 + kk);
+        let b27 = texel_b(br27 + kk);
+        let b28 = texel_b(br28 + kk);
+        let b29 = texel_b(br29 + kk);
+        let b30 = texel_b(br30 + kk);
+        let b31 = texel_b(br31 + kk);
+        let a0 = texel_a(ar0 + kk);
+        acc0_0 += vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+        acc0_1 += vec4<f32>(dot(a0, b4), dot(a0, b5), dot(a0, b6), dot(a0, b7));
+        acc0_2 += vec4<f32>(dot(a0, b8), dot(a0, b9), dot(a0, b10), dot(a0, b11));
+        acc0_3 += vec4<f32>(dot(a0, b12), dot(a0, b13), dot(a0, b14), dot(a0, b15));
+        acc0_4 += vec4<f32>(dot(a0, b16), dot(a0, b17), dot(a0, b18), dot(a0, b19));
+        acc0_5 += vec4<f32>(dot(a0, b20), dot(a0, b21), dot(a0, b22), dot(a0, b23));
+        acc0_6 += vec4<f32>(dot(a0, b24), dot(a0, b25), dot(a0, b26), dot(a0, b27));
+        acc0_7 += vec4<f32>(dot(a0, b28), dot(a0, b29), dot(a0, b30), dot(a0, b31));
+        let a1 = texel_a(ar1 + kk);
+        acc1_0 += vec4<f32>(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+        acc1_1 += vec4<f32>(dot(a1, b4), dot(a1, b5), dot(a1, b6), dot(a1, b7));
+        acc1_2 += vec4<f32>(dot(a1, b8), dot(a1, b9), dot(a1, b10), dot(a1, b11));
+        acc1_3 += vec4<f32>(dot(a1, b12), dot(a1, b13), dot(a1, b14), dot(a1, b15));
+        acc1_4 += vec4<f32>(dot(a1, b16), dot(a1, b17), dot(a1, b18), dot(a1, b19));
+        acc1_5 += vec4<f32>(dot(a1, b20), dot(a1, b21), dot(a1, b22), dot(a1, b23));
+        acc1_6 += vec4<f32>(dot(a1, b24), dot(a1, b25), dot(a1, b26), dot(a1, b27));
+        acc1_7 += vec4<f32>(dot(a1, b28), dot(a1, b29), dot(a1, b30), dot(a1, b31));
+        let a2 = texel_a(ar2 + kk);
+        acc2_0 += vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+        acc2_1 += vec4<f32>(dot(a2, b4), dot(a2, b5), dot(a2, b6), dot(a2, b7));
+        acc2_2 += vec4<f32>(dot(a2, b8), dot(a2, b9), dot(a2, b10), dot(a2, b11));
+        acc2_3 += vec4<f32>(dot(a2, b12), dot(a2, b13), dot(a2, b14), dot(a2, b15));
+        acc2_4 += vec4<f32>(dot(a2, b16), dot(a2, b17), dot(a2, b18), dot(a2, b19));
+        acc2_5 += vec4<f32>(dot(a2, b20), dot(a2, b21), dot(a2, b22), dot(a2, b23));
+        acc2_6 += vec4<f32>(dot(a2, b24), dot(a2, b25), dot(a2, b26), dot(a2, b27));
+        acc2_7 += vec4<f32>(dot(a2, b28), dot(a2, b29), dot(a2, b30), dot(a2, b31));
+        let a3 = texel_a(ar3 + kk);
+        acc3_0 += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
+        acc3_1 += vec4<f32>(dot(a3, b4), dot(a3, b5), dot(a3, b6), dot(a3, b7));
+        acc3_2 += vec4<f32>(dot(a3, b8), dot(a3, b9), dot(a3, b10), dot(a3, b11));
+        acc3_3 += vec4<f32>(dot(a3, b12), dot(a3, b13), dot(a3, b14), dot(a3, b15));
+        acc3_4 += vec4<f32>(dot(a3, b16), dot(a3, b17), dot(a3, b18), dot(a3, b19));
+        acc3_5 += vec4<f32>(dot(a3, b20), dot(a3, b21), dot(a3, b22), dot(a3, b23));
+        acc3_6 += vec4<f32>(dot(a3, b24), dot(a3, b25), dot(a3, b26), dot(a3, b27));
+        acc3_7 += vec4<f32>(dot(a3, b28), dot(a3, b29), dot(a3, b30), dot(a3, b31));
+        let a4 = texel_a(ar4 + kk);
+        acc4_0 += vec4<f32>(dot(a4, b0), dot(a4, b1), dot(a4, b2), dot(a4, b3));
+        acc4_1 += vec4<f32>(dot(a4, b4), dot(a4, b5), dot(a4, b6), dot(a4, b7));
+        acc4_2 += vec4<f32>(dot(a4, b8), dot(a4, b9), dot(a4, b10), dot(a4, b11));
+        acc4_3 += vec4<f32>(dot(a4, b12), dot(a4, b13), dot(a4, b14), dot(a4, b15));
+        acc4_4 += vec4<f32>(dot(a4, b16), dot(a4, b17), dot(a4, b18), dot(a4, b19));
+        acc4_5 += vec4<f32>(dot(a4, b20), dot(a4, b21), dot(a4, b22), dot(a4, b23));
+        acc4_6 += vec4<f32>(dot(a4, b24), dot(a4, b25), dot(a4, b26), dot(a4, b27));
+        acc4_7 += vec4<f32>(dot(a4, b28), dot(a4, b29), dot(a4, b30), dot(a4, b31));
+        let a5 = texel_a(ar5 + kk);
+        acc5_0 += vec4<f32>(dot(a5, b0), dot(a5, b1), dot(a5, b2), dot(a5, b3));
+        acc5_1 += vec4<f32>(dot(a5, b4), dot(a5, b5), dot(a5, b6), dot(a5, b7));
+        acc5_2 += vec4<f32>(dot(a5, b8), dot(a5, b9), dot(a5, b10), dot(a5, b11));
+        acc5_3 += vec4<f32>(dot(a5, b12), dot(a5, b13), dot(a5, b14), dot(a5, b15));
+        acc5_4 += vec4<f32>(dot(a5, b16), dot(a5, b17), dot(a5, b18), dot(a5, b19));
+        acc5_5 += vec4<f32>(dot(a5, b20), dot(a5, b21), dot(a5, b22), dot(a5, b23));
+        acc5_6 += vec4<f32>(dot(a5, b24), dot(a5, b25), dot(a5, b26), dot(a5, b27));
+        acc5_7 += vec4<f32>(dot(a5, b28), dot(a5, b29), dot(a5, b30), dot(a5, b31));
+        let a6 = texel_a(ar6 + kk);
+        acc6_0 += vec4<f32>(dot(a6, b0), dot(a6, b1), dot(a6, b2), dot(a6, b3));
+        acc6_1 += vec4<f32>(dot(a6, b4), dot(a6, b5), dot(a6, b6), dot(a6, b7));
+        acc6_2 += vec4<f32>(dot(a6, b8), dot(a6, b9), dot(a6, b10), dot(a6, b11));
+        acc6_3 += vec4<f32>(dot(a6, b12), dot(a6, b13), dot(a6, b14), dot(a6, b15));
+        acc6_4 += vec4<f32>(dot(a6, b16), dot(a6, b17), dot(a6, b18), dot(a6, b19));
+        acc6_5 += vec4<f32>(dot(a6, b20), dot(a6, b21), dot(a6, b22), dot(a6, b23));
+        acc6_6 += vec4<f32>(dot(a6, b24), dot(a6, b25), dot(a6, b26), dot(a6, b27));
+        acc6_7 += vec4<f32>(dot(a6, b28), dot(a6, b29), dot(a6, b30), dot(a6, b31));
+        let a7 = texel_a(ar7 + kk);
+        acc7_0 += vec4<f32>(dot(a7, b0), dot(a7, b1), dot(a7, b2), dot(a7, b3));
+        acc7_1 += vec4<f32>(dot(a7, b4), dot(a7, b5), dot(a7, b6), dot(a7, b7));
+        acc7_2 += vec4<f32>(dot(a7, b8), dot(a7, b9), dot(a7, b10), dot(a7, b11));
+        acc7_3 += vec4<f32>(dot(a7, b12), dot(a7, b13), dot(a7, b14), dot(a7, b15));
+        acc7_4 += vec4<f32>(dot(a7, b16), dot(a7, b17), dot(a7, b18), dot(a7, b19));
+        acc7_5 += vec4<f32>(dot(a7, b20), dot(a7, b21), dot(a7, b22), dot(a7, b23));
+        acc7_6 += vec4<f32>(dot(a7, b24), dot(a7, b25), dot(a7, b26), dot(a7, b27));
+        acc7_7 += vec4<f32>(dot(a7, b28), dot(a7, b29), dot(a7, b30), dot(a7, b31));
+        let a8 = texel_a(ar8 + kk);
+        acc8_0 += vec4<f32>(dot(a8, b0), dot(a8, b1), dot(a8, b2), dot(a8, b3));
+        acc8_1 += vec4<f32>(dot(a8, b4), dot(a8, b5), dot(a8, b6), dot(a8, b7));
+        acc8_2 += vec4<f32>(dot(a8, b8), dot(a8, b9), dot(a8, b10), dot(a8, b11));
+        acc8_3 += vec4<f32>(dot(a8, b12), dot(a8, b13), dot(a8, b14), dot(a8, b15));
+        acc8_4 += vec4<f32>(dot(a8, b16), dot(a8, b17), dot(a8, b18), dot(a8, b19));
+        acc8_5 += vec4<f32>(dot(a8, b20), dot(a8, b21), dot(a8, b22), dot(a8, b23));
+        acc8_6 += vec4<f32>(dot(a8, b24), dot(a8, b25), dot(a8, b26), dot(a8, b27));
+        acc8_7 += vec4<f32>(dot(a8, b28), dot(a8, b29), dot(a8, b30), dot(a8, b31));
+        let a9 = texel_a(ar9 + kk);
+        acc9_0 += vec4<f32>(dot(a9, b0), dot(a9, b1), dot(a9, b2), dot(a9, b3));
+        acc9_1 += vec4<f32>(dot(a9, b4), dot(a9, b5), dot(a9, b6), dot(a9, b7));
+        acc9_2 += vec4<f32>(dot(a9, b8), dot(a9, b9), dot(a9, b10), dot(a9, b11));
+        acc9_3 += vec4<f32>(dot(a9, b12), dot(a9, b13), dot(a9, b14), dot(a9, b15));
+        acc9_4 += vec4<f32>(dot(a9, b16), dot(a9, b17), dot(a9, b18), dot(a9, b19));
+        acc9_5 += vec4<f32>(dot(a9, b20), dot(a9, b21), dot(a9, b22), dot(a9, b23));
+        acc9_6 += vec4<f32>(dot(a9, b24), dot(a9, b25), dot(a9, b26), dot(a9, b27));
+        acc9_7 += vec4<f32>(dot(a9, b28), dot(a9, b29), dot(a9, b30), dot(a9, b31));
+        let a10 = texel_a(ar10 + kk);
+        acc10_0 += vec4<f32>(dot(a10, b0), dot(a10, b1), dot(a10, b2), dot(a10, b3));
+        acc10_1 += vec4<f32>(dot(a10, b4), dot(a10, b5), dot(a10, b6), dot(a10, b7));
+        acc10_2 += vec4<f32>(dot(a10, b8), dot(a10, b9), dot(a10, b10), dot(a10, b11));
+        acc10_3 += vec4<f32>(dot(a10, b12), dot(a10, b13), dot(a10, b14), dot(a10, b15));
+        acc10_4 += vec4<f32>(dot(a10, b16), dot(a10, b17), dot(a10, b18), dot(a10, b19));
+        acc10_5 += vec4<f32>(dot(a10, b20), dot(a10, b21), dot(a10, b22), dot(a10, b23));
+        acc10_6 += vec4<f32>(dot(a10, b24), dot(a10, b25), dot(a10, b26), dot(a10, b27));
+        acc10_7 += vec4<f32>(dot(a10, b28), dot(a10, b29), dot(a10, b30), dot(a10, b31));
+        let a11 = texel_a(ar11 + kk);
+        acc11_0 += vec4<f32>(dot(a11, b0), dot(a11, b1), dot(a11, b2), dot(a11, b3));
+        acc11_1 += vec4<f32>(dot(a11, b4), dot(a11, b5), dot(a11, b6), dot(a11, b7));
+        acc11_2 += vec4<f32>(dot(a11, b8), dot(a11, b9), dot(a11, b10), dot(a11, b11));
+        acc11_3 += vec4<f32>(dot(a11, b12), dot(a11, b13), dot(a11, b14), dot(a11, b15));
+        acc11_4 += vec4<f32>(dot(a11, b16), dot(a11, b17), dot(a11, b18), dot(a11, b19));
+        acc11_5 += vec4<f32>(dot(a11, b20), dot(a11, b21), dot(a11, b22), dot(a11, b23));
+        acc11_6 += vec4<f32>(dot(a11, b24), dot(a11, b25), dot(a11, b26), dot(a11, b27));
+        acc11_7 += vec4<f32>(dot(a11, b28), dot(a11, b29), dot(a11, b30), dot(a11, b31));
+        let a12 = texel_a(ar12 + kk);
+        acc12_0 += vec4<f32>(dot(a12, b0), dot(a12, b1), dot(a12, b2), dot(a12, b3));
+        acc12_1 += vec4<f32>(dot(a12, b4), dot(a12, b5), dot(a12, b6), dot(a12, b7));
+        acc12_2 += vec4<f32>(dot(a12, b8), dot(a12, b9), dot(a12, b10), dot(a12, b11));
+        acc12_3 += vec4<f32>(dot(a12, b12), dot(a12, b13), dot(a12, b14), dot(a12, b15));
+        acc12_4 += vec4<f32>(dot(a12, b16), dot(a12, b17), dot(a12, b18), dot(a12, b19));
+        acc12_5 += vec4<f32>(dot(a12, b20), dot(a12, b21), dot(a12, b22), dot(a12, b23));
+        acc12_6 += vec4<f32>(dot(a12, b24), dot(a12, b25), dot(a12, b26), dot(a12, b27));
+        acc12_7 += vec4<f32>(dot(a12, b28), dot(a12, b29), dot(a12, b30), dot(a12, b31));
+        let a13 = texel_a(ar13 + kk);
+        acc13_0 += vec4<f32>(dot(a13, b0), dot(a13, b1), dot(a13, b2), dot(a13, b3));
+        acc13_1 += vec4<f32>(dot(a13, b4), dot(a13, b5), dot(a13, b6), dot(a13, b7));
+        acc13_2 += vec4<f32>(dot(a13, b8), dot(a13, b9), dot(a13, b10), dot(a13, b11));
+        acc13_3 += vec4<f32>(dot(a13, b12), dot(a13, b13), dot(a13, b14), dot(a13, b15));
+        acc13_4 += vec4<f32>(dot(a13, b16), dot(a13, b17), dot(a13, b18), dot(a13, b19));
+        acc13_5 += vec4<f32>(dot(a13, b20), dot(a13, b21), dot(a13, b22), dot(a13, b23));
+        acc13_6 += vec4<f32>(dot(a13, b24), dot(a13, b25), dot(a13, b26), dot(a13, b27));
+        acc13_7 += vec4<f32>(dot(a13, b28), dot(a13, b29), dot(a13, b30), dot(a13, b31));
+        let a14 = texel_a(ar14 + kk);
+        acc14_0 += vec4<f32>(dot(a14, b0), dot(a14, b1), dot(a14, b2), dot(a14, b3));
+        acc14_1 += vec4<f32>(dot(a14, b4), dot(a14, b5), dot(a14, b6), dot(a14, b7));
+        acc14_2 += vec4<f32>(dot(a14, b8), dot(a14, b9), dot(a14, b10), dot(a14, b11));
+        acc14_3 += vec4<f32>(dot(a14, b12), dot(a14, b13), dot(a14, b14), dot(a14, b15));
+        acc14_4 += vec4<f32>(dot(a14, b16), dot(a14, b17), dot(a14, b18), dot(a14, b19));
+        acc14_5 += vec4<f32>(dot(a14, b20), dot(a14, b21), dot(a14, b22), dot(a14, b23));
+        acc14_6 += vec4<f32>(dot(a14, b24), dot(a14, b25), dot(a14, b26), dot(a14, b27));
+        acc14_7 += vec4<f32>(dot(a14, b28), dot(a14, b29), dot(a14, b30), dot(a14, b31));
+        let a15 = texel_a(ar15 + kk);
+        acc15_0 += vec4<f32>(dot(a15, b0), dot(a15, b1), dot(a15, b2), dot(a15, b3));
+        acc15_1 += vec4<f32>(dot(a15, b4), dot(a15, b5), dot(a15, b6), dot(a15, b7));
+        acc15_2 += vec4<f32>(dot(a15, b8), dot(a15, b9), dot(a15, b10), dot(a15, b11));
+        acc15_3 += vec4<f32>(dot(a15, b12), dot(a15, b13), dot(a15, b14), dot(a15, b15));
+        acc15_4 += vec4<f32>(dot(a15, b16), dot(a15, b17), dot(a15, b18), dot(a15, b19));
+        acc15_5 += vec4<f32>(dot(a15, b20), dot(a15, b21), dot(a15, b22), dot(a15, b23));
+        acc15_6 += vec4<f32>(dot(a15, b24), dot(a15, b25), dot(a15, b26), dot(a15, b27));
+        acc15_7 += vec4<f32>(dot(a15, b28), dot(a15, b29), dot(a15, b30), dot(a15, b31));
+        let a16 = texel_a(ar16 + kk);
+        acc16_0 += vec4<f32>(dot(a16, b0), dot(a16, b1), dot(a16, b2), dot(a16, b3));
+        acc16_1 += vec4<f32>(dot(a16, b4), dot(a16, b5), dot(a16, b6), dot(a16, b7));
+        acc16_2 += vec4<f32>(dot(a16, b8), dot(a16, b9), dot(a16, b10), dot(a16, b11));
+        acc16_3 += vec4<f32>(dot(a16, b12), dot(a16, b13), dot(a16, b14), dot(a16, b15));
+        acc16_4 += vec4<f32>(dot(a16, b16), dot(a16, b17), dot(a16, b18), dot(a16, b19));
+        acc16_5 += vec4<f32>(dot(a16, b20), dot(a16, b21), dot(a16, b22), dot(a16, b23));
+        acc16_6 += vec4<f32>(dot(a16, b24), dot(a16, b25), dot(a16, b26), dot(a16, b27));
+        acc16_7 += vec4<f32>(dot(a16, b28), dot(a16, b29), dot(a16, b30), dot(a16, b31));
+        let a17 = texel_a(ar17 + kk);
+        acc17_0 += vec4<f32>(dot(a17, b0), dot(a17, b1), dot(a17, b2), dot(a17, b3));
+        acc17_1 += vec4<f32>(dot(a17, b4), dot(a17, b5), dot(a17, b6), dot(a17, b7));
+        acc17_2 += vec4<f32>(dot(a17, b8), dot(a17, b9), dot(a17, b10), dot(a17, b11));
+        acc17_3 += vec4<f32>(dot(a17, b12), dot(a17, b13), dot(a17, b14), dot(a17, b15));
+        acc17_4 += vec4<f32>(dot(a17, b16), dot(a17, b17), dot(a17, b18), dot(a17, b19));
+        acc17_5 += vec4<f32>(dot(a17, b20), dot(a17, b21), dot(a17, b22), dot(a17, b23));
+        acc17_6 += vec4<f32>(dot(a17, b24), dot(a17, b25), dot(a17, b26), dot(a17, b27));
+        acc17_7 += vec4<f32>(dot(a17, b28), dot(a17, b29), dot(a17, b30), dot(a17, b31));
+        let a18 = texel_a(ar18 + kk);
+        acc18_0 += vec4<f32>(dot(a18, b0), dot(a18, b1), dot(a18, b2), dot(a18, b3));
+        acc18_1 += vec4<f32>(dot(a18, b4), dot(a18, b5), dot(a18, b6), dot(a18, b7));
+        acc18_2 += vec4<f32>(dot(a18, b8), dot(a18, b9), dot(a18, b10), dot(a18, b11));
+        acc18_3 += vec4<f32>(dot(a18, b12), dot(a18, b13), dot(a18, b14), dot(a18, b15));
+        acc18_4 += vec4<f32>(dot(a18, b16), dot(a18, b17), dot(a18, b18), dot(a18, b19));
+        acc18_5 += vec4<f32>(dot(a18, b20), dot(a18, b21), dot(a18, b22), dot(a18, b23));
+        acc18_6 += vec4<f32>(dot(a18, b24), dot(a18, b25), dot(a18, b26), dot(a18, b27));
+        acc18_7 += vec4<f32>(dot(a18, b28), dot(a18, b29), dot(a18, b30), dot(a18, b31));
+        let a19 = texel_a(ar19 + kk);
+        acc19_0 += vec4<f32>(dot(a19, b0), dot(a19, b1), dot(a19, b2), dot(a19, b3));
+        acc19_1 += vec4<f32>(dot(a19, b4), dot(a19, b5), dot(a19, b6), dot(a19, b7));
+        acc19_2 += vec4<f32>(dot(a19, b8), dot(a19, b9), dot(a19, b10), dot(a19, b11));
+        acc19_3 += vec4<f32>(dot(a19, b12), dot(a19, b13), dot(a19, b14), dot(a19, b15));
+        acc19_4 += vec4<f32>(dot(a19, b16), dot(a19, b17), dot(a19, b18), dot(a19, b19));
+        acc19_5 += vec4<f32>(dot(a19, b20), dot(a19, b21), dot(a19, b22), dot(a19, b23));
+        acc19_6 += vec4<f32>(dot(a19, b24), dot(a19, b25), dot(a19, b26), dot(a19, b27));
+        acc19_7 += vec4<f32>(dot(a19, b28), dot(a19, b29), dot(a19, b30), dot(a19, b31));
+        let a20 = texel_a(ar20 + kk);
+        acc20_0 += vec4<f32>(dot(a20, b0), dot(a20, b1), dot(a20, b2), dot(a20, b3));
+        acc20_1 += vec4<f32>(dot(a20, b4), dot(a20, b5), dot(a20, b6), dot(a20, b7));
+        acc20_2 += vec4<f32>(dot(a20, b8), dot(a20, b9), dot(a20, b10), dot(a20, b11));
+        acc20_3 += vec4<f32>(dot(a20, b12), dot(a20, b13), dot(a20, b14), dot(a20, b15));
+        acc20_4 += vec4<f32>(dot(a20, b16), dot(a20, b17), dot(a20, b18), dot(a20, b19));
+        acc20_5 += vec4<f32>(dot(a20, b20), dot(a20, b21), dot(a20, b22), dot(a20, b23));
+        acc20_6 += vec4<f32>(dot(a20, b24), dot(a20, b25), dot(a20, b26), dot(a20, b27));
+        acc20_7 += vec4<f32>(dot(a20, b28), dot(a20, b29), dot(a20, b30), dot(a20, b31));
+        let a21 = texel_a(ar21 + kk);
+        acc21_0 += vec4<f32>(dot(a21, b0), dot(a21, b1), dot(a21, b2), dot(a21, b3));
+        acc21_1 += vec4<f32>(dot(a21, b4), dot(a21, b5), dot(a21, b6), dot(a21, b7));
+        acc21_2 += vec4<f32>(dot(a21, b8), dot(a21, b9), dot(a21, b10), dot(a21, b11));
+        acc21_3 += vec4<f32>(dot(a21, b12), dot(a21, b13), dot(a21, b14), dot(a21, b15));
+        acc21_4 += vec4<f32>(dot(a21, b16), dot(a21, b17), dot(a21, b18), dot(a21, b19));
+        acc21_5 += vec4<f32>(dot(a21, b20), dot(a21, b21), dot(a21, b22), dot(a21, b23));
+        acc21_6 += vec4<f32>(dot(a21, b24), dot(a21, b25), dot(a21, b26), dot(a21, b27));
+        acc21_7 += vec4<f32>(dot(a21, b28), dot(a21, b29), dot(a21, b30), dot(a21, b31));
+        let a22 = texel_a(ar22 + kk);
+        acc22_0 += vec4<f32>(dot(a22, b0), dot(a22, b1), dot(a22, b2), dot(a22, b3));
+        acc22_1 += vec4<f32>(dot(a22, b4), dot(a22, b5), dot(a22, b6), dot(a22, b7));
+        acc22_2 += vec4<f32>(dot(a22, b8), dot(a22, b9), dot(a22, b10), dot(a22, b11));
+        acc22_3 += vec4<f32>(dot(a22, b12), dot(a22, b13), dot(a22, b14), dot(a22, b15));
+        acc22_4 += vec4<f32>(dot(a22, b16), dot(a22, b17), dot(a22, b18), dot(a22, b19));
+        acc22_5 += vec4<f32>(dot(a22, b20), dot(a22, b21), dot(a22, b22), dot(a22, b23));
+        acc22_6 += vec4<f32>(dot(a22, b24), dot(a22, b25), dot(a22, b26), dot(a22, b27));
+        acc22_7 += vec4<f32>(dot(a22, b28), dot(a22, b29), dot(a22, b30), dot(a22, b31));
+        let a23 = texel_a(ar23 + kk);
+        acc23_0 += vec4<f32>(dot(a23, b0), dot(a23, b1), dot(a23, b2), dot(a23, b3));
+        acc23_1 += vec4<f32>(dot(a23, b4), dot(a23, b5), dot(a23, b6), dot(a23, b7));
+        acc23_2 += vec4<f32>(dot(a23, b8), dot(a23, b9), dot(a23, b10), dot(a23, b11));
+        acc23_3 += vec4<f32>(dot(a23, b12), dot(a23, b13), dot(a23, b14), dot(a23, b15));
+        acc23_4 += vec4<f32>(dot(a23, b16), dot(a23, b17), dot(a23, b18), dot(a23, b19));
+        acc23_5 += vec4<f32>(dot(a23, b20), dot(a23, b21), dot(a23, b22), dot(a23, b23));
+        acc23_6 += vec4<f32>(dot(a23, b24), dot(a23, b25), dot(a23, b26), dot(a23, b27));
+        acc23_7 += vec4<f32>(dot(a23, b28), dot(a23, b29), dot(a23, b30), dot(a23, b31));
+        let a24 = texel_a(ar24 + kk);
+        acc24_0 += vec4<f32>(dot(a24, b0), dot(a24, b1), dot(a24, b2), dot(a24, b3));
+        acc24_1 += vec4<f32>(dot(a24, b4), dot(a24, b5), dot(a24, b6), dot(a24, b7));
+        acc24_2 += vec4<f32>(dot(a24, b8), dot(a24, b9), dot(a24, b10), dot(a24, b11));
+        acc24_3 += vec4<f32>(dot(a24, b12), dot(a24, b13), dot(a24, b14), dot(a24, b15));
+        acc24_4 += vec4<f32>(dot(a24, b16), dot(a24, b17), dot(a24, b18), dot(a24, b19));
+        acc24_5 += vec4<f32>(dot(a24, b20), dot(a24, b21), dot(a24, b22), dot(a24, b23));
+        acc24_6 += vec4<f32>(dot(a24, b24), dot(a24, b25), dot(a24, b26), dot(a24, b27));
+        acc24_7 += vec4<f32>(dot(a24, b28), dot(a24, b29), dot(a24, b30), dot(a24, b31));
+        let a25 = texel_a(ar25 + kk);
+        acc25_0 += vec4<f32>(dot(a25, b0), dot(a25, b1), dot(a25, b2), dot(a25, b3));
+        acc25_1 += vec4<f32>(dot(a25, b4), dot(a25, b5), dot(a25, b6), dot(a25, b7));
+        acc25_2 += vec4<f32>(dot(a25, b8), dot(a25, b9), dot(a25, b10), dot(a25, b11));
+        acc25_3 += vec4<f32>(dot(a25, b12), dot(a25, b13), dot(a25, b14), dot(a25, b15));
+        acc25_4 += vec4<f32>(dot(a25, b16), dot(a25, b17), dot(a25, b18), dot(a25, b19));
+        acc25_5 += vec4<f32>(dot(a25, b20), dot(a25, b21), dot(a25, b22), dot(a25, b23));
+        acc25_6 += vec4<f32>(dot(a25, b24), dot(a25, b25), dot(a25, b26), dot(a25, b27));
+        acc25_7 += vec4<f32>(dot(a25, b28), dot(a25, b29), dot(a25, b30), dot(a25, b31));
+        let a26 = texel_a(ar26 + kk);
+        acc26_0 += vec4<f32>(dot(a26, b0), dot(a26, b1), dot(a26, b2), dot(a26, b3));
+        acc26_1 += vec4<f32>(dot(a26, b4), dot(a26, b5), dot(a26, b6), dot(a26, b7));
+        acc26_2 += vec4<f32>(dot(a26, b8), dot(a26, b9), dot(a26, b10), dot(a26, b11));
+        acc26_3 += vec4<f32>(dot(a26, b12), dot(a26, b13), dot(a26, b14), dot(a26, b15));
+        acc26_4 += vec4<f32>(dot(a26, b16), dot(a26, b17), dot(a26, b18), dot(a26, b19));
+        acc26_5 += vec4<f32>(dot(a26, b20), dot(a26, b21), dot(a26, b22), dot(a26, b23));
+        acc26_6 += vec4<f32>(dot(a26, b24), dot(a26, b25), dot(a26, b26), dot(a26, b27));
+        acc26_7 += vec4<f32>(dot(a26, b28), dot(a26, b29), dot(a26, b30), dot(a26, b31));
+        let a27 = texel_a(ar27 + kk);
+        acc27_0 += vec4<f32>(dot(a27, b0), dot(a27, b1), dot(a27, b2), dot(a27, b3));
+        acc27_1 += vec4<f32>(dot(a27, b4), dot(a27, b5), dot(a27, b6), dot(a27, b7));
+        acc27_2 += vec4<f32>(dot(a27, b8), dot(a27, b9), dot(a27, b10), dot(a27, b11));
+        acc27_3 += vec4<f32>(dot(a27, b12), dot(a27, b13), dot(a27, b14), dot(a27, b15));
+        acc27_4 += vec4<f32>(dot(a27, b16), dot(a27, b17), dot(a27, b18), dot(a27, b19));
+        acc27_5 += vec4<f32>(dot(a27, b20), dot(a27, b21), dot(a27, b22), dot(a27, b23));
+        acc27_6 += vec4<f32>(dot(a27, b24), dot(a27, b25), dot(a27, b26), dot(a27, b27));
+        acc27_7 += vec4<f32>(dot(a27, b28), dot(a27, b29), dot(a27, b30), dot(a27, b31));
+        let a28 = texel_a(ar28 + kk);
+        acc28_0 += vec4<f32>(dot(a28, b0), dot(a28, b1), dot(a28, b2), dot(a28, b3));
+        acc28_1 += vec4<f32>(dot(a28, b4), dot(a28, b5), dot(a28, b6), dot(a28, b7));
+        acc28_2 += vec4<f32>(dot(a28, b8), dot(a28, b9), dot(a28, b10), dot(a28, b11));
+        acc28_3 += vec4<f32>(dot(a28, b12), dot(a28, b13), dot(a28, b14), dot(a28, b15));
+        acc28_4 += vec4<f32>(dot(a28, b16), dot(a28, b17), dot(a28, b18), dot(a28, b19));
+        acc28_5 += vec4<f32>(dot(a28, b20), dot(a28, b21), dot(a28, b22), dot(a28, b23));
+        acc28_6 += vec4<f32>(dot(a28, b24), dot(a28, b25), dot(a28, b26), dot(a28, b27));
+        acc28_7 += vec4<f32>(dot(a28, b28), dot(a28, b29), dot(a28, b30), dot(a28, b31));
+        let a29 = texel_a(ar29 + kk);
+        acc29_0 += vec4<f32>(dot(a29, b0), dot(a29, b1), dot(a29, b2), dot(a29, b3));
+        acc29_1 += vec4<f32>(dot(a29, b4), dot(a29, b5), dot(a29, b6), dot(a29, b7));
+        acc29_2 += vec4<f32>(dot(a29, b8), dot(a29, b9), dot(a29, b10), dot(a29, b11));
+        acc29_3 += vec4<f32>(dot(a29, b12), dot(a29, b13), dot(a29, b14), dot(a29, b15));
+        acc29_4 += vec4<f32>(dot(a29, b16), dot(a29, b17), dot(a29, b18), dot(a29, b19));
+        acc29_5 += vec4<f32>(dot(a29, b20), dot(a29, b21), dot(a29, b22), dot(a29, b23));
+        acc29_6 += vec4<f32>(dot(a29, b24), dot(a29, b25), dot(a29, b26), dot(a29, b27));
+        acc29_7 += vec4<f32>(dot(a29, b28), dot(a29, b29), dot(a29, b30), dot(a29, b31));
+        let a30 = texel_a(ar30 + kk);
+        acc30_0 += vec4<f32>(dot(a30, b0), dot(a30, b1), dot(a30, b2), dot(a30, b3));
+        acc30_1 += vec4<f32>(dot(a30, b4), dot(a30, b5), dot(a30, b6), dot(a30, b7));
+        acc30_2 += vec4<f32>(dot(a30, b8), dot(a30, b9), dot(a30, b10), dot(a30, b11));
+        acc30_3 += vec4<f32>(dot(a30, b12), dot(a30, b13), dot(a30, b14), dot(a30, b15));
+        acc30_4 += vec4<f32>(dot(a30, b16), dot(a30, b17), dot(a30, b18), dot(a30, b19));
+        acc30_5 += vec4<f32>(dot(a30, b20), dot(a30, b21), dot(a30, b22), dot(a30, b23));
+        acc30_6 += vec4<f32>(dot(a30, b24), dot(a30, b25), dot(a30, b26), dot(a30, b27));
+        acc30_7 += vec4<f32>(dot(a30, b28), dot(a30, b29), dot(a30, b30), dot(a30, b31));
+        let a31 = texel_a(ar31 + kk);
+        acc31_0 += vec4<f32>(dot(a31, b0), dot(a31, b1), dot(a31, b2), dot(a31, b3));
+        acc31_1 += vec4<f32>(dot(a31, b4), dot(a31, b5), dot(a31, b6), dot(a31, b7));
+        acc31_2 += vec4<f32>(dot(a31, b8), dot(a31, b9), dot(a31, b10), dot(a31, b11));
+        acc31_3 += vec4<f32>(dot(a31, b12), dot(a31, b13), dot(a31, b14), dot(a31, b15));
+        acc31_4 += vec4<f32>(dot(a31, b16), dot(a31, b17), dot(a31, b18), dot(a31, b19));
+        acc31_5 += vec4<f32>(dot(a31, b20), dot(a31, b21), dot(a31, b22), dot(a31, b23));
+        acc31_6 += vec4<f32>(dot(a31, b24), dot(a31, b25), dot(a31, b26), dot(a31, b27));
+        acc31_7 += vec4<f32>(dot(a31, b28), dot(a31, b29), dot(a31, b30), dot(a31, b31));
+    }
+    return Block_big(
+        array<vec4<f32>, 8>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7),
+        array<vec4<f32>, 8>(acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7),
+        array<vec4<f32>, 8>(acc2_0, acc2_1, acc2_2, acc2_3, acc2_4, acc2_5, acc2_6, acc2_7),
+        array<vec4<f32>, 8>(acc3_0, acc3_1, acc3_2, acc3_3, acc3_4, acc3_5, acc3_6, acc3_7),
+        array<vec4<f32>, 8>(acc4_0, acc4_1, acc4_2, acc4_3, acc4_4, acc4_5, acc4_6, acc4_7),
+        array<vec4<f32>, 8>(acc5_0, acc5_1, acc5_2, acc5_3, acc5_4, acc5_5, acc5_6, acc5_7),
+        array<vec4<f32>, 8>(acc6_0, acc6_1, acc6_2, acc6_3, acc6_4, acc6_5, acc6_6, acc6_7),
+        array<vec4<f32>, 8>(acc7_0, acc7_1, acc7_2, acc7_3, acc7_4, acc7_5, acc7_6, acc7_7),
+        array<vec4<f32>, 8>(acc8_0, acc8_1, acc8_2, acc8_3, acc8_4, acc8_5, acc8_6, acc8_7),
+        array<vec4<f32>, 8>(acc9_0, acc9_1, acc9_2, acc9_3, acc9_4, acc9_5, acc9_6, acc9_7),
+        array<vec4<f32>, 8>(acc10_0, acc10_1, acc10_2, acc10_3, acc10_4, acc10_5, acc10_6, acc10_7),
+        array<vec4<f32>, 8>(acc11_0, acc11_1, acc11_2, acc11_3, acc11_4, acc11_5, acc11_6, acc11_7),
+        array<vec4<f32>, 8>(acc12_0, acc12_1, acc12_2, acc12_3, acc12_4, acc12_5, acc12_6, acc12_7),
+        array<vec4<f32>, 8>(acc13_0, acc13_1, acc13_2, acc13_3, acc13_4, acc13_5, acc13_6, acc13_7),
+        array<vec4<f32>, 8>(acc14_0, acc14_1, acc14_2, acc14_3, acc14_4, acc14_5, acc14_6, acc14_7),
+        array<vec4<f32>, 8>(acc15_0, acc15_1, acc15_2, acc15_3, acc15_4, acc15_5, acc15_6, acc15_7),
+        array<vec4<f32>, 8>(acc16_0, acc16_1, acc16_2, acc16_3, acc16_4, acc16_5, acc16_6, acc16_7),
+        array<vec4<f32>, 8>(acc17_0, acc17_1, acc17_2, acc17_3, acc17_4, acc17_5, acc17_6, acc17_7),
+        array<vec4<f32>, 8>(acc18_0, acc18_1, acc18_2, acc18_3, acc18_4, acc18_5, acc18_6, acc18_7),
+        array<vec4<f32>, 8>(acc19_0, acc19_1, acc19_2, acc19_3, acc19_4, acc19_5, acc19_6, acc19_7),
+        array<vec4<f32>, 8>(acc20_0, acc20_1, acc20_2, acc20_3, acc20_4, acc20_5, acc20_6, acc20_7),
+        array<vec4<f32>, 8>(acc21_0, acc21_1, acc21_2, acc21_3, acc21_4, acc21_5, acc21_6, acc21_7),
+        array<vec4<f32>, 8>(acc22_0, acc22_1, acc22_2, acc22_3, acc22_4, acc22_5, acc22_6, acc22_7),
+        array<vec4<f32>, 8>(acc23_0, acc23_1, acc23_2, acc23_3, acc23_4, acc23_5, acc23_6, acc23_7),
+        array<vec4<f32>, 8>(acc24_0, acc24_1, acc24_2, acc24_3, acc24_4, acc24_5, acc24_6, acc24_7),
+        array<vec4<f32>, 8>(acc25_0, acc25_1, acc25_2, acc25_3, acc25_4, acc25_5, acc25_6, acc25_7),
+        array<vec4<f32>, 8>(acc26_0, acc26_1, acc26_2, acc26_3, acc26_4, acc26_5, acc26_6, acc26_7),
+        array<vec4<f32>, 8>(acc27_0, acc27_1, acc27_2, acc27_3, acc27_4, acc27_5, acc27_6, acc27_7),
+        array<vec4<f32>, 8>(acc28_0, acc28_1, acc28_2, acc28_3, acc28_4, acc28_5, acc28_6, acc28_7),
+        array<vec4<f32>, 8>(acc29_0, acc29_1, acc29_2, acc29_3, acc29_4, acc29_5, acc29_6, acc29_7),
+        array<vec4<f32>, 8>(acc30_0, acc30_1, acc30_2, acc30_3, acc30_4, acc30_5, acc30_6, acc30_7),
+        array<vec4<f32>, 8>(acc31_0, acc31_1, acc31_2, acc31_3, acc31_4, acc31_5, acc31_6, acc31_7),
+    );
+}
+
+// NN: C[i][cols] = Σ_k A[row_i, k]·B[k, cols], A four k per texel, B four columns per texel.
+fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
+    let k4 = params.k / 4u;
+    let n4 = params.n / 4u;
+    let ar0 = min(row0 + 0u, params.m - 1u) * k4;
+    let ar1 = min(row0 + 1u, params.m - 1u) * k4;
+    let ar2 = min(row0 + 2u, params.m - 1u) * k4;
+    let ar3 = min(row0 + 3u, params.m - 1u) * k4;
+    let ar4 = min(row0 + 4u, params.m - 1u) * k4;
+    let ar5 = min(row0 + 5u, params.m - 1u) * k4;
+    let ar6 = min(row0 + 6u, params.m - 1u) * k4;
+    let ar7 = min(row0 + 7u, params.m - 1u) * k4;
+    let ar8 = min(row0 + 8u, params.m - 1u) * k4;
+    let ar9 = min(row0 + 9u, params.m - 1u) * k4;
+    let ar10 = min(row0 + 10u, params.m - 1u) * k4;
+    let ar11 = min(row0 + 11u, params.m - 1u) * k4;
+    let ar12 = min(row0 + 12u, params.m - 1u) * k4;
+    let ar13 = min(row0 + 13u, params.m - 1u) * k4;
+    let ar14 = min(row0 + 14u, params.m - 1u) * k4;
+    let ar15 = min(row0 + 15u, params.m - 1u) * k4;
+    let ar16 = min(row0 + 16u, params.m - 1u) * k4;
+    let ar17 = min(row0 + 17u, params.m - 1u) * k4;
+    let ar18 = min(row0 + 18u, params.m - 1u) * k4;
+    let ar19 = min(row0 + 19u, params.m - 1u) * k4;
+    let ar20 = min(row0 + 20u, params.m - 1u) * k4;
+    let ar21 = min(row0 + 21u, params.m - 1u) * k4;
+    let ar22 = min(row0 + 22u, params.m - 1u) * k4;
+    let ar23 = min(row0 + 23u, params.m - 1u) * k4;
+    let ar24 = min(row0 + 24u, params.m - 1u) * k4;
+    let ar25 = min(row0 + 25u, params.m - 1u) * k4;
+    let ar26 = min(row0 + 26u, params.m - 1u) * k4;
+    let ar27 = min(row0 + 27u, params.m - 1u) * k4;
+    let ar28 = min(row0 + 28u, params.m - 1u) * k4;
+    let ar29 = min(row0 + 29u, params.m - 1u) * k4;
+    let ar30 = min(row0 + 30u, params.m - 1u) * k4;
+    let ar31 = min(row0 + 31u, params.m - 1u) * k4;
+    let bc0 = min(col0 / 4u + 0u, n4 - 1u);
+    let bc1 = min(col0 / 4u + 1u, n4 - 1u);
+    let bc2 = min(col0 / 4u + 2u, n4 - 1u);
+    let bc3 = min(col0 / 4u + 3u, n4 - 1u);
+    let bc4 = min(col0 / 4u + 4u, n4 - 1u);
+    let bc5 = min(col0 / 4u + 5u, n4 - 1u);
+    let bc6 = min(col0 / 4u + 6u, n4 - 1u);
+    let bc7 = min(col0 / 4u + 7u, n4 - 1u);
+    var acc0_0 = vec4<f32>();
+    var acc0_1 = vec4<f32>();
+    var acc0_2 = vec4<f32>();
+    var acc0_3 = vec4<f32>();
+    var acc0_4 = vec4<f32>();
+    var acc0_5 = vec4<f32>();
+    var acc0_6 = vec4<f32>();
+    var acc0_7 = vec4<f32>();
+    var acc1_0 = vec4<f32>();
+    var acc1_1 = vec4<f32>();
+    var acc1_2 = vec4<f32>();
+    var acc1_3 = vec4<f32>();
+    var acc1_4 = vec4<f32>();
+    var acc1_5 = vec4<f32>();
+    var acc1_6 = vec4<f32>();
+    var acc1_7 = vec4<f32>();
+    var acc2_0 = vec4<f32>();
+    var acc2_1 = vec4<f32>();
+    var acc2_2 = vec4<f32>();
+    var acc2_3 = vec4<f32>();
+    var acc2_4 = vec4<f32>();
+    var acc2_5 = vec4<f32>();
+    var acc2_6 = vec4<f32>();
+    var acc2_7 = vec4<f32>();
+    var acc3_0 = vec4<f32>();
+    var acc3_1 = vec4<f32>();
+    var acc3_2 = vec4<f32>();
+    var acc3_3 = vec4<f32>();
+    var acc3_4 = vec4<f32>();
+    var acc3_5 = vec4<f32>();
+    var acc3_6 = vec4<f32>();
+    var acc3_7 = vec4<f32>();
+    var acc4_0 = vec4<f32>();
+    var acc4_1 = vec4<f32>();
+    var acc4_2 = vec4<f32>();
+    var acc4_3 = vec4<f32>();
+    var acc4_4 = vec4<f32>();
+    var acc4_5 = vec4<f32>();
+    var acc4_6 = vec4<f32>();
+    var acc4_7 = vec4<f32>();
+    var acc5_0 = vec4<f32>();
+    var acc5_1 = vec4<f32>();
+    var acc5_2 = vec4<f32>();
+    var acc5_3 = vec4<f32>();
+    var acc5_4 = vec4<f32>();
+    var acc5_5 = vec4<f32>();
+    var acc5_6 = vec4<f32>();
+    var acc5_7 = vec4<f32>();
+    var acc6_0 = vec4<f32>();
+    var acc6_1 = vec4<f32>();
+    var acc6_2 = vec4<f32>();
+    var acc6_3 = vec4<f32>();
+    var acc6_4 = vec4<f32>();
+    var acc6_5 = vec4<f32>();
+    var acc6_6 = vec4<f32>();
+    var acc6_7 = vec4<f32>();
+    var acc7_0 = vec4<f32>();
+    var acc7_1 = vec4<f32>();
+    var acc7_2 = vec4<f32>();
+    var acc7_3 = vec4<f32>();
+    var acc7_4 = vec4<f32>();
+    var acc7_5 = vec4<f32>();
+    var acc7_6 = vec4<f32>();
+    var acc7_7 = vec4<f32>();
+    var acc8_0 = vec4<f32>();
+    var acc8_1 = vec4<f32>();
+    var acc8_2 = vec4<f32>();
+    var acc8_3 = vec4<f32>();
+    var acc8_4 = vec4<f32>();
+    var acc8_5 = vec4<f32>();
+    var acc8_6 = vec4<f32>();
+    var acc8_7 = vec4<f32>();
+    var acc9_0 = vec4<f32>();
+    var acc9_1 = vec4<f32>();
+    var acc9_2 = vec4<f32>();
+    var acc9_3 = vec4<f32>();
+    var acc9_4 = vec4<f32>();
+    var acc9_5 = vec4<f32>();
+    var acc9_6 = vec4<f32>();
+    var acc9_7 = vec4<f32>();
+    var acc10_0 = vec4<f32>();
+    var acc10_1 = vec4<f32>();
+    var acc10_2 = vec4<f32>();
+    var acc10_3 = vec4<f32>();
+    var acc10_4 = vec4<f32>();
+    var acc10_5 = vec4<f32>();
+    var acc10_6 = vec4<f32>();
+    var acc10_7 = vec4<f32>();
+    var acc11_0 = vec4<f32>();
+    var acc11_1 = vec4<f32>();
+    var acc11_2 = vec4<f32>();
+    var acc11_3 = vec4<f32>();
+    var acc11_4 = vec4<f32>();
+    var acc11_5 = vec4<f32>();
+    var acc11_6 = vec4<f32>();
+    var acc11_7 = vec4<f32>();
+    var acc12_0 = vec4<f32>();
+    var acc12_1 = vec4<f32>();
+    var acc12_2 = vec4<f32>();
+    var acc12_3 = vec4<f32>();
+    var acc12_4 = vec4<f32>();
+    var acc12_5 = vec4<f32>();
+    var acc12_6 = vec4<f32>();
+    var acc12_7 = vec4<f32>();
+    var acc13_0 = vec4<f32>();
+    var acc13_1 = vec4<f32>();
+    var acc13_2 = vec4<f32>();
+    var acc13_3 = vec4<f32>();
+    var acc13_4 = vec4<f32>();
+    var acc13_5 = vec4<f32>();
+    var acc13_6 = vec4<f32>();
+    var acc13_7 = vec4<f32>();
+    var acc14_0 = vec4<f32>();
+    var acc14_1 = vec4<f32>();
+    var acc14_2 = vec4<f32>();
+    var acc14_3 = vec4<f32>();
+    var acc14_4 = vec4<f32>();
+    var acc14_5 = vec4<f32>();
+    var acc14_6 = vec4<f32>();
+    var acc14_7 = vec4<f32>();
+    var acc15_0 = vec4<f32>();
+    var acc15_1 = vec4<f32>();
+    var acc15_2 = vec4<f32>();
+    var acc15_3 = vec4<f32>();
+    var acc15_4 = vec4<f32>();
+    var acc15_5 = vec4<f32>();
+    var acc15_6 = vec4<f32>();
+    var acc15_7 = vec4<f32>();
+    var acc16_0 = vec4<f32>();
+    var acc16_1 = vec4<f32>();
+    var acc16_2 = vec4<f32>();
+    var acc16_3 = vec4<f32>();
+    var acc16_4 = vec4<f32>();
+    var acc16_5 = vec4<f32>();
+    var acc16_6 = vec4<f32>();
+    var acc16_7 = vec4<f32>();
+    var acc17_0 = vec4<f32>();
+    var acc17_1 = vec4<f32>();
+    var acc17_2 = vec4<f32>();
+    var acc17_3 = vec4<f32>();
+    var acc17_4 = vec4<f32>();
+    var acc17_5 = vec4<f32>();
+    var acc17_6 = vec4<f32>();
+    var acc17_7 = vec4<f32>();
+    var acc18_0 = vec4<f32>();
+    var acc18_1 = vec4<f32>();
+    var acc18_2 = vec4<f32>();
+    var acc18_3 = vec4<f32>();
+    var acc18_4 = vec4<f32>();
+    var acc18_5 = vec4<f32>();
+    var acc18_6 = vec4<f32>();
+    var acc18_7 = vec4<f32>();
+    var acc19_0 = vec4<f32>();
+    var acc19_1 = vec4<f32>();
+    var acc19_2 = vec4<f32>();
+    var acc19_3 = vec4<f32>();
+    var acc19_4 = vec4<f32>();
+    var acc19_5 = vec4<f32>();
+    var acc19_6 = vec4<f32>();
+    var acc19_7 = vec4<f32>();
+    var acc20_0 = vec4<f32>();
+    var acc20_1 = vec4<f32>();
+    var acc20_2 = vec4<f32>();
+    var acc20_3 = vec4<f32>();
+    var acc20_4 = vec4<f32>();
+    var acc20_5 = vec4<f32>();
+    var acc20_6 = vec4<f32>();
+    var acc20_7 = vec4<f32>();
+    var acc21_0 = vec4<f32>();
+    var acc21_1 = vec4<f32>();
+    var acc21_2 = vec4<f32>();
+    var acc21_3 = vec4<f32>();
+    var acc21_4 = vec4<f32>();
+    var acc21_5 = vec4<f32>();
+    var acc21_6 = vec4<f32>();
+    var acc21_7 = vec4<f32>();
+    var acc22_0 = vec4<f32>();
+    var acc22_1 = vec4<f32>();
+    var acc22_2 = vec4<f32>();
+    var acc22_3 = vec4<f32>();
+    var acc22_4 = vec4<f32>();
+    var acc22_5 = vec4<f32>();
+    var acc22_6 = vec4<f32>();
+    var acc22_7 = vec4<f32>();
+    var acc23_0 = vec4<f32>();
+    var acc23_1 = vec4<f32>();
+    var acc23_2 = vec4<f32>();
+    var acc23_3 = vec4<f32>();
+    var acc23_4 = vec4<f32>();
+    var acc23_5 = vec4<f32>();
+    var acc23_6 = vec4<f32>();
+    var acc23_7 = vec4<f32>();
+    var acc24_0 = vec4<f32>();
+    var acc24_1 = vec4<f32>();
+    var acc24_2 = vec4<f32>();
+    var acc24_3 = vec4<f32>();
+    var acc24_4 = vec4<f32>();
+    var acc24_5 = vec4<f32>();
+    var acc24_6 = vec4<f32>();
+    var acc24_7 = vec4<f32>();
+    var acc25_0 = vec4<f32>();
+    var acc25_1 = vec4<f32>();
+    var acc25_2 = vec4<f32>();
+    var acc25_3 = vec4<f32>();
+    var acc25_4 = vec4<f32>();
+    var acc25_5 = vec4<f32>();
+    var acc25_6 = vec4<f32>();
+    var acc25_7 = vec4<f32>();
+    var acc26_0 = vec4<f32>();
+    var acc26_1 = vec4<f32>();
+    var acc26_2 = vec4<f32>();
+    var acc26_3 = vec4<f32>();
+    var acc26_4 = vec4<f32>();
+    var acc26_5 = vec4<f32>();
+    var acc26_6 = vec4<f32>();
+    var acc26_7 = vec4<f32>();
+    var acc27_0 = vec4<f32>();
+    var acc27_1 = vec4<f32>();
+    var acc27_2 = vec4<f32>();
+    var acc27_3 = vec4<f32>();
+    var acc27_4 = vec4<f32>();
+    var acc27_5 = vec4<f32>();
+    var acc27_6 = vec4<f32>();
+    var acc27_7 = vec4<f32>();
+    var acc28_0 = vec4<f32>();
+    var acc28_1 = vec4<f32>();
+    var acc28_2 = vec4<f32>();
+    var acc28_3 = vec4<f32>();
+    var acc28_4 = vec4<f32>();
+    var acc28_5 = vec4<f32>();
+    var acc28_6 = vec4<f32>();
+    var acc28_7 = vec4<f32>();
+    var acc29_0 = vec4<f32>();
+    var acc29_1 = vec4<f32>();
+    var acc29_2 = vec4<f32>();
+    var acc29_3 = vec4<f32>();
+    var acc29_4 = vec4<f32>();
+    var acc29_5 = vec4<f32>();
+    var acc29_6 = vec4<f32>();
+    var acc29_7 = vec4<f32>();
+    var acc30_0 = vec4<f32>();
+    var acc30_1 = vec4<f32>();
+    var acc30_2 = vec4<f32>();
+    var acc30_3 = vec4<f32>();
+    var acc30_4 = vec4<f32>();
+    var acc30_5 = vec4<f32>();
+    var acc30_6 = vec4<f32>();
+    var acc30_7 = vec4<f32>();
+    var acc31_0 = vec4<f32>();
+    var acc31_1 = vec4<f32>();
+    var acc31_2 = vec4<f32>();
+    var acc31_3 = vec4<f32>();
+    var acc31_4 = vec4<f32>();
+    var acc31_5 = vec4<f32>();
+    var acc31_6 = vec4<f32>();
+    var acc31_7 = vec4<f32>();
+    for (var kk = 0u; kk < k4; kk++) {
+        let row0 = (4u * kk + 0u) * n4;
+        let b0_0 = texel_b(row0 + bc0);
+        let b0_1 = texel_b(row0 + bc1);
+        let b0_2 = texel_b(row0 + bc2);
+        let b0_3 = texel_b(row0 + bc3);
+        let b0_4 = texel_b(row0 + bc4);
+        let b0_5 = texel_b(row0 + bc5);
+        let b0_6 = texel_b(row0 + bc6);
+        let b0_7 = texel_b(row0 + bc7);
+        let row1 = (4u * kk + 1u) * n4;
+        let b1_0 = texel_b(row1 + bc0);
+        let b1_1 = texel_b(row1 + bc1);
+        let b1_2 = texel_b(row1 + bc2);
+        let b1_3 = texel_b(row1 + bc3);
+        let b1_4 = texel_b(row1 + bc4);
+        let b1_5 = texel_b(row1 + bc5);
+        let b1_6 = texel_b(row1 + bc6);
+        let b1_7 = texel_b(row1 + bc7);
+        let row2 = (4u * kk + 2u) * n4;
+        let b2_0 = texel_b(row2 + bc0);
+        let b2_1 = texel_b(row2 + bc1);
+        let b2_2 = texel_b(row2 + bc2);
+        let b2_3 = texel_b(row2 + bc3);
+        let b2_4 = texel_b(row2 + bc4);
+        let b2_5 = texel_b(row2 + bc5);
+        let b2_6 = texel_b(row2 + bc6);
+        let b2_7 = texel_b(row2 + bc7);
+        let row3 = (4u * kk + 3u) * n4;
+        let b3_0 = texel_b(row3 + bc0);
+        let b3_1 = texel_b(row3 + bc1);
+        let b3_2 = texel_b(row3 + bc2);
+        let b3_3 = texel_b(row3 + bc3);
+        let b3_4 = texel_b(row3 + bc4);
+        let b3_5 = texel_b(row3 + bc5);
+        let b3_6 = texel_b(row3 + bc6);
+        let b3_7 = texel_b(row3 + bc7);
+        let a0 = texel_a(ar0 + kk);
+        acc0_0 += a0.x * b0_0 + a0.y * b1_0 + a0.z * b2_0 + a0.w * b3_0;
+        acc0_1 += a0.x * b0_1 + a0.y * b1_1 + a0.z * b2_1 + a0.w * b3_1;
+        acc0_2 += a0.x * b0_2 + a0.y * b1_2 + a0.z * b2_2 + a0.w * b3_2;
+        acc0_3 += a0.x * b0_3 + a0.y * b1_3 + a0.z * b2_3 + a0.w * b3_3;
+        acc0_4 += a0.x * b0_4 + a0.y * b1_4 + a0.z * b2_4 + a0.w * b3_4;
+        acc0_5 += a0.x * b0_5 + a0.y * b1_5 + a0.z * b2_5 + a0.w * b3_5;
+        acc0_6 += a0.x * b0_6 + a0.y * b1_6 + a0.z * b2_6 + a0.w * b3_6;
+        acc0_7 += a0.x * b0_7 + a0.y * b1_7 + a0.z * b2_7 + a0.w * b3_7;
+        let a1 = texel_a(ar1 + kk);
+        acc1_0 += a1.x * b0_0 + a1.y * b1_0 + a1.z * b2_0 + a1.w * b3_0;
+        acc1_1 += a1.x * b0_1 + a1.y * b1_1 + a1.z * b2_1 + a1.w * b3_1;
+        acc1_2 += a1.x * b0_2 + a1.y * b1_2 + a1.z * b2_2 + a1.w * b3_2;
+        acc1_3 += a1.x * b0_3 + a1.y * b1_3 + a1.z * b2_3 + a1.w * b3_3;
+        acc1_4 += a1.x * b0_4 + a1.y * b1_4 + a1.z * b2_4 + a1.w * b3_4;
+        acc1_5 += a1.x * b0_5 + a1.y * b1_5 + a1.z * b2_5 + a1.w * b3_5;
+        acc1_6 += a1.x * b0_6 + a1.y * b1_6 + a1.z * b2_6 + a1.w * b3_6;
+        acc1_7 += a1.x * b0_7 + a1.y * b1_7 + a1.z * b2_7 + a1.w * b3_7;
+        let a2 = texel_a(ar2 + kk);
+        acc2_0 += a2.x * b0_0 + a2.y * b1_0 + a2.z * b2_0 + a2.w * b3_0;
+        acc2_1 += a2.x * b0_1 + a2.y * b1_1 + a2.z * b2_1 + a2.w * b3_1;
+        acc2_2 += a2.x * b0_2 + a2.y * b1_2 + a2.z * b2_2 + a2.w * b3_2;
+        acc2_3 += a2.x * b0_3 + a2.y * b1_3 + a2.z * b2_3 + a2.w * b3_3;
+        acc2_4 += a2.x * b0_4 + a2.y * b1_4 + a2.z * b2_4 + a2.w * b3_4;
+        acc2_5 += a2.x * b0_5 + a2.y * b1_5 + a2.z * b2_5 + a2.w * b3_5;
+        acc2_6 += a2.x * b0_6 + a2.y * b1_6 + a2.z * b2_6 + a2.w * b3_6;
+        acc2_7 += a2.x * b0_7 + a2.y * b1_7 + a2.z * b2_7 + a2.w * b3_7;
+        let a3 = texel_a(ar3 + kk);
+        acc3_0 += a3.x * b0_0 + a3.y * b1_0 + a3.z * b2_0 + a3.w * b3_0;
+        acc3_1 += a3.x * b0_1 + a3.y * b1_1 + a3.z * b2_1 + a3.w * b3_1;
+        acc3_2 += a3.x * b0_2 + a3.y * b1_2 + a3.z * b2_2 + a3.w * b3_2;
+        acc3_3 += a3.x * b0_3 + a3.y * b1_3 + a3.z * b2_3 + a3.w * b3_3;
+        acc3_4 += a3.x * b0_4 + a3.y * b1_4 + a3.z * b2_4 + a3.w * b3_4;
+        acc3_5 += a3.x * b0_5 + a3.y * b1_5 + a3.z * b2_5 + a3.w * b3_5;
+        acc3_6 += a3.x * b0_6 + a3.y * b1_6 + a3.z * b2_6 + a3.w * b3_6;
+        acc3_7 += a3.x * b0_7 + a3.y * b1_7 + a3.z * b2_7 + a3.w * b3_7;
+        let a4 = texel_a(ar4 + kk);
+        acc4_0 += a4.x * b0_0 + a4.y * b1_0 + a4.z * b2_0 + a4.w * b3_0;
+        acc4_1 += a4.x * b0_1 + a4.y * b1_1 + a4.z * b2_1 + a4.w * b3_1;
+        acc4_2 += a4.x * b0_2 + a4.y * b1_2 + a4.z * b2_2 + a4.w * b3_2;
+        acc4_3 += a4.x * b0_3 + a4.y * b1_3 + a4.z * b2_3 + a4.w * b3_3;
+        acc4_4 += a4.x * b0_4 + a4.y * b1_4 + a4.z * b2_4 + a4.w * b3_4;
+        acc4_5 += a4.x * b0_5 + a4.y * b1_5 + a4.z * b2_5 + a4.w * b3_5;
+        acc4_6 += a4.x * b0_6 + a4.y * b1_6 + a4.z * b2_6 + a4.w * b3_6;
+        acc4_7 += a4.x * b0_7 + a4.y * b1_7 + a4.z * b2_7 + a4.w * b3_7;
+        let a5 = texel_a(ar5 + kk);
+        acc5_0 += a5.x * b0_0 + a5.y * b1_0 + a5.z * b2_0 + a5.w * b3_0;
+        acc5_1 += a5.x * b0_1 + a5.y * b1_1 + a5.z * b2_1 + a5.w * b3_1;
+        acc5_2 += a5.x * b0_2 + a5.y * b1_2 + a5.z * b2_2 + a5.w * b3_2;
+        acc5_3 += a5.x * b0_3 + a5.y * b1_3 + a5.z * b2_3 + a5.w * b3_3;
+        acc5_4 += a5.x * b0_4 + a5.y * b1_4 + a5.z * b2_4 + a5.w * b3_4;
+        acc5_5 += a5.x * b0_5 + a5.y * b1_5 + a5.z * b2_5 + a5.w * b3_5;
+        acc5_6 += a5.x * b0_6 + a5.y * b1_6 + a5.z * b2_6 + a5.w * b3_6;
+        acc5_7 += a5.x * b0_7 + a5.y * b1_7 + a5.z * b2_7 + a5.w * b3_7;
+        let a6 = texel_a(ar6 + kk);
+        acc6_0 += a6.x * b0_0 + a6.y * b1_0 + a6.z * b2_0 + a6.w * b3_0;
+        acc6_1 += a6.x * b0_1 + a6.y * b1_1 + a6.z * b2_1 + a6.w * b3_1;
+        acc6_2 += a6.x * b0_2 + a6.y * b1_2 + a6.z * b2_2 + a6.w * b3_2;
+        acc6_3 += a6.x * b0_3 + a6.y * b1_3 + a6.z * b2_3 + a6.w * b3_3;
+        acc6_4 += a6.x * b0_4 + a6.y * b1_4 + a6.z * b2_4 + a6.w * b3_4;
+        acc6_5 += a6.x * b0_5 + a6.y * b1_5 + a6.z * b2_5 + a6.w * b3_5;
+        acc6_6 += a6.x * b0_6 + a6.y * b1_6 + a6.z * b2_6 + a6.w * b3_6;
+        acc6_7 += a6.x * b0_7 + a6.y * b1_7 + a6.z * b2_7 + a6.w * b3_7;
+        let a7 = texel_a(ar7 + kk);
+        acc7_0 += a7.x * b0_0 + a7.y * b1_0 + a7.z * b2_0 + a7.w * b3_0;
+        acc7_1 += a7.x * b0_1 + a7.y * b1_1 + a7.z * b2_1 + a7.w * b3_1;
+        acc7_2 += a7.x * b0_2 + a7.y * b1_2 + a7.z * b2_2 + a7.w * b3_2;
+        acc7_3 += a7.x * b0_3 + a7.y * b1_3 + a7.z * b2_3 + a7.w * b3_3;
+        acc7_4 += a7.x * b0_4 + a7.y * b1_4 + a7.z * b2_4 + a7.w * b3_4;
+        acc7_5 += a7.x * b0_5 + a7.y * b1_5 + a7.z * b2_5 + a7.w * b3_5;
+        acc7_6 += a7.x * b0_6 + a7.y * b1_6 + a7.z * b2_6 + a7.w * b3_6;
+        acc7_7 += a7.x * b0_7 + a7.y * b1_7 + a7.z * b2_7 + a7.w * b3_7;
+        let a8 = texel_a(ar8 + kk);
+        acc8_0 += a8.x * b0_0 + a8.y * b1_0 + a8.z * b2_0 + a8.w * b3_0;
+        acc8_1 += a8.x * b0_1 + a8.y * b1_1 + a8.z * b2_1 + a8.w * b3_1;
+        acc8_2 += a8.x * b0_2 + a8.y * b1_2 + a8.z * b2_2 + a8.w * b3_2;
+        acc8_3 += a8.x * b0_3 + a8.y * b1_3 + a8.z * b2_3 + a8.w * b3_3;
+        acc8_4 += a8.x * b0_4 + a8.y * b1_4 + a8.z * b2_4 + a8.w * b3_4;
+        acc8_5 += a8.x * b0_5 + a8.y * b1_5 + a8.z * b2_5 + a8.w * b3_5;
+        acc8_6 += a8.x * b0_6 + a8.y * b1_6 + a8.z * b2_6 + a8.w * b3_6;
+        acc8_7 += a8.x * b0_7 + a8.y * b1_7 + a8.z * b2_7 + a8.w * b3_7;
+        let a9 = texel_a(ar9 + kk);
+        acc9_0 += a9.x * b0_0 + a9.y * b1_0 + a9.z * b2_0 + a9.w * b3_0;
+        acc9_1 += a9.x * b0_1 + a9.y * b1_1 + a9.z * b2_1 + a9.w * b3_1;
+        acc9_2 += a9.x * b0_2 + a9.y * b1_2 + a9.z * b2_2 + a9.w * b3_2;
+        acc9_3 += a9.x * b0_3 + a9.y * b1_3 + a9.z * b2_3 + a9.w * b3_3;
+        acc9_4 += a9.x * b0_4 + a9.y * b1_4 + a9.z * b2_4 + a9.w * b3_4;
+        acc9_5 += a9.x * b0_5 + a9.y * b1_5 + a9.z * b2_5 + a9.w * b3_5;
+        acc9_6 += a9.x * b0_6 + a9.y * b1_6 + a9.z * b2_6 + a9.w * b3_6;
+        acc9_7 += a9.x * b0_7 + a9.y * b1_7 + a9.z * b2_7 + a9.w * b3_7;
+        let a10 = texel_a(ar10 + kk);
+        acc10_0 += a10.x * b0_0 + a10.y * b1_0 + a10.z * b2_0 + a10.w * b3_0;
+        acc10_1 += a10.x * b0_1 + a10.y * b1_1 + a10.z * b2_1 + a10.w * b3_1;
+        acc10_2 += a10.x * b0_2 + a10.y * b1_2 + a10.z * b2_2 + a10.w * b3_2;
+        acc10_3 += a10.x * b0_3 + a10.y * b1_3 + a10.z * b2_3 + a10.w * b3_3;
+        acc10_4 += a10.x * b0_4 + a10.y * b1_4 + a10.z * b2_4 + a10.w * b3_4;
+        acc10_5 += a10.x * b0_5 + a10.y * b1_5 + a10.z * b2_5 + a10.w * b3_5;
+        acc10_6 += a10.x * b0_6 + a10.y * b1_6 + a10.z * b2_6 + a10.w * b3_6;
+        acc10_7 += a10.x * b0_7 + a10.y * b1_7 + a10.z * b2_7 + a10.w * b3_7;
+        let a11 = texel_a(ar11 + kk);
+        acc11_0 += a11.x * b0_0 + a11.y * b1_0 + a11.z * b2_0 + a11.w * b3_0;
+        acc11_1 += a11.x * b0_1 + a11.y * b1_1 + a11.z * b2_1 + a11.w * b3_1;
+        acc11_2 += a11.x * b0_2 + a11.y * b1_2 + a11.z * b2_2 + a11.w * b3_2;
+        acc11_3 += a11.x * b0_3 + a11.y * b1_3 + a11.z * b2_3 + a11.w * b3_3;
+        acc11_4 += a11.x * b0_4 + a11.y * b1_4 + a11.z * b2_4 + a11.w * b3_4;
+        acc11_5 += a11.x * b0_5 + a11.y * b1_5 + a11.z * b2_5 + a11.w * b3_5;
+        acc11_6 += a11.x * b0_6 + a11.y * b1_6 + a11.z * b2_6 + a11.w * b3_6;
+        acc11_7 += a11.x * b0_7 + a11.y * b1_7 + a11.z * b2_7 + a11.w * b3_7;
+        let a12 = texel_a(ar12 + kk);
+        acc12_0 += a12.x * b0_0 + a12.y * b1_0 + a12.z * b2_0 + a12.w * b3_0;
+        acc12_1 += a12.x * b0_1 + a12.y * b1_1 + a12.z * b2_1 + a12.w * b3_1;
+        acc12_2 += a12.x * b0_2 + a12.y * b1_2 + a12.z * b2_2 + a12.w * b3_2;
+        acc12_3 += a12.x * b0_3 + a12.y * b1_3 + a12.z * b2_3 + a12.w * b3_3;
+        acc12_4 += a12.x * b0_4 + a12.y * b1_4 + a12.z * b2_4 + a12.w * b3_4;
+        acc12_5 += a12.x * b0_5 + a12.y * b1_5 + a12.z * b2_5 + a12.w * b3_5;
+        acc12_6 += a12.x * b0_6 + a12.y * b1_6 + a12.z * b2_6 + a12.w * b3_6;
+        acc12_7 += a12.x * b0_7 + a12.y * b1_7 + a12.z * b2_7 + a12.w * b3_7;
+        let a13 = texel_a(ar13 + kk);
+        acc13_0 += a13.x * b0_0 + a13.y * b1_0 + a13.z * b2_0 + a13.w * b3_0;
+        acc13_1 += a13.x * b0_1 + a13.y * b1_1 + a13.z * b2_1 + a13.w * b3_1;
+        acc13_2 += a13.x * b0_2 + a13.y * b1_2 + a13.z * b2_2 + a13.w * b3_2;
+        acc13_3 += a13.x * b0_3 + a13.y * b1_3 + a13.z * b2_3 + a13.w * b3_3;
+        acc13_4 += a13.x * b0_4 + a13.y * b1_4 + a13.z * b2_4 + a13.w * b3_4;
+        acc13_5 += a13.x * b0_5 + a13.y * b1_5 + a13.z * b2_5 + a13.w * b3_5;
+        acc13_6 += a13.x * b0_6 + a13.y * b1_6 + a13.z * b2_6 + a13.w * b3_6;
+        acc13_7 += a13.x * b0_7 + a13.y * b1_7 + a13.z * b2_7 + a13.w * b3_7;
+        let a14 = texel_a(ar14 + kk);
+        acc14_0 += a14.x * b0_0 + a14.y * b1_0 + a14.z * b2_0 + a14.w * b3_0;
+        acc14_1 += a14.x * b0_1 + a14.y * b1_1 + a14.z * b2_1 + a14.w * b3_1;
+        acc14_2 += a14.x * b0_2 + a14.y * b1_2 + a14.z * b2_2 + a14.w * b3_2;
+        acc14_3 += a14.x * b0_3 + a14.y * b1_3 + a14.z * b2_3 + a14.w * b3_3;
+        acc14_4 += a14.x * b0_4 + a14.y * b1_4 + a14.z * b2_4 + a14.w * b3_4;
+        acc14_5 += a14.x * b0_5 + a14.y * b1_5 + a14.z * b2_5 + a14.w * b3_5;
+        acc14_6 += a14.x * b0_6 + a14.y * b1_6 + a14.z * b2_6 + a14.w * b3_6;
+        acc14_7 += a14.x * b0_7 + a14.y * b1_7 + a14.z * b2_7 + a14.w * b3_7;
+        let a15 = texel_a(ar15 + kk);
+        acc15_0 += a15.x * b0_0 + a15.y * b1_0 + a15.z * b2_0 + a15.w * b3_0;
+        acc15_1 += a15.x * b0_1 + a15.y * b1_1 + a15.z * b2_1 + a15.w * b3_1;
+        acc15_2 += a15.x * b0_2 + a15.y * b1_2 + a15.z * b2_2 + a15.w * b3_2;
+        acc15_3 += a15.x * b0_3 + a15.y * b1_3 + a15.z * b2_3 + a15.w * b3_3;
+        acc15_4 += a15.x * b0_4 + a15.y * b1_4 + a15.z * b2_4 + a15.w * b3_4;
+        acc15_5 += a15.x * b0_5 + a15.y * b1_5 + a15.z * b2_5 + a15.w * b3_5;
+        acc15_6 += a15.x * b0_6 + a15.y * b1_6 + a15.z * b2_6 + a15.w * b3_6;
+        acc15_7 += a15.x * b0_7 + a15.y * b1_7 + a15.z * b2_7 + a15.w * b3_7;
+        let a16 = texel_a(ar16 + kk);
+        acc16_0 += a16.x * b0_0 + a16.y * b1_0 + a16.z * b2_0 + a16.w * b3_0;
+        acc16_1 += a16.x * b0_1 + a16.y * b1_1 + a16.z * b2_1 + a16.w * b3_1;
+        acc16_2 += a16.x * b0_2 + a16.y * b1_2 + a16.z * b2_2 + a16.w * b3_2;
+        acc16_3 += a16.x * b0_3 + a16.y * b1_3 + a16.z * b2_3 + a16.w * b3_3;
+        acc16_4 += a16.x * b0_4 + a16.y * b1_4 + a16.z * b2_4 + a16.w * b3_4;
+        acc16_5 += a16.x * b0_5 + a16.y * b1_5 + a16.z * b2_5 + a16.w * b3_5;
+        acc16_6 += a16.x * b0_6 + a16.y * b1_6 + a16.z * b2_6 + a16.w * b3_6;
+        acc16_7 += a16.x * b0_7 + a16.y * b1_7 + a16.z * b2_7 + a16.w * b3_7;
+        let a17 = texel_a(ar17 + kk);
+        acc17_0 += a17.x * b0_0 + a17.y * b1_0 + a17.z * b2_0 + a17.w * b3_0;
+        acc17_1 += a17.x * b0_1 + a17.y * b1_1 + a17.z * b2_1 + a17.w * b3_1;
+        acc17_2 += a17.x * b0_2 + a17.y * b1_2 + a17.z * b2_2 + a17.w * b3_2;
+        acc17_3 += a17.x * b0_3 + a17.y * b1_3 + a17.z * b2_3 + a17.w * b3_3;
+        acc17_4 += a17.x * b0_4 + a17.y * b1_4 + a17.z * b2_4 + a17.w * b3_4;
+        acc17_5 += a17.x * b0_5 + a17.y * b1_5 + a17.z * b2_5 + a17.w * b3_5;
+        acc17_6 += a17.x * b0_6 + a17.y * b1_6 + a17.z * b2_6 + a17.w * b3_6;
+        acc17_7 += a17.x * b0_7 + a17.y * b1_7 + a17.z * b2_7 + a17.w * b3_7;
+        let a18 = texel_a(ar18 + kk);
+        acc18_0 += a18.x * b0_0 + a18.y * b1_0 + a18.z * b2_0 + a18.w * b3_0;
+        acc18_1 += a18.x * b0_1 + a18.y * b1_1 + a18.z * b2_1 + a18.w * b3_1;
+        acc18_2 += a18.x * b0_2 + a18.y * b1_2 + a18.z * b2_2 + a18.w * b3_2;
+        acc18_3 += a18.x * b0_3 + a18.y * b1_3 + a18.z * b2_3 + a18.w * b3_3;
+        acc18_4 += a18.x * b0_4 + a18.y * b1_4 + a18.z * b2_4 + a18.w * b3_4;
+        acc18_5 += a18.x * b0_5 + a18.y * b1_5 + a18.z * b2_5 + a18.w * b3_5;
+        acc18_6 += a18.x * b0_6 + a18.y * b1_6 + a18.z * b2_6 + a18.w * b3_6;
+        acc18_7 += a18.x * b0_7 + a18.y * b1_7 + a18.z * b2_7 + a18.w * b3_7;
+        let a19 = texel_a(ar19 + kk);
+        acc19_0 += a19.x * b0_0 + a19.y * b1_0 + a19.z * b2_0 + a19.w * b3_0;
+        acc19_1 += a19.x * b0_1 + a19.y * b1_1 + a19.z * b2_1 + a19.w * b3_1;
+        acc19_2 += a19.x * b0_2 + a19.y * b1_2 + a19.z * b2_2 + a19.w * b3_2;
+        acc19_3 += a19.x * b0_3 + a19.y * b1_3 + a19.z * b2_3 + a19.w * b3_3;
+        acc19_4 += a19.x * b0_4 + a19.y * b1_4 + a19.z * b2_4 + a19.w * b3_4;
+        acc19_5 += a19.x * b0_5 + a19.y * b1_5 + a19.z * b2_5 + a19.w * b3_5;
+        acc19_6 += a19.x * b0_6 + a19.y * b1_6 + a19.z * b2_6 + a19.w * b3_6;
+        acc19_7 += a19.x * b0_7 + a19.y * b1_7 + a19.z * b2_7 + a19.w * b3_7;
+        let a20 = texel_a(ar20 + kk);
+        acc20_0 += a20.x * b0_0 + a20.y * b1_0 + a20.z * b2_0 + a20.w * b3_0;
+        acc20_1 += a20.x * b0_1 + a20.y * b1_1 + a20.z * b2_1 + a20.w * b3_1;
+        acc20_2 += a20.x * b0_2 + a20.y * b1_2 + a20.z * b2_2 + a20.w * b3_2;
+        acc20_3 += a20.x * b0_3 + a20.y * b1_3 + a20.z * b2_3 + a20.w * b3_3;
+        acc20_4 += a20.x * b0_4 + a20.y * b1_4 + a20.z * b2_4 + a20.w * b3_4;
+        acc20_5 += a20.x * b0_5 + a20.y * b1_5 + a20.z * b2_5 + a20.w * b3_5;
+        acc20_6 += a20.x * b0_6 + a20.y * b1_6 + a20.z * b2_6 + a20.w * b3_6;
+        acc20_7 += a20.x * b0_7 + a20.y * b1_7 + a20.z * b2_7 + a20.w * b3_7;
+        let a21 = texel_a(ar21 + kk);
+        acc21_0 += a21.x * b0_0 + a21.y * b1_0 + a21.z * b2_0 + a21.w * b3_0;
+        acc21_1 += a21.x * b0_1 + a21.y * b1_1 + a21.z * b2_1 + a21.w * b3_1;
+        acc21_2 += a21.x * b0_2 + a21.y * b1_2 + a21.z * b2_2 + a21.w * b3_2;
+        acc21_3 += a21.x * b0_3 + a21.y * b1_3 + a21.z * b2_3 + a21.w * b3_3;
+        acc21_4 += a21.x * b0_4 + a21.y * b1_4 + a21.z * b2_4 + a21.w * b3_4;
+        acc21_5 += a21.x * b0_5 + a21.y * b1_5 + a21.z * b2_5 + a21.w * b3_5;
+        acc21_6 += a21.x * b0_6 + a21.y * b1_6 + a21.z * b2_6 + a21.w * b3_6;
+        acc21_7 += a21.x * b0_7 + a21.y * b1_7 + a21.z * b2_7 + a21.w * b3_7;
+        let a22 = texel_a(ar22 + kk);
+        acc22_0 += a22.x * b0_0 + a22.y * b1_0 + a22.z * b2_0 + a22.w * b3_0;
+        acc22_1 += a22.x * b0_1 + a22.y * b1_1 + a22.z * b2_1 + a22.w * b3_1;
+        acc22_2 += a22.x * b0_2 + a22.y * b1_2 + a22.z * b2_2 + a22.w * b3_2;
+        acc22_3 += a22.x * b0_3 + a22.y * b1_3 + a22.z * b2_3 + a22.w * b3_3;
+        acc22_4 += a22.x * b0_4 + a22.y * b1_4 + a22.z * b2_4 + a22.w * b3_4;
+        acc22_5 += a22.x * b0_5 + a22.y * b1_5 + a22.z * b2_5 + a22.w * b3_5;
+        acc22_6 += a22.x * b0_6 + a22.y * b1_6 + a22.z * b2_6 + a22.w * b3_6;
+        acc22_7 += a22.x * b0_7 + a22.y * b1_7 + a22.z * b2_7 + a22.w * b3_7;
+        let a23 = texel_a(ar23 + kk);
+        acc23_0 += a23.x * b0_0 + a23.y * b1_0 + a23.z * b2_0 + a23.w * b3_0;
+        acc23_1 += a23.x * b0_1 + a23.y * b1_1 + a23.z * b2_1 + a23.w * b3_1;
+        acc23_2 += a23.x * b0_2 + a23.y * b1_2 + a23.z * b2_2 + a23.w * b3_2;
+        acc23_3 += a23.x * b0_3 + a23.y * b1_3 + a23.z * b2_3 + a23.w * b3_3;
+        acc23_4 += a23.x * b0_4 + a23.y * b1_4 + a23.z * b2_4 + a23.w * b3_4;
+        acc23_5 += a23.x * b0_5 + a23.y * b1_5 + a23.z * b2_5 + a23.w * b3_5;
+        acc23_6 += a23.x * b0_6 + a23.y * b1_6 + a23.z * b2_6 + a23.w * b3_6;
+        acc23_7 += a23.x * b0_7 + a23.y * b1_7 + a23.z * b2_7 + a23.w * b3_7;
+        let a24 = texel_a(ar24 + kk);
+        acc24_0 += a24.x * b0_0 + a24.y * b1_0 + a24.z * b2_0 + a24.w * b3_0;
+        acc24_1 += a24.x * b0_1 + a24.y * b1_1 + a24.z * b2_1 + a24.w * b3_1;
+        acc24_2 += a24.x * b0_2 + a24.y * b1_2 + a24.z * b2_2 + a24.w * b3_2;
+        acc24_3 += a24.x * b0_3 + a24.y * b1_3 + a24.z * b2_3 + a24.w * b3_3;
+        acc24_4 += a24.x * b0_4 + a24.y * b1_4 + a24.z * b2_4 + a24.w * b3_4;
+        acc24_5 += a24.x * b0_5 + a24.y * b1_5 + a24.z * b2_5 + a24.w * b3_5;
+        acc24_6 += a24.x * b0_6 + a24.y * b1_6 + a24.z * b2_6 + a24.w * b3_6;
+        acc24_7 += a24.x * b0_7 + a24.y * b1_7 + a24.z * b2_7 + a24.w * b3_7;
+        let a25 = texel_a(ar25 + kk);
+        acc25_0 += a25.x * b0_0 + a25.y * b1_0 + a25.z * b2_0 + a25.w * b3_0;
+        acc25_1 += a25.x * b0_1 + a25.y * b1_1 + a25.z * b2_1 + a25.w * b3_1;
+        acc25_2 += a25.x * b0_2 + a25.y * b1_2 + a25.z * b2_2 + a25.w * b3_2;
+        acc25_3 += a25.x * b0_3 + a25.y * b1_3 + a25.z * b2_3 + a25.w * b3_3;
+        acc25_4 += a25.x * b0_4 + a25.y * b1_4 + a25.z * b2_4 + a25.w * b3_4;
+        acc25_5 += a25.x * b0_5 + a25.y * b1_5 + a25.z * b2_5 + a25.w * b3_5;
+        acc25_6 += a25.x * b0_6 + a25.y * b1_6 + a25.z * b2_6 + a25.w * b3_6;
+        acc25_7 += a25.x * b0_7 + a25.y * b1_7 + a25.z * b2_7 + a25.w * b3_7;
+        let a26 = texel_a(ar26 + kk);
+        acc26_0 += a26.x * b0_0 + a26.y * b1_0 + a26.z * b2_0 + a26.w * b3_0;
+        acc26_1 += a26.x * b0_1 + a26.y * b1_1 + a26.z * b2_1 + a26.w * b3_1;
+        acc26_2 += a26.x * b0_2 + a26.y * b1_2 + a26.z * b2_2 + a26.w * b3_2;
+        acc26_3 += a26.x * b0_3 + a26.y * b1_3 + a26.z * b2_3 + a26.w * b3_3;
+        acc26_4 += a26.x * b0_4 + a26.y * b1_4 + a26.z * b2_4 + a26.w * b3_4;
+        acc26_5 += a26.x * b0_5 + a26.y * b1_5 + a26.z * b2_5 + a26.w * b3_5;
+        acc26_6 += a26.x * b0_6 + a26.y * b1_6 + a26.z * b2_6 + a26.w * b3_6;
+        acc26_7 += a26.x * b0_7 + a26.y * b1_7 + a26.z * b2_7 + a26.w * b3_7;
+        let a27 = texel_a(ar27 + kk);
+        acc27_0 += a27.x * b0_0 + a27.y * b1_0 + a27.z * b2_0 + a27.w * b3_0;
+        acc27_1 += a27.x * b0_1 + a27.y * b1_1 + a27.z * b2_1 + a27.w * b3_1;
+        acc27_2 += a27.x * b0_2 + a27.y * b1_2 + a27.z * b2_2 + a27.w * b3_2;
+        acc27_3 += a27.x * b0_3 + a27.y * b1_3 + a27.z * b2_3 + a27.w * b3_3;
+        acc27_4 += a27.x * b0_4 + a27.y * b1_4 + a27.z * b2_4 + a27.w * b3_4;
+        acc27_5 += a27.x * b0_5 + a27.y * b1_5 + a27.z * b2_5 + a27.w * b3_5;
+        acc27_6 += a27.x * b0_6 + a27.y * b1_6 + a27.z * b2_6 + a27.w * b3_6;
+        acc27_7 += a27.x * b0_7 + a27.y * b1_7 + a27.z * b2_7 + a27.w * b3_7;
+        let a28 = texel_a(ar28 + kk);
+        acc28_0 += a28.x * b0_0 + a28.y * b1_0 + a28.z * b2_0 + a28.w * b3_0;
+        acc28_1 += a28.x * b0_1 + a28.y * b1_1 + a28.z * b2_1 + a28.w * b3_1;
+        acc28_2 += a28.x * b0_2 + a28.y * b1_2 + a28.z * b2_2 + a28.w * b3_2;
+        acc28_3 += a28.x * b0_3 + a28.y * b1_3 + a28.z * b2_3 + a28.w * b3_3;
+        acc28_4 += a28.x * b0_4 + a28.y * b1_4 + a28.z * b2_4 + a28.w * b3_4;
+        acc28_5 += a28.x * b0_5 + a28.y * b1_5 + a28.z * b2_5 + a28.w * b3_5;
+        acc28_6 += a28.x * b0_6 + a28.y * b1_6 + a28.z * b2_6 + a28.w * b3_6;
+        acc28_7 += a28.x * b0_7 + a28.y * b1_7 + a28.z * b2_7 + a28.w * b3_7;
+        let a29 = texel_a(ar29 + kk);
+        acc29_0 += a29.x * b0_0 + a29.y * b1_0 + a29.z * b2_0 + a29.w * b3_0;
+        acc29_1 += a29.x * b0_1 + a29.y * b1_1 + a29.z * b2_1 + a29.w * b3_1;
+        acc29_2 += a29.x * b0_2 + a29.y * b1_2 + a29.z * b2_2 + a29.w * b3_2;
+        acc29_3 += a29.x * b0_3 + a29.y * b1_3 + a29.z * b2_3 + a29.w * b3_3;
+        acc29_4 += a29.x * b0_4 + a29.y * b1_4 + a29.z * b2_4 + a29.w * b3_4;
+        acc29_5 += a29.x * b0_5 + a29.y * b1_5 + a29.z * b2_5 + a29.w * b3_5;
+        acc29_6 += a29.x * b0_6 + a29.y * b1_6 + a29.z * b2_6 + a29.w * b3_6;
+        acc29_7 += a29.x * b0_7 + a29.y * b1_7 + a29.z * b2_7 + a29.w * b3_7;
+        let a30 = texel_a(ar30 + kk);
+        acc30_0 += a30.x * b0_0 + a30.y * b1_0 + a30.z * b2_0 + a30.w * b3_0;
+        acc30_1 += a30.x * b0_1 + a30.y * b1_1 + a30.z * b2_1 + a30.w * b3_1;
+        acc30_2 += a30.x * b0_2 + a30.y * b1_2 + a30.z * b2_2 + a30.w * b3_2;
+        acc30_3 += a30.x * b0_3 + a30.y * b1_3 + a30.z * b2_3 + a30.w * b3_3;
+        acc30_4 += a30.x * b0_4 + a30.y * b1_4 + a30.z * b2_4 + a30.w * b3_4;
+        acc30_5 += a30.x * b0_5 + a30.y * b1_5 + a30.z * b2_5 + a30.w * b3_5;
+        acc30_6 += a30.x * b0_6 + a30.y * b1_6 + a30.z * b2_6 + a30.w * b3_6;
+        acc30_7 += a30.x * b0_7 + a30.y * b1_7 + a30.z * b2_7 + a30.w * b3_7;
+        let a31 = texel_a(ar31 + kk);
+        acc31_0 += a31.x * b0_0 + a31.y * b1_0 + a31.z * b2_0 + a31.w * b3_0;
+        acc31_1 += a31.x * b0_1 + a31.y * b1_1 + a31.z * b2_1 + a31.w * b3_1;
+        acc31_2 += a31.x * b0_2 + a31.y * b1_2 + a31.z * b2_2 + a31.w * b3_2;
+        acc31_3 += a31.x * b0_3 + a31.y * b1_3 + a31.z * b2_3 + a31.w * b3_3;
+        acc31_4 += a31.x * b0_4 + a31.y * b1_4 + a31.z * b2_4 + a31.w * b3_4;
+        acc31_5 += a31.x * b0_5 + a31.y * b1_5 + a31.z * b2_5 + a31.w * b3_5;
+        acc31_6 += a31.x * b0_6 + a31.y * b1_6 + a31.z * b2_6 + a31.w * b3_6;
+        acc31_7 += a31.x * b0_7 + a31.y * b1_7 + a31.z * b2_7 + a31.w * b3_7;
+    }
+    return Block_big(
+        array<vec4<f32>, 8>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7),
+        array<vec4<f32>, 8>(acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7),
+        array<vec4<f32>, 8>(acc2_0, acc2_1, acc2_2, acc2_3, acc2_4, acc2_5, acc2_6, acc2_7),
+        array<vec4<f32>, 8>(acc3_0, acc3_1, acc3_2, acc3_3, acc3_4, acc3_5, acc3_6, acc3_7),
+        array<vec4<f32>, 8>(acc4_0, acc4_1, acc4_2, acc4_3, acc4_4, acc4_5, acc4_6, acc4_7),
+        array<vec4<f32>, 8>(acc5_0, acc5_1, acc5_2, acc5_3, acc5_4, acc5_5, acc5_6, acc5_7),
+        array<vec4<f32>, 8>(acc6_0, acc6_1, acc6_2, acc6_3, acc6_4, acc6_5, acc6_6, acc6_7),
+        array<vec4<f32>, 8>(acc7_0, acc7_1, acc7_2, acc7_3, acc7_4, acc7_5, acc7_6, acc7_7),
+        array<vec4<f32>, 8>(acc8_0, acc8_1, acc8_2, acc8_3, acc8_4, acc8_5, acc8_6, acc8_7),
+        array<vec4<f32>, 8>(acc9_0, acc9_1, acc9_2, acc9_3, acc9_4, acc9_5, acc9_6, acc9_7),
+        array<vec4<f32>, 8>(acc10_0, acc10_1, acc10_2, acc10_3, acc10_4, acc10_5, acc10_6, acc10_7),
+        array<vec4<f32>, 8>(acc11_0, acc11_1, acc11_2, acc11_3, acc11_4, acc11_5, acc11_6, acc11_7),
+        array<vec4<f32>, 8>(acc12_0, acc12_1, acc12_2, acc12_3, acc12_4, acc12_5, acc12_6, acc12_7),
+        array<vec4<f32>, 8>(acc13_0, acc13_1, acc13_2, acc13_3, acc13_4, acc13_5, acc13_6, acc13_7),
+        array<vec4<f32>, 8>(acc14_0, acc14_1, acc14_2, acc14_3, acc14_4, acc14_5, acc14_6, acc14_7),
+        array<vec4<f32>, 8>(acc15_0, acc15_1, acc15_2, acc15_3, acc15_4, acc15_5, acc15_6, acc15_7),
+        array<vec4<f32>, 8>(acc16_0, acc16_1, acc16_2, acc16_3, acc16_4, acc16_5, acc16_6, acc16_7),
+        array<vec4<f32>, 8>(acc17_0, acc17_1, acc17_2, acc17_3, acc17_4, acc17_5, acc17_6, acc17_7),
+        array<vec4<f32>, 8>(acc18_0, acc18_1, acc18_2, acc18_3, acc18_4, acc18_5, acc18_6, acc18_7),
+        array<vec4<f32>, 8>(acc19_0, acc19_1, acc19_2, acc19_3, acc19_4, acc19_5, acc19_6, acc19_7),
+        array<vec4<f32>, 8>(acc20_0, acc20_1, acc20_2, acc20_3, acc20_4, acc20_5, acc20_6, acc20_7),
+        array<vec4<f32>, 8>(acc21_0, acc21_1, acc21_2, acc21_3, acc21_4, acc21_5, acc21_6, acc21_7),
+        array<vec4<f32>, 8>(acc22_0, acc22_1, acc22_2, acc22_3, acc22_4, acc22_5, acc22_6, acc22_7),
+        array<vec4<f32>, 8>(acc23_0, acc23_1, acc23_2, acc23_3, acc23_4, acc23_5, acc23_6, acc23_7),
+        array<vec4<f32>, 8>(acc24_0, acc24_1, acc24_2, acc24_3, acc24_4, acc24_5, acc24_6, acc24_7),
+        array<vec4<f32>, 8>(acc25_0, acc25_1, acc25_2, acc25_3, acc25_4, acc25_5, acc25_6, acc25_7),
+        array<vec4<f32>, 8>(acc26_0, acc26_1, acc26_2, acc26_3, acc26_4, acc26_5, acc26_6, acc26_7),
+        array<vec4<f32>, 8>(acc27_0, acc27_1, acc27_2, acc27_3, acc27_4, acc27_5, acc27_6, acc27_7),
+        array<vec4<f32>, 8>(acc28_0, acc28_1, acc28_2, acc28_3, acc28_4, acc28_5, acc28_6, acc28_7),
+        array<vec4<f32>, 8>(acc29_0, acc29_1, acc29_2, acc29_3, acc29_4, acc29_5, acc29_6, acc29_7),
+        array<vec4<f32>, 8>(acc30_0, acc30_1, acc30_2, acc30_3, acc30_4, acc30_5, acc30_6, acc30_7),
+        array<vec4<f32>, 8>(acc31_0, acc31_1, acc31_2, acc31_3, acc31_4, acc31_5, acc31_6, acc31_7),
+    );
+}
+
+// Rows past M and column groups past N are skipped; N % 4 = 0, so a group is wholly in or out.
+fn store_forward_big(o: vec2<u32>, blk: Block_big) {
+    let n4 = params.n / 4u;
+    let c0 = o.y / 4u;
+    let rows = params.m - o.x;
+    let groups = n4 - c0;
+    var bias0 = vec4<f32>();
+    if (HAS_BIAS) { bias0 = bias[min(c0 + 0u, n4 - 1u)]; }
+    var bias1 = vec4<f32>();
+    if (HAS_BIAS) { bias1 = bias[min(c0 + 1u, n4 - 1u)]; }
+    var bias2 = vec4<f32>();
+    if (HAS_BIAS) { bias2 = bias[min(c0 + 2u, n4 - 1u)]; }
+    var bias3 = vec4<f32>();
+    if (HAS_BIAS) { bias3 = bias[min(c0 + 3u, n4 - 1u)]; }
+    var bias4 = vec4<f32>();
+    if (HAS_BIAS) { bias4 = bias[min(c0 + 4u, n4 - 1u)]; }
+    var bias5 = vec4<f32>();
+    if (HAS_BIAS) { bias5 = bias[min(c0 + 5u, n4 - 1u)]; }
+    var bias6 = vec4<f32>();
+    if (HAS_BIAS) { bias6 = bias[min(c0 + 6u, n4 - 1u)]; }
+    var bias7 = vec4<f32>();
+    if (HAS_BIAS) { bias7 = bias[min(c0 + 7u, n4 - 1u)]; }
+    if (0u < rows) {
+        let base = (o.x + 0u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[0][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[0][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[0][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[0][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[0][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[0][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[0][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[0][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (1u < rows) {
+        let base = (o.x + 1u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[1][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[1][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[1][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[1][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[1][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[1][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[1][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[1][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (2u < rows) {
+        let base = (o.x + 2u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[2][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[2][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[2][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[2][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[2][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[2][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[2][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[2][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (3u < rows) {
+        let base = (o.x + 3u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[3][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[3][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[3][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[3][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[3][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[3][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[3][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[3][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (4u < rows) {
+        let base = (o.x + 4u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[4][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[4][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[4][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[4][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[4][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[4][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[4][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[4][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (5u < rows) {
+        let base = (o.x + 5u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[5][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[5][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[5][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[5][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[5][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[5][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[5][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[5][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (6u < rows) {
+        let base = (o.x + 6u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[6][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[6][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[6][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[6][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[6][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[6][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[6][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[6][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (7u < rows) {
+        let base = (o.x + 7u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[7][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[7][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[7][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[7][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[7][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[7][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[7][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[7][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (8u < rows) {
+        let base = (o.x + 8u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[8][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[8][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[8][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[8][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[8][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[8][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[8][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[8][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (9u < rows) {
+        let base = (o.x + 9u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[9][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[9][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[9][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[9][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[9][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[9][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[9][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[9][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (10u < rows) {
+        let base = (o.x + 10u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[10][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[10][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[10][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[10][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[10][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[10][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[10][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[10][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (11u < rows) {
+        let base = (o.x + 11u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[11][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[11][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[11][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[11][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[11][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[11][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[11][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[11][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (12u < rows) {
+        let base = (o.x + 12u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[12][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[12][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[12][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[12][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[12][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[12][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[12][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[12][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (13u < rows) {
+        let base = (o.x + 13u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[13][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[13][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[13][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[13][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[13][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[13][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[13][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[13][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (14u < rows) {
+        let base = (o.x + 14u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[14][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[14][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[14][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[14][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[14][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[14][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[14][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[14][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (15u < rows) {
+        let base = (o.x + 15u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[15][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[15][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[15][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[15][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[15][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[15][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[15][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[15][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (16u < rows) {
+        let base = (o.x + 16u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[16][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[16][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[16][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[16][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[16][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[16][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[16][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[16][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (17u < rows) {
+        let base = (o.x + 17u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[17][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[17][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[17][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[17][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[17][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[17][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[17][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[17][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (18u < rows) {
+        let base = (o.x + 18u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[18][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[18][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[18][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[18][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[18][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[18][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[18][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[18][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (19u < rows) {
+        let base = (o.x + 19u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[19][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[19][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[19][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[19][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[19][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[19][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[19][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[19][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (20u < rows) {
+        let base = (o.x + 20u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[20][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[20][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[20][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[20][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[20][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[20][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[20][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[20][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (21u < rows) {
+        let base = (o.x + 21u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[21][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[21][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[21][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[21][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[21][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[21][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[21][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[21][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (22u < rows) {
+        let base = (o.x + 22u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[22][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[22][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[22][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[22][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[22][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[22][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[22][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[22][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (23u < rows) {
+        let base = (o.x + 23u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[23][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[23][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[23][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[23][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[23][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[23][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[23][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[23][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (24u < rows) {
+        let base = (o.x + 24u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[24][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[24][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[24][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[24][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[24][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[24][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[24][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[24][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (25u < rows) {
+        let base = (o.x + 25u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[25][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[25][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[25][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[25][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[25][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[25][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[25][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[25][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (26u < rows) {
+        let base = (o.x + 26u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[26][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[26][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[26][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[26][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[26][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[26][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[26][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[26][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (27u < rows) {
+        let base = (o.x + 27u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[27][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[27][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[27][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[27][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[27][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[27][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[27][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[27][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (28u < rows) {
+        let base = (o.x + 28u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[28][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[28][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[28][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[28][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[28][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[28][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[28][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[28][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (29u < rows) {
+        let base = (o.x + 29u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[29][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[29][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[29][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[29][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[29][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[29][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[29][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[29][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (30u < rows) {
+        let base = (o.x + 30u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[30][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[30][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[30][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[30][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[30][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[30][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[30][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[30][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (31u < rows) {
+        let base = (o.x + 31u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[31][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[31][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[31][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[31][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[31][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[31][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[31][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[31][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+}
+
+fn store_activation_backward_big(o: vec2<u32>, blk: Block_big) {
+    let n4 = params.n / 4u;
+    let c0 = o.y / 4u;
+    let rows = params.m - o.x;
+    let groups = n4 - c0;
+    if (0u < rows) {
+        let base = (o.x + 0u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[0][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[0][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[0][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[0][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[0][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[0][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[0][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[0][7] * derivative4(aux[base + 7u]); }
+    }
+    if (1u < rows) {
+        let base = (o.x + 1u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[1][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[1][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[1][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[1][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[1][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[1][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[1][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[1][7] * derivative4(aux[base + 7u]); }
+    }
+    if (2u < rows) {
+        let base = (o.x + 2u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[2][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[2][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[2][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[2][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[2][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[2][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[2][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[2][7] * derivative4(aux[base + 7u]); }
+    }
+    if (3u < rows) {
+        let base = (o.x + 3u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[3][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[3][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[3][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[3][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[3][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[3][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[3][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[3][7] * derivative4(aux[base + 7u]); }
+    }
+    if (4u < rows) {
+        let base = (o.x + 4u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[4][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[4][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[4][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[4][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[4][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[4][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[4][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[4][7] * derivative4(aux[base + 7u]); }
+    }
+    if (5u < rows) {
+        let base = (o.x + 5u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[5][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[5][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[5][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[5][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[5][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[5][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[5][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[5][7] * derivative4(aux[base + 7u]); }
+    }
+    if (6u < rows) {
+        let base = (o.x + 6u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[6][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[6][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[6][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[6][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[6][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[6][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[6][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[6][7] * derivative4(aux[base + 7u]); }
+    }
+    if (7u < rows) {
+        let base = (o.x + 7u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[7][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[7][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[7][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[7][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[7][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[7][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[7][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[7][7] * derivative4(aux[base + 7u]); }
+    }
+    if (8u < rows) {
+        let base = (o.x + 8u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[8][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[8][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[8][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[8][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[8][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[8][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[8][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[8][7] * derivative4(aux[base + 7u]); }
+    }
+    if (9u < rows) {
+        let base = (o.x + 9u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[9][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[9][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[9][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[9][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[9][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[9][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[9][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[9][7] * derivative4(aux[base + 7u]); }
+    }
+    if (10u < rows) {
+        let base = (o.x + 10u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[10][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[10][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[10][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[10][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[10][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[10][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[10][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[10][7] * derivative4(aux[base + 7u]); }
+    }
+    if (11u < rows) {
+        let base = (o.x + 11u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[11][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[11][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[11][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[11][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[11][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[11][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[11][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[11][7] * derivative4(aux[base + 7u]); }
+    }
+    if (12u < rows) {
+        let base = (o.x + 12u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[12][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[12][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[12][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[12][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[12][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[12][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[12][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[12][7] * derivative4(aux[base + 7u]); }
+    }
+    if (13u < rows) {
+        let base = (o.x + 13u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[13][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[13][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[13][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[13][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[13][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[13][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[13][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[13][7] * derivative4(aux[base + 7u]); }
+    }
+    if (14u < rows) {
+        let base = (o.x + 14u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[14][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[14][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[14][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[14][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[14][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[14][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[14][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[14][7] * derivative4(aux[base + 7u]); }
+    }
+    if (15u < rows) {
+        let base = (o.x + 15u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[15][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[15][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[15][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[15][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[15][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[15][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[15][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[15][7] * derivative4(aux[base + 7u]); }
+    }
+    if (16u < rows) {
+        let base = (o.x + 16u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[16][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[16][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[16][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[16][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[16][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[16][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[16][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[16][7] * derivative4(aux[base + 7u]); }
+    }
+    if (17u < rows) {
+        let base = (o.x + 17u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[17][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[17][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[17][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[17][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[17][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[17][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[17][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[17][7] * derivative4(aux[base + 7u]); }
+    }
+    if (18u < rows) {
+        let base = (o.x + 18u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[18][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[18][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[18][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[18][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[18][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[18][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[18][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[18][7] * derivative4(aux[base + 7u]); }
+    }
+    if (19u < rows) {
+        let base = (o.x + 19u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[19][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[19][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[19][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[19][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[19][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[19][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[19][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[19][7] * derivative4(aux[base + 7u]); }
+    }
+    if (20u < rows) {
+        let base = (o.x + 20u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[20][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[20][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[20][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[20][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[20][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[20][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[20][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[20][7] * derivative4(aux[base + 7u]); }
+    }
+    if (21u < rows) {
+        let base = (o.x + 21u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[21][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[21][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[21][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[21][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[21][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[21][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[21][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[21][7] * derivative4(aux[base + 7u]); }
+    }
+    if (22u < rows) {
+        let base = (o.x + 22u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[22][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[22][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[22][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[22][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[22][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[22][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[22][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[22][7] * derivative4(aux[base + 7u]); }
+    }
+    if (23u < rows) {
+        let base = (o.x + 23u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[23][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[23][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[23][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[23][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[23][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[23][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[23][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[23][7] * derivative4(aux[base + 7u]); }
+    }
+    if (24u < rows) {
+        let base = (o.x + 24u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[24][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[24][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[24][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[24][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[24][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[24][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[24][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[24][7] * derivative4(aux[base + 7u]); }
+    }
+    if (25u < rows) {
+        let base = (o.x + 25u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[25][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[25][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[25][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[25][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[25][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[25][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[25][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[25][7] * derivative4(aux[base + 7u]); }
+    }
+    if (26u < rows) {
+        let base = (o.x + 26u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[26][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[26][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[26][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[26][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[26][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[26][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[26][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[26][7] * derivative4(aux[base + 7u]); }
+    }
+    if (27u < rows) {
+        let base = (o.x + 27u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[27][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[27][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[27][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[27][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[27][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[27][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[27][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[27][7] * derivative4(aux[base + 7u]); }
+    }
+    if (28u < rows) {
+        let base = (o.x + 28u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[28][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[28][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[28][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[28][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[28][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[28][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[28][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[28][7] * derivative4(aux[base + 7u]); }
+    }
+    if (29u < rows) {
+        let base = (o.x + 29u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[29][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[29][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[29][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[29][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[29][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[29][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[29][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[29][7] * derivative4(aux[base + 7u]); }
+    }
+    if (30u < rows) {
+        let base = (o.x + 30u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[30][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[30][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[30][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[30][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[30][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[30][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[30][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[30][7] * derivative4(aux[base + 7u]); }
+    }
+    if (31u < rows) {
+        let base = (o.x + 31u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[31][0] * derivative4(aux[base + 0u]); }
+        if (1u < groups) { c[base + 1u] = blk[31][1] * derivative4(aux[base + 1u]); }
+        if (2u < groups) { c[base + 2u] = blk[31][2] * derivative4(aux[base + 2u]); }
+        if (3u < groups) { c[base + 3u] = blk[31][3] * derivative4(aux[base + 3u]); }
+        if (4u < groups) { c[base + 4u] = blk[31][4] * derivative4(aux[base + 4u]); }
+        if (5u < groups) { c[base + 5u] = blk[31][5] * derivative4(aux[base + 5u]); }
+        if (6u < groups) { c[base + 6u] = blk[31][6] * derivative4(aux[base + 6u]); }
+        if (7u < groups) { c[base + 7u] = blk[31][7] * derivative4(aux[base + 7u]); }
+    }
+}
+
+@compute @workgroup_size(8)
+fn matmul_forward_nt_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_id) lid: vec3<u32>) {
+    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    if (o.x >= params.m) { return; }
+    store_forward_big(o, accumulate_nt_big(o.x, o.y));
+}
+
+@compute @workgroup_size(8)
+fn matmul_activation_backward_nt_big(@builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>,
+                                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    if (o.x >= params.m) { return; }
+    store_activation_backward_big(o, accumulate_nt_big(o.x, o.y));
+}
+
+@compute @workgroup_size(8)
+fn matmul_forward_nn_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_id) lid: vec3<u32>) {
+    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    if (o.x >= params.m) { return; }
+    store_forward_big(o, accumulate_nn_big(o.x, o.y));
+}
+
+@compute @workgroup_size(8)
+fn matmul_activation_backward_nn_big(@builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>,
+                                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    if (o.x >= params.m) { return; }
+    store_activation_backward_big(o, accumulate_nn_big(o.x, o.y));
 }

@@ -43,7 +43,7 @@ fn shapes() -> Vec<(usize, usize, usize)> {
     // 1×1×1, primes, sizes around the 32-wide tile, the 16-wide texture block and the 4-wide register block, and
     // MLP-like shapes. Some take the vec4 / texture kernels (K, N or M multiples of 4 depending on the layout)
     // with ragged other dimensions; (5, 128, 784) and (17, 132, 260) have an operand over one texture row (4,096
-    // texels), so the upload takes whole rows plus a partial one.
+    // texels), so the upload takes whole rows plus a partial one; the last two take the 32×32 "_big" blocks.
     vec![
         (1, 1, 1),
         (37, 61, 129),
@@ -66,6 +66,8 @@ fn shapes() -> Vec<(usize, usize, usize)> {
         (10, 64, 128),
         (128, 64, 10),
         (19, 8, 7),
+        (260, 264, 36),
+        (256, 256, 64),
     ]
 }
 
@@ -182,7 +184,7 @@ fn vec4_kernel_is_chosen_where_the_layout_allows() {
 #[test]
 fn texture_kernel_is_chosen_where_the_layout_allows() {
     let gpu = device(KernelFamily::Texture);
-    let t = zeros(gpu, 128 * 128);
+    let t = zeros(gpu, 256 * 256);
     let forward = |m, n, k, ta, tb| {
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
         matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().name()
@@ -193,6 +195,10 @@ fn texture_kernel_is_chosen_where_the_layout_allows() {
         (d.as_ref().unwrap().name(), d.unwrap().file())
     };
     assert_eq!(forward(37, 12, 20, false, true), "matmul_forward_nt");
+    assert_eq!(forward(256, 256, 8, false, true), "matmul_forward_nt_big");
+    assert_eq!(forward(256, 256, 8, false, false), "matmul_forward_nn_big");
+    assert_eq!(forward(256, 256, 8, true, false), "matmul_forward_tn", "no large blocks for Aᵀ·B");
+    assert_eq!(backward(256, 256, 8, false, false).0, "matmul_activation_backward_nn_big");
     assert_eq!(forward(37, 13, 20, false, true), "matmul_forward_nt_ragged", "NT stores single floats when N % 4 ≠ 0");
     assert_eq!(forward(37, 12, 20, false, false), "matmul_forward_nn");
     assert_eq!(forward(36, 28, 37, true, false), "matmul_forward_tn");

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::model::{Layout, MlpConfig};
 use crate::ops::loss::Loss;
@@ -47,11 +47,23 @@ pub struct Network {
     z: Vec<Tensor>,
     h: Vec<Tensor>,
     d: Vec<Tensor>,
+    /// dZᵀ of one layer at a time, for the texture family's weight gradients (see plan.rs).
+    dt: Tensor,
     dout: Tensor,
     row_stats: Tensor,
     plans: HashMap<(PlanKind, usize, u64), Vec<Dispatch>>,
     steps_done: u64,
     compiled: bool,
+}
+
+/// Elements of the dZᵀ scratch buffer: the largest batch × layer width with the texture family, else one vec4.
+fn transposed_len(gpu: &Gpu, config: &MlpConfig, max_rows: usize) -> usize {
+    let widest = config.layers.iter().copied().max().unwrap_or(1);
+    if gpu.kernel_family() == KernelFamily::Texture {
+        max_rows * widest
+    } else {
+        4
+    }
 }
 
 impl Network {
@@ -105,6 +117,7 @@ impl Network {
             z: per_layer("pre-activation")?,
             h: per_layer("activation")?,
             d: per_layer("dz")?,
+            dt: Tensor::zeros(gpu, "dz transposed", &[transposed_len(gpu, config, max_rows)])?,
             dout: Tensor::zeros(gpu, "d output", &[max_rows, out])?,
             row_stats: Tensor::zeros(gpu, "row stats", &[2 * max_rows])?,
             max_rows,

@@ -13,6 +13,7 @@ use crate::ops::loss::loss;
 use crate::ops::matmul::{matmul_activation_backward, matmul_forward, texture_constants, texture_entry, MatmulShape};
 use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+use crate::ops::transpose::{transposable, transpose_texture};
 
 impl Network {
     pub(super) fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
@@ -97,10 +98,19 @@ impl Network {
         }
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
             let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
-            // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed.
-            let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
+            // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed; the texture family transposes
+            // it first where it can, because its A·B kernel is much faster than its Aᵀ·B one.
             let dw = self.grads.slice(l.weight, l.outputs * l.inputs);
-            plan.push(matmul_forward(gpu, &sw, self.d[i].view(), input, None, Activation::Identity, dw, None)?);
+            if self.transposes_dz(gpu, b, l.outputs, l.inputs) {
+                let dt = self.dt.slice(0, b * l.outputs);
+                plan.push(transpose_texture(gpu, self.d[i].view(), dt, b, l.outputs)?);
+                let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
+                let dt = self.dt.slice(0, b * l.outputs);
+                plan.push(matmul_forward(gpu, &sw, dt, input, None, Activation::Identity, dw, None)?);
+            } else {
+                let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
+                plan.push(matmul_forward(gpu, &sw, self.d[i].view(), input, None, Activation::Identity, dw, None)?);
+            }
             plan.push(column_sum(gpu, self.d[i].view(), self.grads.slice(l.bias, l.outputs), b, l.outputs)?);
             if i > 0 {
                 // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), the derivative folded into the matmul's epilogue.
@@ -134,7 +144,12 @@ impl Network {
 
     /// The texture matmul entry points a training step with batches of `b` rows uses (the same shapes as
     /// `build_plan`).
-    fn texture_kernels(&self, b: usize) -> Vec<(&'static str, Constants)> {
+    /// Whether the weight gradient of a layer goes through dZᵀ (texture family, dimensions multiples of 4).
+    fn transposes_dz(&self, gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
+        gpu.kernel_family() == KernelFamily::Texture && transposable(b, outputs) && inputs % 4 == 0
+    }
+
+    fn texture_kernels(&self, gpu: &Gpu, b: usize) -> Vec<(&'static str, Constants)> {
         let cfg = &self.config;
         let mut kernels = Vec::new();
         for (i, l) in self.layout.layers.iter().enumerate() {
@@ -142,7 +157,8 @@ impl Network {
             let forward = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
             let constants = texture_constants(act, true, act != Activation::Identity);
             kernels.extend(texture_entry(&forward, true).map(|e| (e, constants)));
-            let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
+            let trans_a = !self.transposes_dz(gpu, b, l.outputs, l.inputs);
+            let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
             let constants = texture_constants(Activation::Identity, false, false);
             kernels.extend(texture_entry(&weight_grad, true).map(|e| (e, constants)));
             if i > 0 {
@@ -160,7 +176,7 @@ impl Network {
     /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
         use crate::shaders::{
-            ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_TEXTURE, MATMUL_VEC4, OPTIM, REDUCE,
+            ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_TEXTURE, MATMUL_VEC4, OPTIM, REDUCE, TRANSPOSE,
         };
         let textures = gpu.kernel_family() == KernelFamily::Texture;
         let mut kernels = vec![
@@ -173,8 +189,9 @@ impl Network {
         ];
         if textures {
             // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
-            let specialised = self.texture_kernels(rows.min(data.rows));
+            let specialised = self.texture_kernels(gpu, rows.min(data.rows));
             kernels.extend(specialised.into_iter().map(|(e, c)| (&MATMUL_TEXTURE, e, c)));
+            kernels.push((&TRANSPOSE, "transpose_texture", Vec::new()));
         } else {
             // The buffer family's matmuls; with textures they are only a fallback, compiled if a shape needs them.
             kernels.extend([

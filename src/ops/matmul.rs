@@ -130,8 +130,6 @@ fn vec4_launch<'a>(
     Some((q, a4, b4))
 }
 
-/// Rows and columns of C per invocation of shaders/matmul_texture.wgsl (its BLOCK).
-pub const TEXTURE_BLOCK: usize = 16;
 /// Invocations per workgroup of shaders/matmul_texture.wgsl (its GROUP).
 const TEXTURE_GROUP: usize = 8;
 
@@ -161,18 +159,47 @@ pub fn texture_constants(act: Activation, has_bias: bool, store_pre: bool) -> Co
 /// The entry point of shaders/matmul_texture.wgsl for this shape (`forward` or the activation-backward one), when
 /// its alignment rules hold (see the file's header): vec4 stores need N % 4 = 0, except in the forward A·Bᵀ, which
 /// has a single-float-store variant; A·B and Aᵀ·B whose A rows are not whole texels read A one float at a time.
+/// Products of at least [`BIG_MIN`] rows and columns take the 32×32-block entry points.
 pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
-    let pick = |fwd: &'static str, bwd: &'static str| Some(if forward { fwd } else { bwd });
+    let big = s.m >= BIG_MIN && s.n >= BIG_MIN;
+    let pick = |small: [&'static str; 2], large: [&'static str; 2]| {
+        let pair = if big { large } else { small };
+        Some(if forward { pair[0] } else { pair[1] })
+    };
     match (s.trans_a, s.trans_b) {
-        (false, true) if s.k % 4 == 0 && s.n % 4 == 0 => pick("matmul_forward_nt", "matmul_activation_backward_nt"),
+        (false, true) if s.k % 4 == 0 && s.n % 4 == 0 => pick(
+            ["matmul_forward_nt", "matmul_activation_backward_nt"],
+            ["matmul_forward_nt_big", "matmul_activation_backward_nt_big"],
+        ),
         (false, true) if s.k % 4 == 0 && forward => Some("matmul_forward_nt_ragged"),
         (_, false) if s.n % 4 != 0 => None,
-        (false, false) if s.k % 4 == 0 => pick("matmul_forward_nn", "matmul_activation_backward_nn"),
-        (true, false) if s.m % 4 == 0 => pick("matmul_forward_tn", "matmul_activation_backward_tn"),
-        (_, false) => pick("matmul_forward_an", "matmul_activation_backward_an"),
+        (false, false) if s.k % 4 == 0 => pick(
+            ["matmul_forward_nn", "matmul_activation_backward_nn"],
+            ["matmul_forward_nn_big", "matmul_activation_backward_nn_big"],
+        ),
+        (true, false) if s.m % 4 == 0 => pick(
+            ["matmul_forward_tn", "matmul_activation_backward_tn"],
+            // No large blocks for Aᵀ·B: they ran slower than 16×16 (see shaders/generate/matmul_texture.py).
+            ["matmul_forward_tn", "matmul_activation_backward_tn"],
+        ),
+        (_, false) => Some(if forward { "matmul_forward_an" } else { "matmul_activation_backward_an" }),
         _ => None,
     }
 }
+
+/// Rows and columns of C per invocation of a texture entry point: 32×32 for the *_big ones, else 16×16
+/// (FAMILIES in shaders/generate/matmul_texture.py).
+fn texture_block(entry: &str) -> (usize, usize) {
+    if entry.ends_with("_big") {
+        (32, 32)
+    } else {
+        (16, 16)
+    }
+}
+
+/// The smallest M and N that take the 32×32 blocks: below it the 16×16 ones keep both cores busy and compile
+/// faster (MLP-A's 128-row batches); at 1024³ on lavapipe the large blocks reach about 40 GFLOP/s against 31.
+pub const BIG_MIN: usize = 256;
 
 /// The texture launch of `matmul_forward` / `matmul_activation_backward` (`aux` given) when the device uses texture
 /// kernels and the shape and views allow it; None means: use the buffer kernels.
@@ -199,7 +226,7 @@ fn texture_launch(
         m: p.m,
         n: p.n,
         k: p.k,
-        blocks_n: to_u32(op, "blocks", s.n.div_ceil(TEXTURE_BLOCK))?,
+        blocks_n: to_u32(op, "blocks", s.n.div_ceil(texture_block(entry).1))?,
         slope: p.slope,
         a_row_stride: p.a_row_stride,
         a_k_stride: p.a_k_stride,
@@ -230,7 +257,8 @@ fn texture_launch(
         res.extend(aux.as_ref().map(|v| v.binding()));
         res.push(c.binding());
     }
-    let blocks = s.m.div_ceil(TEXTURE_BLOCK) * s.n.div_ceil(TEXTURE_BLOCK);
+    let (bm, bn) = texture_block(entry);
+    let blocks = s.m.div_ceil(bm) * s.n.div_ceil(bn);
     let constants = texture_constants(act, p.has_bias != 0, p.store_pre != 0);
     let kernel = gpu.kernel_with(&shaders::MATMUL_TEXTURE, entry, &constants)?;
     Dispatch::with_uploads(gpu, kernel, &res, blocks.div_ceil(TEXTURE_GROUP) as u64, uploads.into()).map(Some)

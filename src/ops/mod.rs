@@ -9,6 +9,7 @@ pub mod optim;
 pub mod reduce;
 pub mod step;
 pub mod texture;
+pub mod transpose;
 
 use crate::error::{Error, Result};
 use crate::tensor::View;

@@ -10,6 +10,7 @@ pub mod network;
 pub mod optim;
 pub mod reduce;
 pub mod trainer;
+pub mod transpose;
 
 /// The float operations the twins need, so each twin runs in f32 (to compare with the GPU) or f64 (as the truth).
 pub trait Real:
