@@ -43,7 +43,8 @@ override STORE_PRE: bool = false;
 @group(0) @binding(1) var a: texture_2d<f32>;
 @group(0) @binding(2) var b: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> aux: array<vec4<f32>>;
+// A texture copy as well: the backward epilogue reads one texel of it per four stores.
+@group(0) @binding(4) var aux: texture_2d<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> z: array<vec4<f32>>;
 // matmul_forward_nt_ragged stores single floats, for N % 4 ≠ 0 (an output layer of 10 classes).
@@ -2769,115 +2770,115 @@ fn store_activation_backward(o: vec2<u32>, blk: Block) {
     let groups = n4 - c0;
     if (0u < rows) {
         let base = (o.x + 0u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[0][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[0][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[0][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[0][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[0][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[0][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[0][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[0][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (1u < rows) {
         let base = (o.x + 1u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[1][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[1][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[1][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[1][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[1][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[1][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[1][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[1][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (2u < rows) {
         let base = (o.x + 2u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[2][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[2][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[2][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[2][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[2][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[2][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[2][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[2][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (3u < rows) {
         let base = (o.x + 3u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[3][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[3][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[3][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[3][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[3][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[3][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[3][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[3][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (4u < rows) {
         let base = (o.x + 4u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[4][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[4][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[4][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[4][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[4][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[4][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[4][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[4][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (5u < rows) {
         let base = (o.x + 5u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[5][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[5][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[5][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[5][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[5][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[5][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[5][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[5][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (6u < rows) {
         let base = (o.x + 6u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[6][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[6][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[6][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[6][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[6][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[6][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[6][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[6][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (7u < rows) {
         let base = (o.x + 7u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[7][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[7][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[7][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[7][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[7][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[7][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[7][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[7][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (8u < rows) {
         let base = (o.x + 8u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[8][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[8][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[8][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[8][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[8][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[8][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[8][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[8][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (9u < rows) {
         let base = (o.x + 9u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[9][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[9][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[9][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[9][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[9][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[9][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[9][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[9][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (10u < rows) {
         let base = (o.x + 10u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[10][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[10][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[10][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[10][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[10][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[10][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[10][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[10][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (11u < rows) {
         let base = (o.x + 11u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[11][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[11][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[11][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[11][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[11][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[11][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[11][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[11][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (12u < rows) {
         let base = (o.x + 12u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[12][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[12][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[12][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[12][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[12][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[12][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[12][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[12][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (13u < rows) {
         let base = (o.x + 13u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[13][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[13][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[13][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[13][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[13][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[13][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[13][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[13][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (14u < rows) {
         let base = (o.x + 14u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[14][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[14][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[14][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[14][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[14][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[14][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[14][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[14][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
     if (15u < rows) {
         let base = (o.x + 15u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[15][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[15][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[15][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[15][3] * derivative4(aux[base + 3u]); }
+        if (0u < groups) { c[base + 0u] = blk[15][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[15][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[15][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[15][3] * derivative4(flat_texel(aux, base + 3u)); }
     }
 }
 
@@ -5710,355 +5711,355 @@ fn store_activation_backward_big(o: vec2<u32>, blk: Block_big) {
     let groups = n4 - c0;
     if (0u < rows) {
         let base = (o.x + 0u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[0][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[0][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[0][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[0][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[0][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[0][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[0][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[0][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[0][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[0][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[0][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[0][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[0][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[0][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[0][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[0][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (1u < rows) {
         let base = (o.x + 1u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[1][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[1][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[1][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[1][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[1][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[1][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[1][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[1][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[1][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[1][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[1][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[1][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[1][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[1][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[1][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[1][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (2u < rows) {
         let base = (o.x + 2u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[2][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[2][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[2][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[2][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[2][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[2][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[2][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[2][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[2][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[2][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[2][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[2][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[2][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[2][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[2][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[2][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (3u < rows) {
         let base = (o.x + 3u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[3][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[3][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[3][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[3][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[3][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[3][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[3][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[3][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[3][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[3][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[3][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[3][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[3][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[3][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[3][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[3][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (4u < rows) {
         let base = (o.x + 4u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[4][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[4][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[4][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[4][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[4][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[4][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[4][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[4][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[4][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[4][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[4][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[4][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[4][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[4][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[4][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[4][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (5u < rows) {
         let base = (o.x + 5u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[5][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[5][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[5][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[5][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[5][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[5][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[5][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[5][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[5][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[5][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[5][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[5][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[5][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[5][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[5][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[5][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (6u < rows) {
         let base = (o.x + 6u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[6][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[6][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[6][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[6][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[6][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[6][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[6][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[6][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[6][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[6][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[6][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[6][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[6][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[6][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[6][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[6][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (7u < rows) {
         let base = (o.x + 7u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[7][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[7][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[7][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[7][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[7][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[7][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[7][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[7][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[7][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[7][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[7][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[7][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[7][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[7][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[7][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[7][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (8u < rows) {
         let base = (o.x + 8u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[8][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[8][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[8][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[8][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[8][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[8][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[8][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[8][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[8][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[8][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[8][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[8][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[8][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[8][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[8][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[8][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (9u < rows) {
         let base = (o.x + 9u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[9][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[9][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[9][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[9][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[9][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[9][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[9][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[9][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[9][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[9][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[9][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[9][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[9][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[9][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[9][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[9][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (10u < rows) {
         let base = (o.x + 10u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[10][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[10][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[10][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[10][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[10][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[10][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[10][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[10][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[10][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[10][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[10][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[10][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[10][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[10][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[10][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[10][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (11u < rows) {
         let base = (o.x + 11u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[11][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[11][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[11][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[11][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[11][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[11][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[11][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[11][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[11][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[11][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[11][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[11][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[11][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[11][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[11][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[11][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (12u < rows) {
         let base = (o.x + 12u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[12][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[12][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[12][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[12][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[12][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[12][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[12][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[12][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[12][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[12][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[12][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[12][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[12][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[12][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[12][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[12][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (13u < rows) {
         let base = (o.x + 13u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[13][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[13][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[13][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[13][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[13][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[13][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[13][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[13][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[13][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[13][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[13][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[13][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[13][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[13][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[13][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[13][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (14u < rows) {
         let base = (o.x + 14u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[14][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[14][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[14][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[14][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[14][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[14][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[14][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[14][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[14][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[14][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[14][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[14][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[14][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[14][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[14][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[14][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (15u < rows) {
         let base = (o.x + 15u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[15][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[15][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[15][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[15][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[15][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[15][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[15][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[15][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[15][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[15][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[15][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[15][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[15][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[15][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[15][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[15][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (16u < rows) {
         let base = (o.x + 16u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[16][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[16][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[16][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[16][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[16][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[16][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[16][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[16][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[16][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[16][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[16][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[16][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[16][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[16][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[16][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[16][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (17u < rows) {
         let base = (o.x + 17u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[17][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[17][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[17][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[17][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[17][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[17][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[17][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[17][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[17][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[17][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[17][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[17][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[17][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[17][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[17][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[17][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (18u < rows) {
         let base = (o.x + 18u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[18][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[18][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[18][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[18][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[18][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[18][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[18][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[18][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[18][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[18][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[18][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[18][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[18][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[18][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[18][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[18][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (19u < rows) {
         let base = (o.x + 19u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[19][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[19][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[19][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[19][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[19][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[19][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[19][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[19][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[19][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[19][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[19][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[19][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[19][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[19][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[19][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[19][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (20u < rows) {
         let base = (o.x + 20u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[20][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[20][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[20][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[20][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[20][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[20][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[20][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[20][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[20][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[20][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[20][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[20][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[20][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[20][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[20][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[20][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (21u < rows) {
         let base = (o.x + 21u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[21][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[21][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[21][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[21][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[21][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[21][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[21][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[21][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[21][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[21][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[21][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[21][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[21][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[21][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[21][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[21][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (22u < rows) {
         let base = (o.x + 22u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[22][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[22][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[22][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[22][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[22][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[22][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[22][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[22][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[22][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[22][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[22][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[22][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[22][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[22][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[22][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[22][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (23u < rows) {
         let base = (o.x + 23u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[23][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[23][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[23][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[23][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[23][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[23][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[23][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[23][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[23][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[23][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[23][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[23][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[23][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[23][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[23][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[23][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (24u < rows) {
         let base = (o.x + 24u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[24][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[24][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[24][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[24][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[24][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[24][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[24][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[24][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[24][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[24][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[24][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[24][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[24][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[24][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[24][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[24][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (25u < rows) {
         let base = (o.x + 25u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[25][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[25][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[25][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[25][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[25][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[25][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[25][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[25][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[25][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[25][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[25][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[25][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[25][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[25][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[25][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[25][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (26u < rows) {
         let base = (o.x + 26u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[26][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[26][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[26][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[26][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[26][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[26][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[26][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[26][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[26][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[26][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[26][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[26][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[26][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[26][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[26][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[26][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (27u < rows) {
         let base = (o.x + 27u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[27][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[27][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[27][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[27][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[27][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[27][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[27][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[27][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[27][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[27][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[27][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[27][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[27][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[27][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[27][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[27][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (28u < rows) {
         let base = (o.x + 28u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[28][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[28][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[28][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[28][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[28][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[28][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[28][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[28][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[28][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[28][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[28][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[28][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[28][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[28][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[28][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[28][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (29u < rows) {
         let base = (o.x + 29u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[29][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[29][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[29][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[29][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[29][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[29][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[29][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[29][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[29][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[29][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[29][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[29][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[29][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[29][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[29][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[29][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (30u < rows) {
         let base = (o.x + 30u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[30][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[30][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[30][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[30][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[30][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[30][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[30][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[30][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[30][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[30][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[30][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[30][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[30][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[30][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[30][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[30][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
     if (31u < rows) {
         let base = (o.x + 31u) * n4 + c0;
-        if (0u < groups) { c[base + 0u] = blk[31][0] * derivative4(aux[base + 0u]); }
-        if (1u < groups) { c[base + 1u] = blk[31][1] * derivative4(aux[base + 1u]); }
-        if (2u < groups) { c[base + 2u] = blk[31][2] * derivative4(aux[base + 2u]); }
-        if (3u < groups) { c[base + 3u] = blk[31][3] * derivative4(aux[base + 3u]); }
-        if (4u < groups) { c[base + 4u] = blk[31][4] * derivative4(aux[base + 4u]); }
-        if (5u < groups) { c[base + 5u] = blk[31][5] * derivative4(aux[base + 5u]); }
-        if (6u < groups) { c[base + 6u] = blk[31][6] * derivative4(aux[base + 6u]); }
-        if (7u < groups) { c[base + 7u] = blk[31][7] * derivative4(aux[base + 7u]); }
+        if (0u < groups) { c[base + 0u] = blk[31][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[31][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[31][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[31][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[31][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[31][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[31][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[31][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
 }
 

@@ -1,5 +1,7 @@
 // Reductions. Bindings: 0 params, 1 x (read), 2 out (read_write).
 // column_sum:          out[c] = Σ_r x[r, c]                 x: [rows, cols] (bias gradients)
+// column_sum_texture:  the same, four columns per invocation, x read from a texture copy (binding 3; the texture
+//                      family, cols % 4 = 0): a scalar storage load per row is a loop over the lanes on lavapipe.
 // sum_squares_partial: out[w] = Σ_{i in chunk w} x[i]²     chunks of CHUNK elements (first pass of the global norm)
 // clip_scale:          t = Σ_i x[i] (the partials); out[0] = min(1, max_norm / (√t + 1e-6)); out[1] = √t
 //                      (torch.nn.utils.clip_grad_norm_); a single invocation.
@@ -17,6 +19,7 @@ struct ReduceParams {
 @group(0) @binding(0) var<uniform> params: ReduceParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var x_texture: texture_2d<f32>;
 
 const WG: u32 = 256u;
 const CHUNK: u32 = 4096u;
@@ -32,6 +35,21 @@ fn column_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     var s = 0.0;
     for (var r = 0u; r < rows; r++) { s += x[r * params.cols + col]; }
     out[col] = s;
+}
+
+@compute @workgroup_size(64)
+fn column_sum_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+    let c4 = params.cols / 4u;
+    let g = flat_workgroup(wid, nwg) * 64u + lid;
+    if (g >= c4) { return; }
+    let rows = params.n / params.cols;
+    var s = vec4<f32>();
+    for (var r = 0u; r < rows; r++) { s += flat_texel(x_texture, r * c4 + g); }
+    out[4u * g] = s.x;
+    out[4u * g + 1u] = s.y;
+    out[4u * g + 2u] = s.z;
+    out[4u * g + 3u] = s.w;
 }
 
 fn tree_sum(lid: u32, v: f32) -> f32 {

@@ -2,8 +2,10 @@
 
 mod common;
 use common::*;
+use wgtrain::gpu::KernelFamily;
 use wgtrain::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 use wgtrain::reference::reduce as reference;
+use wgtrain::Tensor;
 
 /// Column sums run in the twin's order (tight); the tree reductions add in a different order than the twin's f64
 /// sum, so they carry about log2(256)+chunk/256 roundings of relative size 6e-8: 1e-5 relative is ample and a
@@ -13,13 +15,22 @@ const RTOL: f32 = 1e-5;
 
 #[test]
 fn column_sum_matches_reference() {
-    for (rows, cols) in [(1, 1), (1, 7), (37, 61), (128, 64), (3, 300)] {
-        let x = uniform((rows * cols) as u64, rows * cols, -1.0, 1.0);
-        let (tx, to) = (upload(&x), zeros(cols));
-        gpu().run(&[&column_sum(gpu(), tx.view(), to.view(), rows, cols).unwrap()]).unwrap();
-        let want = reference::column_sum(&x, cols);
-        assert_nontrivial("column_sum", &want);
-        assert_close(&format!("column_sum {rows}x{cols}"), &to.read(gpu()).unwrap(), &want, ATOL, RTOL);
+    for gpu in devices() {
+        // (128, 64), (3, 300) and (1024, 1028) take the texture kernel on the texture device; the last spans
+        // several texture rows.
+        for (rows, cols) in [(1, 1), (1, 7), (37, 61), (128, 64), (3, 300), (1024, 1028)] {
+            let x = uniform((rows * cols) as u64, rows * cols, -1.0, 1.0);
+            let tx = Tensor::from_slice(gpu, "x", &x, &[x.len()]).unwrap();
+            let to = Tensor::zeros(gpu, "out", &[cols]).unwrap();
+            let d = column_sum(gpu, tx.view(), to.view(), rows, cols).unwrap();
+            let textures = gpu.kernel_family() == KernelFamily::Texture && cols % 4 == 0;
+            assert_eq!(d.reads_textures(), textures, "{rows}x{cols}");
+            gpu.run(&[&d]).unwrap();
+            let want = reference::column_sum(&x, cols);
+            assert_nontrivial("column_sum", &want);
+            let label = format!("{} {rows}x{cols}", d.name());
+            assert_close(&label, &to.read(gpu).unwrap(), &want, ATOL, RTOL);
+        }
     }
 }
 

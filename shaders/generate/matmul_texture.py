@@ -64,7 +64,8 @@ override STORE_PRE: bool = false;
 @group(0) @binding(1) var a: texture_2d<f32>;
 @group(0) @binding(2) var b: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> aux: array<vec4<f32>>;
+// A texture copy as well: the backward epilogue reads one texel of it per four stores.
+@group(0) @binding(4) var aux: texture_2d<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> z: array<vec4<f32>>;
 // matmul_forward_nt_ragged stores single floats, for N % 4 ≠ 0 (an output layer of 10 classes).
@@ -342,7 +343,7 @@ def store_activation_backward():
         L.append(f"    if ({i}u < rows) {{")
         L.append(f"        let base = (o.x + {i}u) * n4 + c0;")
         for j in range(B4):
-            L.append(f"        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(aux[base + {j}u]); }}")
+            L.append(f"        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(flat_texel(aux, base + {j}u)); }}")
         L.append("    }")
     return L + ["}"]
 

@@ -192,6 +192,7 @@ impl Network {
             let specialised = self.texture_kernels(gpu, rows.min(data.rows));
             kernels.extend(specialised.into_iter().map(|(e, c)| (&MATMUL_TEXTURE, e, c)));
             kernels.push((&TRANSPOSE, "transpose_texture", Vec::new()));
+            kernels.push((&REDUCE, "column_sum_texture", Vec::new()));
         } else {
             // The buffer family's matmuls; with textures they are only a fallback, compiled if a shape needs them.
             kernels.extend([

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::gpu::{Constants, Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::activation::Activation;
-use crate::ops::texture::upload_pair;
+use crate::ops::texture::{upload_pair, Upload};
 use crate::shaders;
 use crate::tensor::{uniform, View};
 
@@ -245,23 +245,30 @@ fn texture_launch(
             v.padded_to(4)
         }
     }
-    let (bias, aux, z) =
-        (bias.and_then(|v| whole(v, ragged)), aux.and_then(|v| whole(v, ragged)), z.and_then(|v| whole(v, ragged)));
-    let c = whole(c, ragged);
-    let Some(c) = c else { return Ok(None) };
-    if aux.is_none() {
-        res.push(bias.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()));
-        res.push(c.binding());
-        res.push(z.as_ref().map_or_else(|| gpu.unused_output(), |v| v.binding()));
-    } else {
-        res.extend(aux.as_ref().map(|v| v.binding()));
-        res.push(c.binding());
+    let (bias, z) = (bias.and_then(|v| whole(v, ragged)), z.and_then(|v| whole(v, ragged)));
+    let Some(c) = whole(c, ragged) else { return Ok(None) };
+    let mut uploads = Vec::from(uploads);
+    let aux_texture;
+    match aux {
+        None => {
+            res.push(bias.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()));
+            res.push(c.binding());
+            res.push(z.as_ref().map_or_else(|| gpu.unused_output(), |v| v.binding()));
+        }
+        Some(aux) => {
+            let Some(upload) = Upload::new(gpu, "matmul aux", aux) else { return Ok(None) };
+            gpu.check()?;
+            aux_texture = upload.view();
+            uploads.push(upload);
+            res.push(wgpu::BindingResource::TextureView(&aux_texture));
+            res.push(c.binding());
+        }
     }
     let (bm, bn) = texture_block(entry);
     let blocks = s.m.div_ceil(bm) * s.n.div_ceil(bn);
     let constants = texture_constants(act, p.has_bias != 0, p.store_pre != 0);
     let kernel = gpu.kernel_with(&shaders::MATMUL_TEXTURE, entry, &constants)?;
-    Dispatch::with_uploads(gpu, kernel, &res, blocks.div_ceil(TEXTURE_GROUP) as u64, uploads.into()).map(Some)
+    Dispatch::with_uploads(gpu, kernel, &res, blocks.div_ceil(TEXTURE_GROUP) as u64, uploads).map(Some)
 }
 
 fn workgroups(s: &MatmulShape) -> u64 {

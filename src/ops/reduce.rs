@@ -2,8 +2,9 @@
 
 use super::{need, positive, to_u32};
 use crate::error::Result;
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::Dispatch;
+use crate::ops::texture::Upload;
 use crate::reference::reduce::CHUNK;
 use crate::shaders;
 use crate::tensor::{uniform, View};
@@ -44,6 +45,17 @@ pub fn column_sum(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, cols: usiz
         max_norm: 0.0,
         _pad: 0,
     };
+    if gpu.kernel_family() == KernelFamily::Texture && cols % 4 == 0 {
+        if let Some(upload) = Upload::new(gpu, OP, &x) {
+            gpu.check()?;
+            const ENTRY: &str = "column_sum_texture";
+            let kernel = gpu.kernel(&shaders::REDUCE, ENTRY)?;
+            let u = uniform(gpu, ENTRY, &p);
+            let texture = upload.view();
+            let res = [u.as_entire_binding(), out.binding(), wgpu::BindingResource::TextureView(&texture)];
+            return Dispatch::with_uploads(gpu, kernel, &res, (cols / 4).div_ceil(64) as u64, vec![upload]);
+        }
+    }
     launch(gpu, OP, p, x, out, cols.div_ceil(64) as u64)
 }
 
