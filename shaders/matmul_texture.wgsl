@@ -6,7 +6,7 @@
 // the vec4 storage-buffer kernel runs at about 1.2 GFLOP/s and this one at about 30 (examples/bench_kernels.rs).
 // The host copies each operand into a "flat" rgba32float texture (src/ops/texture.rs): float f of the operand is
 // component f % 4 of texel f / 4, and texel t sits at (t % 4096, t / 4096).
-// Each invocation computes a 16×16 block of C (32×32 for the *_big entry points) from 32 (64) texel fetches per
+// Each invocation computes a 16×16 block of C (64×32 for the *_big entry points) from 32 (96) texel fetches per
 // four steps of k.
 // Entry points by operand layout (the host picks one and checks the alignment it needs); all but
 // matmul_forward_nt_ragged store four floats at a time and need N % 4 = 0 (each storage-buffer access is a loop
@@ -2959,7 +2959,7 @@ fn matmul_activation_backward_an(@builtin(workgroup_id) wid: vec3<u32>,
 }
 
 // acc[i][j] = C[row0 + i, col0 + 4j .. col0 + 4j + 4].
-alias Block_big = array<array<vec4<f32>, 8>, 32>;
+alias Block_big = array<array<vec4<f32>, 8>, 64>;
 
 // NT: C[i][j] = Σ_k A[row_i, k]·B[col_j, k], four k per texel of each.
 fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
@@ -2996,6 +2996,38 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
     let ar29 = min(row0 + 29u, params.m - 1u) * k4;
     let ar30 = min(row0 + 30u, params.m - 1u) * k4;
     let ar31 = min(row0 + 31u, params.m - 1u) * k4;
+    let ar32 = min(row0 + 32u, params.m - 1u) * k4;
+    let ar33 = min(row0 + 33u, params.m - 1u) * k4;
+    let ar34 = min(row0 + 34u, params.m - 1u) * k4;
+    let ar35 = min(row0 + 35u, params.m - 1u) * k4;
+    let ar36 = min(row0 + 36u, params.m - 1u) * k4;
+    let ar37 = min(row0 + 37u, params.m - 1u) * k4;
+    let ar38 = min(row0 + 38u, params.m - 1u) * k4;
+    let ar39 = min(row0 + 39u, params.m - 1u) * k4;
+    let ar40 = min(row0 + 40u, params.m - 1u) * k4;
+    let ar41 = min(row0 + 41u, params.m - 1u) * k4;
+    let ar42 = min(row0 + 42u, params.m - 1u) * k4;
+    let ar43 = min(row0 + 43u, params.m - 1u) * k4;
+    let ar44 = min(row0 + 44u, params.m - 1u) * k4;
+    let ar45 = min(row0 + 45u, params.m - 1u) * k4;
+    let ar46 = min(row0 + 46u, params.m - 1u) * k4;
+    let ar47 = min(row0 + 47u, params.m - 1u) * k4;
+    let ar48 = min(row0 + 48u, params.m - 1u) * k4;
+    let ar49 = min(row0 + 49u, params.m - 1u) * k4;
+    let ar50 = min(row0 + 50u, params.m - 1u) * k4;
+    let ar51 = min(row0 + 51u, params.m - 1u) * k4;
+    let ar52 = min(row0 + 52u, params.m - 1u) * k4;
+    let ar53 = min(row0 + 53u, params.m - 1u) * k4;
+    let ar54 = min(row0 + 54u, params.m - 1u) * k4;
+    let ar55 = min(row0 + 55u, params.m - 1u) * k4;
+    let ar56 = min(row0 + 56u, params.m - 1u) * k4;
+    let ar57 = min(row0 + 57u, params.m - 1u) * k4;
+    let ar58 = min(row0 + 58u, params.m - 1u) * k4;
+    let ar59 = min(row0 + 59u, params.m - 1u) * k4;
+    let ar60 = min(row0 + 60u, params.m - 1u) * k4;
+    let ar61 = min(row0 + 61u, params.m - 1u) * k4;
+    let ar62 = min(row0 + 62u, params.m - 1u) * k4;
+    let ar63 = min(row0 + 63u, params.m - 1u) * k4;
     let br0 = min(col0 + 0u, params.n - 1u) * k4;
     let br1 = min(col0 + 1u, params.n - 1u) * k4;
     let br2 = min(col0 + 2u, params.n - 1u) * k4;
@@ -3284,6 +3316,262 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
     var acc31_5 = vec4<f32>();
     var acc31_6 = vec4<f32>();
     var acc31_7 = vec4<f32>();
+    var acc32_0 = vec4<f32>();
+    var acc32_1 = vec4<f32>();
+    var acc32_2 = vec4<f32>();
+    var acc32_3 = vec4<f32>();
+    var acc32_4 = vec4<f32>();
+    var acc32_5 = vec4<f32>();
+    var acc32_6 = vec4<f32>();
+    var acc32_7 = vec4<f32>();
+    var acc33_0 = vec4<f32>();
+    var acc33_1 = vec4<f32>();
+    var acc33_2 = vec4<f32>();
+    var acc33_3 = vec4<f32>();
+    var acc33_4 = vec4<f32>();
+    var acc33_5 = vec4<f32>();
+    var acc33_6 = vec4<f32>();
+    var acc33_7 = vec4<f32>();
+    var acc34_0 = vec4<f32>();
+    var acc34_1 = vec4<f32>();
+    var acc34_2 = vec4<f32>();
+    var acc34_3 = vec4<f32>();
+    var acc34_4 = vec4<f32>();
+    var acc34_5 = vec4<f32>();
+    var acc34_6 = vec4<f32>();
+    var acc34_7 = vec4<f32>();
+    var acc35_0 = vec4<f32>();
+    var acc35_1 = vec4<f32>();
+    var acc35_2 = vec4<f32>();
+    var acc35_3 = vec4<f32>();
+    var acc35_4 = vec4<f32>();
+    var acc35_5 = vec4<f32>();
+    var acc35_6 = vec4<f32>();
+    var acc35_7 = vec4<f32>();
+    var acc36_0 = vec4<f32>();
+    var acc36_1 = vec4<f32>();
+    var acc36_2 = vec4<f32>();
+    var acc36_3 = vec4<f32>();
+    var acc36_4 = vec4<f32>();
+    var acc36_5 = vec4<f32>();
+    var acc36_6 = vec4<f32>();
+    var acc36_7 = vec4<f32>();
+    var acc37_0 = vec4<f32>();
+    var acc37_1 = vec4<f32>();
+    var acc37_2 = vec4<f32>();
+    var acc37_3 = vec4<f32>();
+    var acc37_4 = vec4<f32>();
+    var acc37_5 = vec4<f32>();
+    var acc37_6 = vec4<f32>();
+    var acc37_7 = vec4<f32>();
+    var acc38_0 = vec4<f32>();
+    var acc38_1 = vec4<f32>();
+    var acc38_2 = vec4<f32>();
+    var acc38_3 = vec4<f32>();
+    var acc38_4 = vec4<f32>();
+    var acc38_5 = vec4<f32>();
+    var acc38_6 = vec4<f32>();
+    var acc38_7 = vec4<f32>();
+    var acc39_0 = vec4<f32>();
+    var acc39_1 = vec4<f32>();
+    var acc39_2 = vec4<f32>();
+    var acc39_3 = vec4<f32>();
+    var acc39_4 = vec4<f32>();
+    var acc39_5 = vec4<f32>();
+    var acc39_6 = vec4<f32>();
+    var acc39_7 = vec4<f32>();
+    var acc40_0 = vec4<f32>();
+    var acc40_1 = vec4<f32>();
+    var acc40_2 = vec4<f32>();
+    var acc40_3 = vec4<f32>();
+    var acc40_4 = vec4<f32>();
+    var acc40_5 = vec4<f32>();
+    var acc40_6 = vec4<f32>();
+    var acc40_7 = vec4<f32>();
+    var acc41_0 = vec4<f32>();
+    var acc41_1 = vec4<f32>();
+    var acc41_2 = vec4<f32>();
+    var acc41_3 = vec4<f32>();
+    var acc41_4 = vec4<f32>();
+    var acc41_5 = vec4<f32>();
+    var acc41_6 = vec4<f32>();
+    var acc41_7 = vec4<f32>();
+    var acc42_0 = vec4<f32>();
+    var acc42_1 = vec4<f32>();
+    var acc42_2 = vec4<f32>();
+    var acc42_3 = vec4<f32>();
+    var acc42_4 = vec4<f32>();
+    var acc42_5 = vec4<f32>();
+    var acc42_6 = vec4<f32>();
+    var acc42_7 = vec4<f32>();
+    var acc43_0 = vec4<f32>();
+    var acc43_1 = vec4<f32>();
+    var acc43_2 = vec4<f32>();
+    var acc43_3 = vec4<f32>();
+    var acc43_4 = vec4<f32>();
+    var acc43_5 = vec4<f32>();
+    var acc43_6 = vec4<f32>();
+    var acc43_7 = vec4<f32>();
+    var acc44_0 = vec4<f32>();
+    var acc44_1 = vec4<f32>();
+    var acc44_2 = vec4<f32>();
+    var acc44_3 = vec4<f32>();
+    var acc44_4 = vec4<f32>();
+    var acc44_5 = vec4<f32>();
+    var acc44_6 = vec4<f32>();
+    var acc44_7 = vec4<f32>();
+    var acc45_0 = vec4<f32>();
+    var acc45_1 = vec4<f32>();
+    var acc45_2 = vec4<f32>();
+    var acc45_3 = vec4<f32>();
+    var acc45_4 = vec4<f32>();
+    var acc45_5 = vec4<f32>();
+    var acc45_6 = vec4<f32>();
+    var acc45_7 = vec4<f32>();
+    var acc46_0 = vec4<f32>();
+    var acc46_1 = vec4<f32>();
+    var acc46_2 = vec4<f32>();
+    var acc46_3 = vec4<f32>();
+    var acc46_4 = vec4<f32>();
+    var acc46_5 = vec4<f32>();
+    var acc46_6 = vec4<f32>();
+    var acc46_7 = vec4<f32>();
+    var acc47_0 = vec4<f32>();
+    var acc47_1 = vec4<f32>();
+    var acc47_2 = vec4<f32>();
+    var acc47_3 = vec4<f32>();
+    var acc47_4 = vec4<f32>();
+    var acc47_5 = vec4<f32>();
+    var acc47_6 = vec4<f32>();
+    var acc47_7 = vec4<f32>();
+    var acc48_0 = vec4<f32>();
+    var acc48_1 = vec4<f32>();
+    var acc48_2 = vec4<f32>();
+    var acc48_3 = vec4<f32>();
+    var acc48_4 = vec4<f32>();
+    var acc48_5 = vec4<f32>();
+    var acc48_6 = vec4<f32>();
+    var acc48_7 = vec4<f32>();
+    var acc49_0 = vec4<f32>();
+    var acc49_1 = vec4<f32>();
+    var acc49_2 = vec4<f32>();
+    var acc49_3 = vec4<f32>();
+    var acc49_4 = vec4<f32>();
+    var acc49_5 = vec4<f32>();
+    var acc49_6 = vec4<f32>();
+    var acc49_7 = vec4<f32>();
+    var acc50_0 = vec4<f32>();
+    var acc50_1 = vec4<f32>();
+    var acc50_2 = vec4<f32>();
+    var acc50_3 = vec4<f32>();
+    var acc50_4 = vec4<f32>();
+    var acc50_5 = vec4<f32>();
+    var acc50_6 = vec4<f32>();
+    var acc50_7 = vec4<f32>();
+    var acc51_0 = vec4<f32>();
+    var acc51_1 = vec4<f32>();
+    var acc51_2 = vec4<f32>();
+    var acc51_3 = vec4<f32>();
+    var acc51_4 = vec4<f32>();
+    var acc51_5 = vec4<f32>();
+    var acc51_6 = vec4<f32>();
+    var acc51_7 = vec4<f32>();
+    var acc52_0 = vec4<f32>();
+    var acc52_1 = vec4<f32>();
+    var acc52_2 = vec4<f32>();
+    var acc52_3 = vec4<f32>();
+    var acc52_4 = vec4<f32>();
+    var acc52_5 = vec4<f32>();
+    var acc52_6 = vec4<f32>();
+    var acc52_7 = vec4<f32>();
+    var acc53_0 = vec4<f32>();
+    var acc53_1 = vec4<f32>();
+    var acc53_2 = vec4<f32>();
+    var acc53_3 = vec4<f32>();
+    var acc53_4 = vec4<f32>();
+    var acc53_5 = vec4<f32>();
+    var acc53_6 = vec4<f32>();
+    var acc53_7 = vec4<f32>();
+    var acc54_0 = vec4<f32>();
+    var acc54_1 = vec4<f32>();
+    var acc54_2 = vec4<f32>();
+    var acc54_3 = vec4<f32>();
+    var acc54_4 = vec4<f32>();
+    var acc54_5 = vec4<f32>();
+    var acc54_6 = vec4<f32>();
+    var acc54_7 = vec4<f32>();
+    var acc55_0 = vec4<f32>();
+    var acc55_1 = vec4<f32>();
+    var acc55_2 = vec4<f32>();
+    var acc55_3 = vec4<f32>();
+    var acc55_4 = vec4<f32>();
+    var acc55_5 = vec4<f32>();
+    var acc55_6 = vec4<f32>();
+    var acc55_7 = vec4<f32>();
+    var acc56_0 = vec4<f32>();
+    var acc56_1 = vec4<f32>();
+    var acc56_2 = vec4<f32>();
+    var acc56_3 = vec4<f32>();
+    var acc56_4 = vec4<f32>();
+    var acc56_5 = vec4<f32>();
+    var acc56_6 = vec4<f32>();
+    var acc56_7 = vec4<f32>();
+    var acc57_0 = vec4<f32>();
+    var acc57_1 = vec4<f32>();
+    var acc57_2 = vec4<f32>();
+    var acc57_3 = vec4<f32>();
+    var acc57_4 = vec4<f32>();
+    var acc57_5 = vec4<f32>();
+    var acc57_6 = vec4<f32>();
+    var acc57_7 = vec4<f32>();
+    var acc58_0 = vec4<f32>();
+    var acc58_1 = vec4<f32>();
+    var acc58_2 = vec4<f32>();
+    var acc58_3 = vec4<f32>();
+    var acc58_4 = vec4<f32>();
+    var acc58_5 = vec4<f32>();
+    var acc58_6 = vec4<f32>();
+    var acc58_7 = vec4<f32>();
+    var acc59_0 = vec4<f32>();
+    var acc59_1 = vec4<f32>();
+    var acc59_2 = vec4<f32>();
+    var acc59_3 = vec4<f32>();
+    var acc59_4 = vec4<f32>();
+    var acc59_5 = vec4<f32>();
+    var acc59_6 = vec4<f32>();
+    var acc59_7 = vec4<f32>();
+    var acc60_0 = vec4<f32>();
+    var acc60_1 = vec4<f32>();
+    var acc60_2 = vec4<f32>();
+    var acc60_3 = vec4<f32>();
+    var acc60_4 = vec4<f32>();
+    var acc60_5 = vec4<f32>();
+    var acc60_6 = vec4<f32>();
+    var acc60_7 = vec4<f32>();
+    var acc61_0 = vec4<f32>();
+    var acc61_1 = vec4<f32>();
+    var acc61_2 = vec4<f32>();
+    var acc61_3 = vec4<f32>();
+    var acc61_4 = vec4<f32>();
+    var acc61_5 = vec4<f32>();
+    var acc61_6 = vec4<f32>();
+    var acc61_7 = vec4<f32>();
+    var acc62_0 = vec4<f32>();
+    var acc62_1 = vec4<f32>();
+    var acc62_2 = vec4<f32>();
+    var acc62_3 = vec4<f32>();
+    var acc62_4 = vec4<f32>();
+    var acc62_5 = vec4<f32>();
+    var acc62_6 = vec4<f32>();
+    var acc62_7 = vec4<f32>();
+    var acc63_0 = vec4<f32>();
+    var acc63_1 = vec4<f32>();
+    var acc63_2 = vec4<f32>();
+    var acc63_3 = vec4<f32>();
+    var acc63_4 = vec4<f32>();
+    var acc63_5 = vec4<f32>();
+    var acc63_6 = vec4<f32>();
+    var acc63_7 = vec4<f32>();
     for (var kk = 0u; kk < k4; kk++) {
         let b0 = texel_b(br0 + kk);
         let b1 = texel_b(br1 + kk);
@@ -3605,6 +3893,294 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
         acc31_5 += vec4<f32>(dot(a31, b20), dot(a31, b21), dot(a31, b22), dot(a31, b23));
         acc31_6 += vec4<f32>(dot(a31, b24), dot(a31, b25), dot(a31, b26), dot(a31, b27));
         acc31_7 += vec4<f32>(dot(a31, b28), dot(a31, b29), dot(a31, b30), dot(a31, b31));
+        let a32 = texel_a(ar32 + kk);
+        acc32_0 += vec4<f32>(dot(a32, b0), dot(a32, b1), dot(a32, b2), dot(a32, b3));
+        acc32_1 += vec4<f32>(dot(a32, b4), dot(a32, b5), dot(a32, b6), dot(a32, b7));
+        acc32_2 += vec4<f32>(dot(a32, b8), dot(a32, b9), dot(a32, b10), dot(a32, b11));
+        acc32_3 += vec4<f32>(dot(a32, b12), dot(a32, b13), dot(a32, b14), dot(a32, b15));
+        acc32_4 += vec4<f32>(dot(a32, b16), dot(a32, b17), dot(a32, b18), dot(a32, b19));
+        acc32_5 += vec4<f32>(dot(a32, b20), dot(a32, b21), dot(a32, b22), dot(a32, b23));
+        acc32_6 += vec4<f32>(dot(a32, b24), dot(a32, b25), dot(a32, b26), dot(a32, b27));
+        acc32_7 += vec4<f32>(dot(a32, b28), dot(a32, b29), dot(a32, b30), dot(a32, b31));
+        let a33 = texel_a(ar33 + kk);
+        acc33_0 += vec4<f32>(dot(a33, b0), dot(a33, b1), dot(a33, b2), dot(a33, b3));
+        acc33_1 += vec4<f32>(dot(a33, b4), dot(a33, b5), dot(a33, b6), dot(a33, b7));
+        acc33_2 += vec4<f32>(dot(a33, b8), dot(a33, b9), dot(a33, b10), dot(a33, b11));
+        acc33_3 += vec4<f32>(dot(a33, b12), dot(a33, b13), dot(a33, b14), dot(a33, b15));
+        acc33_4 += vec4<f32>(dot(a33, b16), dot(a33, b17), dot(a33, b18), dot(a33, b19));
+        acc33_5 += vec4<f32>(dot(a33, b20), dot(a33, b21), dot(a33, b22), dot(a33, b23));
+        acc33_6 += vec4<f32>(dot(a33, b24), dot(a33, b25), dot(a33, b26), dot(a33, b27));
+        acc33_7 += vec4<f32>(dot(a33, b28), dot(a33, b29), dot(a33, b30), dot(a33, b31));
+        let a34 = texel_a(ar34 + kk);
+        acc34_0 += vec4<f32>(dot(a34, b0), dot(a34, b1), dot(a34, b2), dot(a34, b3));
+        acc34_1 += vec4<f32>(dot(a34, b4), dot(a34, b5), dot(a34, b6), dot(a34, b7));
+        acc34_2 += vec4<f32>(dot(a34, b8), dot(a34, b9), dot(a34, b10), dot(a34, b11));
+        acc34_3 += vec4<f32>(dot(a34, b12), dot(a34, b13), dot(a34, b14), dot(a34, b15));
+        acc34_4 += vec4<f32>(dot(a34, b16), dot(a34, b17), dot(a34, b18), dot(a34, b19));
+        acc34_5 += vec4<f32>(dot(a34, b20), dot(a34, b21), dot(a34, b22), dot(a34, b23));
+        acc34_6 += vec4<f32>(dot(a34, b24), dot(a34, b25), dot(a34, b26), dot(a34, b27));
+        acc34_7 += vec4<f32>(dot(a34, b28), dot(a34, b29), dot(a34, b30), dot(a34, b31));
+        let a35 = texel_a(ar35 + kk);
+        acc35_0 += vec4<f32>(dot(a35, b0), dot(a35, b1), dot(a35, b2), dot(a35, b3));
+        acc35_1 += vec4<f32>(dot(a35, b4), dot(a35, b5), dot(a35, b6), dot(a35, b7));
+        acc35_2 += vec4<f32>(dot(a35, b8), dot(a35, b9), dot(a35, b10), dot(a35, b11));
+        acc35_3 += vec4<f32>(dot(a35, b12), dot(a35, b13), dot(a35, b14), dot(a35, b15));
+        acc35_4 += vec4<f32>(dot(a35, b16), dot(a35, b17), dot(a35, b18), dot(a35, b19));
+        acc35_5 += vec4<f32>(dot(a35, b20), dot(a35, b21), dot(a35, b22), dot(a35, b23));
+        acc35_6 += vec4<f32>(dot(a35, b24), dot(a35, b25), dot(a35, b26), dot(a35, b27));
+        acc35_7 += vec4<f32>(dot(a35, b28), dot(a35, b29), dot(a35, b30), dot(a35, b31));
+        let a36 = texel_a(ar36 + kk);
+        acc36_0 += vec4<f32>(dot(a36, b0), dot(a36, b1), dot(a36, b2), dot(a36, b3));
+        acc36_1 += vec4<f32>(dot(a36, b4), dot(a36, b5), dot(a36, b6), dot(a36, b7));
+        acc36_2 += vec4<f32>(dot(a36, b8), dot(a36, b9), dot(a36, b10), dot(a36, b11));
+        acc36_3 += vec4<f32>(dot(a36, b12), dot(a36, b13), dot(a36, b14), dot(a36, b15));
+        acc36_4 += vec4<f32>(dot(a36, b16), dot(a36, b17), dot(a36, b18), dot(a36, b19));
+        acc36_5 += vec4<f32>(dot(a36, b20), dot(a36, b21), dot(a36, b22), dot(a36, b23));
+        acc36_6 += vec4<f32>(dot(a36, b24), dot(a36, b25), dot(a36, b26), dot(a36, b27));
+        acc36_7 += vec4<f32>(dot(a36, b28), dot(a36, b29), dot(a36, b30), dot(a36, b31));
+        let a37 = texel_a(ar37 + kk);
+        acc37_0 += vec4<f32>(dot(a37, b0), dot(a37, b1), dot(a37, b2), dot(a37, b3));
+        acc37_1 += vec4<f32>(dot(a37, b4), dot(a37, b5), dot(a37, b6), dot(a37, b7));
+        acc37_2 += vec4<f32>(dot(a37, b8), dot(a37, b9), dot(a37, b10), dot(a37, b11));
+        acc37_3 += vec4<f32>(dot(a37, b12), dot(a37, b13), dot(a37, b14), dot(a37, b15));
+        acc37_4 += vec4<f32>(dot(a37, b16), dot(a37, b17), dot(a37, b18), dot(a37, b19));
+        acc37_5 += vec4<f32>(dot(a37, b20), dot(a37, b21), dot(a37, b22), dot(a37, b23));
+        acc37_6 += vec4<f32>(dot(a37, b24), dot(a37, b25), dot(a37, b26), dot(a37, b27));
+        acc37_7 += vec4<f32>(dot(a37, b28), dot(a37, b29), dot(a37, b30), dot(a37, b31));
+        let a38 = texel_a(ar38 + kk);
+        acc38_0 += vec4<f32>(dot(a38, b0), dot(a38, b1), dot(a38, b2), dot(a38, b3));
+        acc38_1 += vec4<f32>(dot(a38, b4), dot(a38, b5), dot(a38, b6), dot(a38, b7));
+        acc38_2 += vec4<f32>(dot(a38, b8), dot(a38, b9), dot(a38, b10), dot(a38, b11));
+        acc38_3 += vec4<f32>(dot(a38, b12), dot(a38, b13), dot(a38, b14), dot(a38, b15));
+        acc38_4 += vec4<f32>(dot(a38, b16), dot(a38, b17), dot(a38, b18), dot(a38, b19));
+        acc38_5 += vec4<f32>(dot(a38, b20), dot(a38, b21), dot(a38, b22), dot(a38, b23));
+        acc38_6 += vec4<f32>(dot(a38, b24), dot(a38, b25), dot(a38, b26), dot(a38, b27));
+        acc38_7 += vec4<f32>(dot(a38, b28), dot(a38, b29), dot(a38, b30), dot(a38, b31));
+        let a39 = texel_a(ar39 + kk);
+        acc39_0 += vec4<f32>(dot(a39, b0), dot(a39, b1), dot(a39, b2), dot(a39, b3));
+        acc39_1 += vec4<f32>(dot(a39, b4), dot(a39, b5), dot(a39, b6), dot(a39, b7));
+        acc39_2 += vec4<f32>(dot(a39, b8), dot(a39, b9), dot(a39, b10), dot(a39, b11));
+        acc39_3 += vec4<f32>(dot(a39, b12), dot(a39, b13), dot(a39, b14), dot(a39, b15));
+        acc39_4 += vec4<f32>(dot(a39, b16), dot(a39, b17), dot(a39, b18), dot(a39, b19));
+        acc39_5 += vec4<f32>(dot(a39, b20), dot(a39, b21), dot(a39, b22), dot(a39, b23));
+        acc39_6 += vec4<f32>(dot(a39, b24), dot(a39, b25), dot(a39, b26), dot(a39, b27));
+        acc39_7 += vec4<f32>(dot(a39, b28), dot(a39, b29), dot(a39, b30), dot(a39, b31));
+        let a40 = texel_a(ar40 + kk);
+        acc40_0 += vec4<f32>(dot(a40, b0), dot(a40, b1), dot(a40, b2), dot(a40, b3));
+        acc40_1 += vec4<f32>(dot(a40, b4), dot(a40, b5), dot(a40, b6), dot(a40, b7));
+        acc40_2 += vec4<f32>(dot(a40, b8), dot(a40, b9), dot(a40, b10), dot(a40, b11));
+        acc40_3 += vec4<f32>(dot(a40, b12), dot(a40, b13), dot(a40, b14), dot(a40, b15));
+        acc40_4 += vec4<f32>(dot(a40, b16), dot(a40, b17), dot(a40, b18), dot(a40, b19));
+        acc40_5 += vec4<f32>(dot(a40, b20), dot(a40, b21), dot(a40, b22), dot(a40, b23));
+        acc40_6 += vec4<f32>(dot(a40, b24), dot(a40, b25), dot(a40, b26), dot(a40, b27));
+        acc40_7 += vec4<f32>(dot(a40, b28), dot(a40, b29), dot(a40, b30), dot(a40, b31));
+        let a41 = texel_a(ar41 + kk);
+        acc41_0 += vec4<f32>(dot(a41, b0), dot(a41, b1), dot(a41, b2), dot(a41, b3));
+        acc41_1 += vec4<f32>(dot(a41, b4), dot(a41, b5), dot(a41, b6), dot(a41, b7));
+        acc41_2 += vec4<f32>(dot(a41, b8), dot(a41, b9), dot(a41, b10), dot(a41, b11));
+        acc41_3 += vec4<f32>(dot(a41, b12), dot(a41, b13), dot(a41, b14), dot(a41, b15));
+        acc41_4 += vec4<f32>(dot(a41, b16), dot(a41, b17), dot(a41, b18), dot(a41, b19));
+        acc41_5 += vec4<f32>(dot(a41, b20), dot(a41, b21), dot(a41, b22), dot(a41, b23));
+        acc41_6 += vec4<f32>(dot(a41, b24), dot(a41, b25), dot(a41, b26), dot(a41, b27));
+        acc41_7 += vec4<f32>(dot(a41, b28), dot(a41, b29), dot(a41, b30), dot(a41, b31));
+        let a42 = texel_a(ar42 + kk);
+        acc42_0 += vec4<f32>(dot(a42, b0), dot(a42, b1), dot(a42, b2), dot(a42, b3));
+        acc42_1 += vec4<f32>(dot(a42, b4), dot(a42, b5), dot(a42, b6), dot(a42, b7));
+        acc42_2 += vec4<f32>(dot(a42, b8), dot(a42, b9), dot(a42, b10), dot(a42, b11));
+        acc42_3 += vec4<f32>(dot(a42, b12), dot(a42, b13), dot(a42, b14), dot(a42, b15));
+        acc42_4 += vec4<f32>(dot(a42, b16), dot(a42, b17), dot(a42, b18), dot(a42, b19));
+        acc42_5 += vec4<f32>(dot(a42, b20), dot(a42, b21), dot(a42, b22), dot(a42, b23));
+        acc42_6 += vec4<f32>(dot(a42, b24), dot(a42, b25), dot(a42, b26), dot(a42, b27));
+        acc42_7 += vec4<f32>(dot(a42, b28), dot(a42, b29), dot(a42, b30), dot(a42, b31));
+        let a43 = texel_a(ar43 + kk);
+        acc43_0 += vec4<f32>(dot(a43, b0), dot(a43, b1), dot(a43, b2), dot(a43, b3));
+        acc43_1 += vec4<f32>(dot(a43, b4), dot(a43, b5), dot(a43, b6), dot(a43, b7));
+        acc43_2 += vec4<f32>(dot(a43, b8), dot(a43, b9), dot(a43, b10), dot(a43, b11));
+        acc43_3 += vec4<f32>(dot(a43, b12), dot(a43, b13), dot(a43, b14), dot(a43, b15));
+        acc43_4 += vec4<f32>(dot(a43, b16), dot(a43, b17), dot(a43, b18), dot(a43, b19));
+        acc43_5 += vec4<f32>(dot(a43, b20), dot(a43, b21), dot(a43, b22), dot(a43, b23));
+        acc43_6 += vec4<f32>(dot(a43, b24), dot(a43, b25), dot(a43, b26), dot(a43, b27));
+        acc43_7 += vec4<f32>(dot(a43, b28), dot(a43, b29), dot(a43, b30), dot(a43, b31));
+        let a44 = texel_a(ar44 + kk);
+        acc44_0 += vec4<f32>(dot(a44, b0), dot(a44, b1), dot(a44, b2), dot(a44, b3));
+        acc44_1 += vec4<f32>(dot(a44, b4), dot(a44, b5), dot(a44, b6), dot(a44, b7));
+        acc44_2 += vec4<f32>(dot(a44, b8), dot(a44, b9), dot(a44, b10), dot(a44, b11));
+        acc44_3 += vec4<f32>(dot(a44, b12), dot(a44, b13), dot(a44, b14), dot(a44, b15));
+        acc44_4 += vec4<f32>(dot(a44, b16), dot(a44, b17), dot(a44, b18), dot(a44, b19));
+        acc44_5 += vec4<f32>(dot(a44, b20), dot(a44, b21), dot(a44, b22), dot(a44, b23));
+        acc44_6 += vec4<f32>(dot(a44, b24), dot(a44, b25), dot(a44, b26), dot(a44, b27));
+        acc44_7 += vec4<f32>(dot(a44, b28), dot(a44, b29), dot(a44, b30), dot(a44, b31));
+        let a45 = texel_a(ar45 + kk);
+        acc45_0 += vec4<f32>(dot(a45, b0), dot(a45, b1), dot(a45, b2), dot(a45, b3));
+        acc45_1 += vec4<f32>(dot(a45, b4), dot(a45, b5), dot(a45, b6), dot(a45, b7));
+        acc45_2 += vec4<f32>(dot(a45, b8), dot(a45, b9), dot(a45, b10), dot(a45, b11));
+        acc45_3 += vec4<f32>(dot(a45, b12), dot(a45, b13), dot(a45, b14), dot(a45, b15));
+        acc45_4 += vec4<f32>(dot(a45, b16), dot(a45, b17), dot(a45, b18), dot(a45, b19));
+        acc45_5 += vec4<f32>(dot(a45, b20), dot(a45, b21), dot(a45, b22), dot(a45, b23));
+        acc45_6 += vec4<f32>(dot(a45, b24), dot(a45, b25), dot(a45, b26), dot(a45, b27));
+        acc45_7 += vec4<f32>(dot(a45, b28), dot(a45, b29), dot(a45, b30), dot(a45, b31));
+        let a46 = texel_a(ar46 + kk);
+        acc46_0 += vec4<f32>(dot(a46, b0), dot(a46, b1), dot(a46, b2), dot(a46, b3));
+        acc46_1 += vec4<f32>(dot(a46, b4), dot(a46, b5), dot(a46, b6), dot(a46, b7));
+        acc46_2 += vec4<f32>(dot(a46, b8), dot(a46, b9), dot(a46, b10), dot(a46, b11));
+        acc46_3 += vec4<f32>(dot(a46, b12), dot(a46, b13), dot(a46, b14), dot(a46, b15));
+        acc46_4 += vec4<f32>(dot(a46, b16), dot(a46, b17), dot(a46, b18), dot(a46, b19));
+        acc46_5 += vec4<f32>(dot(a46, b20), dot(a46, b21), dot(a46, b22), dot(a46, b23));
+        acc46_6 += vec4<f32>(dot(a46, b24), dot(a46, b25), dot(a46, b26), dot(a46, b27));
+        acc46_7 += vec4<f32>(dot(a46, b28), dot(a46, b29), dot(a46, b30), dot(a46, b31));
+        let a47 = texel_a(ar47 + kk);
+        acc47_0 += vec4<f32>(dot(a47, b0), dot(a47, b1), dot(a47, b2), dot(a47, b3));
+        acc47_1 += vec4<f32>(dot(a47, b4), dot(a47, b5), dot(a47, b6), dot(a47, b7));
+        acc47_2 += vec4<f32>(dot(a47, b8), dot(a47, b9), dot(a47, b10), dot(a47, b11));
+        acc47_3 += vec4<f32>(dot(a47, b12), dot(a47, b13), dot(a47, b14), dot(a47, b15));
+        acc47_4 += vec4<f32>(dot(a47, b16), dot(a47, b17), dot(a47, b18), dot(a47, b19));
+        acc47_5 += vec4<f32>(dot(a47, b20), dot(a47, b21), dot(a47, b22), dot(a47, b23));
+        acc47_6 += vec4<f32>(dot(a47, b24), dot(a47, b25), dot(a47, b26), dot(a47, b27));
+        acc47_7 += vec4<f32>(dot(a47, b28), dot(a47, b29), dot(a47, b30), dot(a47, b31));
+        let a48 = texel_a(ar48 + kk);
+        acc48_0 += vec4<f32>(dot(a48, b0), dot(a48, b1), dot(a48, b2), dot(a48, b3));
+        acc48_1 += vec4<f32>(dot(a48, b4), dot(a48, b5), dot(a48, b6), dot(a48, b7));
+        acc48_2 += vec4<f32>(dot(a48, b8), dot(a48, b9), dot(a48, b10), dot(a48, b11));
+        acc48_3 += vec4<f32>(dot(a48, b12), dot(a48, b13), dot(a48, b14), dot(a48, b15));
+        acc48_4 += vec4<f32>(dot(a48, b16), dot(a48, b17), dot(a48, b18), dot(a48, b19));
+        acc48_5 += vec4<f32>(dot(a48, b20), dot(a48, b21), dot(a48, b22), dot(a48, b23));
+        acc48_6 += vec4<f32>(dot(a48, b24), dot(a48, b25), dot(a48, b26), dot(a48, b27));
+        acc48_7 += vec4<f32>(dot(a48, b28), dot(a48, b29), dot(a48, b30), dot(a48, b31));
+        let a49 = texel_a(ar49 + kk);
+        acc49_0 += vec4<f32>(dot(a49, b0), dot(a49, b1), dot(a49, b2), dot(a49, b3));
+        acc49_1 += vec4<f32>(dot(a49, b4), dot(a49, b5), dot(a49, b6), dot(a49, b7));
+        acc49_2 += vec4<f32>(dot(a49, b8), dot(a49, b9), dot(a49, b10), dot(a49, b11));
+        acc49_3 += vec4<f32>(dot(a49, b12), dot(a49, b13), dot(a49, b14), dot(a49, b15));
+        acc49_4 += vec4<f32>(dot(a49, b16), dot(a49, b17), dot(a49, b18), dot(a49, b19));
+        acc49_5 += vec4<f32>(dot(a49, b20), dot(a49, b21), dot(a49, b22), dot(a49, b23));
+        acc49_6 += vec4<f32>(dot(a49, b24), dot(a49, b25), dot(a49, b26), dot(a49, b27));
+        acc49_7 += vec4<f32>(dot(a49, b28), dot(a49, b29), dot(a49, b30), dot(a49, b31));
+        let a50 = texel_a(ar50 + kk);
+        acc50_0 += vec4<f32>(dot(a50, b0), dot(a50, b1), dot(a50, b2), dot(a50, b3));
+        acc50_1 += vec4<f32>(dot(a50, b4), dot(a50, b5), dot(a50, b6), dot(a50, b7));
+        acc50_2 += vec4<f32>(dot(a50, b8), dot(a50, b9), dot(a50, b10), dot(a50, b11));
+        acc50_3 += vec4<f32>(dot(a50, b12), dot(a50, b13), dot(a50, b14), dot(a50, b15));
+        acc50_4 += vec4<f32>(dot(a50, b16), dot(a50, b17), dot(a50, b18), dot(a50, b19));
+        acc50_5 += vec4<f32>(dot(a50, b20), dot(a50, b21), dot(a50, b22), dot(a50, b23));
+        acc50_6 += vec4<f32>(dot(a50, b24), dot(a50, b25), dot(a50, b26), dot(a50, b27));
+        acc50_7 += vec4<f32>(dot(a50, b28), dot(a50, b29), dot(a50, b30), dot(a50, b31));
+        let a51 = texel_a(ar51 + kk);
+        acc51_0 += vec4<f32>(dot(a51, b0), dot(a51, b1), dot(a51, b2), dot(a51, b3));
+        acc51_1 += vec4<f32>(dot(a51, b4), dot(a51, b5), dot(a51, b6), dot(a51, b7));
+        acc51_2 += vec4<f32>(dot(a51, b8), dot(a51, b9), dot(a51, b10), dot(a51, b11));
+        acc51_3 += vec4<f32>(dot(a51, b12), dot(a51, b13), dot(a51, b14), dot(a51, b15));
+        acc51_4 += vec4<f32>(dot(a51, b16), dot(a51, b17), dot(a51, b18), dot(a51, b19));
+        acc51_5 += vec4<f32>(dot(a51, b20), dot(a51, b21), dot(a51, b22), dot(a51, b23));
+        acc51_6 += vec4<f32>(dot(a51, b24), dot(a51, b25), dot(a51, b26), dot(a51, b27));
+        acc51_7 += vec4<f32>(dot(a51, b28), dot(a51, b29), dot(a51, b30), dot(a51, b31));
+        let a52 = texel_a(ar52 + kk);
+        acc52_0 += vec4<f32>(dot(a52, b0), dot(a52, b1), dot(a52, b2), dot(a52, b3));
+        acc52_1 += vec4<f32>(dot(a52, b4), dot(a52, b5), dot(a52, b6), dot(a52, b7));
+        acc52_2 += vec4<f32>(dot(a52, b8), dot(a52, b9), dot(a52, b10), dot(a52, b11));
+        acc52_3 += vec4<f32>(dot(a52, b12), dot(a52, b13), dot(a52, b14), dot(a52, b15));
+        acc52_4 += vec4<f32>(dot(a52, b16), dot(a52, b17), dot(a52, b18), dot(a52, b19));
+        acc52_5 += vec4<f32>(dot(a52, b20), dot(a52, b21), dot(a52, b22), dot(a52, b23));
+        acc52_6 += vec4<f32>(dot(a52, b24), dot(a52, b25), dot(a52, b26), dot(a52, b27));
+        acc52_7 += vec4<f32>(dot(a52, b28), dot(a52, b29), dot(a52, b30), dot(a52, b31));
+        let a53 = texel_a(ar53 + kk);
+        acc53_0 += vec4<f32>(dot(a53, b0), dot(a53, b1), dot(a53, b2), dot(a53, b3));
+        acc53_1 += vec4<f32>(dot(a53, b4), dot(a53, b5), dot(a53, b6), dot(a53, b7));
+        acc53_2 += vec4<f32>(dot(a53, b8), dot(a53, b9), dot(a53, b10), dot(a53, b11));
+        acc53_3 += vec4<f32>(dot(a53, b12), dot(a53, b13), dot(a53, b14), dot(a53, b15));
+        acc53_4 += vec4<f32>(dot(a53, b16), dot(a53, b17), dot(a53, b18), dot(a53, b19));
+        acc53_5 += vec4<f32>(dot(a53, b20), dot(a53, b21), dot(a53, b22), dot(a53, b23));
+        acc53_6 += vec4<f32>(dot(a53, b24), dot(a53, b25), dot(a53, b26), dot(a53, b27));
+        acc53_7 += vec4<f32>(dot(a53, b28), dot(a53, b29), dot(a53, b30), dot(a53, b31));
+        let a54 = texel_a(ar54 + kk);
+        acc54_0 += vec4<f32>(dot(a54, b0), dot(a54, b1), dot(a54, b2), dot(a54, b3));
+        acc54_1 += vec4<f32>(dot(a54, b4), dot(a54, b5), dot(a54, b6), dot(a54, b7));
+        acc54_2 += vec4<f32>(dot(a54, b8), dot(a54, b9), dot(a54, b10), dot(a54, b11));
+        acc54_3 += vec4<f32>(dot(a54, b12), dot(a54, b13), dot(a54, b14), dot(a54, b15));
+        acc54_4 += vec4<f32>(dot(a54, b16), dot(a54, b17), dot(a54, b18), dot(a54, b19));
+        acc54_5 += vec4<f32>(dot(a54, b20), dot(a54, b21), dot(a54, b22), dot(a54, b23));
+        acc54_6 += vec4<f32>(dot(a54, b24), dot(a54, b25), dot(a54, b26), dot(a54, b27));
+        acc54_7 += vec4<f32>(dot(a54, b28), dot(a54, b29), dot(a54, b30), dot(a54, b31));
+        let a55 = texel_a(ar55 + kk);
+        acc55_0 += vec4<f32>(dot(a55, b0), dot(a55, b1), dot(a55, b2), dot(a55, b3));
+        acc55_1 += vec4<f32>(dot(a55, b4), dot(a55, b5), dot(a55, b6), dot(a55, b7));
+        acc55_2 += vec4<f32>(dot(a55, b8), dot(a55, b9), dot(a55, b10), dot(a55, b11));
+        acc55_3 += vec4<f32>(dot(a55, b12), dot(a55, b13), dot(a55, b14), dot(a55, b15));
+        acc55_4 += vec4<f32>(dot(a55, b16), dot(a55, b17), dot(a55, b18), dot(a55, b19));
+        acc55_5 += vec4<f32>(dot(a55, b20), dot(a55, b21), dot(a55, b22), dot(a55, b23));
+        acc55_6 += vec4<f32>(dot(a55, b24), dot(a55, b25), dot(a55, b26), dot(a55, b27));
+        acc55_7 += vec4<f32>(dot(a55, b28), dot(a55, b29), dot(a55, b30), dot(a55, b31));
+        let a56 = texel_a(ar56 + kk);
+        acc56_0 += vec4<f32>(dot(a56, b0), dot(a56, b1), dot(a56, b2), dot(a56, b3));
+        acc56_1 += vec4<f32>(dot(a56, b4), dot(a56, b5), dot(a56, b6), dot(a56, b7));
+        acc56_2 += vec4<f32>(dot(a56, b8), dot(a56, b9), dot(a56, b10), dot(a56, b11));
+        acc56_3 += vec4<f32>(dot(a56, b12), dot(a56, b13), dot(a56, b14), dot(a56, b15));
+        acc56_4 += vec4<f32>(dot(a56, b16), dot(a56, b17), dot(a56, b18), dot(a56, b19));
+        acc56_5 += vec4<f32>(dot(a56, b20), dot(a56, b21), dot(a56, b22), dot(a56, b23));
+        acc56_6 += vec4<f32>(dot(a56, b24), dot(a56, b25), dot(a56, b26), dot(a56, b27));
+        acc56_7 += vec4<f32>(dot(a56, b28), dot(a56, b29), dot(a56, b30), dot(a56, b31));
+        let a57 = texel_a(ar57 + kk);
+        acc57_0 += vec4<f32>(dot(a57, b0), dot(a57, b1), dot(a57, b2), dot(a57, b3));
+        acc57_1 += vec4<f32>(dot(a57, b4), dot(a57, b5), dot(a57, b6), dot(a57, b7));
+        acc57_2 += vec4<f32>(dot(a57, b8), dot(a57, b9), dot(a57, b10), dot(a57, b11));
+        acc57_3 += vec4<f32>(dot(a57, b12), dot(a57, b13), dot(a57, b14), dot(a57, b15));
+        acc57_4 += vec4<f32>(dot(a57, b16), dot(a57, b17), dot(a57, b18), dot(a57, b19));
+        acc57_5 += vec4<f32>(dot(a57, b20), dot(a57, b21), dot(a57, b22), dot(a57, b23));
+        acc57_6 += vec4<f32>(dot(a57, b24), dot(a57, b25), dot(a57, b26), dot(a57, b27));
+        acc57_7 += vec4<f32>(dot(a57, b28), dot(a57, b29), dot(a57, b30), dot(a57, b31));
+        let a58 = texel_a(ar58 + kk);
+        acc58_0 += vec4<f32>(dot(a58, b0), dot(a58, b1), dot(a58, b2), dot(a58, b3));
+        acc58_1 += vec4<f32>(dot(a58, b4), dot(a58, b5), dot(a58, b6), dot(a58, b7));
+        acc58_2 += vec4<f32>(dot(a58, b8), dot(a58, b9), dot(a58, b10), dot(a58, b11));
+        acc58_3 += vec4<f32>(dot(a58, b12), dot(a58, b13), dot(a58, b14), dot(a58, b15));
+        acc58_4 += vec4<f32>(dot(a58, b16), dot(a58, b17), dot(a58, b18), dot(a58, b19));
+        acc58_5 += vec4<f32>(dot(a58, b20), dot(a58, b21), dot(a58, b22), dot(a58, b23));
+        acc58_6 += vec4<f32>(dot(a58, b24), dot(a58, b25), dot(a58, b26), dot(a58, b27));
+        acc58_7 += vec4<f32>(dot(a58, b28), dot(a58, b29), dot(a58, b30), dot(a58, b31));
+        let a59 = texel_a(ar59 + kk);
+        acc59_0 += vec4<f32>(dot(a59, b0), dot(a59, b1), dot(a59, b2), dot(a59, b3));
+        acc59_1 += vec4<f32>(dot(a59, b4), dot(a59, b5), dot(a59, b6), dot(a59, b7));
+        acc59_2 += vec4<f32>(dot(a59, b8), dot(a59, b9), dot(a59, b10), dot(a59, b11));
+        acc59_3 += vec4<f32>(dot(a59, b12), dot(a59, b13), dot(a59, b14), dot(a59, b15));
+        acc59_4 += vec4<f32>(dot(a59, b16), dot(a59, b17), dot(a59, b18), dot(a59, b19));
+        acc59_5 += vec4<f32>(dot(a59, b20), dot(a59, b21), dot(a59, b22), dot(a59, b23));
+        acc59_6 += vec4<f32>(dot(a59, b24), dot(a59, b25), dot(a59, b26), dot(a59, b27));
+        acc59_7 += vec4<f32>(dot(a59, b28), dot(a59, b29), dot(a59, b30), dot(a59, b31));
+        let a60 = texel_a(ar60 + kk);
+        acc60_0 += vec4<f32>(dot(a60, b0), dot(a60, b1), dot(a60, b2), dot(a60, b3));
+        acc60_1 += vec4<f32>(dot(a60, b4), dot(a60, b5), dot(a60, b6), dot(a60, b7));
+        acc60_2 += vec4<f32>(dot(a60, b8), dot(a60, b9), dot(a60, b10), dot(a60, b11));
+        acc60_3 += vec4<f32>(dot(a60, b12), dot(a60, b13), dot(a60, b14), dot(a60, b15));
+        acc60_4 += vec4<f32>(dot(a60, b16), dot(a60, b17), dot(a60, b18), dot(a60, b19));
+        acc60_5 += vec4<f32>(dot(a60, b20), dot(a60, b21), dot(a60, b22), dot(a60, b23));
+        acc60_6 += vec4<f32>(dot(a60, b24), dot(a60, b25), dot(a60, b26), dot(a60, b27));
+        acc60_7 += vec4<f32>(dot(a60, b28), dot(a60, b29), dot(a60, b30), dot(a60, b31));
+        let a61 = texel_a(ar61 + kk);
+        acc61_0 += vec4<f32>(dot(a61, b0), dot(a61, b1), dot(a61, b2), dot(a61, b3));
+        acc61_1 += vec4<f32>(dot(a61, b4), dot(a61, b5), dot(a61, b6), dot(a61, b7));
+        acc61_2 += vec4<f32>(dot(a61, b8), dot(a61, b9), dot(a61, b10), dot(a61, b11));
+        acc61_3 += vec4<f32>(dot(a61, b12), dot(a61, b13), dot(a61, b14), dot(a61, b15));
+        acc61_4 += vec4<f32>(dot(a61, b16), dot(a61, b17), dot(a61, b18), dot(a61, b19));
+        acc61_5 += vec4<f32>(dot(a61, b20), dot(a61, b21), dot(a61, b22), dot(a61, b23));
+        acc61_6 += vec4<f32>(dot(a61, b24), dot(a61, b25), dot(a61, b26), dot(a61, b27));
+        acc61_7 += vec4<f32>(dot(a61, b28), dot(a61, b29), dot(a61, b30), dot(a61, b31));
+        let a62 = texel_a(ar62 + kk);
+        acc62_0 += vec4<f32>(dot(a62, b0), dot(a62, b1), dot(a62, b2), dot(a62, b3));
+        acc62_1 += vec4<f32>(dot(a62, b4), dot(a62, b5), dot(a62, b6), dot(a62, b7));
+        acc62_2 += vec4<f32>(dot(a62, b8), dot(a62, b9), dot(a62, b10), dot(a62, b11));
+        acc62_3 += vec4<f32>(dot(a62, b12), dot(a62, b13), dot(a62, b14), dot(a62, b15));
+        acc62_4 += vec4<f32>(dot(a62, b16), dot(a62, b17), dot(a62, b18), dot(a62, b19));
+        acc62_5 += vec4<f32>(dot(a62, b20), dot(a62, b21), dot(a62, b22), dot(a62, b23));
+        acc62_6 += vec4<f32>(dot(a62, b24), dot(a62, b25), dot(a62, b26), dot(a62, b27));
+        acc62_7 += vec4<f32>(dot(a62, b28), dot(a62, b29), dot(a62, b30), dot(a62, b31));
+        let a63 = texel_a(ar63 + kk);
+        acc63_0 += vec4<f32>(dot(a63, b0), dot(a63, b1), dot(a63, b2), dot(a63, b3));
+        acc63_1 += vec4<f32>(dot(a63, b4), dot(a63, b5), dot(a63, b6), dot(a63, b7));
+        acc63_2 += vec4<f32>(dot(a63, b8), dot(a63, b9), dot(a63, b10), dot(a63, b11));
+        acc63_3 += vec4<f32>(dot(a63, b12), dot(a63, b13), dot(a63, b14), dot(a63, b15));
+        acc63_4 += vec4<f32>(dot(a63, b16), dot(a63, b17), dot(a63, b18), dot(a63, b19));
+        acc63_5 += vec4<f32>(dot(a63, b20), dot(a63, b21), dot(a63, b22), dot(a63, b23));
+        acc63_6 += vec4<f32>(dot(a63, b24), dot(a63, b25), dot(a63, b26), dot(a63, b27));
+        acc63_7 += vec4<f32>(dot(a63, b28), dot(a63, b29), dot(a63, b30), dot(a63, b31));
     }
     return Block_big(
         array<vec4<f32>, 8>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7),
@@ -3639,6 +4215,38 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
         array<vec4<f32>, 8>(acc29_0, acc29_1, acc29_2, acc29_3, acc29_4, acc29_5, acc29_6, acc29_7),
         array<vec4<f32>, 8>(acc30_0, acc30_1, acc30_2, acc30_3, acc30_4, acc30_5, acc30_6, acc30_7),
         array<vec4<f32>, 8>(acc31_0, acc31_1, acc31_2, acc31_3, acc31_4, acc31_5, acc31_6, acc31_7),
+        array<vec4<f32>, 8>(acc32_0, acc32_1, acc32_2, acc32_3, acc32_4, acc32_5, acc32_6, acc32_7),
+        array<vec4<f32>, 8>(acc33_0, acc33_1, acc33_2, acc33_3, acc33_4, acc33_5, acc33_6, acc33_7),
+        array<vec4<f32>, 8>(acc34_0, acc34_1, acc34_2, acc34_3, acc34_4, acc34_5, acc34_6, acc34_7),
+        array<vec4<f32>, 8>(acc35_0, acc35_1, acc35_2, acc35_3, acc35_4, acc35_5, acc35_6, acc35_7),
+        array<vec4<f32>, 8>(acc36_0, acc36_1, acc36_2, acc36_3, acc36_4, acc36_5, acc36_6, acc36_7),
+        array<vec4<f32>, 8>(acc37_0, acc37_1, acc37_2, acc37_3, acc37_4, acc37_5, acc37_6, acc37_7),
+        array<vec4<f32>, 8>(acc38_0, acc38_1, acc38_2, acc38_3, acc38_4, acc38_5, acc38_6, acc38_7),
+        array<vec4<f32>, 8>(acc39_0, acc39_1, acc39_2, acc39_3, acc39_4, acc39_5, acc39_6, acc39_7),
+        array<vec4<f32>, 8>(acc40_0, acc40_1, acc40_2, acc40_3, acc40_4, acc40_5, acc40_6, acc40_7),
+        array<vec4<f32>, 8>(acc41_0, acc41_1, acc41_2, acc41_3, acc41_4, acc41_5, acc41_6, acc41_7),
+        array<vec4<f32>, 8>(acc42_0, acc42_1, acc42_2, acc42_3, acc42_4, acc42_5, acc42_6, acc42_7),
+        array<vec4<f32>, 8>(acc43_0, acc43_1, acc43_2, acc43_3, acc43_4, acc43_5, acc43_6, acc43_7),
+        array<vec4<f32>, 8>(acc44_0, acc44_1, acc44_2, acc44_3, acc44_4, acc44_5, acc44_6, acc44_7),
+        array<vec4<f32>, 8>(acc45_0, acc45_1, acc45_2, acc45_3, acc45_4, acc45_5, acc45_6, acc45_7),
+        array<vec4<f32>, 8>(acc46_0, acc46_1, acc46_2, acc46_3, acc46_4, acc46_5, acc46_6, acc46_7),
+        array<vec4<f32>, 8>(acc47_0, acc47_1, acc47_2, acc47_3, acc47_4, acc47_5, acc47_6, acc47_7),
+        array<vec4<f32>, 8>(acc48_0, acc48_1, acc48_2, acc48_3, acc48_4, acc48_5, acc48_6, acc48_7),
+        array<vec4<f32>, 8>(acc49_0, acc49_1, acc49_2, acc49_3, acc49_4, acc49_5, acc49_6, acc49_7),
+        array<vec4<f32>, 8>(acc50_0, acc50_1, acc50_2, acc50_3, acc50_4, acc50_5, acc50_6, acc50_7),
+        array<vec4<f32>, 8>(acc51_0, acc51_1, acc51_2, acc51_3, acc51_4, acc51_5, acc51_6, acc51_7),
+        array<vec4<f32>, 8>(acc52_0, acc52_1, acc52_2, acc52_3, acc52_4, acc52_5, acc52_6, acc52_7),
+        array<vec4<f32>, 8>(acc53_0, acc53_1, acc53_2, acc53_3, acc53_4, acc53_5, acc53_6, acc53_7),
+        array<vec4<f32>, 8>(acc54_0, acc54_1, acc54_2, acc54_3, acc54_4, acc54_5, acc54_6, acc54_7),
+        array<vec4<f32>, 8>(acc55_0, acc55_1, acc55_2, acc55_3, acc55_4, acc55_5, acc55_6, acc55_7),
+        array<vec4<f32>, 8>(acc56_0, acc56_1, acc56_2, acc56_3, acc56_4, acc56_5, acc56_6, acc56_7),
+        array<vec4<f32>, 8>(acc57_0, acc57_1, acc57_2, acc57_3, acc57_4, acc57_5, acc57_6, acc57_7),
+        array<vec4<f32>, 8>(acc58_0, acc58_1, acc58_2, acc58_3, acc58_4, acc58_5, acc58_6, acc58_7),
+        array<vec4<f32>, 8>(acc59_0, acc59_1, acc59_2, acc59_3, acc59_4, acc59_5, acc59_6, acc59_7),
+        array<vec4<f32>, 8>(acc60_0, acc60_1, acc60_2, acc60_3, acc60_4, acc60_5, acc60_6, acc60_7),
+        array<vec4<f32>, 8>(acc61_0, acc61_1, acc61_2, acc61_3, acc61_4, acc61_5, acc61_6, acc61_7),
+        array<vec4<f32>, 8>(acc62_0, acc62_1, acc62_2, acc62_3, acc62_4, acc62_5, acc62_6, acc62_7),
+        array<vec4<f32>, 8>(acc63_0, acc63_1, acc63_2, acc63_3, acc63_4, acc63_5, acc63_6, acc63_7),
     );
 }
 
@@ -3678,6 +4286,38 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
     let ar29 = min(row0 + 29u, params.m - 1u) * k4;
     let ar30 = min(row0 + 30u, params.m - 1u) * k4;
     let ar31 = min(row0 + 31u, params.m - 1u) * k4;
+    let ar32 = min(row0 + 32u, params.m - 1u) * k4;
+    let ar33 = min(row0 + 33u, params.m - 1u) * k4;
+    let ar34 = min(row0 + 34u, params.m - 1u) * k4;
+    let ar35 = min(row0 + 35u, params.m - 1u) * k4;
+    let ar36 = min(row0 + 36u, params.m - 1u) * k4;
+    let ar37 = min(row0 + 37u, params.m - 1u) * k4;
+    let ar38 = min(row0 + 38u, params.m - 1u) * k4;
+    let ar39 = min(row0 + 39u, params.m - 1u) * k4;
+    let ar40 = min(row0 + 40u, params.m - 1u) * k4;
+    let ar41 = min(row0 + 41u, params.m - 1u) * k4;
+    let ar42 = min(row0 + 42u, params.m - 1u) * k4;
+    let ar43 = min(row0 + 43u, params.m - 1u) * k4;
+    let ar44 = min(row0 + 44u, params.m - 1u) * k4;
+    let ar45 = min(row0 + 45u, params.m - 1u) * k4;
+    let ar46 = min(row0 + 46u, params.m - 1u) * k4;
+    let ar47 = min(row0 + 47u, params.m - 1u) * k4;
+    let ar48 = min(row0 + 48u, params.m - 1u) * k4;
+    let ar49 = min(row0 + 49u, params.m - 1u) * k4;
+    let ar50 = min(row0 + 50u, params.m - 1u) * k4;
+    let ar51 = min(row0 + 51u, params.m - 1u) * k4;
+    let ar52 = min(row0 + 52u, params.m - 1u) * k4;
+    let ar53 = min(row0 + 53u, params.m - 1u) * k4;
+    let ar54 = min(row0 + 54u, params.m - 1u) * k4;
+    let ar55 = min(row0 + 55u, params.m - 1u) * k4;
+    let ar56 = min(row0 + 56u, params.m - 1u) * k4;
+    let ar57 = min(row0 + 57u, params.m - 1u) * k4;
+    let ar58 = min(row0 + 58u, params.m - 1u) * k4;
+    let ar59 = min(row0 + 59u, params.m - 1u) * k4;
+    let ar60 = min(row0 + 60u, params.m - 1u) * k4;
+    let ar61 = min(row0 + 61u, params.m - 1u) * k4;
+    let ar62 = min(row0 + 62u, params.m - 1u) * k4;
+    let ar63 = min(row0 + 63u, params.m - 1u) * k4;
     let bc0 = min(col0 / 4u + 0u, n4 - 1u);
     let bc1 = min(col0 / 4u + 1u, n4 - 1u);
     let bc2 = min(col0 / 4u + 2u, n4 - 1u);
@@ -3942,6 +4582,262 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
     var acc31_5 = vec4<f32>();
     var acc31_6 = vec4<f32>();
     var acc31_7 = vec4<f32>();
+    var acc32_0 = vec4<f32>();
+    var acc32_1 = vec4<f32>();
+    var acc32_2 = vec4<f32>();
+    var acc32_3 = vec4<f32>();
+    var acc32_4 = vec4<f32>();
+    var acc32_5 = vec4<f32>();
+    var acc32_6 = vec4<f32>();
+    var acc32_7 = vec4<f32>();
+    var acc33_0 = vec4<f32>();
+    var acc33_1 = vec4<f32>();
+    var acc33_2 = vec4<f32>();
+    var acc33_3 = vec4<f32>();
+    var acc33_4 = vec4<f32>();
+    var acc33_5 = vec4<f32>();
+    var acc33_6 = vec4<f32>();
+    var acc33_7 = vec4<f32>();
+    var acc34_0 = vec4<f32>();
+    var acc34_1 = vec4<f32>();
+    var acc34_2 = vec4<f32>();
+    var acc34_3 = vec4<f32>();
+    var acc34_4 = vec4<f32>();
+    var acc34_5 = vec4<f32>();
+    var acc34_6 = vec4<f32>();
+    var acc34_7 = vec4<f32>();
+    var acc35_0 = vec4<f32>();
+    var acc35_1 = vec4<f32>();
+    var acc35_2 = vec4<f32>();
+    var acc35_3 = vec4<f32>();
+    var acc35_4 = vec4<f32>();
+    var acc35_5 = vec4<f32>();
+    var acc35_6 = vec4<f32>();
+    var acc35_7 = vec4<f32>();
+    var acc36_0 = vec4<f32>();
+    var acc36_1 = vec4<f32>();
+    var acc36_2 = vec4<f32>();
+    var acc36_3 = vec4<f32>();
+    var acc36_4 = vec4<f32>();
+    var acc36_5 = vec4<f32>();
+    var acc36_6 = vec4<f32>();
+    var acc36_7 = vec4<f32>();
+    var acc37_0 = vec4<f32>();
+    var acc37_1 = vec4<f32>();
+    var acc37_2 = vec4<f32>();
+    var acc37_3 = vec4<f32>();
+    var acc37_4 = vec4<f32>();
+    var acc37_5 = vec4<f32>();
+    var acc37_6 = vec4<f32>();
+    var acc37_7 = vec4<f32>();
+    var acc38_0 = vec4<f32>();
+    var acc38_1 = vec4<f32>();
+    var acc38_2 = vec4<f32>();
+    var acc38_3 = vec4<f32>();
+    var acc38_4 = vec4<f32>();
+    var acc38_5 = vec4<f32>();
+    var acc38_6 = vec4<f32>();
+    var acc38_7 = vec4<f32>();
+    var acc39_0 = vec4<f32>();
+    var acc39_1 = vec4<f32>();
+    var acc39_2 = vec4<f32>();
+    var acc39_3 = vec4<f32>();
+    var acc39_4 = vec4<f32>();
+    var acc39_5 = vec4<f32>();
+    var acc39_6 = vec4<f32>();
+    var acc39_7 = vec4<f32>();
+    var acc40_0 = vec4<f32>();
+    var acc40_1 = vec4<f32>();
+    var acc40_2 = vec4<f32>();
+    var acc40_3 = vec4<f32>();
+    var acc40_4 = vec4<f32>();
+    var acc40_5 = vec4<f32>();
+    var acc40_6 = vec4<f32>();
+    var acc40_7 = vec4<f32>();
+    var acc41_0 = vec4<f32>();
+    var acc41_1 = vec4<f32>();
+    var acc41_2 = vec4<f32>();
+    var acc41_3 = vec4<f32>();
+    var acc41_4 = vec4<f32>();
+    var acc41_5 = vec4<f32>();
+    var acc41_6 = vec4<f32>();
+    var acc41_7 = vec4<f32>();
+    var acc42_0 = vec4<f32>();
+    var acc42_1 = vec4<f32>();
+    var acc42_2 = vec4<f32>();
+    var acc42_3 = vec4<f32>();
+    var acc42_4 = vec4<f32>();
+    var acc42_5 = vec4<f32>();
+    var acc42_6 = vec4<f32>();
+    var acc42_7 = vec4<f32>();
+    var acc43_0 = vec4<f32>();
+    var acc43_1 = vec4<f32>();
+    var acc43_2 = vec4<f32>();
+    var acc43_3 = vec4<f32>();
+    var acc43_4 = vec4<f32>();
+    var acc43_5 = vec4<f32>();
+    var acc43_6 = vec4<f32>();
+    var acc43_7 = vec4<f32>();
+    var acc44_0 = vec4<f32>();
+    var acc44_1 = vec4<f32>();
+    var acc44_2 = vec4<f32>();
+    var acc44_3 = vec4<f32>();
+    var acc44_4 = vec4<f32>();
+    var acc44_5 = vec4<f32>();
+    var acc44_6 = vec4<f32>();
+    var acc44_7 = vec4<f32>();
+    var acc45_0 = vec4<f32>();
+    var acc45_1 = vec4<f32>();
+    var acc45_2 = vec4<f32>();
+    var acc45_3 = vec4<f32>();
+    var acc45_4 = vec4<f32>();
+    var acc45_5 = vec4<f32>();
+    var acc45_6 = vec4<f32>();
+    var acc45_7 = vec4<f32>();
+    var acc46_0 = vec4<f32>();
+    var acc46_1 = vec4<f32>();
+    var acc46_2 = vec4<f32>();
+    var acc46_3 = vec4<f32>();
+    var acc46_4 = vec4<f32>();
+    var acc46_5 = vec4<f32>();
+    var acc46_6 = vec4<f32>();
+    var acc46_7 = vec4<f32>();
+    var acc47_0 = vec4<f32>();
+    var acc47_1 = vec4<f32>();
+    var acc47_2 = vec4<f32>();
+    var acc47_3 = vec4<f32>();
+    var acc47_4 = vec4<f32>();
+    var acc47_5 = vec4<f32>();
+    var acc47_6 = vec4<f32>();
+    var acc47_7 = vec4<f32>();
+    var acc48_0 = vec4<f32>();
+    var acc48_1 = vec4<f32>();
+    var acc48_2 = vec4<f32>();
+    var acc48_3 = vec4<f32>();
+    var acc48_4 = vec4<f32>();
+    var acc48_5 = vec4<f32>();
+    var acc48_6 = vec4<f32>();
+    var acc48_7 = vec4<f32>();
+    var acc49_0 = vec4<f32>();
+    var acc49_1 = vec4<f32>();
+    var acc49_2 = vec4<f32>();
+    var acc49_3 = vec4<f32>();
+    var acc49_4 = vec4<f32>();
+    var acc49_5 = vec4<f32>();
+    var acc49_6 = vec4<f32>();
+    var acc49_7 = vec4<f32>();
+    var acc50_0 = vec4<f32>();
+    var acc50_1 = vec4<f32>();
+    var acc50_2 = vec4<f32>();
+    var acc50_3 = vec4<f32>();
+    var acc50_4 = vec4<f32>();
+    var acc50_5 = vec4<f32>();
+    var acc50_6 = vec4<f32>();
+    var acc50_7 = vec4<f32>();
+    var acc51_0 = vec4<f32>();
+    var acc51_1 = vec4<f32>();
+    var acc51_2 = vec4<f32>();
+    var acc51_3 = vec4<f32>();
+    var acc51_4 = vec4<f32>();
+    var acc51_5 = vec4<f32>();
+    var acc51_6 = vec4<f32>();
+    var acc51_7 = vec4<f32>();
+    var acc52_0 = vec4<f32>();
+    var acc52_1 = vec4<f32>();
+    var acc52_2 = vec4<f32>();
+    var acc52_3 = vec4<f32>();
+    var acc52_4 = vec4<f32>();
+    var acc52_5 = vec4<f32>();
+    var acc52_6 = vec4<f32>();
+    var acc52_7 = vec4<f32>();
+    var acc53_0 = vec4<f32>();
+    var acc53_1 = vec4<f32>();
+    var acc53_2 = vec4<f32>();
+    var acc53_3 = vec4<f32>();
+    var acc53_4 = vec4<f32>();
+    var acc53_5 = vec4<f32>();
+    var acc53_6 = vec4<f32>();
+    var acc53_7 = vec4<f32>();
+    var acc54_0 = vec4<f32>();
+    var acc54_1 = vec4<f32>();
+    var acc54_2 = vec4<f32>();
+    var acc54_3 = vec4<f32>();
+    var acc54_4 = vec4<f32>();
+    var acc54_5 = vec4<f32>();
+    var acc54_6 = vec4<f32>();
+    var acc54_7 = vec4<f32>();
+    var acc55_0 = vec4<f32>();
+    var acc55_1 = vec4<f32>();
+    var acc55_2 = vec4<f32>();
+    var acc55_3 = vec4<f32>();
+    var acc55_4 = vec4<f32>();
+    var acc55_5 = vec4<f32>();
+    var acc55_6 = vec4<f32>();
+    var acc55_7 = vec4<f32>();
+    var acc56_0 = vec4<f32>();
+    var acc56_1 = vec4<f32>();
+    var acc56_2 = vec4<f32>();
+    var acc56_3 = vec4<f32>();
+    var acc56_4 = vec4<f32>();
+    var acc56_5 = vec4<f32>();
+    var acc56_6 = vec4<f32>();
+    var acc56_7 = vec4<f32>();
+    var acc57_0 = vec4<f32>();
+    var acc57_1 = vec4<f32>();
+    var acc57_2 = vec4<f32>();
+    var acc57_3 = vec4<f32>();
+    var acc57_4 = vec4<f32>();
+    var acc57_5 = vec4<f32>();
+    var acc57_6 = vec4<f32>();
+    var acc57_7 = vec4<f32>();
+    var acc58_0 = vec4<f32>();
+    var acc58_1 = vec4<f32>();
+    var acc58_2 = vec4<f32>();
+    var acc58_3 = vec4<f32>();
+    var acc58_4 = vec4<f32>();
+    var acc58_5 = vec4<f32>();
+    var acc58_6 = vec4<f32>();
+    var acc58_7 = vec4<f32>();
+    var acc59_0 = vec4<f32>();
+    var acc59_1 = vec4<f32>();
+    var acc59_2 = vec4<f32>();
+    var acc59_3 = vec4<f32>();
+    var acc59_4 = vec4<f32>();
+    var acc59_5 = vec4<f32>();
+    var acc59_6 = vec4<f32>();
+    var acc59_7 = vec4<f32>();
+    var acc60_0 = vec4<f32>();
+    var acc60_1 = vec4<f32>();
+    var acc60_2 = vec4<f32>();
+    var acc60_3 = vec4<f32>();
+    var acc60_4 = vec4<f32>();
+    var acc60_5 = vec4<f32>();
+    var acc60_6 = vec4<f32>();
+    var acc60_7 = vec4<f32>();
+    var acc61_0 = vec4<f32>();
+    var acc61_1 = vec4<f32>();
+    var acc61_2 = vec4<f32>();
+    var acc61_3 = vec4<f32>();
+    var acc61_4 = vec4<f32>();
+    var acc61_5 = vec4<f32>();
+    var acc61_6 = vec4<f32>();
+    var acc61_7 = vec4<f32>();
+    var acc62_0 = vec4<f32>();
+    var acc62_1 = vec4<f32>();
+    var acc62_2 = vec4<f32>();
+    var acc62_3 = vec4<f32>();
+    var acc62_4 = vec4<f32>();
+    var acc62_5 = vec4<f32>();
+    var acc62_6 = vec4<f32>();
+    var acc62_7 = vec4<f32>();
+    var acc63_0 = vec4<f32>();
+    var acc63_1 = vec4<f32>();
+    var acc63_2 = vec4<f32>();
+    var acc63_3 = vec4<f32>();
+    var acc63_4 = vec4<f32>();
+    var acc63_5 = vec4<f32>();
+    var acc63_6 = vec4<f32>();
+    var acc63_7 = vec4<f32>();
     for (var kk = 0u; kk < k4; kk++) {
         let row0 = (4u * kk + 0u) * n4;
         let b0_0 = texel_b(row0 + bc0);
@@ -4267,6 +5163,294 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
         acc31_5 += a31.x * b0_5 + a31.y * b1_5 + a31.z * b2_5 + a31.w * b3_5;
         acc31_6 += a31.x * b0_6 + a31.y * b1_6 + a31.z * b2_6 + a31.w * b3_6;
         acc31_7 += a31.x * b0_7 + a31.y * b1_7 + a31.z * b2_7 + a31.w * b3_7;
+        let a32 = texel_a(ar32 + kk);
+        acc32_0 += a32.x * b0_0 + a32.y * b1_0 + a32.z * b2_0 + a32.w * b3_0;
+        acc32_1 += a32.x * b0_1 + a32.y * b1_1 + a32.z * b2_1 + a32.w * b3_1;
+        acc32_2 += a32.x * b0_2 + a32.y * b1_2 + a32.z * b2_2 + a32.w * b3_2;
+        acc32_3 += a32.x * b0_3 + a32.y * b1_3 + a32.z * b2_3 + a32.w * b3_3;
+        acc32_4 += a32.x * b0_4 + a32.y * b1_4 + a32.z * b2_4 + a32.w * b3_4;
+        acc32_5 += a32.x * b0_5 + a32.y * b1_5 + a32.z * b2_5 + a32.w * b3_5;
+        acc32_6 += a32.x * b0_6 + a32.y * b1_6 + a32.z * b2_6 + a32.w * b3_6;
+        acc32_7 += a32.x * b0_7 + a32.y * b1_7 + a32.z * b2_7 + a32.w * b3_7;
+        let a33 = texel_a(ar33 + kk);
+        acc33_0 += a33.x * b0_0 + a33.y * b1_0 + a33.z * b2_0 + a33.w * b3_0;
+        acc33_1 += a33.x * b0_1 + a33.y * b1_1 + a33.z * b2_1 + a33.w * b3_1;
+        acc33_2 += a33.x * b0_2 + a33.y * b1_2 + a33.z * b2_2 + a33.w * b3_2;
+        acc33_3 += a33.x * b0_3 + a33.y * b1_3 + a33.z * b2_3 + a33.w * b3_3;
+        acc33_4 += a33.x * b0_4 + a33.y * b1_4 + a33.z * b2_4 + a33.w * b3_4;
+        acc33_5 += a33.x * b0_5 + a33.y * b1_5 + a33.z * b2_5 + a33.w * b3_5;
+        acc33_6 += a33.x * b0_6 + a33.y * b1_6 + a33.z * b2_6 + a33.w * b3_6;
+        acc33_7 += a33.x * b0_7 + a33.y * b1_7 + a33.z * b2_7 + a33.w * b3_7;
+        let a34 = texel_a(ar34 + kk);
+        acc34_0 += a34.x * b0_0 + a34.y * b1_0 + a34.z * b2_0 + a34.w * b3_0;
+        acc34_1 += a34.x * b0_1 + a34.y * b1_1 + a34.z * b2_1 + a34.w * b3_1;
+        acc34_2 += a34.x * b0_2 + a34.y * b1_2 + a34.z * b2_2 + a34.w * b3_2;
+        acc34_3 += a34.x * b0_3 + a34.y * b1_3 + a34.z * b2_3 + a34.w * b3_3;
+        acc34_4 += a34.x * b0_4 + a34.y * b1_4 + a34.z * b2_4 + a34.w * b3_4;
+        acc34_5 += a34.x * b0_5 + a34.y * b1_5 + a34.z * b2_5 + a34.w * b3_5;
+        acc34_6 += a34.x * b0_6 + a34.y * b1_6 + a34.z * b2_6 + a34.w * b3_6;
+        acc34_7 += a34.x * b0_7 + a34.y * b1_7 + a34.z * b2_7 + a34.w * b3_7;
+        let a35 = texel_a(ar35 + kk);
+        acc35_0 += a35.x * b0_0 + a35.y * b1_0 + a35.z * b2_0 + a35.w * b3_0;
+        acc35_1 += a35.x * b0_1 + a35.y * b1_1 + a35.z * b2_1 + a35.w * b3_1;
+        acc35_2 += a35.x * b0_2 + a35.y * b1_2 + a35.z * b2_2 + a35.w * b3_2;
+        acc35_3 += a35.x * b0_3 + a35.y * b1_3 + a35.z * b2_3 + a35.w * b3_3;
+        acc35_4 += a35.x * b0_4 + a35.y * b1_4 + a35.z * b2_4 + a35.w * b3_4;
+        acc35_5 += a35.x * b0_5 + a35.y * b1_5 + a35.z * b2_5 + a35.w * b3_5;
+        acc35_6 += a35.x * b0_6 + a35.y * b1_6 + a35.z * b2_6 + a35.w * b3_6;
+        acc35_7 += a35.x * b0_7 + a35.y * b1_7 + a35.z * b2_7 + a35.w * b3_7;
+        let a36 = texel_a(ar36 + kk);
+        acc36_0 += a36.x * b0_0 + a36.y * b1_0 + a36.z * b2_0 + a36.w * b3_0;
+        acc36_1 += a36.x * b0_1 + a36.y * b1_1 + a36.z * b2_1 + a36.w * b3_1;
+        acc36_2 += a36.x * b0_2 + a36.y * b1_2 + a36.z * b2_2 + a36.w * b3_2;
+        acc36_3 += a36.x * b0_3 + a36.y * b1_3 + a36.z * b2_3 + a36.w * b3_3;
+        acc36_4 += a36.x * b0_4 + a36.y * b1_4 + a36.z * b2_4 + a36.w * b3_4;
+        acc36_5 += a36.x * b0_5 + a36.y * b1_5 + a36.z * b2_5 + a36.w * b3_5;
+        acc36_6 += a36.x * b0_6 + a36.y * b1_6 + a36.z * b2_6 + a36.w * b3_6;
+        acc36_7 += a36.x * b0_7 + a36.y * b1_7 + a36.z * b2_7 + a36.w * b3_7;
+        let a37 = texel_a(ar37 + kk);
+        acc37_0 += a37.x * b0_0 + a37.y * b1_0 + a37.z * b2_0 + a37.w * b3_0;
+        acc37_1 += a37.x * b0_1 + a37.y * b1_1 + a37.z * b2_1 + a37.w * b3_1;
+        acc37_2 += a37.x * b0_2 + a37.y * b1_2 + a37.z * b2_2 + a37.w * b3_2;
+        acc37_3 += a37.x * b0_3 + a37.y * b1_3 + a37.z * b2_3 + a37.w * b3_3;
+        acc37_4 += a37.x * b0_4 + a37.y * b1_4 + a37.z * b2_4 + a37.w * b3_4;
+        acc37_5 += a37.x * b0_5 + a37.y * b1_5 + a37.z * b2_5 + a37.w * b3_5;
+        acc37_6 += a37.x * b0_6 + a37.y * b1_6 + a37.z * b2_6 + a37.w * b3_6;
+        acc37_7 += a37.x * b0_7 + a37.y * b1_7 + a37.z * b2_7 + a37.w * b3_7;
+        let a38 = texel_a(ar38 + kk);
+        acc38_0 += a38.x * b0_0 + a38.y * b1_0 + a38.z * b2_0 + a38.w * b3_0;
+        acc38_1 += a38.x * b0_1 + a38.y * b1_1 + a38.z * b2_1 + a38.w * b3_1;
+        acc38_2 += a38.x * b0_2 + a38.y * b1_2 + a38.z * b2_2 + a38.w * b3_2;
+        acc38_3 += a38.x * b0_3 + a38.y * b1_3 + a38.z * b2_3 + a38.w * b3_3;
+        acc38_4 += a38.x * b0_4 + a38.y * b1_4 + a38.z * b2_4 + a38.w * b3_4;
+        acc38_5 += a38.x * b0_5 + a38.y * b1_5 + a38.z * b2_5 + a38.w * b3_5;
+        acc38_6 += a38.x * b0_6 + a38.y * b1_6 + a38.z * b2_6 + a38.w * b3_6;
+        acc38_7 += a38.x * b0_7 + a38.y * b1_7 + a38.z * b2_7 + a38.w * b3_7;
+        let a39 = texel_a(ar39 + kk);
+        acc39_0 += a39.x * b0_0 + a39.y * b1_0 + a39.z * b2_0 + a39.w * b3_0;
+        acc39_1 += a39.x * b0_1 + a39.y * b1_1 + a39.z * b2_1 + a39.w * b3_1;
+        acc39_2 += a39.x * b0_2 + a39.y * b1_2 + a39.z * b2_2 + a39.w * b3_2;
+        acc39_3 += a39.x * b0_3 + a39.y * b1_3 + a39.z * b2_3 + a39.w * b3_3;
+        acc39_4 += a39.x * b0_4 + a39.y * b1_4 + a39.z * b2_4 + a39.w * b3_4;
+        acc39_5 += a39.x * b0_5 + a39.y * b1_5 + a39.z * b2_5 + a39.w * b3_5;
+        acc39_6 += a39.x * b0_6 + a39.y * b1_6 + a39.z * b2_6 + a39.w * b3_6;
+        acc39_7 += a39.x * b0_7 + a39.y * b1_7 + a39.z * b2_7 + a39.w * b3_7;
+        let a40 = texel_a(ar40 + kk);
+        acc40_0 += a40.x * b0_0 + a40.y * b1_0 + a40.z * b2_0 + a40.w * b3_0;
+        acc40_1 += a40.x * b0_1 + a40.y * b1_1 + a40.z * b2_1 + a40.w * b3_1;
+        acc40_2 += a40.x * b0_2 + a40.y * b1_2 + a40.z * b2_2 + a40.w * b3_2;
+        acc40_3 += a40.x * b0_3 + a40.y * b1_3 + a40.z * b2_3 + a40.w * b3_3;
+        acc40_4 += a40.x * b0_4 + a40.y * b1_4 + a40.z * b2_4 + a40.w * b3_4;
+        acc40_5 += a40.x * b0_5 + a40.y * b1_5 + a40.z * b2_5 + a40.w * b3_5;
+        acc40_6 += a40.x * b0_6 + a40.y * b1_6 + a40.z * b2_6 + a40.w * b3_6;
+        acc40_7 += a40.x * b0_7 + a40.y * b1_7 + a40.z * b2_7 + a40.w * b3_7;
+        let a41 = texel_a(ar41 + kk);
+        acc41_0 += a41.x * b0_0 + a41.y * b1_0 + a41.z * b2_0 + a41.w * b3_0;
+        acc41_1 += a41.x * b0_1 + a41.y * b1_1 + a41.z * b2_1 + a41.w * b3_1;
+        acc41_2 += a41.x * b0_2 + a41.y * b1_2 + a41.z * b2_2 + a41.w * b3_2;
+        acc41_3 += a41.x * b0_3 + a41.y * b1_3 + a41.z * b2_3 + a41.w * b3_3;
+        acc41_4 += a41.x * b0_4 + a41.y * b1_4 + a41.z * b2_4 + a41.w * b3_4;
+        acc41_5 += a41.x * b0_5 + a41.y * b1_5 + a41.z * b2_5 + a41.w * b3_5;
+        acc41_6 += a41.x * b0_6 + a41.y * b1_6 + a41.z * b2_6 + a41.w * b3_6;
+        acc41_7 += a41.x * b0_7 + a41.y * b1_7 + a41.z * b2_7 + a41.w * b3_7;
+        let a42 = texel_a(ar42 + kk);
+        acc42_0 += a42.x * b0_0 + a42.y * b1_0 + a42.z * b2_0 + a42.w * b3_0;
+        acc42_1 += a42.x * b0_1 + a42.y * b1_1 + a42.z * b2_1 + a42.w * b3_1;
+        acc42_2 += a42.x * b0_2 + a42.y * b1_2 + a42.z * b2_2 + a42.w * b3_2;
+        acc42_3 += a42.x * b0_3 + a42.y * b1_3 + a42.z * b2_3 + a42.w * b3_3;
+        acc42_4 += a42.x * b0_4 + a42.y * b1_4 + a42.z * b2_4 + a42.w * b3_4;
+        acc42_5 += a42.x * b0_5 + a42.y * b1_5 + a42.z * b2_5 + a42.w * b3_5;
+        acc42_6 += a42.x * b0_6 + a42.y * b1_6 + a42.z * b2_6 + a42.w * b3_6;
+        acc42_7 += a42.x * b0_7 + a42.y * b1_7 + a42.z * b2_7 + a42.w * b3_7;
+        let a43 = texel_a(ar43 + kk);
+        acc43_0 += a43.x * b0_0 + a43.y * b1_0 + a43.z * b2_0 + a43.w * b3_0;
+        acc43_1 += a43.x * b0_1 + a43.y * b1_1 + a43.z * b2_1 + a43.w * b3_1;
+        acc43_2 += a43.x * b0_2 + a43.y * b1_2 + a43.z * b2_2 + a43.w * b3_2;
+        acc43_3 += a43.x * b0_3 + a43.y * b1_3 + a43.z * b2_3 + a43.w * b3_3;
+        acc43_4 += a43.x * b0_4 + a43.y * b1_4 + a43.z * b2_4 + a43.w * b3_4;
+        acc43_5 += a43.x * b0_5 + a43.y * b1_5 + a43.z * b2_5 + a43.w * b3_5;
+        acc43_6 += a43.x * b0_6 + a43.y * b1_6 + a43.z * b2_6 + a43.w * b3_6;
+        acc43_7 += a43.x * b0_7 + a43.y * b1_7 + a43.z * b2_7 + a43.w * b3_7;
+        let a44 = texel_a(ar44 + kk);
+        acc44_0 += a44.x * b0_0 + a44.y * b1_0 + a44.z * b2_0 + a44.w * b3_0;
+        acc44_1 += a44.x * b0_1 + a44.y * b1_1 + a44.z * b2_1 + a44.w * b3_1;
+        acc44_2 += a44.x * b0_2 + a44.y * b1_2 + a44.z * b2_2 + a44.w * b3_2;
+        acc44_3 += a44.x * b0_3 + a44.y * b1_3 + a44.z * b2_3 + a44.w * b3_3;
+        acc44_4 += a44.x * b0_4 + a44.y * b1_4 + a44.z * b2_4 + a44.w * b3_4;
+        acc44_5 += a44.x * b0_5 + a44.y * b1_5 + a44.z * b2_5 + a44.w * b3_5;
+        acc44_6 += a44.x * b0_6 + a44.y * b1_6 + a44.z * b2_6 + a44.w * b3_6;
+        acc44_7 += a44.x * b0_7 + a44.y * b1_7 + a44.z * b2_7 + a44.w * b3_7;
+        let a45 = texel_a(ar45 + kk);
+        acc45_0 += a45.x * b0_0 + a45.y * b1_0 + a45.z * b2_0 + a45.w * b3_0;
+        acc45_1 += a45.x * b0_1 + a45.y * b1_1 + a45.z * b2_1 + a45.w * b3_1;
+        acc45_2 += a45.x * b0_2 + a45.y * b1_2 + a45.z * b2_2 + a45.w * b3_2;
+        acc45_3 += a45.x * b0_3 + a45.y * b1_3 + a45.z * b2_3 + a45.w * b3_3;
+        acc45_4 += a45.x * b0_4 + a45.y * b1_4 + a45.z * b2_4 + a45.w * b3_4;
+        acc45_5 += a45.x * b0_5 + a45.y * b1_5 + a45.z * b2_5 + a45.w * b3_5;
+        acc45_6 += a45.x * b0_6 + a45.y * b1_6 + a45.z * b2_6 + a45.w * b3_6;
+        acc45_7 += a45.x * b0_7 + a45.y * b1_7 + a45.z * b2_7 + a45.w * b3_7;
+        let a46 = texel_a(ar46 + kk);
+        acc46_0 += a46.x * b0_0 + a46.y * b1_0 + a46.z * b2_0 + a46.w * b3_0;
+        acc46_1 += a46.x * b0_1 + a46.y * b1_1 + a46.z * b2_1 + a46.w * b3_1;
+        acc46_2 += a46.x * b0_2 + a46.y * b1_2 + a46.z * b2_2 + a46.w * b3_2;
+        acc46_3 += a46.x * b0_3 + a46.y * b1_3 + a46.z * b2_3 + a46.w * b3_3;
+        acc46_4 += a46.x * b0_4 + a46.y * b1_4 + a46.z * b2_4 + a46.w * b3_4;
+        acc46_5 += a46.x * b0_5 + a46.y * b1_5 + a46.z * b2_5 + a46.w * b3_5;
+        acc46_6 += a46.x * b0_6 + a46.y * b1_6 + a46.z * b2_6 + a46.w * b3_6;
+        acc46_7 += a46.x * b0_7 + a46.y * b1_7 + a46.z * b2_7 + a46.w * b3_7;
+        let a47 = texel_a(ar47 + kk);
+        acc47_0 += a47.x * b0_0 + a47.y * b1_0 + a47.z * b2_0 + a47.w * b3_0;
+        acc47_1 += a47.x * b0_1 + a47.y * b1_1 + a47.z * b2_1 + a47.w * b3_1;
+        acc47_2 += a47.x * b0_2 + a47.y * b1_2 + a47.z * b2_2 + a47.w * b3_2;
+        acc47_3 += a47.x * b0_3 + a47.y * b1_3 + a47.z * b2_3 + a47.w * b3_3;
+        acc47_4 += a47.x * b0_4 + a47.y * b1_4 + a47.z * b2_4 + a47.w * b3_4;
+        acc47_5 += a47.x * b0_5 + a47.y * b1_5 + a47.z * b2_5 + a47.w * b3_5;
+        acc47_6 += a47.x * b0_6 + a47.y * b1_6 + a47.z * b2_6 + a47.w * b3_6;
+        acc47_7 += a47.x * b0_7 + a47.y * b1_7 + a47.z * b2_7 + a47.w * b3_7;
+        let a48 = texel_a(ar48 + kk);
+        acc48_0 += a48.x * b0_0 + a48.y * b1_0 + a48.z * b2_0 + a48.w * b3_0;
+        acc48_1 += a48.x * b0_1 + a48.y * b1_1 + a48.z * b2_1 + a48.w * b3_1;
+        acc48_2 += a48.x * b0_2 + a48.y * b1_2 + a48.z * b2_2 + a48.w * b3_2;
+        acc48_3 += a48.x * b0_3 + a48.y * b1_3 + a48.z * b2_3 + a48.w * b3_3;
+        acc48_4 += a48.x * b0_4 + a48.y * b1_4 + a48.z * b2_4 + a48.w * b3_4;
+        acc48_5 += a48.x * b0_5 + a48.y * b1_5 + a48.z * b2_5 + a48.w * b3_5;
+        acc48_6 += a48.x * b0_6 + a48.y * b1_6 + a48.z * b2_6 + a48.w * b3_6;
+        acc48_7 += a48.x * b0_7 + a48.y * b1_7 + a48.z * b2_7 + a48.w * b3_7;
+        let a49 = texel_a(ar49 + kk);
+        acc49_0 += a49.x * b0_0 + a49.y * b1_0 + a49.z * b2_0 + a49.w * b3_0;
+        acc49_1 += a49.x * b0_1 + a49.y * b1_1 + a49.z * b2_1 + a49.w * b3_1;
+        acc49_2 += a49.x * b0_2 + a49.y * b1_2 + a49.z * b2_2 + a49.w * b3_2;
+        acc49_3 += a49.x * b0_3 + a49.y * b1_3 + a49.z * b2_3 + a49.w * b3_3;
+        acc49_4 += a49.x * b0_4 + a49.y * b1_4 + a49.z * b2_4 + a49.w * b3_4;
+        acc49_5 += a49.x * b0_5 + a49.y * b1_5 + a49.z * b2_5 + a49.w * b3_5;
+        acc49_6 += a49.x * b0_6 + a49.y * b1_6 + a49.z * b2_6 + a49.w * b3_6;
+        acc49_7 += a49.x * b0_7 + a49.y * b1_7 + a49.z * b2_7 + a49.w * b3_7;
+        let a50 = texel_a(ar50 + kk);
+        acc50_0 += a50.x * b0_0 + a50.y * b1_0 + a50.z * b2_0 + a50.w * b3_0;
+        acc50_1 += a50.x * b0_1 + a50.y * b1_1 + a50.z * b2_1 + a50.w * b3_1;
+        acc50_2 += a50.x * b0_2 + a50.y * b1_2 + a50.z * b2_2 + a50.w * b3_2;
+        acc50_3 += a50.x * b0_3 + a50.y * b1_3 + a50.z * b2_3 + a50.w * b3_3;
+        acc50_4 += a50.x * b0_4 + a50.y * b1_4 + a50.z * b2_4 + a50.w * b3_4;
+        acc50_5 += a50.x * b0_5 + a50.y * b1_5 + a50.z * b2_5 + a50.w * b3_5;
+        acc50_6 += a50.x * b0_6 + a50.y * b1_6 + a50.z * b2_6 + a50.w * b3_6;
+        acc50_7 += a50.x * b0_7 + a50.y * b1_7 + a50.z * b2_7 + a50.w * b3_7;
+        let a51 = texel_a(ar51 + kk);
+        acc51_0 += a51.x * b0_0 + a51.y * b1_0 + a51.z * b2_0 + a51.w * b3_0;
+        acc51_1 += a51.x * b0_1 + a51.y * b1_1 + a51.z * b2_1 + a51.w * b3_1;
+        acc51_2 += a51.x * b0_2 + a51.y * b1_2 + a51.z * b2_2 + a51.w * b3_2;
+        acc51_3 += a51.x * b0_3 + a51.y * b1_3 + a51.z * b2_3 + a51.w * b3_3;
+        acc51_4 += a51.x * b0_4 + a51.y * b1_4 + a51.z * b2_4 + a51.w * b3_4;
+        acc51_5 += a51.x * b0_5 + a51.y * b1_5 + a51.z * b2_5 + a51.w * b3_5;
+        acc51_6 += a51.x * b0_6 + a51.y * b1_6 + a51.z * b2_6 + a51.w * b3_6;
+        acc51_7 += a51.x * b0_7 + a51.y * b1_7 + a51.z * b2_7 + a51.w * b3_7;
+        let a52 = texel_a(ar52 + kk);
+        acc52_0 += a52.x * b0_0 + a52.y * b1_0 + a52.z * b2_0 + a52.w * b3_0;
+        acc52_1 += a52.x * b0_1 + a52.y * b1_1 + a52.z * b2_1 + a52.w * b3_1;
+        acc52_2 += a52.x * b0_2 + a52.y * b1_2 + a52.z * b2_2 + a52.w * b3_2;
+        acc52_3 += a52.x * b0_3 + a52.y * b1_3 + a52.z * b2_3 + a52.w * b3_3;
+        acc52_4 += a52.x * b0_4 + a52.y * b1_4 + a52.z * b2_4 + a52.w * b3_4;
+        acc52_5 += a52.x * b0_5 + a52.y * b1_5 + a52.z * b2_5 + a52.w * b3_5;
+        acc52_6 += a52.x * b0_6 + a52.y * b1_6 + a52.z * b2_6 + a52.w * b3_6;
+        acc52_7 += a52.x * b0_7 + a52.y * b1_7 + a52.z * b2_7 + a52.w * b3_7;
+        let a53 = texel_a(ar53 + kk);
+        acc53_0 += a53.x * b0_0 + a53.y * b1_0 + a53.z * b2_0 + a53.w * b3_0;
+        acc53_1 += a53.x * b0_1 + a53.y * b1_1 + a53.z * b2_1 + a53.w * b3_1;
+        acc53_2 += a53.x * b0_2 + a53.y * b1_2 + a53.z * b2_2 + a53.w * b3_2;
+        acc53_3 += a53.x * b0_3 + a53.y * b1_3 + a53.z * b2_3 + a53.w * b3_3;
+        acc53_4 += a53.x * b0_4 + a53.y * b1_4 + a53.z * b2_4 + a53.w * b3_4;
+        acc53_5 += a53.x * b0_5 + a53.y * b1_5 + a53.z * b2_5 + a53.w * b3_5;
+        acc53_6 += a53.x * b0_6 + a53.y * b1_6 + a53.z * b2_6 + a53.w * b3_6;
+        acc53_7 += a53.x * b0_7 + a53.y * b1_7 + a53.z * b2_7 + a53.w * b3_7;
+        let a54 = texel_a(ar54 + kk);
+        acc54_0 += a54.x * b0_0 + a54.y * b1_0 + a54.z * b2_0 + a54.w * b3_0;
+        acc54_1 += a54.x * b0_1 + a54.y * b1_1 + a54.z * b2_1 + a54.w * b3_1;
+        acc54_2 += a54.x * b0_2 + a54.y * b1_2 + a54.z * b2_2 + a54.w * b3_2;
+        acc54_3 += a54.x * b0_3 + a54.y * b1_3 + a54.z * b2_3 + a54.w * b3_3;
+        acc54_4 += a54.x * b0_4 + a54.y * b1_4 + a54.z * b2_4 + a54.w * b3_4;
+        acc54_5 += a54.x * b0_5 + a54.y * b1_5 + a54.z * b2_5 + a54.w * b3_5;
+        acc54_6 += a54.x * b0_6 + a54.y * b1_6 + a54.z * b2_6 + a54.w * b3_6;
+        acc54_7 += a54.x * b0_7 + a54.y * b1_7 + a54.z * b2_7 + a54.w * b3_7;
+        let a55 = texel_a(ar55 + kk);
+        acc55_0 += a55.x * b0_0 + a55.y * b1_0 + a55.z * b2_0 + a55.w * b3_0;
+        acc55_1 += a55.x * b0_1 + a55.y * b1_1 + a55.z * b2_1 + a55.w * b3_1;
+        acc55_2 += a55.x * b0_2 + a55.y * b1_2 + a55.z * b2_2 + a55.w * b3_2;
+        acc55_3 += a55.x * b0_3 + a55.y * b1_3 + a55.z * b2_3 + a55.w * b3_3;
+        acc55_4 += a55.x * b0_4 + a55.y * b1_4 + a55.z * b2_4 + a55.w * b3_4;
+        acc55_5 += a55.x * b0_5 + a55.y * b1_5 + a55.z * b2_5 + a55.w * b3_5;
+        acc55_6 += a55.x * b0_6 + a55.y * b1_6 + a55.z * b2_6 + a55.w * b3_6;
+        acc55_7 += a55.x * b0_7 + a55.y * b1_7 + a55.z * b2_7 + a55.w * b3_7;
+        let a56 = texel_a(ar56 + kk);
+        acc56_0 += a56.x * b0_0 + a56.y * b1_0 + a56.z * b2_0 + a56.w * b3_0;
+        acc56_1 += a56.x * b0_1 + a56.y * b1_1 + a56.z * b2_1 + a56.w * b3_1;
+        acc56_2 += a56.x * b0_2 + a56.y * b1_2 + a56.z * b2_2 + a56.w * b3_2;
+        acc56_3 += a56.x * b0_3 + a56.y * b1_3 + a56.z * b2_3 + a56.w * b3_3;
+        acc56_4 += a56.x * b0_4 + a56.y * b1_4 + a56.z * b2_4 + a56.w * b3_4;
+        acc56_5 += a56.x * b0_5 + a56.y * b1_5 + a56.z * b2_5 + a56.w * b3_5;
+        acc56_6 += a56.x * b0_6 + a56.y * b1_6 + a56.z * b2_6 + a56.w * b3_6;
+        acc56_7 += a56.x * b0_7 + a56.y * b1_7 + a56.z * b2_7 + a56.w * b3_7;
+        let a57 = texel_a(ar57 + kk);
+        acc57_0 += a57.x * b0_0 + a57.y * b1_0 + a57.z * b2_0 + a57.w * b3_0;
+        acc57_1 += a57.x * b0_1 + a57.y * b1_1 + a57.z * b2_1 + a57.w * b3_1;
+        acc57_2 += a57.x * b0_2 + a57.y * b1_2 + a57.z * b2_2 + a57.w * b3_2;
+        acc57_3 += a57.x * b0_3 + a57.y * b1_3 + a57.z * b2_3 + a57.w * b3_3;
+        acc57_4 += a57.x * b0_4 + a57.y * b1_4 + a57.z * b2_4 + a57.w * b3_4;
+        acc57_5 += a57.x * b0_5 + a57.y * b1_5 + a57.z * b2_5 + a57.w * b3_5;
+        acc57_6 += a57.x * b0_6 + a57.y * b1_6 + a57.z * b2_6 + a57.w * b3_6;
+        acc57_7 += a57.x * b0_7 + a57.y * b1_7 + a57.z * b2_7 + a57.w * b3_7;
+        let a58 = texel_a(ar58 + kk);
+        acc58_0 += a58.x * b0_0 + a58.y * b1_0 + a58.z * b2_0 + a58.w * b3_0;
+        acc58_1 += a58.x * b0_1 + a58.y * b1_1 + a58.z * b2_1 + a58.w * b3_1;
+        acc58_2 += a58.x * b0_2 + a58.y * b1_2 + a58.z * b2_2 + a58.w * b3_2;
+        acc58_3 += a58.x * b0_3 + a58.y * b1_3 + a58.z * b2_3 + a58.w * b3_3;
+        acc58_4 += a58.x * b0_4 + a58.y * b1_4 + a58.z * b2_4 + a58.w * b3_4;
+        acc58_5 += a58.x * b0_5 + a58.y * b1_5 + a58.z * b2_5 + a58.w * b3_5;
+        acc58_6 += a58.x * b0_6 + a58.y * b1_6 + a58.z * b2_6 + a58.w * b3_6;
+        acc58_7 += a58.x * b0_7 + a58.y * b1_7 + a58.z * b2_7 + a58.w * b3_7;
+        let a59 = texel_a(ar59 + kk);
+        acc59_0 += a59.x * b0_0 + a59.y * b1_0 + a59.z * b2_0 + a59.w * b3_0;
+        acc59_1 += a59.x * b0_1 + a59.y * b1_1 + a59.z * b2_1 + a59.w * b3_1;
+        acc59_2 += a59.x * b0_2 + a59.y * b1_2 + a59.z * b2_2 + a59.w * b3_2;
+        acc59_3 += a59.x * b0_3 + a59.y * b1_3 + a59.z * b2_3 + a59.w * b3_3;
+        acc59_4 += a59.x * b0_4 + a59.y * b1_4 + a59.z * b2_4 + a59.w * b3_4;
+        acc59_5 += a59.x * b0_5 + a59.y * b1_5 + a59.z * b2_5 + a59.w * b3_5;
+        acc59_6 += a59.x * b0_6 + a59.y * b1_6 + a59.z * b2_6 + a59.w * b3_6;
+        acc59_7 += a59.x * b0_7 + a59.y * b1_7 + a59.z * b2_7 + a59.w * b3_7;
+        let a60 = texel_a(ar60 + kk);
+        acc60_0 += a60.x * b0_0 + a60.y * b1_0 + a60.z * b2_0 + a60.w * b3_0;
+        acc60_1 += a60.x * b0_1 + a60.y * b1_1 + a60.z * b2_1 + a60.w * b3_1;
+        acc60_2 += a60.x * b0_2 + a60.y * b1_2 + a60.z * b2_2 + a60.w * b3_2;
+        acc60_3 += a60.x * b0_3 + a60.y * b1_3 + a60.z * b2_3 + a60.w * b3_3;
+        acc60_4 += a60.x * b0_4 + a60.y * b1_4 + a60.z * b2_4 + a60.w * b3_4;
+        acc60_5 += a60.x * b0_5 + a60.y * b1_5 + a60.z * b2_5 + a60.w * b3_5;
+        acc60_6 += a60.x * b0_6 + a60.y * b1_6 + a60.z * b2_6 + a60.w * b3_6;
+        acc60_7 += a60.x * b0_7 + a60.y * b1_7 + a60.z * b2_7 + a60.w * b3_7;
+        let a61 = texel_a(ar61 + kk);
+        acc61_0 += a61.x * b0_0 + a61.y * b1_0 + a61.z * b2_0 + a61.w * b3_0;
+        acc61_1 += a61.x * b0_1 + a61.y * b1_1 + a61.z * b2_1 + a61.w * b3_1;
+        acc61_2 += a61.x * b0_2 + a61.y * b1_2 + a61.z * b2_2 + a61.w * b3_2;
+        acc61_3 += a61.x * b0_3 + a61.y * b1_3 + a61.z * b2_3 + a61.w * b3_3;
+        acc61_4 += a61.x * b0_4 + a61.y * b1_4 + a61.z * b2_4 + a61.w * b3_4;
+        acc61_5 += a61.x * b0_5 + a61.y * b1_5 + a61.z * b2_5 + a61.w * b3_5;
+        acc61_6 += a61.x * b0_6 + a61.y * b1_6 + a61.z * b2_6 + a61.w * b3_6;
+        acc61_7 += a61.x * b0_7 + a61.y * b1_7 + a61.z * b2_7 + a61.w * b3_7;
+        let a62 = texel_a(ar62 + kk);
+        acc62_0 += a62.x * b0_0 + a62.y * b1_0 + a62.z * b2_0 + a62.w * b3_0;
+        acc62_1 += a62.x * b0_1 + a62.y * b1_1 + a62.z * b2_1 + a62.w * b3_1;
+        acc62_2 += a62.x * b0_2 + a62.y * b1_2 + a62.z * b2_2 + a62.w * b3_2;
+        acc62_3 += a62.x * b0_3 + a62.y * b1_3 + a62.z * b2_3 + a62.w * b3_3;
+        acc62_4 += a62.x * b0_4 + a62.y * b1_4 + a62.z * b2_4 + a62.w * b3_4;
+        acc62_5 += a62.x * b0_5 + a62.y * b1_5 + a62.z * b2_5 + a62.w * b3_5;
+        acc62_6 += a62.x * b0_6 + a62.y * b1_6 + a62.z * b2_6 + a62.w * b3_6;
+        acc62_7 += a62.x * b0_7 + a62.y * b1_7 + a62.z * b2_7 + a62.w * b3_7;
+        let a63 = texel_a(ar63 + kk);
+        acc63_0 += a63.x * b0_0 + a63.y * b1_0 + a63.z * b2_0 + a63.w * b3_0;
+        acc63_1 += a63.x * b0_1 + a63.y * b1_1 + a63.z * b2_1 + a63.w * b3_1;
+        acc63_2 += a63.x * b0_2 + a63.y * b1_2 + a63.z * b2_2 + a63.w * b3_2;
+        acc63_3 += a63.x * b0_3 + a63.y * b1_3 + a63.z * b2_3 + a63.w * b3_3;
+        acc63_4 += a63.x * b0_4 + a63.y * b1_4 + a63.z * b2_4 + a63.w * b3_4;
+        acc63_5 += a63.x * b0_5 + a63.y * b1_5 + a63.z * b2_5 + a63.w * b3_5;
+        acc63_6 += a63.x * b0_6 + a63.y * b1_6 + a63.z * b2_6 + a63.w * b3_6;
+        acc63_7 += a63.x * b0_7 + a63.y * b1_7 + a63.z * b2_7 + a63.w * b3_7;
     }
     return Block_big(
         array<vec4<f32>, 8>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7),
@@ -4301,6 +5485,38 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
         array<vec4<f32>, 8>(acc29_0, acc29_1, acc29_2, acc29_3, acc29_4, acc29_5, acc29_6, acc29_7),
         array<vec4<f32>, 8>(acc30_0, acc30_1, acc30_2, acc30_3, acc30_4, acc30_5, acc30_6, acc30_7),
         array<vec4<f32>, 8>(acc31_0, acc31_1, acc31_2, acc31_3, acc31_4, acc31_5, acc31_6, acc31_7),
+        array<vec4<f32>, 8>(acc32_0, acc32_1, acc32_2, acc32_3, acc32_4, acc32_5, acc32_6, acc32_7),
+        array<vec4<f32>, 8>(acc33_0, acc33_1, acc33_2, acc33_3, acc33_4, acc33_5, acc33_6, acc33_7),
+        array<vec4<f32>, 8>(acc34_0, acc34_1, acc34_2, acc34_3, acc34_4, acc34_5, acc34_6, acc34_7),
+        array<vec4<f32>, 8>(acc35_0, acc35_1, acc35_2, acc35_3, acc35_4, acc35_5, acc35_6, acc35_7),
+        array<vec4<f32>, 8>(acc36_0, acc36_1, acc36_2, acc36_3, acc36_4, acc36_5, acc36_6, acc36_7),
+        array<vec4<f32>, 8>(acc37_0, acc37_1, acc37_2, acc37_3, acc37_4, acc37_5, acc37_6, acc37_7),
+        array<vec4<f32>, 8>(acc38_0, acc38_1, acc38_2, acc38_3, acc38_4, acc38_5, acc38_6, acc38_7),
+        array<vec4<f32>, 8>(acc39_0, acc39_1, acc39_2, acc39_3, acc39_4, acc39_5, acc39_6, acc39_7),
+        array<vec4<f32>, 8>(acc40_0, acc40_1, acc40_2, acc40_3, acc40_4, acc40_5, acc40_6, acc40_7),
+        array<vec4<f32>, 8>(acc41_0, acc41_1, acc41_2, acc41_3, acc41_4, acc41_5, acc41_6, acc41_7),
+        array<vec4<f32>, 8>(acc42_0, acc42_1, acc42_2, acc42_3, acc42_4, acc42_5, acc42_6, acc42_7),
+        array<vec4<f32>, 8>(acc43_0, acc43_1, acc43_2, acc43_3, acc43_4, acc43_5, acc43_6, acc43_7),
+        array<vec4<f32>, 8>(acc44_0, acc44_1, acc44_2, acc44_3, acc44_4, acc44_5, acc44_6, acc44_7),
+        array<vec4<f32>, 8>(acc45_0, acc45_1, acc45_2, acc45_3, acc45_4, acc45_5, acc45_6, acc45_7),
+        array<vec4<f32>, 8>(acc46_0, acc46_1, acc46_2, acc46_3, acc46_4, acc46_5, acc46_6, acc46_7),
+        array<vec4<f32>, 8>(acc47_0, acc47_1, acc47_2, acc47_3, acc47_4, acc47_5, acc47_6, acc47_7),
+        array<vec4<f32>, 8>(acc48_0, acc48_1, acc48_2, acc48_3, acc48_4, acc48_5, acc48_6, acc48_7),
+        array<vec4<f32>, 8>(acc49_0, acc49_1, acc49_2, acc49_3, acc49_4, acc49_5, acc49_6, acc49_7),
+        array<vec4<f32>, 8>(acc50_0, acc50_1, acc50_2, acc50_3, acc50_4, acc50_5, acc50_6, acc50_7),
+        array<vec4<f32>, 8>(acc51_0, acc51_1, acc51_2, acc51_3, acc51_4, acc51_5, acc51_6, acc51_7),
+        array<vec4<f32>, 8>(acc52_0, acc52_1, acc52_2, acc52_3, acc52_4, acc52_5, acc52_6, acc52_7),
+        array<vec4<f32>, 8>(acc53_0, acc53_1, acc53_2, acc53_3, acc53_4, acc53_5, acc53_6, acc53_7),
+        array<vec4<f32>, 8>(acc54_0, acc54_1, acc54_2, acc54_3, acc54_4, acc54_5, acc54_6, acc54_7),
+        array<vec4<f32>, 8>(acc55_0, acc55_1, acc55_2, acc55_3, acc55_4, acc55_5, acc55_6, acc55_7),
+        array<vec4<f32>, 8>(acc56_0, acc56_1, acc56_2, acc56_3, acc56_4, acc56_5, acc56_6, acc56_7),
+        array<vec4<f32>, 8>(acc57_0, acc57_1, acc57_2, acc57_3, acc57_4, acc57_5, acc57_6, acc57_7),
+        array<vec4<f32>, 8>(acc58_0, acc58_1, acc58_2, acc58_3, acc58_4, acc58_5, acc58_6, acc58_7),
+        array<vec4<f32>, 8>(acc59_0, acc59_1, acc59_2, acc59_3, acc59_4, acc59_5, acc59_6, acc59_7),
+        array<vec4<f32>, 8>(acc60_0, acc60_1, acc60_2, acc60_3, acc60_4, acc60_5, acc60_6, acc60_7),
+        array<vec4<f32>, 8>(acc61_0, acc61_1, acc61_2, acc61_3, acc61_4, acc61_5, acc61_6, acc61_7),
+        array<vec4<f32>, 8>(acc62_0, acc62_1, acc62_2, acc62_3, acc62_4, acc62_5, acc62_6, acc62_7),
+        array<vec4<f32>, 8>(acc63_0, acc63_1, acc63_2, acc63_3, acc63_4, acc63_5, acc63_6, acc63_7),
     );
 }
 
@@ -5702,6 +6918,1382 @@ fn store_forward_big(o: vec2<u32>, blk: Block_big) {
             c[base + 7u] = act4(v);
         }
     }
+    if (32u < rows) {
+        let base = (o.x + 32u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[32][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[32][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[32][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[32][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[32][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[32][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[32][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[32][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (33u < rows) {
+        let base = (o.x + 33u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[33][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[33][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[33][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[33][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[33][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[33][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[33][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[33][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (34u < rows) {
+        let base = (o.x + 34u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[34][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[34][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[34][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[34][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[34][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[34][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[34][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[34][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (35u < rows) {
+        let base = (o.x + 35u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[35][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[35][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[35][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[35][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[35][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[35][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[35][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[35][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (36u < rows) {
+        let base = (o.x + 36u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[36][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[36][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[36][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[36][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[36][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[36][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[36][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[36][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (37u < rows) {
+        let base = (o.x + 37u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[37][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[37][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[37][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[37][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[37][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[37][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[37][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[37][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (38u < rows) {
+        let base = (o.x + 38u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[38][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[38][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[38][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[38][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[38][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[38][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[38][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[38][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (39u < rows) {
+        let base = (o.x + 39u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[39][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[39][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[39][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[39][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[39][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[39][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[39][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[39][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (40u < rows) {
+        let base = (o.x + 40u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[40][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[40][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[40][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[40][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[40][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[40][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[40][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[40][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (41u < rows) {
+        let base = (o.x + 41u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[41][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[41][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[41][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[41][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[41][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[41][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[41][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[41][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (42u < rows) {
+        let base = (o.x + 42u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[42][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[42][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[42][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[42][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[42][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[42][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[42][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[42][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (43u < rows) {
+        let base = (o.x + 43u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[43][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[43][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[43][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[43][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[43][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[43][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[43][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[43][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (44u < rows) {
+        let base = (o.x + 44u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[44][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[44][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[44][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[44][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[44][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[44][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[44][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[44][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (45u < rows) {
+        let base = (o.x + 45u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[45][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[45][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[45][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[45][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[45][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[45][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[45][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[45][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (46u < rows) {
+        let base = (o.x + 46u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[46][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[46][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[46][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[46][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[46][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[46][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[46][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[46][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (47u < rows) {
+        let base = (o.x + 47u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[47][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[47][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[47][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[47][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[47][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[47][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[47][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[47][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (48u < rows) {
+        let base = (o.x + 48u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[48][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[48][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[48][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[48][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[48][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[48][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[48][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[48][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (49u < rows) {
+        let base = (o.x + 49u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[49][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[49][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[49][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[49][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[49][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[49][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[49][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[49][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (50u < rows) {
+        let base = (o.x + 50u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[50][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[50][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[50][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[50][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[50][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[50][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[50][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[50][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (51u < rows) {
+        let base = (o.x + 51u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[51][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[51][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[51][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[51][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[51][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[51][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[51][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[51][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (52u < rows) {
+        let base = (o.x + 52u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[52][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[52][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[52][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[52][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[52][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[52][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[52][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[52][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (53u < rows) {
+        let base = (o.x + 53u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[53][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[53][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[53][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[53][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[53][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[53][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[53][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[53][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (54u < rows) {
+        let base = (o.x + 54u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[54][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[54][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[54][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[54][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[54][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[54][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[54][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[54][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (55u < rows) {
+        let base = (o.x + 55u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[55][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[55][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[55][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[55][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[55][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[55][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[55][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[55][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (56u < rows) {
+        let base = (o.x + 56u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[56][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[56][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[56][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[56][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[56][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[56][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[56][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[56][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (57u < rows) {
+        let base = (o.x + 57u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[57][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[57][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[57][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[57][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[57][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[57][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[57][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[57][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (58u < rows) {
+        let base = (o.x + 58u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[58][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[58][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[58][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[58][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[58][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[58][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[58][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[58][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (59u < rows) {
+        let base = (o.x + 59u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[59][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[59][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[59][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[59][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[59][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[59][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[59][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[59][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (60u < rows) {
+        let base = (o.x + 60u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[60][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[60][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[60][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[60][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[60][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[60][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[60][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[60][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (61u < rows) {
+        let base = (o.x + 61u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[61][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[61][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[61][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[61][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[61][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[61][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[61][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[61][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (62u < rows) {
+        let base = (o.x + 62u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[62][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[62][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[62][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[62][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[62][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[62][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[62][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[62][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (63u < rows) {
+        let base = (o.x + 63u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[63][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[63][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[63][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[63][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[63][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[63][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[63][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[63][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
 }
 
 fn store_activation_backward_big(o: vec2<u32>, blk: Block_big) {
@@ -6061,12 +8653,364 @@ fn store_activation_backward_big(o: vec2<u32>, blk: Block_big) {
         if (6u < groups) { c[base + 6u] = blk[31][6] * derivative4(flat_texel(aux, base + 6u)); }
         if (7u < groups) { c[base + 7u] = blk[31][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
+    if (32u < rows) {
+        let base = (o.x + 32u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[32][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[32][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[32][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[32][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[32][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[32][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[32][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[32][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (33u < rows) {
+        let base = (o.x + 33u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[33][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[33][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[33][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[33][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[33][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[33][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[33][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[33][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (34u < rows) {
+        let base = (o.x + 34u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[34][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[34][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[34][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[34][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[34][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[34][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[34][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[34][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (35u < rows) {
+        let base = (o.x + 35u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[35][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[35][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[35][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[35][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[35][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[35][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[35][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[35][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (36u < rows) {
+        let base = (o.x + 36u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[36][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[36][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[36][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[36][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[36][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[36][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[36][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[36][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (37u < rows) {
+        let base = (o.x + 37u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[37][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[37][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[37][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[37][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[37][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[37][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[37][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[37][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (38u < rows) {
+        let base = (o.x + 38u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[38][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[38][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[38][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[38][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[38][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[38][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[38][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[38][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (39u < rows) {
+        let base = (o.x + 39u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[39][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[39][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[39][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[39][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[39][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[39][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[39][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[39][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (40u < rows) {
+        let base = (o.x + 40u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[40][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[40][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[40][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[40][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[40][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[40][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[40][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[40][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (41u < rows) {
+        let base = (o.x + 41u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[41][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[41][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[41][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[41][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[41][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[41][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[41][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[41][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (42u < rows) {
+        let base = (o.x + 42u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[42][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[42][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[42][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[42][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[42][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[42][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[42][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[42][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (43u < rows) {
+        let base = (o.x + 43u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[43][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[43][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[43][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[43][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[43][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[43][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[43][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[43][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (44u < rows) {
+        let base = (o.x + 44u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[44][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[44][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[44][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[44][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[44][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[44][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[44][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[44][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (45u < rows) {
+        let base = (o.x + 45u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[45][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[45][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[45][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[45][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[45][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[45][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[45][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[45][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (46u < rows) {
+        let base = (o.x + 46u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[46][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[46][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[46][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[46][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[46][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[46][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[46][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[46][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (47u < rows) {
+        let base = (o.x + 47u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[47][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[47][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[47][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[47][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[47][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[47][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[47][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[47][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (48u < rows) {
+        let base = (o.x + 48u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[48][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[48][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[48][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[48][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[48][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[48][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[48][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[48][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (49u < rows) {
+        let base = (o.x + 49u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[49][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[49][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[49][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[49][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[49][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[49][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[49][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[49][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (50u < rows) {
+        let base = (o.x + 50u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[50][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[50][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[50][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[50][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[50][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[50][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[50][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[50][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (51u < rows) {
+        let base = (o.x + 51u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[51][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[51][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[51][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[51][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[51][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[51][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[51][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[51][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (52u < rows) {
+        let base = (o.x + 52u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[52][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[52][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[52][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[52][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[52][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[52][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[52][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[52][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (53u < rows) {
+        let base = (o.x + 53u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[53][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[53][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[53][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[53][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[53][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[53][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[53][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[53][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (54u < rows) {
+        let base = (o.x + 54u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[54][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[54][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[54][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[54][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[54][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[54][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[54][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[54][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (55u < rows) {
+        let base = (o.x + 55u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[55][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[55][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[55][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[55][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[55][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[55][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[55][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[55][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (56u < rows) {
+        let base = (o.x + 56u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[56][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[56][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[56][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[56][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[56][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[56][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[56][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[56][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (57u < rows) {
+        let base = (o.x + 57u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[57][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[57][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[57][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[57][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[57][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[57][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[57][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[57][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (58u < rows) {
+        let base = (o.x + 58u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[58][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[58][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[58][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[58][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[58][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[58][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[58][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[58][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (59u < rows) {
+        let base = (o.x + 59u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[59][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[59][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[59][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[59][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[59][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[59][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[59][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[59][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (60u < rows) {
+        let base = (o.x + 60u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[60][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[60][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[60][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[60][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[60][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[60][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[60][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[60][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (61u < rows) {
+        let base = (o.x + 61u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[61][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[61][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[61][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[61][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[61][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[61][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[61][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[61][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (62u < rows) {
+        let base = (o.x + 62u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[62][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[62][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[62][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[62][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[62][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[62][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[62][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[62][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (63u < rows) {
+        let base = (o.x + 63u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[63][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[63][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[63][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[63][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[63][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[63][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[63][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[63][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
 }
 
 @compute @workgroup_size(8)
 fn matmul_forward_nt_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_forward_big(o, accumulate_nt_big(o.x, o.y));
 }
@@ -6075,7 +9019,7 @@ fn matmul_forward_nt_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 fn matmul_activation_backward_nt_big(@builtin(workgroup_id) wid: vec3<u32>,
                                   @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_activation_backward_big(o, accumulate_nt_big(o.x, o.y));
 }
@@ -6083,7 +9027,7 @@ fn matmul_activation_backward_nt_big(@builtin(workgroup_id) wid: vec3<u32>,
 @compute @workgroup_size(8)
 fn matmul_forward_nn_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_forward_big(o, accumulate_nn_big(o.x, o.y));
 }
@@ -6092,7 +9036,7 @@ fn matmul_forward_nn_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 fn matmul_activation_backward_nn_big(@builtin(workgroup_id) wid: vec3<u32>,
                                   @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 32u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_activation_backward_big(o, accumulate_nn_big(o.x, o.y));
 }

@@ -15,6 +15,12 @@ use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 use crate::ops::transpose::{transposable, transpose_texture};
 
+/// Whether a hidden layer's activation derivative can be read off its output instead of its pre-activation, so the
+/// forward pass need not store z: identity (no derivative) and ReLU (h > 0 exactly where z > 0).
+fn derivative_from_output(act: Activation) -> bool {
+    matches!(act, Activation::Identity | Activation::Relu)
+}
+
 impl Network {
     pub(super) fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
         let key = (kind, rows, data.id);
@@ -64,7 +70,7 @@ impl Network {
             let w = self.params.slice(l.weight, l.outputs * l.inputs);
             let bias = self.params.slice(l.bias, l.outputs);
             let act = cfg.activation_of(i);
-            let keep_z = act != Activation::Identity;
+            let keep_z = !derivative_from_output(act) || i == last;
             plan.push(matmul_forward(
                 gpu,
                 &s,
@@ -117,7 +123,7 @@ impl Network {
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
                 let w = self.params.slice(l.weight, l.outputs * l.inputs);
                 let act = cfg.activation_of(i - 1);
-                let aux = if act == Activation::Identity { self.h[i - 1].view() } else { self.z[i - 1].view() };
+                let aux = if derivative_from_output(act) { self.h[i - 1].view() } else { self.z[i - 1].view() };
                 plan.push(matmul_activation_backward(gpu, &sx, self.d[i].view(), w, aux, act, self.d[i - 1].view())?);
             }
         }
@@ -151,11 +157,12 @@ impl Network {
 
     fn texture_kernels(&self, gpu: &Gpu, b: usize) -> Vec<(&'static str, Constants)> {
         let cfg = &self.config;
+        let last = cfg.layers.len() - 1;
         let mut kernels = Vec::new();
         for (i, l) in self.layout.layers.iter().enumerate() {
             let act = cfg.activation_of(i);
             let forward = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
-            let constants = texture_constants(act, true, act != Activation::Identity);
+            let constants = texture_constants(act, true, !derivative_from_output(act) || i == last);
             kernels.extend(texture_entry(&forward, true).map(|e| (e, constants)));
             let trans_a = !self.transposes_dz(gpu, b, l.outputs, l.inputs);
             let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
