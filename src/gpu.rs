@@ -356,16 +356,24 @@ impl Gpu {
         }
     }
 
-    /// Compiles `kernels` (shader, entry point) on several threads at once, so the first step does not wait on
+    /// Compiles `kernels` (shader, entry point, constants) on several threads at once, so the first step does not wait on
     /// the driver's shader compiler one pipeline after another.
     pub fn precompile(&self, kernels: &[(&Shader, &'static str, Constants)]) -> Result<()> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-        let chunk = kernels.len().div_ceil(threads).max(1);
+        // Each module once, up front, so the threads do not parse the same file twice.
+        for (shader, _, _) in kernels {
+            self.module(shader)?;
+        }
+        // A shared queue rather than fixed chunks: the kernels differ in cost by a factor of fifty.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, kernels.len().max(1));
         std::thread::scope(|scope| {
-            let handles: Vec<_> = kernels
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || part.iter().try_for_each(|(s, e, c)| self.kernel_with(s, e, c).map(|_| ())))
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((shader, entry, constants)) = kernels.get(i) else { return Ok(()) };
+                        self.kernel_with(shader, entry, constants)?;
+                    })
                 })
                 .collect();
             handles.into_iter().try_for_each(|h| {

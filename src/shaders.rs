@@ -35,6 +35,7 @@ pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl", "gather_
 shader!(MATMUL, "matmul.wgsl", true, "matmul_epilogue.wgsl");
 shader!(MATMUL_VEC4, "matmul_vec4.wgsl", true, "matmul_epilogue.wgsl");
 shader!(MATMUL_TEXTURE, "matmul_texture.wgsl", true);
+shader!(MATMUL_TEXTURE_BIG, "matmul_texture_big.wgsl", true);
 shader!(TRANSPOSE, "transpose.wgsl", false);
 shader!(ACTIVATION, "activation.wgsl", false);
 shader!(LOSS, "loss.wgsl", false);
@@ -44,5 +45,16 @@ shader!(GATHER, "gather.wgsl", false, "gather_rows.wgsl");
 shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 
 /// Every shader, for validation and for compiling all pipelines up front.
-pub const ALL: &[Shader] =
-    &[MATMUL, MATMUL_VEC4, MATMUL_TEXTURE, TRANSPOSE, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER, GATHER_VEC4];
+pub const ALL: &[Shader] = &[
+    MATMUL,
+    MATMUL_VEC4,
+    MATMUL_TEXTURE,
+    MATMUL_TEXTURE_BIG,
+    TRANSPOSE,
+    ACTIVATION,
+    LOSS,
+    REDUCE,
+    OPTIM,
+    GATHER,
+    GATHER_VEC4,
+];

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes shaders/matmul_texture.wgsl: the texture-operand matmul, unrolled.
+"""Writes shaders/matmul_texture.wgsl and shaders/matmul_texture_big.wgsl: the texture-operand matmul, unrolled.
 
 llvmpipe keeps loops over private arrays as loops over stack memory (and took 43 s to compile the looped form of this
 kernel), so the block of accumulators is spelt out as named variables. Run from the repository root:
@@ -351,9 +351,11 @@ def store_activation_backward():
 
 def main():
     global BM, BN, B4, SUF
-    parts = [HEADER, ACT]
-    for BM, BN, SUF, layouts in FAMILIES:
+    here = pathlib.Path(__file__).resolve().parents[1]
+    # One file per family: creating a pipeline processes its whole module, so the small kernels stay in a small one.
+    for (BM, BN, SUF, layouts), name in zip(FAMILIES, ("matmul_texture.wgsl", "matmul_texture_big.wgsl")):
         B4 = BN // 4
+        parts = [HEADER, ACT]
         parts.append(f"// acc[i][j] = C[row0 + i, col0 + 4j .. col0 + 4j + 4].\nalias Block{SUF} = array<array<vec4<f32>, {B4}>, {BM}>;\n")
         default = not SUF
         gens = {"nt": nt, "nn": nn, "tn": tn, "an": an}
@@ -364,8 +366,7 @@ def main():
             parts.append("\n".join(gen()) + "\n")
         for layout in layouts:
             parts.append(entries(layout))
-    out = pathlib.Path(__file__).resolve().parents[1] / "matmul_texture.wgsl"
-    out.write_text("\n".join(parts).replace("\n\n\n", "\n\n"))
+        (here / name).write_text("\n".join(parts).replace("\n\n\n", "\n\n"))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ use crate::kernel::Dispatch;
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::loss;
-use crate::ops::matmul::{matmul_activation_backward, matmul_forward, texture_constants, texture_entry, MatmulShape};
+use crate::ops::matmul::{
+    matmul_activation_backward, matmul_forward, texture_constants, texture_entry, texture_shader, MatmulShape,
+};
 use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 use crate::ops::transpose::{transposable, transpose_texture};
@@ -19,6 +21,16 @@ use crate::ops::transpose::{transposable, transpose_texture};
 /// forward pass need not store z: identity (no derivative) and ReLU (h > 0 exactly where z > 0).
 fn derivative_from_output(act: Activation) -> bool {
     matches!(act, Activation::Identity | Activation::Relu)
+}
+
+/// Whether the forward pass stores a layer's pre-activation z: the backward pass needs it for the output layer's
+/// activation (when there is one) and for hidden layers whose derivative cannot come from the output.
+fn keeps_pre_activation(act: Activation, output_layer: bool) -> bool {
+    if output_layer {
+        act != Activation::Identity
+    } else {
+        !derivative_from_output(act)
+    }
 }
 
 impl Network {
@@ -70,7 +82,7 @@ impl Network {
             let w = self.params.slice(l.weight, l.outputs * l.inputs);
             let bias = self.params.slice(l.bias, l.outputs);
             let act = cfg.activation_of(i);
-            let keep_z = !derivative_from_output(act) || i == last;
+            let keep_z = keeps_pre_activation(act, i == last);
             plan.push(matmul_forward(
                 gpu,
                 &s,
@@ -162,7 +174,7 @@ impl Network {
         for (i, l) in self.layout.layers.iter().enumerate() {
             let act = cfg.activation_of(i);
             let forward = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
-            let constants = texture_constants(act, true, !derivative_from_output(act) || i == last);
+            let constants = texture_constants(act, true, keeps_pre_activation(act, i == last));
             kernels.extend(texture_entry(&forward, true).map(|e| (e, constants)));
             let trans_a = !self.transposes_dz(gpu, b, l.outputs, l.inputs);
             let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
@@ -182,9 +194,7 @@ impl Network {
     /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
     /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{
-            ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_TEXTURE, MATMUL_VEC4, OPTIM, REDUCE, TRANSPOSE,
-        };
+        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE, TRANSPOSE};
         let textures = gpu.kernel_family() == KernelFamily::Texture;
         let mut kernels = vec![
             (&GATHER, "gather_rows", Vec::new()),
@@ -197,7 +207,7 @@ impl Network {
         if textures {
             // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
             let specialised = self.texture_kernels(gpu, rows.min(data.rows));
-            kernels.extend(specialised.into_iter().map(|(e, c)| (&MATMUL_TEXTURE, e, c)));
+            kernels.extend(specialised.into_iter().map(|(e, c)| (texture_shader(e), e, c)));
             kernels.push((&TRANSPOSE, "transpose_texture", Vec::new()));
             kernels.push((&REDUCE, "column_sum_texture", Vec::new()));
         } else {

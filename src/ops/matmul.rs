@@ -189,6 +189,15 @@ pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
 
 /// Rows and columns of C per invocation of a texture entry point: 64×32 for the *_big ones, else 16×16
 /// (FAMILIES in shaders/generate/matmul_texture.py).
+/// The generated file that holds a texture entry point (the large blocks have their own, see the generator).
+pub fn texture_shader(entry: &str) -> &'static shaders::Shader {
+    if entry.ends_with("_big") {
+        &shaders::MATMUL_TEXTURE_BIG
+    } else {
+        &shaders::MATMUL_TEXTURE
+    }
+}
+
 fn texture_block(entry: &str) -> (usize, usize) {
     if entry.ends_with("_big") {
         (64, 32)
@@ -268,7 +277,7 @@ fn texture_launch(
     let (bm, bn) = texture_block(entry);
     let blocks = s.m.div_ceil(bm) * s.n.div_ceil(bn);
     let constants = texture_constants(act, p.has_bias != 0, p.store_pre != 0);
-    let kernel = gpu.kernel_with(&shaders::MATMUL_TEXTURE, entry, &constants)?;
+    let kernel = gpu.kernel_with(texture_shader(entry), entry, &constants)?;
     Dispatch::with_uploads(gpu, kernel, &res, blocks.div_ceil(TEXTURE_GROUP) as u64, uploads).map(Some)
 }
 
