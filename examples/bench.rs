@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use wgtrain::data::idx::read_mnist_dir;
+use wgtrain::gpu::KernelFamily;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::{DeviceData, Network};
 use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
@@ -63,6 +64,8 @@ struct AdapterJson {
     name: String,
     backend: String,
     driver: String,
+    /// The kernel family: "texture" (CPU adapters) or "buffer".
+    kernels: &'static str,
 }
 
 #[derive(Serialize)]
@@ -283,7 +286,15 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let info = gpu.adapter();
     let mut results = results.into_iter();
     let report = Report {
-        adapter: AdapterJson { name: info.name.clone(), backend: info.backend.clone(), driver: info.driver.clone() },
+        adapter: AdapterJson {
+            name: info.name.clone(),
+            backend: info.backend.clone(),
+            driver: info.driver.clone(),
+            kernels: match gpu.kernel_family() {
+                KernelFamily::Texture => "texture",
+                KernelFamily::Buffer => "buffer",
+            },
+        },
         mlp_a: results.next().ok_or("MLP-A result missing")?,
         mlp_b: results.next().ok_or("MLP-B result missing")?,
         matmul,
@@ -292,7 +303,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    println!("adapter: {info}");
+    println!("adapter: {info}, {} kernels", report.adapter.kernels);
     println!(
         "{:<24} {:>6} {:>14} {:>10} {:>11} {:>8} {:>13} {:>13}",
         "workload", "batch", "step median ms", "samples/s", "dispatches", "submits", "first step s", "timed+warm-up"
