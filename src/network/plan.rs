@@ -164,7 +164,10 @@ impl Network {
     /// `build_plan`).
     /// Whether the weight gradient of a layer goes through dZᵀ (texture family, dimensions multiples of 4).
     fn transposes_dz(&self, gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
-        gpu.kernel_family() == KernelFamily::Texture && transposable(b, outputs) && inputs % 4 == 0
+        gpu.kernel_family() == KernelFamily::Texture
+            && transposable(b, outputs)
+            && inputs % 4 == 0
+            && texture::fits(gpu, b * outputs)
     }
 
     fn texture_kernels(&self, gpu: &Gpu, b: usize) -> Vec<(&'static str, Constants)> {

@@ -12,6 +12,11 @@ pub const TEXTURE_WIDTH: usize = 4096;
 
 const TEXEL_BYTES: u64 = 16;
 
+/// Whether `len` floats fit one flat texture within the adapter's size limit.
+pub fn fits(gpu: &Gpu, len: usize) -> bool {
+    len.div_ceil(4).div_ceil(TEXTURE_WIDTH) <= gpu.limits().max_texture_dimension_2d as usize
+}
+
 /// A texture and the copy that refreshes it from its buffer range; recorded before every launch that reads it.
 #[derive(Debug)]
 pub struct Upload {
@@ -28,8 +33,10 @@ impl Upload {
         let offset = (view.offset * 4) as u64;
         let texels = view.len.div_ceil(4);
         let rows = texels.div_ceil(TEXTURE_WIDTH);
-        let fits = rows <= gpu.limits().max_texture_dimension_2d as usize;
-        if offset % TEXEL_BYTES != 0 || offset + texels as u64 * TEXEL_BYTES > view.buffer.size() || !fits {
+        if offset % TEXEL_BYTES != 0
+            || offset + texels as u64 * TEXEL_BYTES > view.buffer.size()
+            || !fits(gpu, view.len)
+        {
             return None;
         }
         let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
