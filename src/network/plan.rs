@@ -15,6 +15,7 @@ use crate::ops::matmul::{
 };
 use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+use crate::ops::texture;
 use crate::ops::transpose::{transposable, transpose_texture};
 
 /// Whether a hidden layer's activation derivative can be read off its output instead of its pre-activation, so the
