@@ -6,7 +6,7 @@
 // the vec4 storage-buffer kernel runs at about 1.2 GFLOP/s and this one at about 30 (examples/bench_kernels.rs).
 // The host copies each operand into a "flat" rgba32float texture (src/ops/texture.rs): float f of the operand is
 // component f % 4 of texel f / 4, and texel t sits at (t % 4096, t / 4096).
-// Each invocation computes a 16×16 block of C (48×32 for the *_big entry points) from 32 (80) texel fetches per
+// Each invocation computes a 16×16 block of C (64×32 for the *_big entry points) from 32 (96) texel fetches per
 // four steps of k.
 // Entry points by operand layout (the host picks one and checks the alignment it needs); all but
 // matmul_forward_nt_ragged store four floats at a time and need N % 4 = 0 (each storage-buffer access is a loop

@@ -6,7 +6,7 @@
 // the vec4 storage-buffer kernel runs at about 1.2 GFLOP/s and this one at about 30 (examples/bench_kernels.rs).
 // The host copies each operand into a "flat" rgba32float texture (src/ops/texture.rs): float f of the operand is
 // component f % 4 of texel f / 4, and texel t sits at (t % 4096, t / 4096).
-// Each invocation computes a 16×16 block of C (48×32 for the *_big entry points) from 32 (80) texel fetches per
+// Each invocation computes a 16×16 block of C (64×32 for the *_big entry points) from 32 (96) texel fetches per
 // four steps of k.
 // Entry points by operand layout (the host picks one and checks the alignment it needs); all but
 // matmul_forward_nt_ragged store four floats at a time and need N % 4 = 0 (each storage-buffer access is a loop
@@ -120,7 +120,7 @@ fn derivative4(x: vec4<f32>) -> vec4<f32> {
 }
 
 // acc[i][j] = C[row0 + i, col0 + 4j .. col0 + 4j + 4].
-alias Block_big = array<array<vec4<f32>, 8>, 48>;
+alias Block_big = array<array<vec4<f32>, 8>, 64>;
 
 // NT: C[i][j] = Σ_k A[row_i, k]·B[col_j, k], four k per texel of each.
 fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
@@ -173,6 +173,22 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
     let ar45 = min(row0 + 45u, params.m - 1u) * k4;
     let ar46 = min(row0 + 46u, params.m - 1u) * k4;
     let ar47 = min(row0 + 47u, params.m - 1u) * k4;
+    let ar48 = min(row0 + 48u, params.m - 1u) * k4;
+    let ar49 = min(row0 + 49u, params.m - 1u) * k4;
+    let ar50 = min(row0 + 50u, params.m - 1u) * k4;
+    let ar51 = min(row0 + 51u, params.m - 1u) * k4;
+    let ar52 = min(row0 + 52u, params.m - 1u) * k4;
+    let ar53 = min(row0 + 53u, params.m - 1u) * k4;
+    let ar54 = min(row0 + 54u, params.m - 1u) * k4;
+    let ar55 = min(row0 + 55u, params.m - 1u) * k4;
+    let ar56 = min(row0 + 56u, params.m - 1u) * k4;
+    let ar57 = min(row0 + 57u, params.m - 1u) * k4;
+    let ar58 = min(row0 + 58u, params.m - 1u) * k4;
+    let ar59 = min(row0 + 59u, params.m - 1u) * k4;
+    let ar60 = min(row0 + 60u, params.m - 1u) * k4;
+    let ar61 = min(row0 + 61u, params.m - 1u) * k4;
+    let ar62 = min(row0 + 62u, params.m - 1u) * k4;
+    let ar63 = min(row0 + 63u, params.m - 1u) * k4;
     let br0 = min(col0 + 0u, params.n - 1u) * k4;
     let br1 = min(col0 + 1u, params.n - 1u) * k4;
     let br2 = min(col0 + 2u, params.n - 1u) * k4;
@@ -589,6 +605,134 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
     var acc47_5 = vec4<f32>();
     var acc47_6 = vec4<f32>();
     var acc47_7 = vec4<f32>();
+    var acc48_0 = vec4<f32>();
+    var acc48_1 = vec4<f32>();
+    var acc48_2 = vec4<f32>();
+    var acc48_3 = vec4<f32>();
+    var acc48_4 = vec4<f32>();
+    var acc48_5 = vec4<f32>();
+    var acc48_6 = vec4<f32>();
+    var acc48_7 = vec4<f32>();
+    var acc49_0 = vec4<f32>();
+    var acc49_1 = vec4<f32>();
+    var acc49_2 = vec4<f32>();
+    var acc49_3 = vec4<f32>();
+    var acc49_4 = vec4<f32>();
+    var acc49_5 = vec4<f32>();
+    var acc49_6 = vec4<f32>();
+    var acc49_7 = vec4<f32>();
+    var acc50_0 = vec4<f32>();
+    var acc50_1 = vec4<f32>();
+    var acc50_2 = vec4<f32>();
+    var acc50_3 = vec4<f32>();
+    var acc50_4 = vec4<f32>();
+    var acc50_5 = vec4<f32>();
+    var acc50_6 = vec4<f32>();
+    var acc50_7 = vec4<f32>();
+    var acc51_0 = vec4<f32>();
+    var acc51_1 = vec4<f32>();
+    var acc51_2 = vec4<f32>();
+    var acc51_3 = vec4<f32>();
+    var acc51_4 = vec4<f32>();
+    var acc51_5 = vec4<f32>();
+    var acc51_6 = vec4<f32>();
+    var acc51_7 = vec4<f32>();
+    var acc52_0 = vec4<f32>();
+    var acc52_1 = vec4<f32>();
+    var acc52_2 = vec4<f32>();
+    var acc52_3 = vec4<f32>();
+    var acc52_4 = vec4<f32>();
+    var acc52_5 = vec4<f32>();
+    var acc52_6 = vec4<f32>();
+    var acc52_7 = vec4<f32>();
+    var acc53_0 = vec4<f32>();
+    var acc53_1 = vec4<f32>();
+    var acc53_2 = vec4<f32>();
+    var acc53_3 = vec4<f32>();
+    var acc53_4 = vec4<f32>();
+    var acc53_5 = vec4<f32>();
+    var acc53_6 = vec4<f32>();
+    var acc53_7 = vec4<f32>();
+    var acc54_0 = vec4<f32>();
+    var acc54_1 = vec4<f32>();
+    var acc54_2 = vec4<f32>();
+    var acc54_3 = vec4<f32>();
+    var acc54_4 = vec4<f32>();
+    var acc54_5 = vec4<f32>();
+    var acc54_6 = vec4<f32>();
+    var acc54_7 = vec4<f32>();
+    var acc55_0 = vec4<f32>();
+    var acc55_1 = vec4<f32>();
+    var acc55_2 = vec4<f32>();
+    var acc55_3 = vec4<f32>();
+    var acc55_4 = vec4<f32>();
+    var acc55_5 = vec4<f32>();
+    var acc55_6 = vec4<f32>();
+    var acc55_7 = vec4<f32>();
+    var acc56_0 = vec4<f32>();
+    var acc56_1 = vec4<f32>();
+    var acc56_2 = vec4<f32>();
+    var acc56_3 = vec4<f32>();
+    var acc56_4 = vec4<f32>();
+    var acc56_5 = vec4<f32>();
+    var acc56_6 = vec4<f32>();
+    var acc56_7 = vec4<f32>();
+    var acc57_0 = vec4<f32>();
+    var acc57_1 = vec4<f32>();
+    var acc57_2 = vec4<f32>();
+    var acc57_3 = vec4<f32>();
+    var acc57_4 = vec4<f32>();
+    var acc57_5 = vec4<f32>();
+    var acc57_6 = vec4<f32>();
+    var acc57_7 = vec4<f32>();
+    var acc58_0 = vec4<f32>();
+    var acc58_1 = vec4<f32>();
+    var acc58_2 = vec4<f32>();
+    var acc58_3 = vec4<f32>();
+    var acc58_4 = vec4<f32>();
+    var acc58_5 = vec4<f32>();
+    var acc58_6 = vec4<f32>();
+    var acc58_7 = vec4<f32>();
+    var acc59_0 = vec4<f32>();
+    var acc59_1 = vec4<f32>();
+    var acc59_2 = vec4<f32>();
+    var acc59_3 = vec4<f32>();
+    var acc59_4 = vec4<f32>();
+    var acc59_5 = vec4<f32>();
+    var acc59_6 = vec4<f32>();
+    var acc59_7 = vec4<f32>();
+    var acc60_0 = vec4<f32>();
+    var acc60_1 = vec4<f32>();
+    var acc60_2 = vec4<f32>();
+    var acc60_3 = vec4<f32>();
+    var acc60_4 = vec4<f32>();
+    var acc60_5 = vec4<f32>();
+    var acc60_6 = vec4<f32>();
+    var acc60_7 = vec4<f32>();
+    var acc61_0 = vec4<f32>();
+    var acc61_1 = vec4<f32>();
+    var acc61_2 = vec4<f32>();
+    var acc61_3 = vec4<f32>();
+    var acc61_4 = vec4<f32>();
+    var acc61_5 = vec4<f32>();
+    var acc61_6 = vec4<f32>();
+    var acc61_7 = vec4<f32>();
+    var acc62_0 = vec4<f32>();
+    var acc62_1 = vec4<f32>();
+    var acc62_2 = vec4<f32>();
+    var acc62_3 = vec4<f32>();
+    var acc62_4 = vec4<f32>();
+    var acc62_5 = vec4<f32>();
+    var acc62_6 = vec4<f32>();
+    var acc62_7 = vec4<f32>();
+    var acc63_0 = vec4<f32>();
+    var acc63_1 = vec4<f32>();
+    var acc63_2 = vec4<f32>();
+    var acc63_3 = vec4<f32>();
+    var acc63_4 = vec4<f32>();
+    var acc63_5 = vec4<f32>();
+    var acc63_6 = vec4<f32>();
+    var acc63_7 = vec4<f32>();
     for (var kk = 0u; kk < k4; kk++) {
         let b0 = texel_b(br0 + kk);
         let b1 = texel_b(br1 + kk);
@@ -1054,6 +1198,150 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
         acc47_5 += vec4<f32>(dot(a47, b20), dot(a47, b21), dot(a47, b22), dot(a47, b23));
         acc47_6 += vec4<f32>(dot(a47, b24), dot(a47, b25), dot(a47, b26), dot(a47, b27));
         acc47_7 += vec4<f32>(dot(a47, b28), dot(a47, b29), dot(a47, b30), dot(a47, b31));
+        let a48 = texel_a(ar48 + kk);
+        acc48_0 += vec4<f32>(dot(a48, b0), dot(a48, b1), dot(a48, b2), dot(a48, b3));
+        acc48_1 += vec4<f32>(dot(a48, b4), dot(a48, b5), dot(a48, b6), dot(a48, b7));
+        acc48_2 += vec4<f32>(dot(a48, b8), dot(a48, b9), dot(a48, b10), dot(a48, b11));
+        acc48_3 += vec4<f32>(dot(a48, b12), dot(a48, b13), dot(a48, b14), dot(a48, b15));
+        acc48_4 += vec4<f32>(dot(a48, b16), dot(a48, b17), dot(a48, b18), dot(a48, b19));
+        acc48_5 += vec4<f32>(dot(a48, b20), dot(a48, b21), dot(a48, b22), dot(a48, b23));
+        acc48_6 += vec4<f32>(dot(a48, b24), dot(a48, b25), dot(a48, b26), dot(a48, b27));
+        acc48_7 += vec4<f32>(dot(a48, b28), dot(a48, b29), dot(a48, b30), dot(a48, b31));
+        let a49 = texel_a(ar49 + kk);
+        acc49_0 += vec4<f32>(dot(a49, b0), dot(a49, b1), dot(a49, b2), dot(a49, b3));
+        acc49_1 += vec4<f32>(dot(a49, b4), dot(a49, b5), dot(a49, b6), dot(a49, b7));
+        acc49_2 += vec4<f32>(dot(a49, b8), dot(a49, b9), dot(a49, b10), dot(a49, b11));
+        acc49_3 += vec4<f32>(dot(a49, b12), dot(a49, b13), dot(a49, b14), dot(a49, b15));
+        acc49_4 += vec4<f32>(dot(a49, b16), dot(a49, b17), dot(a49, b18), dot(a49, b19));
+        acc49_5 += vec4<f32>(dot(a49, b20), dot(a49, b21), dot(a49, b22), dot(a49, b23));
+        acc49_6 += vec4<f32>(dot(a49, b24), dot(a49, b25), dot(a49, b26), dot(a49, b27));
+        acc49_7 += vec4<f32>(dot(a49, b28), dot(a49, b29), dot(a49, b30), dot(a49, b31));
+        let a50 = texel_a(ar50 + kk);
+        acc50_0 += vec4<f32>(dot(a50, b0), dot(a50, b1), dot(a50, b2), dot(a50, b3));
+        acc50_1 += vec4<f32>(dot(a50, b4), dot(a50, b5), dot(a50, b6), dot(a50, b7));
+        acc50_2 += vec4<f32>(dot(a50, b8), dot(a50, b9), dot(a50, b10), dot(a50, b11));
+        acc50_3 += vec4<f32>(dot(a50, b12), dot(a50, b13), dot(a50, b14), dot(a50, b15));
+        acc50_4 += vec4<f32>(dot(a50, b16), dot(a50, b17), dot(a50, b18), dot(a50, b19));
+        acc50_5 += vec4<f32>(dot(a50, b20), dot(a50, b21), dot(a50, b22), dot(a50, b23));
+        acc50_6 += vec4<f32>(dot(a50, b24), dot(a50, b25), dot(a50, b26), dot(a50, b27));
+        acc50_7 += vec4<f32>(dot(a50, b28), dot(a50, b29), dot(a50, b30), dot(a50, b31));
+        let a51 = texel_a(ar51 + kk);
+        acc51_0 += vec4<f32>(dot(a51, b0), dot(a51, b1), dot(a51, b2), dot(a51, b3));
+        acc51_1 += vec4<f32>(dot(a51, b4), dot(a51, b5), dot(a51, b6), dot(a51, b7));
+        acc51_2 += vec4<f32>(dot(a51, b8), dot(a51, b9), dot(a51, b10), dot(a51, b11));
+        acc51_3 += vec4<f32>(dot(a51, b12), dot(a51, b13), dot(a51, b14), dot(a51, b15));
+        acc51_4 += vec4<f32>(dot(a51, b16), dot(a51, b17), dot(a51, b18), dot(a51, b19));
+        acc51_5 += vec4<f32>(dot(a51, b20), dot(a51, b21), dot(a51, b22), dot(a51, b23));
+        acc51_6 += vec4<f32>(dot(a51, b24), dot(a51, b25), dot(a51, b26), dot(a51, b27));
+        acc51_7 += vec4<f32>(dot(a51, b28), dot(a51, b29), dot(a51, b30), dot(a51, b31));
+        let a52 = texel_a(ar52 + kk);
+        acc52_0 += vec4<f32>(dot(a52, b0), dot(a52, b1), dot(a52, b2), dot(a52, b3));
+        acc52_1 += vec4<f32>(dot(a52, b4), dot(a52, b5), dot(a52, b6), dot(a52, b7));
+        acc52_2 += vec4<f32>(dot(a52, b8), dot(a52, b9), dot(a52, b10), dot(a52, b11));
+        acc52_3 += vec4<f32>(dot(a52, b12), dot(a52, b13), dot(a52, b14), dot(a52, b15));
+        acc52_4 += vec4<f32>(dot(a52, b16), dot(a52, b17), dot(a52, b18), dot(a52, b19));
+        acc52_5 += vec4<f32>(dot(a52, b20), dot(a52, b21), dot(a52, b22), dot(a52, b23));
+        acc52_6 += vec4<f32>(dot(a52, b24), dot(a52, b25), dot(a52, b26), dot(a52, b27));
+        acc52_7 += vec4<f32>(dot(a52, b28), dot(a52, b29), dot(a52, b30), dot(a52, b31));
+        let a53 = texel_a(ar53 + kk);
+        acc53_0 += vec4<f32>(dot(a53, b0), dot(a53, b1), dot(a53, b2), dot(a53, b3));
+        acc53_1 += vec4<f32>(dot(a53, b4), dot(a53, b5), dot(a53, b6), dot(a53, b7));
+        acc53_2 += vec4<f32>(dot(a53, b8), dot(a53, b9), dot(a53, b10), dot(a53, b11));
+        acc53_3 += vec4<f32>(dot(a53, b12), dot(a53, b13), dot(a53, b14), dot(a53, b15));
+        acc53_4 += vec4<f32>(dot(a53, b16), dot(a53, b17), dot(a53, b18), dot(a53, b19));
+        acc53_5 += vec4<f32>(dot(a53, b20), dot(a53, b21), dot(a53, b22), dot(a53, b23));
+        acc53_6 += vec4<f32>(dot(a53, b24), dot(a53, b25), dot(a53, b26), dot(a53, b27));
+        acc53_7 += vec4<f32>(dot(a53, b28), dot(a53, b29), dot(a53, b30), dot(a53, b31));
+        let a54 = texel_a(ar54 + kk);
+        acc54_0 += vec4<f32>(dot(a54, b0), dot(a54, b1), dot(a54, b2), dot(a54, b3));
+        acc54_1 += vec4<f32>(dot(a54, b4), dot(a54, b5), dot(a54, b6), dot(a54, b7));
+        acc54_2 += vec4<f32>(dot(a54, b8), dot(a54, b9), dot(a54, b10), dot(a54, b11));
+        acc54_3 += vec4<f32>(dot(a54, b12), dot(a54, b13), dot(a54, b14), dot(a54, b15));
+        acc54_4 += vec4<f32>(dot(a54, b16), dot(a54, b17), dot(a54, b18), dot(a54, b19));
+        acc54_5 += vec4<f32>(dot(a54, b20), dot(a54, b21), dot(a54, b22), dot(a54, b23));
+        acc54_6 += vec4<f32>(dot(a54, b24), dot(a54, b25), dot(a54, b26), dot(a54, b27));
+        acc54_7 += vec4<f32>(dot(a54, b28), dot(a54, b29), dot(a54, b30), dot(a54, b31));
+        let a55 = texel_a(ar55 + kk);
+        acc55_0 += vec4<f32>(dot(a55, b0), dot(a55, b1), dot(a55, b2), dot(a55, b3));
+        acc55_1 += vec4<f32>(dot(a55, b4), dot(a55, b5), dot(a55, b6), dot(a55, b7));
+        acc55_2 += vec4<f32>(dot(a55, b8), dot(a55, b9), dot(a55, b10), dot(a55, b11));
+        acc55_3 += vec4<f32>(dot(a55, b12), dot(a55, b13), dot(a55, b14), dot(a55, b15));
+        acc55_4 += vec4<f32>(dot(a55, b16), dot(a55, b17), dot(a55, b18), dot(a55, b19));
+        acc55_5 += vec4<f32>(dot(a55, b20), dot(a55, b21), dot(a55, b22), dot(a55, b23));
+        acc55_6 += vec4<f32>(dot(a55, b24), dot(a55, b25), dot(a55, b26), dot(a55, b27));
+        acc55_7 += vec4<f32>(dot(a55, b28), dot(a55, b29), dot(a55, b30), dot(a55, b31));
+        let a56 = texel_a(ar56 + kk);
+        acc56_0 += vec4<f32>(dot(a56, b0), dot(a56, b1), dot(a56, b2), dot(a56, b3));
+        acc56_1 += vec4<f32>(dot(a56, b4), dot(a56, b5), dot(a56, b6), dot(a56, b7));
+        acc56_2 += vec4<f32>(dot(a56, b8), dot(a56, b9), dot(a56, b10), dot(a56, b11));
+        acc56_3 += vec4<f32>(dot(a56, b12), dot(a56, b13), dot(a56, b14), dot(a56, b15));
+        acc56_4 += vec4<f32>(dot(a56, b16), dot(a56, b17), dot(a56, b18), dot(a56, b19));
+        acc56_5 += vec4<f32>(dot(a56, b20), dot(a56, b21), dot(a56, b22), dot(a56, b23));
+        acc56_6 += vec4<f32>(dot(a56, b24), dot(a56, b25), dot(a56, b26), dot(a56, b27));
+        acc56_7 += vec4<f32>(dot(a56, b28), dot(a56, b29), dot(a56, b30), dot(a56, b31));
+        let a57 = texel_a(ar57 + kk);
+        acc57_0 += vec4<f32>(dot(a57, b0), dot(a57, b1), dot(a57, b2), dot(a57, b3));
+        acc57_1 += vec4<f32>(dot(a57, b4), dot(a57, b5), dot(a57, b6), dot(a57, b7));
+        acc57_2 += vec4<f32>(dot(a57, b8), dot(a57, b9), dot(a57, b10), dot(a57, b11));
+        acc57_3 += vec4<f32>(dot(a57, b12), dot(a57, b13), dot(a57, b14), dot(a57, b15));
+        acc57_4 += vec4<f32>(dot(a57, b16), dot(a57, b17), dot(a57, b18), dot(a57, b19));
+        acc57_5 += vec4<f32>(dot(a57, b20), dot(a57, b21), dot(a57, b22), dot(a57, b23));
+        acc57_6 += vec4<f32>(dot(a57, b24), dot(a57, b25), dot(a57, b26), dot(a57, b27));
+        acc57_7 += vec4<f32>(dot(a57, b28), dot(a57, b29), dot(a57, b30), dot(a57, b31));
+        let a58 = texel_a(ar58 + kk);
+        acc58_0 += vec4<f32>(dot(a58, b0), dot(a58, b1), dot(a58, b2), dot(a58, b3));
+        acc58_1 += vec4<f32>(dot(a58, b4), dot(a58, b5), dot(a58, b6), dot(a58, b7));
+        acc58_2 += vec4<f32>(dot(a58, b8), dot(a58, b9), dot(a58, b10), dot(a58, b11));
+        acc58_3 += vec4<f32>(dot(a58, b12), dot(a58, b13), dot(a58, b14), dot(a58, b15));
+        acc58_4 += vec4<f32>(dot(a58, b16), dot(a58, b17), dot(a58, b18), dot(a58, b19));
+        acc58_5 += vec4<f32>(dot(a58, b20), dot(a58, b21), dot(a58, b22), dot(a58, b23));
+        acc58_6 += vec4<f32>(dot(a58, b24), dot(a58, b25), dot(a58, b26), dot(a58, b27));
+        acc58_7 += vec4<f32>(dot(a58, b28), dot(a58, b29), dot(a58, b30), dot(a58, b31));
+        let a59 = texel_a(ar59 + kk);
+        acc59_0 += vec4<f32>(dot(a59, b0), dot(a59, b1), dot(a59, b2), dot(a59, b3));
+        acc59_1 += vec4<f32>(dot(a59, b4), dot(a59, b5), dot(a59, b6), dot(a59, b7));
+        acc59_2 += vec4<f32>(dot(a59, b8), dot(a59, b9), dot(a59, b10), dot(a59, b11));
+        acc59_3 += vec4<f32>(dot(a59, b12), dot(a59, b13), dot(a59, b14), dot(a59, b15));
+        acc59_4 += vec4<f32>(dot(a59, b16), dot(a59, b17), dot(a59, b18), dot(a59, b19));
+        acc59_5 += vec4<f32>(dot(a59, b20), dot(a59, b21), dot(a59, b22), dot(a59, b23));
+        acc59_6 += vec4<f32>(dot(a59, b24), dot(a59, b25), dot(a59, b26), dot(a59, b27));
+        acc59_7 += vec4<f32>(dot(a59, b28), dot(a59, b29), dot(a59, b30), dot(a59, b31));
+        let a60 = texel_a(ar60 + kk);
+        acc60_0 += vec4<f32>(dot(a60, b0), dot(a60, b1), dot(a60, b2), dot(a60, b3));
+        acc60_1 += vec4<f32>(dot(a60, b4), dot(a60, b5), dot(a60, b6), dot(a60, b7));
+        acc60_2 += vec4<f32>(dot(a60, b8), dot(a60, b9), dot(a60, b10), dot(a60, b11));
+        acc60_3 += vec4<f32>(dot(a60, b12), dot(a60, b13), dot(a60, b14), dot(a60, b15));
+        acc60_4 += vec4<f32>(dot(a60, b16), dot(a60, b17), dot(a60, b18), dot(a60, b19));
+        acc60_5 += vec4<f32>(dot(a60, b20), dot(a60, b21), dot(a60, b22), dot(a60, b23));
+        acc60_6 += vec4<f32>(dot(a60, b24), dot(a60, b25), dot(a60, b26), dot(a60, b27));
+        acc60_7 += vec4<f32>(dot(a60, b28), dot(a60, b29), dot(a60, b30), dot(a60, b31));
+        let a61 = texel_a(ar61 + kk);
+        acc61_0 += vec4<f32>(dot(a61, b0), dot(a61, b1), dot(a61, b2), dot(a61, b3));
+        acc61_1 += vec4<f32>(dot(a61, b4), dot(a61, b5), dot(a61, b6), dot(a61, b7));
+        acc61_2 += vec4<f32>(dot(a61, b8), dot(a61, b9), dot(a61, b10), dot(a61, b11));
+        acc61_3 += vec4<f32>(dot(a61, b12), dot(a61, b13), dot(a61, b14), dot(a61, b15));
+        acc61_4 += vec4<f32>(dot(a61, b16), dot(a61, b17), dot(a61, b18), dot(a61, b19));
+        acc61_5 += vec4<f32>(dot(a61, b20), dot(a61, b21), dot(a61, b22), dot(a61, b23));
+        acc61_6 += vec4<f32>(dot(a61, b24), dot(a61, b25), dot(a61, b26), dot(a61, b27));
+        acc61_7 += vec4<f32>(dot(a61, b28), dot(a61, b29), dot(a61, b30), dot(a61, b31));
+        let a62 = texel_a(ar62 + kk);
+        acc62_0 += vec4<f32>(dot(a62, b0), dot(a62, b1), dot(a62, b2), dot(a62, b3));
+        acc62_1 += vec4<f32>(dot(a62, b4), dot(a62, b5), dot(a62, b6), dot(a62, b7));
+        acc62_2 += vec4<f32>(dot(a62, b8), dot(a62, b9), dot(a62, b10), dot(a62, b11));
+        acc62_3 += vec4<f32>(dot(a62, b12), dot(a62, b13), dot(a62, b14), dot(a62, b15));
+        acc62_4 += vec4<f32>(dot(a62, b16), dot(a62, b17), dot(a62, b18), dot(a62, b19));
+        acc62_5 += vec4<f32>(dot(a62, b20), dot(a62, b21), dot(a62, b22), dot(a62, b23));
+        acc62_6 += vec4<f32>(dot(a62, b24), dot(a62, b25), dot(a62, b26), dot(a62, b27));
+        acc62_7 += vec4<f32>(dot(a62, b28), dot(a62, b29), dot(a62, b30), dot(a62, b31));
+        let a63 = texel_a(ar63 + kk);
+        acc63_0 += vec4<f32>(dot(a63, b0), dot(a63, b1), dot(a63, b2), dot(a63, b3));
+        acc63_1 += vec4<f32>(dot(a63, b4), dot(a63, b5), dot(a63, b6), dot(a63, b7));
+        acc63_2 += vec4<f32>(dot(a63, b8), dot(a63, b9), dot(a63, b10), dot(a63, b11));
+        acc63_3 += vec4<f32>(dot(a63, b12), dot(a63, b13), dot(a63, b14), dot(a63, b15));
+        acc63_4 += vec4<f32>(dot(a63, b16), dot(a63, b17), dot(a63, b18), dot(a63, b19));
+        acc63_5 += vec4<f32>(dot(a63, b20), dot(a63, b21), dot(a63, b22), dot(a63, b23));
+        acc63_6 += vec4<f32>(dot(a63, b24), dot(a63, b25), dot(a63, b26), dot(a63, b27));
+        acc63_7 += vec4<f32>(dot(a63, b28), dot(a63, b29), dot(a63, b30), dot(a63, b31));
     }
     return Block_big(
         array<vec4<f32>, 8>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7),
@@ -1104,6 +1392,22 @@ fn accumulate_nt_big(row0: u32, col0: u32) -> Block_big {
         array<vec4<f32>, 8>(acc45_0, acc45_1, acc45_2, acc45_3, acc45_4, acc45_5, acc45_6, acc45_7),
         array<vec4<f32>, 8>(acc46_0, acc46_1, acc46_2, acc46_3, acc46_4, acc46_5, acc46_6, acc46_7),
         array<vec4<f32>, 8>(acc47_0, acc47_1, acc47_2, acc47_3, acc47_4, acc47_5, acc47_6, acc47_7),
+        array<vec4<f32>, 8>(acc48_0, acc48_1, acc48_2, acc48_3, acc48_4, acc48_5, acc48_6, acc48_7),
+        array<vec4<f32>, 8>(acc49_0, acc49_1, acc49_2, acc49_3, acc49_4, acc49_5, acc49_6, acc49_7),
+        array<vec4<f32>, 8>(acc50_0, acc50_1, acc50_2, acc50_3, acc50_4, acc50_5, acc50_6, acc50_7),
+        array<vec4<f32>, 8>(acc51_0, acc51_1, acc51_2, acc51_3, acc51_4, acc51_5, acc51_6, acc51_7),
+        array<vec4<f32>, 8>(acc52_0, acc52_1, acc52_2, acc52_3, acc52_4, acc52_5, acc52_6, acc52_7),
+        array<vec4<f32>, 8>(acc53_0, acc53_1, acc53_2, acc53_3, acc53_4, acc53_5, acc53_6, acc53_7),
+        array<vec4<f32>, 8>(acc54_0, acc54_1, acc54_2, acc54_3, acc54_4, acc54_5, acc54_6, acc54_7),
+        array<vec4<f32>, 8>(acc55_0, acc55_1, acc55_2, acc55_3, acc55_4, acc55_5, acc55_6, acc55_7),
+        array<vec4<f32>, 8>(acc56_0, acc56_1, acc56_2, acc56_3, acc56_4, acc56_5, acc56_6, acc56_7),
+        array<vec4<f32>, 8>(acc57_0, acc57_1, acc57_2, acc57_3, acc57_4, acc57_5, acc57_6, acc57_7),
+        array<vec4<f32>, 8>(acc58_0, acc58_1, acc58_2, acc58_3, acc58_4, acc58_5, acc58_6, acc58_7),
+        array<vec4<f32>, 8>(acc59_0, acc59_1, acc59_2, acc59_3, acc59_4, acc59_5, acc59_6, acc59_7),
+        array<vec4<f32>, 8>(acc60_0, acc60_1, acc60_2, acc60_3, acc60_4, acc60_5, acc60_6, acc60_7),
+        array<vec4<f32>, 8>(acc61_0, acc61_1, acc61_2, acc61_3, acc61_4, acc61_5, acc61_6, acc61_7),
+        array<vec4<f32>, 8>(acc62_0, acc62_1, acc62_2, acc62_3, acc62_4, acc62_5, acc62_6, acc62_7),
+        array<vec4<f32>, 8>(acc63_0, acc63_1, acc63_2, acc63_3, acc63_4, acc63_5, acc63_6, acc63_7),
     );
 }
 
@@ -1159,6 +1463,22 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
     let ar45 = min(row0 + 45u, params.m - 1u) * k4;
     let ar46 = min(row0 + 46u, params.m - 1u) * k4;
     let ar47 = min(row0 + 47u, params.m - 1u) * k4;
+    let ar48 = min(row0 + 48u, params.m - 1u) * k4;
+    let ar49 = min(row0 + 49u, params.m - 1u) * k4;
+    let ar50 = min(row0 + 50u, params.m - 1u) * k4;
+    let ar51 = min(row0 + 51u, params.m - 1u) * k4;
+    let ar52 = min(row0 + 52u, params.m - 1u) * k4;
+    let ar53 = min(row0 + 53u, params.m - 1u) * k4;
+    let ar54 = min(row0 + 54u, params.m - 1u) * k4;
+    let ar55 = min(row0 + 55u, params.m - 1u) * k4;
+    let ar56 = min(row0 + 56u, params.m - 1u) * k4;
+    let ar57 = min(row0 + 57u, params.m - 1u) * k4;
+    let ar58 = min(row0 + 58u, params.m - 1u) * k4;
+    let ar59 = min(row0 + 59u, params.m - 1u) * k4;
+    let ar60 = min(row0 + 60u, params.m - 1u) * k4;
+    let ar61 = min(row0 + 61u, params.m - 1u) * k4;
+    let ar62 = min(row0 + 62u, params.m - 1u) * k4;
+    let ar63 = min(row0 + 63u, params.m - 1u) * k4;
     let bc0 = min(col0 / 4u + 0u, n4 - 1u);
     let bc1 = min(col0 / 4u + 1u, n4 - 1u);
     let bc2 = min(col0 / 4u + 2u, n4 - 1u);
@@ -1551,6 +1871,134 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
     var acc47_5 = vec4<f32>();
     var acc47_6 = vec4<f32>();
     var acc47_7 = vec4<f32>();
+    var acc48_0 = vec4<f32>();
+    var acc48_1 = vec4<f32>();
+    var acc48_2 = vec4<f32>();
+    var acc48_3 = vec4<f32>();
+    var acc48_4 = vec4<f32>();
+    var acc48_5 = vec4<f32>();
+    var acc48_6 = vec4<f32>();
+    var acc48_7 = vec4<f32>();
+    var acc49_0 = vec4<f32>();
+    var acc49_1 = vec4<f32>();
+    var acc49_2 = vec4<f32>();
+    var acc49_3 = vec4<f32>();
+    var acc49_4 = vec4<f32>();
+    var acc49_5 = vec4<f32>();
+    var acc49_6 = vec4<f32>();
+    var acc49_7 = vec4<f32>();
+    var acc50_0 = vec4<f32>();
+    var acc50_1 = vec4<f32>();
+    var acc50_2 = vec4<f32>();
+    var acc50_3 = vec4<f32>();
+    var acc50_4 = vec4<f32>();
+    var acc50_5 = vec4<f32>();
+    var acc50_6 = vec4<f32>();
+    var acc50_7 = vec4<f32>();
+    var acc51_0 = vec4<f32>();
+    var acc51_1 = vec4<f32>();
+    var acc51_2 = vec4<f32>();
+    var acc51_3 = vec4<f32>();
+    var acc51_4 = vec4<f32>();
+    var acc51_5 = vec4<f32>();
+    var acc51_6 = vec4<f32>();
+    var acc51_7 = vec4<f32>();
+    var acc52_0 = vec4<f32>();
+    var acc52_1 = vec4<f32>();
+    var acc52_2 = vec4<f32>();
+    var acc52_3 = vec4<f32>();
+    var acc52_4 = vec4<f32>();
+    var acc52_5 = vec4<f32>();
+    var acc52_6 = vec4<f32>();
+    var acc52_7 = vec4<f32>();
+    var acc53_0 = vec4<f32>();
+    var acc53_1 = vec4<f32>();
+    var acc53_2 = vec4<f32>();
+    var acc53_3 = vec4<f32>();
+    var acc53_4 = vec4<f32>();
+    var acc53_5 = vec4<f32>();
+    var acc53_6 = vec4<f32>();
+    var acc53_7 = vec4<f32>();
+    var acc54_0 = vec4<f32>();
+    var acc54_1 = vec4<f32>();
+    var acc54_2 = vec4<f32>();
+    var acc54_3 = vec4<f32>();
+    var acc54_4 = vec4<f32>();
+    var acc54_5 = vec4<f32>();
+    var acc54_6 = vec4<f32>();
+    var acc54_7 = vec4<f32>();
+    var acc55_0 = vec4<f32>();
+    var acc55_1 = vec4<f32>();
+    var acc55_2 = vec4<f32>();
+    var acc55_3 = vec4<f32>();
+    var acc55_4 = vec4<f32>();
+    var acc55_5 = vec4<f32>();
+    var acc55_6 = vec4<f32>();
+    var acc55_7 = vec4<f32>();
+    var acc56_0 = vec4<f32>();
+    var acc56_1 = vec4<f32>();
+    var acc56_2 = vec4<f32>();
+    var acc56_3 = vec4<f32>();
+    var acc56_4 = vec4<f32>();
+    var acc56_5 = vec4<f32>();
+    var acc56_6 = vec4<f32>();
+    var acc56_7 = vec4<f32>();
+    var acc57_0 = vec4<f32>();
+    var acc57_1 = vec4<f32>();
+    var acc57_2 = vec4<f32>();
+    var acc57_3 = vec4<f32>();
+    var acc57_4 = vec4<f32>();
+    var acc57_5 = vec4<f32>();
+    var acc57_6 = vec4<f32>();
+    var acc57_7 = vec4<f32>();
+    var acc58_0 = vec4<f32>();
+    var acc58_1 = vec4<f32>();
+    var acc58_2 = vec4<f32>();
+    var acc58_3 = vec4<f32>();
+    var acc58_4 = vec4<f32>();
+    var acc58_5 = vec4<f32>();
+    var acc58_6 = vec4<f32>();
+    var acc58_7 = vec4<f32>();
+    var acc59_0 = vec4<f32>();
+    var acc59_1 = vec4<f32>();
+    var acc59_2 = vec4<f32>();
+    var acc59_3 = vec4<f32>();
+    var acc59_4 = vec4<f32>();
+    var acc59_5 = vec4<f32>();
+    var acc59_6 = vec4<f32>();
+    var acc59_7 = vec4<f32>();
+    var acc60_0 = vec4<f32>();
+    var acc60_1 = vec4<f32>();
+    var acc60_2 = vec4<f32>();
+    var acc60_3 = vec4<f32>();
+    var acc60_4 = vec4<f32>();
+    var acc60_5 = vec4<f32>();
+    var acc60_6 = vec4<f32>();
+    var acc60_7 = vec4<f32>();
+    var acc61_0 = vec4<f32>();
+    var acc61_1 = vec4<f32>();
+    var acc61_2 = vec4<f32>();
+    var acc61_3 = vec4<f32>();
+    var acc61_4 = vec4<f32>();
+    var acc61_5 = vec4<f32>();
+    var acc61_6 = vec4<f32>();
+    var acc61_7 = vec4<f32>();
+    var acc62_0 = vec4<f32>();
+    var acc62_1 = vec4<f32>();
+    var acc62_2 = vec4<f32>();
+    var acc62_3 = vec4<f32>();
+    var acc62_4 = vec4<f32>();
+    var acc62_5 = vec4<f32>();
+    var acc62_6 = vec4<f32>();
+    var acc62_7 = vec4<f32>();
+    var acc63_0 = vec4<f32>();
+    var acc63_1 = vec4<f32>();
+    var acc63_2 = vec4<f32>();
+    var acc63_3 = vec4<f32>();
+    var acc63_4 = vec4<f32>();
+    var acc63_5 = vec4<f32>();
+    var acc63_6 = vec4<f32>();
+    var acc63_7 = vec4<f32>();
     for (var kk = 0u; kk < k4; kk++) {
         let row0 = (4u * kk + 0u) * n4;
         let b0_0 = texel_b(row0 + bc0);
@@ -2020,6 +2468,150 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
         acc47_5 += a47.x * b0_5 + a47.y * b1_5 + a47.z * b2_5 + a47.w * b3_5;
         acc47_6 += a47.x * b0_6 + a47.y * b1_6 + a47.z * b2_6 + a47.w * b3_6;
         acc47_7 += a47.x * b0_7 + a47.y * b1_7 + a47.z * b2_7 + a47.w * b3_7;
+        let a48 = texel_a(ar48 + kk);
+        acc48_0 += a48.x * b0_0 + a48.y * b1_0 + a48.z * b2_0 + a48.w * b3_0;
+        acc48_1 += a48.x * b0_1 + a48.y * b1_1 + a48.z * b2_1 + a48.w * b3_1;
+        acc48_2 += a48.x * b0_2 + a48.y * b1_2 + a48.z * b2_2 + a48.w * b3_2;
+        acc48_3 += a48.x * b0_3 + a48.y * b1_3 + a48.z * b2_3 + a48.w * b3_3;
+        acc48_4 += a48.x * b0_4 + a48.y * b1_4 + a48.z * b2_4 + a48.w * b3_4;
+        acc48_5 += a48.x * b0_5 + a48.y * b1_5 + a48.z * b2_5 + a48.w * b3_5;
+        acc48_6 += a48.x * b0_6 + a48.y * b1_6 + a48.z * b2_6 + a48.w * b3_6;
+        acc48_7 += a48.x * b0_7 + a48.y * b1_7 + a48.z * b2_7 + a48.w * b3_7;
+        let a49 = texel_a(ar49 + kk);
+        acc49_0 += a49.x * b0_0 + a49.y * b1_0 + a49.z * b2_0 + a49.w * b3_0;
+        acc49_1 += a49.x * b0_1 + a49.y * b1_1 + a49.z * b2_1 + a49.w * b3_1;
+        acc49_2 += a49.x * b0_2 + a49.y * b1_2 + a49.z * b2_2 + a49.w * b3_2;
+        acc49_3 += a49.x * b0_3 + a49.y * b1_3 + a49.z * b2_3 + a49.w * b3_3;
+        acc49_4 += a49.x * b0_4 + a49.y * b1_4 + a49.z * b2_4 + a49.w * b3_4;
+        acc49_5 += a49.x * b0_5 + a49.y * b1_5 + a49.z * b2_5 + a49.w * b3_5;
+        acc49_6 += a49.x * b0_6 + a49.y * b1_6 + a49.z * b2_6 + a49.w * b3_6;
+        acc49_7 += a49.x * b0_7 + a49.y * b1_7 + a49.z * b2_7 + a49.w * b3_7;
+        let a50 = texel_a(ar50 + kk);
+        acc50_0 += a50.x * b0_0 + a50.y * b1_0 + a50.z * b2_0 + a50.w * b3_0;
+        acc50_1 += a50.x * b0_1 + a50.y * b1_1 + a50.z * b2_1 + a50.w * b3_1;
+        acc50_2 += a50.x * b0_2 + a50.y * b1_2 + a50.z * b2_2 + a50.w * b3_2;
+        acc50_3 += a50.x * b0_3 + a50.y * b1_3 + a50.z * b2_3 + a50.w * b3_3;
+        acc50_4 += a50.x * b0_4 + a50.y * b1_4 + a50.z * b2_4 + a50.w * b3_4;
+        acc50_5 += a50.x * b0_5 + a50.y * b1_5 + a50.z * b2_5 + a50.w * b3_5;
+        acc50_6 += a50.x * b0_6 + a50.y * b1_6 + a50.z * b2_6 + a50.w * b3_6;
+        acc50_7 += a50.x * b0_7 + a50.y * b1_7 + a50.z * b2_7 + a50.w * b3_7;
+        let a51 = texel_a(ar51 + kk);
+        acc51_0 += a51.x * b0_0 + a51.y * b1_0 + a51.z * b2_0 + a51.w * b3_0;
+        acc51_1 += a51.x * b0_1 + a51.y * b1_1 + a51.z * b2_1 + a51.w * b3_1;
+        acc51_2 += a51.x * b0_2 + a51.y * b1_2 + a51.z * b2_2 + a51.w * b3_2;
+        acc51_3 += a51.x * b0_3 + a51.y * b1_3 + a51.z * b2_3 + a51.w * b3_3;
+        acc51_4 += a51.x * b0_4 + a51.y * b1_4 + a51.z * b2_4 + a51.w * b3_4;
+        acc51_5 += a51.x * b0_5 + a51.y * b1_5 + a51.z * b2_5 + a51.w * b3_5;
+        acc51_6 += a51.x * b0_6 + a51.y * b1_6 + a51.z * b2_6 + a51.w * b3_6;
+        acc51_7 += a51.x * b0_7 + a51.y * b1_7 + a51.z * b2_7 + a51.w * b3_7;
+        let a52 = texel_a(ar52 + kk);
+        acc52_0 += a52.x * b0_0 + a52.y * b1_0 + a52.z * b2_0 + a52.w * b3_0;
+        acc52_1 += a52.x * b0_1 + a52.y * b1_1 + a52.z * b2_1 + a52.w * b3_1;
+        acc52_2 += a52.x * b0_2 + a52.y * b1_2 + a52.z * b2_2 + a52.w * b3_2;
+        acc52_3 += a52.x * b0_3 + a52.y * b1_3 + a52.z * b2_3 + a52.w * b3_3;
+        acc52_4 += a52.x * b0_4 + a52.y * b1_4 + a52.z * b2_4 + a52.w * b3_4;
+        acc52_5 += a52.x * b0_5 + a52.y * b1_5 + a52.z * b2_5 + a52.w * b3_5;
+        acc52_6 += a52.x * b0_6 + a52.y * b1_6 + a52.z * b2_6 + a52.w * b3_6;
+        acc52_7 += a52.x * b0_7 + a52.y * b1_7 + a52.z * b2_7 + a52.w * b3_7;
+        let a53 = texel_a(ar53 + kk);
+        acc53_0 += a53.x * b0_0 + a53.y * b1_0 + a53.z * b2_0 + a53.w * b3_0;
+        acc53_1 += a53.x * b0_1 + a53.y * b1_1 + a53.z * b2_1 + a53.w * b3_1;
+        acc53_2 += a53.x * b0_2 + a53.y * b1_2 + a53.z * b2_2 + a53.w * b3_2;
+        acc53_3 += a53.x * b0_3 + a53.y * b1_3 + a53.z * b2_3 + a53.w * b3_3;
+        acc53_4 += a53.x * b0_4 + a53.y * b1_4 + a53.z * b2_4 + a53.w * b3_4;
+        acc53_5 += a53.x * b0_5 + a53.y * b1_5 + a53.z * b2_5 + a53.w * b3_5;
+        acc53_6 += a53.x * b0_6 + a53.y * b1_6 + a53.z * b2_6 + a53.w * b3_6;
+        acc53_7 += a53.x * b0_7 + a53.y * b1_7 + a53.z * b2_7 + a53.w * b3_7;
+        let a54 = texel_a(ar54 + kk);
+        acc54_0 += a54.x * b0_0 + a54.y * b1_0 + a54.z * b2_0 + a54.w * b3_0;
+        acc54_1 += a54.x * b0_1 + a54.y * b1_1 + a54.z * b2_1 + a54.w * b3_1;
+        acc54_2 += a54.x * b0_2 + a54.y * b1_2 + a54.z * b2_2 + a54.w * b3_2;
+        acc54_3 += a54.x * b0_3 + a54.y * b1_3 + a54.z * b2_3 + a54.w * b3_3;
+        acc54_4 += a54.x * b0_4 + a54.y * b1_4 + a54.z * b2_4 + a54.w * b3_4;
+        acc54_5 += a54.x * b0_5 + a54.y * b1_5 + a54.z * b2_5 + a54.w * b3_5;
+        acc54_6 += a54.x * b0_6 + a54.y * b1_6 + a54.z * b2_6 + a54.w * b3_6;
+        acc54_7 += a54.x * b0_7 + a54.y * b1_7 + a54.z * b2_7 + a54.w * b3_7;
+        let a55 = texel_a(ar55 + kk);
+        acc55_0 += a55.x * b0_0 + a55.y * b1_0 + a55.z * b2_0 + a55.w * b3_0;
+        acc55_1 += a55.x * b0_1 + a55.y * b1_1 + a55.z * b2_1 + a55.w * b3_1;
+        acc55_2 += a55.x * b0_2 + a55.y * b1_2 + a55.z * b2_2 + a55.w * b3_2;
+        acc55_3 += a55.x * b0_3 + a55.y * b1_3 + a55.z * b2_3 + a55.w * b3_3;
+        acc55_4 += a55.x * b0_4 + a55.y * b1_4 + a55.z * b2_4 + a55.w * b3_4;
+        acc55_5 += a55.x * b0_5 + a55.y * b1_5 + a55.z * b2_5 + a55.w * b3_5;
+        acc55_6 += a55.x * b0_6 + a55.y * b1_6 + a55.z * b2_6 + a55.w * b3_6;
+        acc55_7 += a55.x * b0_7 + a55.y * b1_7 + a55.z * b2_7 + a55.w * b3_7;
+        let a56 = texel_a(ar56 + kk);
+        acc56_0 += a56.x * b0_0 + a56.y * b1_0 + a56.z * b2_0 + a56.w * b3_0;
+        acc56_1 += a56.x * b0_1 + a56.y * b1_1 + a56.z * b2_1 + a56.w * b3_1;
+        acc56_2 += a56.x * b0_2 + a56.y * b1_2 + a56.z * b2_2 + a56.w * b3_2;
+        acc56_3 += a56.x * b0_3 + a56.y * b1_3 + a56.z * b2_3 + a56.w * b3_3;
+        acc56_4 += a56.x * b0_4 + a56.y * b1_4 + a56.z * b2_4 + a56.w * b3_4;
+        acc56_5 += a56.x * b0_5 + a56.y * b1_5 + a56.z * b2_5 + a56.w * b3_5;
+        acc56_6 += a56.x * b0_6 + a56.y * b1_6 + a56.z * b2_6 + a56.w * b3_6;
+        acc56_7 += a56.x * b0_7 + a56.y * b1_7 + a56.z * b2_7 + a56.w * b3_7;
+        let a57 = texel_a(ar57 + kk);
+        acc57_0 += a57.x * b0_0 + a57.y * b1_0 + a57.z * b2_0 + a57.w * b3_0;
+        acc57_1 += a57.x * b0_1 + a57.y * b1_1 + a57.z * b2_1 + a57.w * b3_1;
+        acc57_2 += a57.x * b0_2 + a57.y * b1_2 + a57.z * b2_2 + a57.w * b3_2;
+        acc57_3 += a57.x * b0_3 + a57.y * b1_3 + a57.z * b2_3 + a57.w * b3_3;
+        acc57_4 += a57.x * b0_4 + a57.y * b1_4 + a57.z * b2_4 + a57.w * b3_4;
+        acc57_5 += a57.x * b0_5 + a57.y * b1_5 + a57.z * b2_5 + a57.w * b3_5;
+        acc57_6 += a57.x * b0_6 + a57.y * b1_6 + a57.z * b2_6 + a57.w * b3_6;
+        acc57_7 += a57.x * b0_7 + a57.y * b1_7 + a57.z * b2_7 + a57.w * b3_7;
+        let a58 = texel_a(ar58 + kk);
+        acc58_0 += a58.x * b0_0 + a58.y * b1_0 + a58.z * b2_0 + a58.w * b3_0;
+        acc58_1 += a58.x * b0_1 + a58.y * b1_1 + a58.z * b2_1 + a58.w * b3_1;
+        acc58_2 += a58.x * b0_2 + a58.y * b1_2 + a58.z * b2_2 + a58.w * b3_2;
+        acc58_3 += a58.x * b0_3 + a58.y * b1_3 + a58.z * b2_3 + a58.w * b3_3;
+        acc58_4 += a58.x * b0_4 + a58.y * b1_4 + a58.z * b2_4 + a58.w * b3_4;
+        acc58_5 += a58.x * b0_5 + a58.y * b1_5 + a58.z * b2_5 + a58.w * b3_5;
+        acc58_6 += a58.x * b0_6 + a58.y * b1_6 + a58.z * b2_6 + a58.w * b3_6;
+        acc58_7 += a58.x * b0_7 + a58.y * b1_7 + a58.z * b2_7 + a58.w * b3_7;
+        let a59 = texel_a(ar59 + kk);
+        acc59_0 += a59.x * b0_0 + a59.y * b1_0 + a59.z * b2_0 + a59.w * b3_0;
+        acc59_1 += a59.x * b0_1 + a59.y * b1_1 + a59.z * b2_1 + a59.w * b3_1;
+        acc59_2 += a59.x * b0_2 + a59.y * b1_2 + a59.z * b2_2 + a59.w * b3_2;
+        acc59_3 += a59.x * b0_3 + a59.y * b1_3 + a59.z * b2_3 + a59.w * b3_3;
+        acc59_4 += a59.x * b0_4 + a59.y * b1_4 + a59.z * b2_4 + a59.w * b3_4;
+        acc59_5 += a59.x * b0_5 + a59.y * b1_5 + a59.z * b2_5 + a59.w * b3_5;
+        acc59_6 += a59.x * b0_6 + a59.y * b1_6 + a59.z * b2_6 + a59.w * b3_6;
+        acc59_7 += a59.x * b0_7 + a59.y * b1_7 + a59.z * b2_7 + a59.w * b3_7;
+        let a60 = texel_a(ar60 + kk);
+        acc60_0 += a60.x * b0_0 + a60.y * b1_0 + a60.z * b2_0 + a60.w * b3_0;
+        acc60_1 += a60.x * b0_1 + a60.y * b1_1 + a60.z * b2_1 + a60.w * b3_1;
+        acc60_2 += a60.x * b0_2 + a60.y * b1_2 + a60.z * b2_2 + a60.w * b3_2;
+        acc60_3 += a60.x * b0_3 + a60.y * b1_3 + a60.z * b2_3 + a60.w * b3_3;
+        acc60_4 += a60.x * b0_4 + a60.y * b1_4 + a60.z * b2_4 + a60.w * b3_4;
+        acc60_5 += a60.x * b0_5 + a60.y * b1_5 + a60.z * b2_5 + a60.w * b3_5;
+        acc60_6 += a60.x * b0_6 + a60.y * b1_6 + a60.z * b2_6 + a60.w * b3_6;
+        acc60_7 += a60.x * b0_7 + a60.y * b1_7 + a60.z * b2_7 + a60.w * b3_7;
+        let a61 = texel_a(ar61 + kk);
+        acc61_0 += a61.x * b0_0 + a61.y * b1_0 + a61.z * b2_0 + a61.w * b3_0;
+        acc61_1 += a61.x * b0_1 + a61.y * b1_1 + a61.z * b2_1 + a61.w * b3_1;
+        acc61_2 += a61.x * b0_2 + a61.y * b1_2 + a61.z * b2_2 + a61.w * b3_2;
+        acc61_3 += a61.x * b0_3 + a61.y * b1_3 + a61.z * b2_3 + a61.w * b3_3;
+        acc61_4 += a61.x * b0_4 + a61.y * b1_4 + a61.z * b2_4 + a61.w * b3_4;
+        acc61_5 += a61.x * b0_5 + a61.y * b1_5 + a61.z * b2_5 + a61.w * b3_5;
+        acc61_6 += a61.x * b0_6 + a61.y * b1_6 + a61.z * b2_6 + a61.w * b3_6;
+        acc61_7 += a61.x * b0_7 + a61.y * b1_7 + a61.z * b2_7 + a61.w * b3_7;
+        let a62 = texel_a(ar62 + kk);
+        acc62_0 += a62.x * b0_0 + a62.y * b1_0 + a62.z * b2_0 + a62.w * b3_0;
+        acc62_1 += a62.x * b0_1 + a62.y * b1_1 + a62.z * b2_1 + a62.w * b3_1;
+        acc62_2 += a62.x * b0_2 + a62.y * b1_2 + a62.z * b2_2 + a62.w * b3_2;
+        acc62_3 += a62.x * b0_3 + a62.y * b1_3 + a62.z * b2_3 + a62.w * b3_3;
+        acc62_4 += a62.x * b0_4 + a62.y * b1_4 + a62.z * b2_4 + a62.w * b3_4;
+        acc62_5 += a62.x * b0_5 + a62.y * b1_5 + a62.z * b2_5 + a62.w * b3_5;
+        acc62_6 += a62.x * b0_6 + a62.y * b1_6 + a62.z * b2_6 + a62.w * b3_6;
+        acc62_7 += a62.x * b0_7 + a62.y * b1_7 + a62.z * b2_7 + a62.w * b3_7;
+        let a63 = texel_a(ar63 + kk);
+        acc63_0 += a63.x * b0_0 + a63.y * b1_0 + a63.z * b2_0 + a63.w * b3_0;
+        acc63_1 += a63.x * b0_1 + a63.y * b1_1 + a63.z * b2_1 + a63.w * b3_1;
+        acc63_2 += a63.x * b0_2 + a63.y * b1_2 + a63.z * b2_2 + a63.w * b3_2;
+        acc63_3 += a63.x * b0_3 + a63.y * b1_3 + a63.z * b2_3 + a63.w * b3_3;
+        acc63_4 += a63.x * b0_4 + a63.y * b1_4 + a63.z * b2_4 + a63.w * b3_4;
+        acc63_5 += a63.x * b0_5 + a63.y * b1_5 + a63.z * b2_5 + a63.w * b3_5;
+        acc63_6 += a63.x * b0_6 + a63.y * b1_6 + a63.z * b2_6 + a63.w * b3_6;
+        acc63_7 += a63.x * b0_7 + a63.y * b1_7 + a63.z * b2_7 + a63.w * b3_7;
     }
     return Block_big(
         array<vec4<f32>, 8>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7),
@@ -2070,6 +2662,22 @@ fn accumulate_nn_big(row0: u32, col0: u32) -> Block_big {
         array<vec4<f32>, 8>(acc45_0, acc45_1, acc45_2, acc45_3, acc45_4, acc45_5, acc45_6, acc45_7),
         array<vec4<f32>, 8>(acc46_0, acc46_1, acc46_2, acc46_3, acc46_4, acc46_5, acc46_6, acc46_7),
         array<vec4<f32>, 8>(acc47_0, acc47_1, acc47_2, acc47_3, acc47_4, acc47_5, acc47_6, acc47_7),
+        array<vec4<f32>, 8>(acc48_0, acc48_1, acc48_2, acc48_3, acc48_4, acc48_5, acc48_6, acc48_7),
+        array<vec4<f32>, 8>(acc49_0, acc49_1, acc49_2, acc49_3, acc49_4, acc49_5, acc49_6, acc49_7),
+        array<vec4<f32>, 8>(acc50_0, acc50_1, acc50_2, acc50_3, acc50_4, acc50_5, acc50_6, acc50_7),
+        array<vec4<f32>, 8>(acc51_0, acc51_1, acc51_2, acc51_3, acc51_4, acc51_5, acc51_6, acc51_7),
+        array<vec4<f32>, 8>(acc52_0, acc52_1, acc52_2, acc52_3, acc52_4, acc52_5, acc52_6, acc52_7),
+        array<vec4<f32>, 8>(acc53_0, acc53_1, acc53_2, acc53_3, acc53_4, acc53_5, acc53_6, acc53_7),
+        array<vec4<f32>, 8>(acc54_0, acc54_1, acc54_2, acc54_3, acc54_4, acc54_5, acc54_6, acc54_7),
+        array<vec4<f32>, 8>(acc55_0, acc55_1, acc55_2, acc55_3, acc55_4, acc55_5, acc55_6, acc55_7),
+        array<vec4<f32>, 8>(acc56_0, acc56_1, acc56_2, acc56_3, acc56_4, acc56_5, acc56_6, acc56_7),
+        array<vec4<f32>, 8>(acc57_0, acc57_1, acc57_2, acc57_3, acc57_4, acc57_5, acc57_6, acc57_7),
+        array<vec4<f32>, 8>(acc58_0, acc58_1, acc58_2, acc58_3, acc58_4, acc58_5, acc58_6, acc58_7),
+        array<vec4<f32>, 8>(acc59_0, acc59_1, acc59_2, acc59_3, acc59_4, acc59_5, acc59_6, acc59_7),
+        array<vec4<f32>, 8>(acc60_0, acc60_1, acc60_2, acc60_3, acc60_4, acc60_5, acc60_6, acc60_7),
+        array<vec4<f32>, 8>(acc61_0, acc61_1, acc61_2, acc61_3, acc61_4, acc61_5, acc61_6, acc61_7),
+        array<vec4<f32>, 8>(acc62_0, acc62_1, acc62_2, acc62_3, acc62_4, acc62_5, acc62_6, acc62_7),
+        array<vec4<f32>, 8>(acc63_0, acc63_1, acc63_2, acc63_3, acc63_4, acc63_5, acc63_6, acc63_7),
     );
 }
 
@@ -4159,6 +4767,694 @@ fn store_forward_big(o: vec2<u32>, blk: Block_big) {
             c[base + 7u] = act4(v);
         }
     }
+    if (48u < rows) {
+        let base = (o.x + 48u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[48][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[48][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[48][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[48][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[48][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[48][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[48][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[48][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (49u < rows) {
+        let base = (o.x + 49u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[49][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[49][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[49][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[49][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[49][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[49][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[49][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[49][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (50u < rows) {
+        let base = (o.x + 50u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[50][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[50][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[50][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[50][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[50][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[50][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[50][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[50][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (51u < rows) {
+        let base = (o.x + 51u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[51][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[51][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[51][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[51][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[51][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[51][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[51][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[51][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (52u < rows) {
+        let base = (o.x + 52u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[52][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[52][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[52][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[52][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[52][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[52][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[52][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[52][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (53u < rows) {
+        let base = (o.x + 53u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[53][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[53][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[53][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[53][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[53][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[53][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[53][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[53][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (54u < rows) {
+        let base = (o.x + 54u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[54][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[54][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[54][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[54][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[54][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[54][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[54][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[54][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (55u < rows) {
+        let base = (o.x + 55u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[55][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[55][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[55][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[55][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[55][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[55][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[55][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[55][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (56u < rows) {
+        let base = (o.x + 56u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[56][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[56][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[56][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[56][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[56][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[56][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[56][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[56][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (57u < rows) {
+        let base = (o.x + 57u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[57][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[57][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[57][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[57][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[57][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[57][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[57][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[57][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (58u < rows) {
+        let base = (o.x + 58u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[58][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[58][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[58][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[58][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[58][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[58][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[58][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[58][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (59u < rows) {
+        let base = (o.x + 59u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[59][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[59][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[59][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[59][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[59][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[59][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[59][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[59][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (60u < rows) {
+        let base = (o.x + 60u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[60][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[60][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[60][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[60][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[60][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[60][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[60][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[60][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (61u < rows) {
+        let base = (o.x + 61u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[61][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[61][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[61][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[61][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[61][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[61][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[61][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[61][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (62u < rows) {
+        let base = (o.x + 62u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[62][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[62][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[62][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[62][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[62][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[62][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[62][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[62][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
+    if (63u < rows) {
+        let base = (o.x + 63u) * n4 + c0;
+        if (0u < groups) {
+            let v = blk[63][0] + bias0;
+            if (STORE_PRE) { z[base + 0u] = v; }
+            c[base + 0u] = act4(v);
+        }
+        if (1u < groups) {
+            let v = blk[63][1] + bias1;
+            if (STORE_PRE) { z[base + 1u] = v; }
+            c[base + 1u] = act4(v);
+        }
+        if (2u < groups) {
+            let v = blk[63][2] + bias2;
+            if (STORE_PRE) { z[base + 2u] = v; }
+            c[base + 2u] = act4(v);
+        }
+        if (3u < groups) {
+            let v = blk[63][3] + bias3;
+            if (STORE_PRE) { z[base + 3u] = v; }
+            c[base + 3u] = act4(v);
+        }
+        if (4u < groups) {
+            let v = blk[63][4] + bias4;
+            if (STORE_PRE) { z[base + 4u] = v; }
+            c[base + 4u] = act4(v);
+        }
+        if (5u < groups) {
+            let v = blk[63][5] + bias5;
+            if (STORE_PRE) { z[base + 5u] = v; }
+            c[base + 5u] = act4(v);
+        }
+        if (6u < groups) {
+            let v = blk[63][6] + bias6;
+            if (STORE_PRE) { z[base + 6u] = v; }
+            c[base + 6u] = act4(v);
+        }
+        if (7u < groups) {
+            let v = blk[63][7] + bias7;
+            if (STORE_PRE) { z[base + 7u] = v; }
+            c[base + 7u] = act4(v);
+        }
+    }
 }
 
 fn store_activation_backward_big(o: vec2<u32>, blk: Block_big) {
@@ -4694,12 +5990,188 @@ fn store_activation_backward_big(o: vec2<u32>, blk: Block_big) {
         if (6u < groups) { c[base + 6u] = blk[47][6] * derivative4(flat_texel(aux, base + 6u)); }
         if (7u < groups) { c[base + 7u] = blk[47][7] * derivative4(flat_texel(aux, base + 7u)); }
     }
+    if (48u < rows) {
+        let base = (o.x + 48u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[48][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[48][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[48][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[48][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[48][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[48][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[48][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[48][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (49u < rows) {
+        let base = (o.x + 49u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[49][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[49][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[49][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[49][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[49][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[49][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[49][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[49][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (50u < rows) {
+        let base = (o.x + 50u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[50][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[50][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[50][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[50][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[50][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[50][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[50][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[50][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (51u < rows) {
+        let base = (o.x + 51u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[51][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[51][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[51][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[51][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[51][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[51][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[51][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[51][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (52u < rows) {
+        let base = (o.x + 52u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[52][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[52][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[52][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[52][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[52][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[52][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[52][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[52][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (53u < rows) {
+        let base = (o.x + 53u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[53][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[53][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[53][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[53][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[53][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[53][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[53][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[53][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (54u < rows) {
+        let base = (o.x + 54u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[54][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[54][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[54][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[54][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[54][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[54][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[54][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[54][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (55u < rows) {
+        let base = (o.x + 55u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[55][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[55][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[55][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[55][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[55][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[55][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[55][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[55][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (56u < rows) {
+        let base = (o.x + 56u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[56][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[56][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[56][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[56][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[56][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[56][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[56][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[56][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (57u < rows) {
+        let base = (o.x + 57u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[57][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[57][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[57][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[57][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[57][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[57][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[57][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[57][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (58u < rows) {
+        let base = (o.x + 58u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[58][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[58][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[58][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[58][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[58][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[58][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[58][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[58][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (59u < rows) {
+        let base = (o.x + 59u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[59][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[59][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[59][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[59][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[59][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[59][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[59][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[59][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (60u < rows) {
+        let base = (o.x + 60u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[60][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[60][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[60][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[60][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[60][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[60][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[60][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[60][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (61u < rows) {
+        let base = (o.x + 61u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[61][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[61][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[61][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[61][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[61][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[61][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[61][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[61][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (62u < rows) {
+        let base = (o.x + 62u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[62][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[62][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[62][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[62][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[62][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[62][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[62][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[62][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
+    if (63u < rows) {
+        let base = (o.x + 63u) * n4 + c0;
+        if (0u < groups) { c[base + 0u] = blk[63][0] * derivative4(flat_texel(aux, base + 0u)); }
+        if (1u < groups) { c[base + 1u] = blk[63][1] * derivative4(flat_texel(aux, base + 1u)); }
+        if (2u < groups) { c[base + 2u] = blk[63][2] * derivative4(flat_texel(aux, base + 2u)); }
+        if (3u < groups) { c[base + 3u] = blk[63][3] * derivative4(flat_texel(aux, base + 3u)); }
+        if (4u < groups) { c[base + 4u] = blk[63][4] * derivative4(flat_texel(aux, base + 4u)); }
+        if (5u < groups) { c[base + 5u] = blk[63][5] * derivative4(flat_texel(aux, base + 5u)); }
+        if (6u < groups) { c[base + 6u] = blk[63][6] * derivative4(flat_texel(aux, base + 6u)); }
+        if (7u < groups) { c[base + 7u] = blk[63][7] * derivative4(flat_texel(aux, base + 7u)); }
+    }
 }
 
 @compute @workgroup_size(8)
 fn matmul_forward_nt_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 48u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_forward_big(o, accumulate_nt_big(o.x, o.y));
 }
@@ -4708,7 +6180,7 @@ fn matmul_forward_nt_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 fn matmul_activation_backward_nt_big(@builtin(workgroup_id) wid: vec3<u32>,
                                   @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 48u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_activation_backward_big(o, accumulate_nt_big(o.x, o.y));
 }
@@ -4716,7 +6188,7 @@ fn matmul_activation_backward_nt_big(@builtin(workgroup_id) wid: vec3<u32>,
 @compute @workgroup_size(8)
 fn matmul_forward_nn_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 48u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_forward_big(o, accumulate_nn_big(o.x, o.y));
 }
@@ -4725,7 +6197,7 @@ fn matmul_forward_nn_big(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 fn matmul_activation_backward_nn_big(@builtin(workgroup_id) wid: vec3<u32>,
                                   @builtin(num_workgroups) nwg: vec3<u32>,
                                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let o = block_origin(wid, nwg, lid, 48u, 32u);
+    let o = block_origin(wid, nwg, lid, 64u, 32u);
     if (o.x >= params.m) { return; }
     store_activation_backward_big(o, accumulate_nn_big(o.x, o.y));
 }

@@ -46,7 +46,7 @@ fn shapes() -> Vec<(usize, usize, usize)> {
     // 1×1×1, primes, sizes around the 32-wide tile, the 16-wide texture block and the 4-wide register block, and
     // MLP-like shapes. Some take the vec4 / texture kernels (K, N or M multiples of 4 depending on the layout)
     // with ragged other dimensions; (5, 128, 784) and (17, 132, 260) have an operand over one texture row (4,096
-    // texels), so the upload takes whole rows plus a partial one. The 48×32 "_big" blocks have their own test
+    // texels), so the upload takes whole rows plus a partial one. The 64×32 "_big" blocks have their own test
     // (each of their pipelines takes seconds to compile, so they are not multiplied by every activation).
     vec![
         (1, 1, 1),
@@ -122,7 +122,7 @@ fn matmul_activation_backward_matches_reference() {
     }
 }
 
-/// The large-block entry points of the texture family, with ragged edges (M = 260 is not a multiple of 48).
+/// The large-block entry points of the texture family, with ragged edges (M = 260 is not a multiple of 64).
 #[test]
 fn texture_big_blocks_match_reference() {
     let gpu = device(KernelFamily::Texture);

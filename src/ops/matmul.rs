@@ -159,7 +159,7 @@ pub fn texture_constants(act: Activation, has_bias: bool, store_pre: bool) -> Co
 /// The entry point of shaders/matmul_texture.wgsl for this shape (`forward` or the activation-backward one), when
 /// its alignment rules hold (see the file's header): vec4 stores need N % 4 = 0, except in the forward A·Bᵀ, which
 /// has a single-float-store variant; A·B and Aᵀ·B whose A rows are not whole texels read A one float at a time.
-/// Products of at least [`BIG_MIN`] rows and columns take the 48×32-block entry points.
+/// Products of at least [`BIG_MIN`] rows and columns take the 64×32-block entry points.
 pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
     let big = s.m >= BIG_MIN && s.n >= BIG_MIN;
     let pick = |small: [&'static str; 2], large: [&'static str; 2]| {
@@ -187,7 +187,7 @@ pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
     }
 }
 
-/// Rows and columns of C per invocation of a texture entry point: 48×32 for the *_big ones, else 16×16
+/// Rows and columns of C per invocation of a texture entry point: 64×32 for the *_big ones, else 16×16
 /// (FAMILIES in shaders/generate/matmul_texture.py).
 /// The generated file that holds a texture entry point (the large blocks have their own, see the generator).
 pub fn texture_shader(entry: &str) -> &'static shaders::Shader {
@@ -200,17 +200,18 @@ pub fn texture_shader(entry: &str) -> &'static shaders::Shader {
 
 fn texture_block(entry: &str) -> (usize, usize) {
     if entry.ends_with("_big") {
-        (48, 32)
+        (64, 32)
     } else {
         (16, 16)
     }
 }
 
-/// The smallest M and N that take the 48×32 blocks: below it the 16×16 ones keep both cores busy and compile
+/// The smallest M and N that take the 64×32 blocks: below it the 16×16 ones keep both cores busy and compile
 /// much faster (MLP-A's 128-row batches). Measured on lavapipe (2-core EPYC): A·B at 1024³ ran at 31 GFLOP/s with
-/// 16×16 blocks, 42 with 32×32, 44 with 48×32 and 45 with 64×32, while the first MLP-B step with a cold shader
-/// cache (LLVM compiling three large kernels) took 12, 46 and 120 s for the three large sizes. 48×32 is the
-/// compromise: MLP-B's step within 4.5× of PyTorch's, and a cold start under a minute (3 s once cached).
+/// 16×16 blocks, 42 with 32×32, 44 with 48×32 and 45 with 64×32, and the MLP-B step took 302, 270–287 and
+/// 252–261 ms with the three large sizes; but the first MLP-B step with a cold shader cache (LLVM compiling three
+/// large kernels once) took 12, 46 and 120 s. 64×32 keeps MLP-B's step within 4.5× of PyTorch's with margin; the
+/// cold compile is paid once per machine (Mesa caches it: about 3 s afterwards).
 pub const BIG_MIN: usize = 256;
 
 /// The texture launch of `matmul_forward` / `matmul_activation_backward` (`aux` given) when the device uses texture
