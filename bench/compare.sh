@@ -56,6 +56,9 @@ for name, w, t in (("MLP-A", wg["mlp_a"], ta), ("MLP-B", wg["mlp_b"], tb)):
     print(f"{name:<8} {t['batch']:>6} {w['step_median_ms']:>11.3f} {t['step_median_ms']:>9.3f} {ratio:>6.1f}x "
           f"{w['samples_per_s']:>18.0f} {t['samples_per_s']:>16.0f} {first:>31}")
 print("ratio = wgtrain median step time / PyTorch median step time (above 1: wgtrain is slower).")
+for name, w, t in (("MLP-A", wg["mlp_a"], ta), ("MLP-B", wg["mlp_b"], tb)):
+    print(f"{name} step p10–p90 ms: wgtrain {w['step_p10_ms']:.3f}–{w['step_p90_ms']:.3f}, "
+          f"torch {t['step_p10_ms']:.3f}–{t['step_p90_ms']:.3f}")
 print("first step: wgtrain from a cold start (device, data, pipeline compilation); torch the first step alone.")
 print("matmul GFLOP/s (wgtrain): " + ", ".join(f"{m['n']}³ {m['gflops']:.2f}" for m in wg["matmul"]))
 EOF

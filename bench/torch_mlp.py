@@ -78,7 +78,10 @@ def main():
           file=sys.stderr)
     print(json.dumps({"system": f"torch-{torch.__version__}-cpu-{a.threads}thr", "dims": dims,
                       "batch": a.batch, "first_step_s": round(first, 4),
-                      "step_median_ms": round(med * 1e3, 4), "samples_per_s": round(a.batch / med, 1)}))
+                      "step_median_ms": round(med * 1e3, 4),
+                      "step_p10_ms": round(times[len(times) // 10] * 1e3, 4),
+                      "step_p90_ms": round(times[len(times) * 9 // 10] * 1e3, 4),
+                      "samples_per_s": round(a.batch / med, 1)}))
 
 
 if __name__ == "__main__":

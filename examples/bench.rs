@@ -71,6 +71,10 @@ struct AdapterJson {
 #[derive(Serialize)]
 struct StepJson {
     step_median_ms: f64,
+    /// The 10th and 90th percentile step times: on 2-core lavapipe whole stretches of steps have run up to 1.8×
+    /// slower than the rest, and these show how much of a run that was.
+    step_p10_ms: f64,
+    step_p90_ms: f64,
     samples_per_s: f64,
     dispatches_per_step: usize,
     submits_per_step: usize,
@@ -105,6 +109,11 @@ struct Report {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// The 10th and 90th percentiles of `sorted` (ascending, non-empty).
+fn percentiles(sorted: &[f64]) -> (f64, f64) {
+    (sorted[sorted.len() / 10], sorted[sorted.len() * 9 / 10])
 }
 
 /// Times one workload from a cold start (`origin`): a fresh device, the data, the network, then the steps.
@@ -151,13 +160,25 @@ fn bench_mlp(
         times.push(step(warmup + times.len())?);
         if times.len() % report_every == 0 {
             let mut sorted = times.clone();
-            eprintln!("  {}: {} timed steps, median so far {:.2} ms", w.key, times.len(), median(&mut sorted) * 1e3);
+            let med = median(&mut sorted);
+            let (p10, p90) = percentiles(&sorted);
+            eprintln!(
+                "  {}: {} timed steps, median so far {:.2} ms (p10 {:.2}, p90 {:.2})",
+                w.key,
+                times.len(),
+                med * 1e3,
+                p10 * 1e3,
+                p90 * 1e3
+            );
         }
     }
     let steps = times.len();
     let med = median(&mut times);
+    let (p10, p90) = percentiles(&times);
     let stats = StepJson {
         step_median_ms: med * 1e3,
+        step_p10_ms: p10 * 1e3,
+        step_p90_ms: p90 * 1e3,
         samples_per_s: w.batch as f64 / med,
         dispatches_per_step,
         submits_per_step: 1,
@@ -305,15 +326,24 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("adapter: {info}, {} kernels", report.adapter.kernels);
     println!(
-        "{:<24} {:>6} {:>14} {:>10} {:>11} {:>8} {:>13} {:>13}",
-        "workload", "batch", "step median ms", "samples/s", "dispatches", "submits", "first step s", "timed+warm-up"
+        "{:<24} {:>6} {:>14} {:>15} {:>10} {:>11} {:>8} {:>13} {:>13}",
+        "workload",
+        "batch",
+        "step median ms",
+        "p10–p90 ms",
+        "samples/s",
+        "dispatches",
+        "submits",
+        "first step s",
+        "timed+warm-up"
     );
     for (w, r) in WORKLOADS.iter().zip([&report.mlp_a, &report.mlp_b]) {
         println!(
-            "{:<24} {:>6} {:>14.3} {:>10.0} {:>11} {:>8} {:>13.3} {:>13}",
+            "{:<24} {:>6} {:>14.3} {:>15} {:>10.0} {:>11} {:>8} {:>13.3} {:>13}",
             w.name,
             w.batch,
             r.step_median_ms,
+            format!("{:.2}–{:.2}", r.step_p10_ms, r.step_p90_ms),
             r.samples_per_s,
             r.dispatches_per_step,
             r.submits_per_step,

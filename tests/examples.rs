@@ -141,9 +141,14 @@ fn bench_quick_json_has_every_key() {
         assert!(v["adapter"][key].as_str().is_some_and(|s| !s.is_empty()), "adapter.{key} in {v}");
     }
     for w in ["mlp_a", "mlp_b"] {
-        for key in ["step_median_ms", "samples_per_s", "first_step_s"] {
+        for key in ["step_median_ms", "step_p10_ms", "step_p90_ms", "samples_per_s", "first_step_s"] {
             assert!(v[w][key].as_f64().is_some_and(|x| x > 0.0), "{w}.{key} in {v}");
         }
+        let ms = |key: &str| v[w][key].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            ms("step_p10_ms") <= ms("step_median_ms") && ms("step_median_ms") <= ms("step_p90_ms"),
+            "{w}: p10 ≤ median ≤ p90 in {v}"
+        );
         // 3 layers: 2 gathers + 3 forward + loss + stats + 3 weight grads + 3 bias sums + 2 input grads + update,
         // and with texture kernels a transpose of dZ before each of the two weight gradients whose sizes allow it.
         let transposes = if v["adapter"]["kernels"] == "texture" { 2 } else { 0 };
