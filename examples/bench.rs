@@ -1,6 +1,6 @@
 //! Training-step benchmark on the bundled MNIST subset, for comparison with bench/torch_mlp.py (see bench/compare.sh).
 //!
-//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--profile]]
+//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--profile | --profile-b]]
 //!
 //! Workloads (ReLU, softmax cross-entropy, Adam 1e-3, as in torch_mlp.py):
 //!   MLP-A 784-128-64-10, batch 128;  MLP-B 784-1024-1024-10, batch 1024.
@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use wgtrain::data::idx::read_mnist_dir;
-use wgtrain::gpu::KernelFamily;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::{DeviceData, Network};
 use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
@@ -219,8 +218,9 @@ fn bench_matmul(gpu: &Gpu, n: usize) -> wgtrain::Result<f64> {
     Ok(2.0 * (n * n * n) as f64 / median(&mut times) / 1e9)
 }
 
-/// `--profile`: the median time of each kernel of an MLP-A training step, launched alone, to show where a step
-/// spends its time (the sum exceeds a real step, which overlaps nothing but pays one wait per launch here).
+/// `--profile` / `--profile-b`: the median time of each kernel of an MLP-A / MLP-B training step, launched alone, to
+/// show where a step spends its time (the sum exceeds a real step, which overlaps nothing but pays one wait per
+/// launch here).
 fn profile(workload: usize) -> Result<(), Box<dyn std::error::Error>> {
     let gpu = Gpu::new()?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
@@ -311,10 +311,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             name: info.name.clone(),
             backend: info.backend.clone(),
             driver: info.driver.clone(),
-            kernels: match gpu.kernel_family() {
-                KernelFamily::Texture => "texture",
-                KernelFamily::Buffer => "buffer",
-            },
+            kernels: gpu.kernel_family().name(),
         },
         mlp_a: results.next().ok_or("MLP-A result missing")?,
         mlp_b: results.next().ok_or("MLP-B result missing")?,

@@ -66,6 +66,14 @@ pub enum KernelFamily {
 }
 
 impl KernelFamily {
+    /// The name `WGTRAIN_KERNELS` takes for this family.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelFamily::Texture => "texture",
+            KernelFamily::Buffer => "buffer",
+        }
+    }
+
     /// The default for an adapter: textures on CPU adapters, storage buffers on GPUs.
     pub fn for_device_type(t: wgpu::DeviceType) -> Self {
         if t == wgpu::DeviceType::Cpu {
@@ -108,10 +116,10 @@ impl GpuOptions {
 }
 
 fn parse_kernel_family(v: &str) -> Result<KernelFamily> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "texture" => Ok(KernelFamily::Texture),
-        "buffer" => Ok(KernelFamily::Buffer),
-        _ => Err(Error::BadEnv {
+    let v_lower = v.trim().to_ascii_lowercase();
+    match [KernelFamily::Texture, KernelFamily::Buffer].into_iter().find(|f| f.name() == v_lower) {
+        Some(family) => Ok(family),
+        None => Err(Error::BadEnv {
             name: "WGTRAIN_KERNELS",
             value: v.to_string(),
             reason: "expected texture or buffer".into(),
@@ -463,5 +471,20 @@ fn store_first(slot: &ErrorSlot, e: Error) {
         if s.is_none() {
             *s = Some(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_family_names_parse_back() {
+        for family in [KernelFamily::Texture, KernelFamily::Buffer] {
+            assert_eq!(parse_kernel_family(family.name()).unwrap(), family);
+        }
+        assert_eq!(parse_kernel_family(" Texture ").unwrap(), KernelFamily::Texture);
+        let err = parse_kernel_family("shared").unwrap_err().to_string();
+        assert!(err.contains("WGTRAIN_KERNELS") && err.contains("texture or buffer"), "{err}");
     }
 }

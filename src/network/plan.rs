@@ -124,7 +124,6 @@ impl Network {
                 let dt = self.dt.slice(0, b * l.outputs);
                 plan.push(transpose_texture(gpu, self.d[i].view(), dt, b, l.outputs)?);
                 let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
-                let dt = self.dt.slice(0, b * l.outputs);
                 plan.push(matmul_forward(gpu, &sw, dt, input, None, Activation::Identity, dw, None)?);
             } else {
                 let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
@@ -161,8 +160,6 @@ impl Network {
         Ok(plan)
     }
 
-    /// The texture matmul entry points a training step with batches of `b` rows uses (the same shapes as
-    /// `build_plan`).
     /// Whether the weight gradient of a layer goes through dZᵀ (texture family, dimensions multiples of 4).
     fn transposes_dz(&self, gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
         gpu.kernel_family() == KernelFamily::Texture
@@ -171,6 +168,8 @@ impl Network {
             && texture::fits(gpu, b * outputs)
     }
 
+    /// The texture matmul entry points a training step with batches of `b` rows uses (the same shapes as
+    /// `build_plan`).
     fn texture_kernels(&self, gpu: &Gpu, b: usize) -> Vec<(&'static str, Constants)> {
         let cfg = &self.config;
         let last = cfg.layers.len() - 1;

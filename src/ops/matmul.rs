@@ -177,18 +177,15 @@ pub fn texture_entry(s: &MatmulShape, forward: bool) -> Option<&'static str> {
             ["matmul_forward_nn", "matmul_activation_backward_nn"],
             ["matmul_forward_nn_big", "matmul_activation_backward_nn_big"],
         ),
-        (true, false) if s.m % 4 == 0 => pick(
-            ["matmul_forward_tn", "matmul_activation_backward_tn"],
-            // No large blocks for Aᵀ·B: they ran slower than 16×16 (see shaders/generate/matmul_texture.py).
-            ["matmul_forward_tn", "matmul_activation_backward_tn"],
-        ),
+        // No large blocks for Aᵀ·B: they ran slower than 16×16 (see shaders/generate/matmul_texture.py).
+        (true, false) if s.m % 4 == 0 => {
+            Some(if forward { "matmul_forward_tn" } else { "matmul_activation_backward_tn" })
+        }
         (_, false) => Some(if forward { "matmul_forward_an" } else { "matmul_activation_backward_an" }),
         _ => None,
     }
 }
 
-/// Rows and columns of C per invocation of a texture entry point: 64×32 for the *_big ones, else 16×16
-/// (FAMILIES in shaders/generate/matmul_texture.py).
 /// The generated file that holds a texture entry point (the large blocks have their own, see the generator).
 pub fn texture_shader(entry: &str) -> &'static shaders::Shader {
     if entry.ends_with("_big") {
@@ -198,6 +195,8 @@ pub fn texture_shader(entry: &str) -> &'static shaders::Shader {
     }
 }
 
+/// Rows and columns of C per invocation of a texture entry point: 64×32 for the *_big ones, else 16×16
+/// (FAMILIES in shaders/generate/matmul_texture.py).
 fn texture_block(entry: &str) -> (usize, usize) {
     if entry.ends_with("_big") {
         (64, 32)
