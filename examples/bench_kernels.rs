@@ -4,10 +4,14 @@
 //! Each shape runs once to compile and warm up, then several timed runs; a run is one submission timed from
 //! submit to the end of Gpu::wait(), so it is the full device time, and the table shows the median.
 //! --quick skips 1024³ and takes fewer runs (for CI, where only "does it run" matters).
+//! --variants times every generated config this device's tuner chooses among, on each shape: the first launch
+//! (the driver's compile, the cold-start cost) and the GFLOP/s after it.
 
 use std::time::{Duration, Instant};
 
-use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
+use wgtrain::matmul_wgsl::{MatmulConfig, Pass};
+use wgtrain::ops::matmul::{matmul_forward, matmul_variant, MatmulOperands, MatmulShape};
+use wgtrain::ops::tune::candidates;
 use wgtrain::rng::Rng;
 use wgtrain::{Activation, Gpu, Tensor};
 
@@ -61,16 +65,33 @@ fn cases(quick: bool) -> Vec<Case> {
     v
 }
 
-/// Median seconds of one M×K×N matmul, and how many timed runs it took.
-fn time_matmul(gpu: &Gpu, s: &MatmulShape, quick: bool) -> wgtrain::Result<(f64, usize)> {
+/// Median seconds of one M×K×N matmul (the tuned choice, or `config`), how many timed runs it took, and the
+/// first launch's seconds; None when `config` cannot compute the shape.
+fn time_matmul(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    quick: bool,
+    config: Option<MatmulConfig>,
+) -> wgtrain::Result<Option<(f64, usize, f64)>> {
     let mut rng = Rng::new(0);
     let mut fill = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect() };
     let a = Tensor::from_slice(gpu, "a", &fill(s.m * s.k), &[s.m * s.k])?;
     let b = Tensor::from_slice(gpu, "b", &fill(s.k * s.n), &[s.k * s.n])?;
     let c = Tensor::zeros(gpu, "c", &[s.m * s.n])?;
-    let mm = matmul_forward(gpu, s, a.view(), b.view(), None, Activation::Identity, c.view(), None)?;
+    let first = Instant::now();
+    let mm = match config {
+        None => matmul_forward(gpu, s, a.view(), b.view(), None, Activation::Identity, c.view(), None)?,
+        Some(config) => {
+            let ops = MatmulOperands { a: a.view(), b: b.view(), bias: None, aux: None, c: c.view(), z: None };
+            match matmul_variant(gpu, config, s, Pass::Forward, Activation::Identity, &ops)? {
+                Some(d) => d,
+                None => return Ok(None),
+            }
+        }
+    };
     // The first run pays for the pipeline's JIT compilation on llvmpipe; keep it out of the figures.
     gpu.run(&[&mm])?;
+    let first = first.elapsed().as_secs_f64();
     let (min_runs, max_runs) = if quick { (2, 3) } else { (MIN_RUNS, MAX_RUNS) };
     let mut times = Vec::new();
     let start = Instant::now();
@@ -80,7 +101,7 @@ fn time_matmul(gpu: &Gpu, s: &MatmulShape, quick: bool) -> wgtrain::Result<(f64,
         gpu.wait()?;
         times.push(t.elapsed().as_secs_f64());
     }
-    Ok((median(&mut times), times.len()))
+    Ok(Some((median(&mut times), times.len(), first)))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -96,19 +117,33 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut quick = false;
+    let (mut quick, mut variants) = (false, false);
     for a in std::env::args().skip(1) {
         match a.as_str() {
             "--quick" => quick = true,
-            other => return Err(format!("unknown argument {other:?}; expected --quick").into()),
+            "--variants" => variants = true,
+            other => return Err(format!("unknown argument {other:?}; expected --quick or --variants").into()),
         }
     }
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.adapter());
+    if variants {
+        println!("{:<16} {:>16} {:<34} {:>9} {:>9}", "matmul", "M×K×N", "config", "first s", "GFLOP/s");
+        for case in cases(quick) {
+            let s = &case.shape;
+            for config in candidates(&gpu, s) {
+                let Some((secs, _, first)) = time_matmul(&gpu, s, quick, Some(config))? else { continue };
+                let gflops = 2.0 * (s.m * s.k * s.n) as f64 / secs / 1e9;
+                let dims = format!("{}×{}×{}", s.m, s.k, s.n);
+                println!("{:<16} {dims:>16} {:<34} {first:>9.2} {gflops:>9.2}", case.label, config.name());
+            }
+        }
+        return Ok(());
+    }
     println!("{:<16} {:>16} {:>6} {:>10} {:>9} {:>5}", "matmul", "M×K×N", "B", "median ms", "GFLOP/s", "runs");
     for case in cases(quick) {
         let s = &case.shape;
-        let (secs, runs) = time_matmul(&gpu, s, quick)?;
+        let Some((secs, runs, _)) = time_matmul(&gpu, s, quick, None)? else { continue };
         let gflops = 2.0 * (s.m * s.k * s.n) as f64 / secs / 1e9;
         let dims = format!("{}×{}×{}", s.m, s.k, s.n);
         let layout = if s.trans_b { "[N,K]" } else { "[K,N]" };

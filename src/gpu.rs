@@ -5,14 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::kernel::Kernel;
 use crate::shaders::Shader;
 
 /// How long a wait on the device may take before it is reported as a hang instead of blocking forever.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What wgtrain reports about the adapter it runs on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AdapterSummary {
     /// The adapter's name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
     pub name: String,
@@ -42,8 +41,8 @@ impl std::fmt::Display for AdapterSummary {
     }
 }
 
-/// Which adapter to use; `from_env` reads `WGTRAIN_BACKEND` and `WGTRAIN_ADAPTER`.
-#[derive(Clone, Debug, Default)]
+/// Which adapter to use and how to pick kernels; `from_env` reads the `WGTRAIN_*` variables.
+#[derive(Clone, Debug)]
 pub struct GpuOptions {
     /// Restrict to one backend (vulkan, metal, dx12, gl); None = all.
     pub backend: Option<wgpu::Backends>,
@@ -51,6 +50,18 @@ pub struct GpuOptions {
     pub adapter: Option<String>,
     /// How kernels read their large inputs; None = chosen by the adapter type (see [`KernelFamily`]).
     pub kernels: Option<KernelFamily>,
+    /// One matmul config name (`matmul_wgsl::MatmulConfig::name`) for every product it can compute, instead of
+    /// tuning (`WGTRAIN_MATMUL`); for tests and for comparing variants.
+    pub matmul: Option<String>,
+    /// Whether matmul variants are tuned by timing candidates on this device (`WGTRAIN_TUNE=off` turns it off:
+    /// the heuristic default is used).
+    pub tune: bool,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true }
+    }
 }
 
 /// How the matmul, optimizer and gather kernels read their large inputs: from textures, refreshed by a copy before
@@ -96,7 +107,19 @@ impl GpuOptions {
             Ok(v) if !v.trim().is_empty() => Some(parse_kernel_family(&v)?),
             _ => None,
         };
-        Ok(GpuOptions { backend, adapter, kernels })
+        let matmul = std::env::var("WGTRAIN_MATMUL").ok().filter(|s| !s.trim().is_empty());
+        let tune = match std::env::var("WGTRAIN_TUNE") {
+            Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "" | "on" | "1" => true,
+                "off" | "0" => false,
+                _ => {
+                    let reason = "expected on or off".into();
+                    return Err(Error::BadEnv { name: "WGTRAIN_TUNE", value: v, reason });
+                }
+            },
+            Err(_) => true,
+        };
+        Ok(GpuOptions { backend, adapter, kernels, matmul, tune })
     }
 
     fn describe(&self) -> String {
@@ -147,8 +170,17 @@ fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..desc })
 }
 
-/// Shader file, entry point and pipeline-overridable constants (name, value bits) of a cached kernel.
-type KernelKey = (&'static str, &'static str, Vec<(&'static str, u64)>);
+/// Shader name, entry point and pipeline-overridable constants (name, value bits) of a cached pipeline.
+type PipelineKey = (String, &'static str, Vec<(&'static str, u64)>);
+
+/// A compiled entry point and the bindings of group 0 it uses, ascending.
+#[derive(Clone, Debug)]
+pub struct CompiledEntry {
+    /// The pipeline, with its bind-group layout derived from the shader.
+    pub pipeline: wgpu::ComputePipeline,
+    /// The binding numbers the entry point statically uses.
+    pub bindings: Arc<[u32]>,
+}
 
 /// Values for a shader's `override` constants, by name: pipelines specialised at creation, so that a branch on
 /// them is folded away by the driver's compiler (CPU drivers execute both sides of every branch under a mask).
@@ -164,8 +196,12 @@ pub struct Gpu {
     summary: AdapterSummary,
     limits: wgpu::Limits,
     errors: ErrorSlot,
-    kernels: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
-    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<PipelineKey, CompiledEntry>>,
+    modules: Mutex<HashMap<String, wgpu::ShaderModule>>,
+    tuned: Mutex<std::collections::BTreeMap<String, String>>,
+    matmul: Option<String>,
+    tune: bool,
+    tuning_loaded: std::sync::Once,
     placeholders: [wgpu::Buffer; 2],
     placeholder_texture: wgpu::TextureView,
     pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
@@ -215,10 +251,10 @@ impl Gpu {
         });
         let adapter = adapters.into_iter().next().ok_or_else(|| Error::NoAdapter { filter: opts.describe() })?;
         let family = opts.kernels.unwrap_or_else(|| KernelFamily::for_device_type(adapter.get_info().device_type));
-        Self::from_adapter(&adapter, family)
+        Self::from_adapter(&adapter, family, opts)
     }
 
-    fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily) -> Result<Self> {
+    fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily, opts: &GpuOptions) -> Result<Self> {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
         let limits = adapter.limits();
@@ -295,8 +331,12 @@ impl Gpu {
             summary,
             limits,
             errors,
-            kernels: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
+            tuned: Mutex::new(std::collections::BTreeMap::new()),
+            matmul: opts.matmul.clone(),
+            tune: opts.tune,
+            tuning_loaded: std::sync::Once::new(),
             placeholders,
             placeholder_texture,
             pipeline_cache,
@@ -307,6 +347,16 @@ impl Gpu {
     /// How this device's kernels read their large inputs.
     pub fn kernel_family(&self) -> KernelFamily {
         self.family
+    }
+
+    /// The matmul config forced for every product (`GpuOptions::matmul`), if any.
+    pub fn forced_matmul(&self) -> Option<&str> {
+        self.matmul.as_deref()
+    }
+
+    /// Whether matmul variants are tuned on this device (`GpuOptions::tune`).
+    pub fn tuning_enabled(&self) -> bool {
+        self.tune
     }
 
     /// The adapter this device runs on.
@@ -364,23 +414,23 @@ impl Gpu {
         }
     }
 
-    /// Compiles `kernels` (shader, entry point, constants) on several threads at once, so the first step does not wait on
-    /// the driver's shader compiler one pipeline after another.
-    pub fn precompile(&self, kernels: &[(&Shader, &'static str, Constants)]) -> Result<()> {
-        // Each module once, up front, so the threads do not parse the same file twice.
-        for (shader, _, _) in kernels {
+    /// Compiles `entries` (shader, entry point, constants) on several threads at once, so the first step does not
+    /// wait on the driver's shader compiler one pipeline after another.
+    pub fn precompile(&self, entries: &[(Shader, &'static str, Constants)]) -> Result<()> {
+        // Each module once, up front, so the threads do not parse the same source twice.
+        for (shader, _, _) in entries {
             self.module(shader)?;
         }
         // A shared queue rather than fixed chunks: the kernels differ in cost by a factor of fifty.
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, kernels.len().max(1));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, entries.len().max(1));
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     scope.spawn(|| loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((shader, entry, constants)) = kernels.get(i) else { return Ok(()) };
-                        self.kernel_with(shader, entry, constants)?;
+                        let Some((shader, entry, constants)) = entries.get(i) else { return Ok(()) };
+                        self.compiled_entry(shader, entry, constants)?;
                     })
                 })
                 .collect();
@@ -408,37 +458,65 @@ impl Gpu {
         self.check()
     }
 
-    /// The compiled kernel for `entry` of `shader`, built on first use and cached.
-    pub fn kernel(&self, shader: &Shader, entry: &'static str) -> Result<Arc<Kernel>> {
-        self.kernel_with(shader, entry, &[])
-    }
-
-    /// The kernel for `entry` with its `override` constants set to `constants`, compiled on first use.
-    pub fn kernel_with(
+    /// The pipeline for `entry` of `shader` with its `override` constants set to `constants`, compiled on first
+    /// use and cached.
+    pub fn compiled_entry(
         &self,
         shader: &Shader,
         entry: &'static str,
         constants: &[(&'static str, f64)],
-    ) -> Result<Arc<Kernel>> {
-        let key = (shader.file, entry, constants.iter().map(|(n, v)| (*n, v.to_bits())).collect());
-        if let Some(k) = self.kernels.lock().ok().and_then(|m| m.get(&key).cloned()) {
+    ) -> Result<CompiledEntry> {
+        let key = (shader.file.to_string(), entry, constants.iter().map(|(n, v)| (*n, v.to_bits())).collect());
+        if let Some(k) = self.pipelines.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(k);
         }
         let module = self.module(shader)?;
-        let kernel = Arc::new(Kernel::new(self, shader, &module, entry, constants)?);
-        if let Ok(mut m) = self.kernels.lock() {
-            m.insert(key, kernel.clone());
+        let bindings: Arc<[u32]> = shader.entry_bindings(entry)?.into();
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+            cache: self.pipeline_cache(),
+        });
+        self.check()?;
+        let compiled = CompiledEntry { pipeline, bindings };
+        if let Ok(mut m) = self.pipelines.lock() {
+            m.insert(key, compiled.clone());
         }
-        Ok(kernel)
+        Ok(compiled)
+    }
+
+    /// The variant tuning chose for `key` on this device, if any (see `ops::tune`).
+    pub fn tuned_choice(&self, key: &str) -> Option<String> {
+        self.tuned.lock().ok().and_then(|m| m.get(key).cloned())
+    }
+
+    /// Records the variant chosen for `key`, for this device's lifetime.
+    pub fn set_tuned_choice(&self, key: &str, choice: &str) {
+        if let Ok(mut m) = self.tuned.lock() {
+            m.insert(key.to_string(), choice.to_string());
+        }
+    }
+
+    /// Runs `load` the first time it is called on this device (reading the tuning cache file).
+    pub fn once_tuning_loaded(&self, load: impl FnOnce()) {
+        self.tuning_loaded.call_once(load);
+    }
+
+    /// Every choice recorded so far, by key (for checkpoints and `wgtrain tune`).
+    pub fn tuned_choices(&self) -> std::collections::BTreeMap<String, String> {
+        self.tuned.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     fn module(&self, shader: &Shader) -> Result<wgpu::ShaderModule> {
-        if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(shader.file).cloned()) {
+        if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(shader.file.as_ref()).cloned()) {
             return Ok(m);
         }
         let desc = wgpu::ShaderModuleDescriptor {
-            label: Some(shader.file),
-            source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+            label: Some(&shader.file),
+            source: wgpu::ShaderSource::Wgsl(shader.source.clone()),
         };
         let module = if shader.trusted {
             // SAFETY: trusted shaders clamp or guard every index themselves (see the file header), and
@@ -449,21 +527,26 @@ impl Gpu {
         };
         self.check()?;
         if let Ok(mut m) = self.modules.lock() {
-            m.insert(shader.file, module.clone());
+            m.insert(shader.file.to_string(), module.clone());
         }
         Ok(module)
     }
 }
 
-/// Where the pipeline cache for this adapter lives: `WGTRAIN_CACHE_DIR`, else `$XDG_CACHE_HOME/wgtrain`, else
-/// `$HOME/.cache/wgtrain`; None when the backend has no cache key or no directory is known.
+/// wgtrain's cache directory: `WGTRAIN_CACHE_DIR`, else `$XDG_CACHE_HOME/wgtrain`, else `$HOME/.cache/wgtrain`;
+/// None when no directory is known.
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    env("WGTRAIN_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wgtrain")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("wgtrain")))
+}
+
+/// Where the pipeline cache for this adapter lives, in [`cache_dir`]; None when the backend has no cache key or
+/// no directory is known.
 fn pipeline_cache_path(info: &wgpu::AdapterInfo) -> Option<std::path::PathBuf> {
     let key = wgpu::util::pipeline_cache_key(info)?;
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
-    let dir = env("WGTRAIN_CACHE_DIR")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wgtrain")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache").join("wgtrain")))?;
-    Some(dir.join(format!("{key}.bin")))
+    Some(cache_dir()?.join(format!("{key}.bin")))
 }
 
 fn store_first(slot: &ErrorSlot, e: Error) {

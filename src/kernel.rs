@@ -4,74 +4,46 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
-use crate::ops::texture::Upload;
+use crate::gpu::{CompiledEntry, Gpu};
 use crate::shaders::Shader;
+use crate::texture::Upload;
 
 /// A compute pipeline and the bindings its entry point uses, in ascending order.
 #[derive(Debug)]
 pub struct Kernel {
-    file: &'static str,
+    file: String,
     name: &'static str,
     pipeline: wgpu::ComputePipeline,
-    bindings: Vec<u32>,
+    bindings: Arc<[u32]>,
 }
 
-/// The bindings of group 0 that `entry` statically uses, ascending, read off the WGSL with naga.
-///
-/// Entry points of one file share declarations but use different subsets, so the bind group of each is derived
-/// instead of written out by hand.
-pub fn entry_bindings(shader: &Shader, entry: &str) -> Result<Vec<u32>> {
-    let invalid = |reason: String| Error::Device { kind: "validation", message: format!("{}: {reason}", shader.file) };
-    let module = naga::front::wgsl::parse_str(shader.source).map_err(|e| invalid(e.emit_to_string(shader.source)))?;
-    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
-        .validate(&module)
-        .map_err(|e| invalid(format!("{e:?}")))?;
-    let index = module
-        .entry_points
-        .iter()
-        .position(|ep| ep.name == entry)
-        .ok_or_else(|| invalid(format!("no entry point named {entry}")))?;
-    let usage = info.get_entry_point(index);
-    let mut bindings: Vec<u32> = module
-        .global_variables
-        .iter()
-        .filter(|(handle, _)| !usage[*handle].is_empty())
-        .filter_map(|(_, var)| var.binding.as_ref().filter(|b| b.group == 0).map(|b| b.binding))
-        .collect();
-    bindings.sort_unstable();
-    Ok(bindings)
+impl Gpu {
+    /// The compiled kernel for `entry` of `shader`, built on first use and cached.
+    pub fn kernel(&self, shader: &Shader, entry: &'static str) -> Result<Arc<Kernel>> {
+        self.kernel_with(shader, entry, &[])
+    }
+
+    /// The kernel for `entry` with its `override` constants set to `constants`, compiled on first use.
+    pub fn kernel_with(
+        &self,
+        shader: &Shader,
+        entry: &'static str,
+        constants: &[(&'static str, f64)],
+    ) -> Result<Arc<Kernel>> {
+        let CompiledEntry { pipeline, bindings } = self.compiled_entry(shader, entry, constants)?;
+        Ok(Arc::new(Kernel { file: shader.file.to_string(), name: entry, pipeline, bindings }))
+    }
 }
 
 impl Kernel {
-    pub(crate) fn new(
-        gpu: &Gpu,
-        shader: &Shader,
-        module: &wgpu::ShaderModule,
-        entry: &'static str,
-        constants: &[(&'static str, f64)],
-    ) -> Result<Self> {
-        let bindings = entry_bindings(shader, entry)?;
-        let pipeline = gpu.device().create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: None,
-            module,
-            entry_point: Some(entry),
-            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
-            cache: gpu.pipeline_cache(),
-        });
-        gpu.check()?;
-        Ok(Kernel { file: shader.file, name: entry, pipeline, bindings })
-    }
-
     /// The entry point's name.
     pub fn name(&self) -> &'static str {
         self.name
     }
 
-    /// The shader file the entry point comes from.
-    pub fn file(&self) -> &'static str {
-        self.file
+    /// The shader file (or generated variant) the entry point comes from.
+    pub fn file(&self) -> &str {
+        &self.file
     }
 
     /// The binding numbers the entry point uses, ascending; `bind` takes its resources in this order.
@@ -147,9 +119,9 @@ impl Dispatch {
         self.kernel.name
     }
 
-    /// The shader file of the kernel, e.g. to tell the vec4 matmul from the scalar one.
-    pub fn file(&self) -> &'static str {
-        self.kernel.file
+    /// The shader file of the kernel, or the generated matmul variant's name.
+    pub fn file(&self) -> &str {
+        &self.kernel.file
     }
 
     /// Records the launch into `pass`.

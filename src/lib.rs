@@ -25,6 +25,7 @@ pub mod error;
 pub mod gpu;
 pub mod history;
 pub mod kernel;
+pub mod matmul_wgsl;
 pub mod model;
 pub mod network;
 pub mod ops;
@@ -37,6 +38,7 @@ pub mod saved;
 pub mod schedule;
 pub mod shaders;
 pub mod tensor;
+pub mod texture;
 pub mod train;
 
 pub use error::{Error, Result};

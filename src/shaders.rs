@@ -1,29 +1,65 @@
 //! The registry of WGSL sources: every shader file, with `common.wgsl` prepended and shared fragments appended
 //! (WGSL has no include).
 
-/// A shader file of `shaders/`, ready to compile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+use std::borrow::Cow;
+
+use crate::error::{Error, Result};
+
+/// `shaders/common.wgsl`: prepended to every shader, hand-written or generated.
+pub const COMMON: &str = include_str!("../shaders/common.wgsl");
+
+/// A WGSL module ready to compile: a file of `shaders/` or a generated matmul variant (`matmul_wgsl`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Shader {
-    /// The file name in `shaders/`.
-    pub file: &'static str,
+    /// The file name in `shaders/`, or the generated variant's name; the key of the module cache.
+    pub file: Cow<'static, str>,
     /// The full source: common.wgsl followed by the file.
-    pub source: &'static str,
+    pub source: Cow<'static, str>,
     /// Whether every memory access of every entry point is guarded or clamped by the kernel itself, so naga's
     /// runtime bounds checks can be turned off (tested on ragged shapes in tests/).
     pub trusted: bool,
+}
+
+impl Shader {
+    /// The bindings of group 0 that `entry` statically uses, ascending, read off the WGSL with naga.
+    ///
+    /// Entry points of one file share declarations but use different subsets, so the bind group of each is
+    /// derived instead of written out by hand.
+    pub fn entry_bindings(&self, entry: &str) -> Result<Vec<u32>> {
+        let invalid =
+            |reason: String| Error::Device { kind: "validation", message: format!("{}: {reason}", self.file) };
+        let module = naga::front::wgsl::parse_str(&self.source).map_err(|e| invalid(e.emit_to_string(&self.source)))?;
+        let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+            .validate(&module)
+            .map_err(|e| invalid(format!("{e:?}")))?;
+        let index = module
+            .entry_points
+            .iter()
+            .position(|ep| ep.name == entry)
+            .ok_or_else(|| invalid(format!("no entry point named {entry}")))?;
+        let usage = info.get_entry_point(index);
+        let mut bindings: Vec<u32> = module
+            .global_variables
+            .iter()
+            .filter(|(handle, _)| !usage[*handle].is_empty())
+            .filter_map(|(_, var)| var.binding.as_ref().filter(|b| b.group == 0).map(|b| b.binding))
+            .collect();
+        bindings.sort_unstable();
+        Ok(bindings)
+    }
 }
 
 macro_rules! shader {
     ($name:ident, $file:literal, $trusted:expr $(, $appended:literal)*) => {
         #[doc = concat!("`shaders/", $file, "`.")]
         pub const $name: Shader = Shader {
-            file: $file,
-            source: concat!(
+            file: Cow::Borrowed($file),
+            source: Cow::Borrowed(concat!(
                 include_str!("../shaders/common.wgsl"),
                 "\n",
                 include_str!(concat!("../shaders/", $file))
                 $(, "\n", include_str!(concat!("../shaders/", $appended)))*
-            ),
+            )),
             trusted: $trusted,
         };
     };
@@ -33,9 +69,6 @@ macro_rules! shader {
 pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl", "gather_rows.wgsl"];
 
 shader!(MATMUL, "matmul.wgsl", true, "matmul_epilogue.wgsl");
-shader!(MATMUL_VEC4, "matmul_vec4.wgsl", true, "matmul_epilogue.wgsl");
-shader!(MATMUL_TEXTURE, "matmul_texture.wgsl", true);
-shader!(MATMUL_TEXTURE_BIG, "matmul_texture_big.wgsl", true);
 shader!(TRANSPOSE, "transpose.wgsl", false);
 shader!(ACTIVATION, "activation.wgsl", false);
 shader!(LOSS, "loss.wgsl", false);
@@ -44,17 +77,5 @@ shader!(OPTIM, "optim.wgsl", false);
 shader!(GATHER, "gather.wgsl", false, "gather_rows.wgsl");
 shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 
-/// Every shader, for validation and for compiling all pipelines up front.
-pub const ALL: &[Shader] = &[
-    MATMUL,
-    MATMUL_VEC4,
-    MATMUL_TEXTURE,
-    MATMUL_TEXTURE_BIG,
-    TRANSPOSE,
-    ACTIVATION,
-    LOSS,
-    REDUCE,
-    OPTIM,
-    GATHER,
-    GATHER_VEC4,
-];
+/// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
+pub const ALL: &[Shader] = &[MATMUL, TRANSPOSE, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER, GATHER_VEC4];

@@ -71,10 +71,13 @@ pub fn check_buffer_size(gpu: &Gpu, what: &str, bytes: u64) -> Result<()> {
 impl Tensor {
     fn from_bytes(gpu: &Gpu, label: &str, bytes: &[u8], shape: &[usize]) -> Result<Self> {
         check_buffer_size(gpu, label, bytes.len() as u64)?;
-        // Zero-sized bindings are invalid, so an empty tensor still owns one element.
+        // Zero-sized bindings are invalid, so an empty tensor still owns storage; and every buffer ends on a whole
+        // vec4, so any view of it can be bound as array<vec4<f32>> or copied into a texture as whole texels.
         let padded;
-        let contents = if bytes.is_empty() {
-            padded = [0u8; 4];
+        let contents = if bytes.is_empty() || bytes.len() % 16 != 0 {
+            let mut v = bytes.to_vec();
+            v.resize(bytes.len().max(1).next_multiple_of(16), 0);
+            padded = v;
             &padded[..]
         } else {
             bytes
@@ -106,7 +109,7 @@ impl Tensor {
         // wgpu zero-initialises new buffers, so no host copy is needed.
         let buffer = gpu.device().create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: bytes.max(4),
+            size: bytes.max(4).next_multiple_of(16),
             usage: USAGE,
             mapped_at_creation: false,
         });

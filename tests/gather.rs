@@ -91,7 +91,8 @@ fn vec4_gather_is_chosen_for_rows_of_whole_vec4s() {
     let t = zeros(64);
     let ti = Tensor::from_u32(gpu(), "indices", &[0, 1, 2, 3]).unwrap();
     let step = StepBuffer::new(gpu(), &StepScalars::default()).unwrap();
-    let file = |cols| gather_rows(gpu(), &step, ti.view(), t.view(), t.view(), 2, cols, 4, 0).unwrap().file();
+    let file =
+        |cols| gather_rows(gpu(), &step, ti.view(), t.view(), t.view(), 2, cols, 4, 0).unwrap().file().to_string();
     assert_eq!(file(8), "gather_vec4.wgsl");
     assert_eq!(file(7), "gather.wgsl");
 }

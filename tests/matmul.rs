@@ -1,10 +1,13 @@
-//! matmul_forward and matmul_activation_backward against src/reference/matmul.rs, with both kernel families:
-//! texture operands (shaders/matmul_texture.wgsl) and storage-buffer operands (matmul_vec4.wgsl, matmul.wgsl).
+//! matmul_forward and matmul_activation_backward against src/reference/matmul.rs, with both kernel families
+//! (texture and storage-buffer operands), and every generated variant the tuner can pick, named one by one.
 
 mod common;
 use common::{assert_close, assert_nontrivial, device, devices, uniform, ACTIVATIONS};
 use wgtrain::gpu::KernelFamily;
-use wgtrain::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
+use wgtrain::matmul_wgsl::{all_configs, MatmulConfig, MatmulVariant, Pass};
+use wgtrain::ops::matmul::{
+    matmul_activation_backward, matmul_forward, matmul_scalar, matmul_variant, MatmulOperands, MatmulShape,
+};
 use wgtrain::reference::matmul as reference;
 use wgtrain::{Activation, Gpu, Tensor};
 
@@ -33,10 +36,7 @@ fn check_forward(gpu: &Gpu, s: MatmulShape, with_bias: bool, act: Activation, se
             .expect("launch");
     gpu.run(&[&d]).expect("run");
     let (want_c, want_z) = reference::matmul_forward(&s, &a, &b, with_bias.then_some(&bias[..]), act);
-    let label = format!("matmul_forward ({}) {s:?} bias={with_bias} {act:?}", d.name());
-    if gpu.kernel_family() == KernelFamily::Texture && s.m >= 256 && s.n >= 256 && !s.trans_a {
-        assert!(d.name().ends_with("_big"), "{label}: expected a large-block entry point");
-    }
+    let label = format!("matmul_forward ({}) {s:?} bias={with_bias} {act:?}", d.file());
     assert_nontrivial(&label, &want_z);
     assert_close(&format!("{label} z"), &tz.read(gpu).unwrap(), &want_z, ATOL, RTOL);
     assert_close(&format!("{label} c"), &tc.read(gpu).unwrap(), &want_c, ATOL, RTOL);
@@ -44,10 +44,9 @@ fn check_forward(gpu: &Gpu, s: MatmulShape, with_bias: bool, act: Activation, se
 
 fn shapes() -> Vec<(usize, usize, usize)> {
     // 1×1×1, primes, sizes around the 32-wide tile, the 16-wide texture block and the 4-wide register block, and
-    // MLP-like shapes. Some take the vec4 / texture kernels (K, N or M multiples of 4 depending on the layout)
-    // with ragged other dimensions; (5, 128, 784) and (17, 132, 260) have an operand over one texture row (4,096
-    // texels), so the upload takes whole rows plus a partial one. The 64×32 "_big" blocks have their own test
-    // (each of their pipelines takes seconds to compile, so they are not multiplied by every activation).
+    // MLP-like shapes. Some take the generated kernels (K, N or M multiples of 4 depending on the layout) with
+    // ragged other dimensions; (5, 128, 784) and (17, 132, 260) have an operand over one texture row (4,096
+    // texels), so the upload takes whole rows plus a partial one.
     vec![
         (1, 1, 1),
         (37, 61, 129),
@@ -114,32 +113,12 @@ fn matmul_activation_backward_matches_reference() {
                     .expect("launch");
                 gpu.run(&[&d]).expect("run");
                 let want = reference::matmul_activation_backward(&s, &a, &b, &aux, act);
-                let label = format!("matmul_activation_backward ({}) {s:?} {act:?}", d.name());
+                let label = format!("matmul_activation_backward ({}) {s:?} {act:?}", d.file());
                 assert_nontrivial(&label, &want);
                 assert_close(&label, &tc.read(gpu).unwrap(), &want, ATOL, RTOL);
             }
         }
     }
-}
-
-/// The large-block entry points of the texture family, with ragged edges (M = 260 is not a multiple of 64).
-#[test]
-fn texture_big_blocks_match_reference() {
-    let gpu = device(KernelFamily::Texture);
-    for (tb, seed) in [(true, 1), (false, 2)] {
-        let s = MatmulShape { m: 260, n: 264, k: 36, trans_a: false, trans_b: tb };
-        check_forward(gpu, s, true, Activation::Relu, seed);
-    }
-    let s = MatmulShape { m: 260, n: 264, k: 36, trans_a: false, trans_b: false };
-    let (a, b) = (uniform(5, s.m * s.k, -1.0, 1.0), uniform(6, s.k * s.n, -1.0, 1.0));
-    let aux = uniform(7, s.m * s.n, -3.0, 3.0);
-    let (ta, tb, taux, tc) = (upload(gpu, &a), upload(gpu, &b), upload(gpu, &aux), zeros(gpu, s.m * s.n));
-    let d = matmul_activation_backward(gpu, &s, ta.view(), tb.view(), taux.view(), Activation::Relu, tc.view())
-        .expect("launch");
-    assert_eq!(d.name(), "matmul_activation_backward_nn_big");
-    gpu.run(&[&d]).expect("run");
-    let want = reference::matmul_activation_backward(&s, &a, &b, &aux, Activation::Relu);
-    assert_close("big backward", &tc.read(gpu).unwrap(), &want, ATOL, RTOL);
 }
 
 /// More than 65,535 workgroups of 32 rows: the launch must spread over a 2-D grid and still cover every row.
@@ -185,52 +164,115 @@ fn matmul_rejects_bad_shapes() {
     assert!(err.to_string().contains("M must be at least 1"), "{err}");
 }
 
-/// Every kernel is exercised by the shapes above: the vec4 one wherever its layout's dimensions are multiples of 4.
+/// Shapes for the per-variant test: 1, primes, non-multiples of every tile (8, 16, 32, 64, 128), K not a multiple
+/// of the k-tile, and MLP-A's thin 10-output layer.
+const VARIANT_SHAPES: [(usize, usize, usize); 11] = [
+    (36, 20, 37),
+    (12, 8, 130),
+    (1, 4, 4),
+    (1, 1, 1),
+    (5, 12, 8),
+    (37, 20, 36),
+    (67, 40, 68),
+    (130, 12, 20),
+    (33, 8, 7),
+    (3, 5, 7),
+    (128, 10, 64),
+];
+
+/// Every generated variant the tuner can pick (each config in each layout, pass and store width it supports)
+/// against the CPU twin on ragged shapes, named in the failure message.
 #[test]
-fn vec4_kernel_is_chosen_where_the_layout_allows() {
+fn every_generated_variant_matches_reference() {
     let gpu = device(KernelFamily::Buffer);
-    let t = zeros(gpu, 64 * 64);
-    let launch = |m, n, k, ta, tb| {
-        let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
-        matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().file()
-    };
-    assert_eq!(launch(37, 13, 20, false, true), "matmul_vec4.wgsl", "NT needs K % 4 = 0 only");
-    assert_eq!(launch(37, 12, 20, false, false), "matmul_vec4.wgsl", "NN needs K and N % 4 = 0");
-    assert_eq!(launch(36, 28, 37, true, false), "matmul_vec4.wgsl", "TN needs M and N % 4 = 0");
-    assert_eq!(launch(37, 13, 20, false, false), "matmul.wgsl");
-    assert_eq!(launch(37, 12, 21, false, true), "matmul.wgsl");
-    assert_eq!(launch(36, 28, 37, true, true), "matmul.wgsl", "TT always scalar");
+    let mut seen = std::collections::BTreeSet::new();
+    for (c, config) in all_configs().into_iter().enumerate() {
+        for (i, &(m, n, k)) in VARIANT_SHAPES.iter().enumerate() {
+            for (ta, tb) in [(false, true), (false, false), (true, false)] {
+                for pass in [Pass::Forward, Pass::ActivationBackward] {
+                    let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
+                    let Some(v) = MatmulVariant::for_shape(config, &s.facts(), pass) else { continue };
+                    let seed = (1000 * c + 10 * i) as u64 + u64::from(ta) * 3 + u64::from(tb) * 5;
+                    check_variant(gpu, config, s, pass, ACTIVATIONS[(c + i) % ACTIVATIONS.len()], seed);
+                    seen.insert(v.name());
+                }
+            }
+        }
+    }
+    let every: std::collections::BTreeSet<String> =
+        wgtrain::matmul_wgsl::all_variants().iter().map(MatmulVariant::name).collect();
+    let missed: Vec<&String> = every.difference(&seen).collect();
+    assert!(missed.is_empty(), "variants no shape exercised: {missed:?}");
 }
 
-/// The texture family takes every layout whose alignment rules hold, and falls back to the buffer kernels otherwise.
+fn check_variant(gpu: &Gpu, config: MatmulConfig, s: MatmulShape, pass: Pass, act: Activation, seed: u64) {
+    let a = uniform(seed, s.m * s.k, -1.0, 1.0);
+    let b = uniform(seed + 1, s.k * s.n, -1.0, 1.0);
+    let bias = uniform(seed + 2, s.n, -1.0, 1.0);
+    let aux = uniform(seed + 3, s.m * s.n, -3.0, 3.0);
+    let (ta, tb, tbias, taux) = (upload(gpu, &a), upload(gpu, &b), upload(gpu, &bias), upload(gpu, &aux));
+    let (tc, tz) = (zeros(gpu, s.m * s.n), zeros(gpu, s.m * s.n));
+    let forward = pass == Pass::Forward;
+    let ops = MatmulOperands {
+        a: ta.view(),
+        b: tb.view(),
+        bias: forward.then(|| tbias.view()),
+        aux: (!forward).then(|| taux.view()),
+        c: tc.view(),
+        z: forward.then(|| tz.view()),
+    };
+    let d = matmul_variant(gpu, config, &s, pass, act, &ops).expect("launch").expect("variant supports the shape");
+    gpu.run(&[&d]).expect("run");
+    let label = format!("{} {s:?} {act:?}", d.file());
+    if forward {
+        let (want_c, want_z) = reference::matmul_forward(&s, &a, &b, Some(&bias[..]), act);
+        assert_close(&format!("{label} z"), &tz.read(gpu).unwrap(), &want_z, ATOL, RTOL);
+        assert_close(&format!("{label} c"), &tc.read(gpu).unwrap(), &want_c, ATOL, RTOL);
+    } else {
+        let want = reference::matmul_activation_backward(&s, &a, &b, &aux, act);
+        assert_close(&label, &tc.read(gpu).unwrap(), &want, ATOL, RTOL);
+    }
+}
+
+/// The hand-written scalar kernel, the fallback for shapes no variant computes (Aᵀ·Bᵀ, unaligned views).
 #[test]
-fn texture_kernel_is_chosen_where_the_layout_allows() {
-    let gpu = device(KernelFamily::Texture);
-    let t = zeros(gpu, 256 * 256);
-    let forward = |m, n, k, ta, tb| {
+fn scalar_fallback_matches_reference() {
+    let gpu = device(KernelFamily::Buffer);
+    for (i, &(m, n, k)) in VARIANT_SHAPES.iter().enumerate() {
+        for (ta, tb) in [(true, true), (false, true), (true, false)] {
+            let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
+            let (a, b) = (uniform(i as u64, m * k, -1.0, 1.0), uniform(50 + i as u64, k * n, -1.0, 1.0));
+            let (ta, tb, tc) = (upload(gpu, &a), upload(gpu, &b), zeros(gpu, m * n));
+            let ops = MatmulOperands { a: ta.view(), b: tb.view(), bias: None, aux: None, c: tc.view(), z: None };
+            let d = matmul_scalar(gpu, &s, Pass::Forward, Activation::Identity, &ops).expect("launch");
+            assert_eq!(d.file(), "matmul.wgsl");
+            gpu.run(&[&d]).expect("run");
+            let (want, _) = reference::matmul_forward(&s, &a, &b, None, Activation::Identity);
+            assert_close(&format!("scalar {s:?}"), &tc.read(gpu).unwrap(), &want, ATOL, RTOL);
+        }
+    }
+}
+
+/// Each family gets its own kind of variant where the layout allows, and the scalar kernel otherwise.
+#[test]
+fn each_family_picks_its_variants() {
+    let launch = |family, m, n, k, ta, tb| {
+        let gpu = device(family);
+        let t = zeros(gpu, 256 * 256);
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
-        matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None).unwrap().name()
+        matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None)
+            .unwrap()
+            .file()
+            .to_string()
     };
-    let backward = |m, n, k, ta, tb| {
-        let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
-        let d = matmul_activation_backward(gpu, &s, t.view(), t.view(), t.view(), Activation::Relu, t.view());
-        (d.as_ref().unwrap().name(), d.unwrap().file())
-    };
-    assert_eq!(forward(37, 12, 20, false, true), "matmul_forward_nt");
-    assert_eq!(forward(256, 256, 8, false, true), "matmul_forward_nt_big");
-    assert_eq!(forward(256, 256, 8, false, false), "matmul_forward_nn_big");
-    assert_eq!(forward(256, 256, 8, true, false), "matmul_forward_tn", "no large blocks for Aᵀ·B");
-    assert_eq!(backward(256, 256, 8, false, false).0, "matmul_activation_backward_nn_big");
-    assert_eq!(forward(37, 13, 20, false, true), "matmul_forward_nt_ragged", "NT stores single floats when N % 4 ≠ 0");
-    assert_eq!(forward(37, 12, 20, false, false), "matmul_forward_nn");
-    assert_eq!(forward(36, 28, 37, true, false), "matmul_forward_tn");
-    assert_eq!(backward(37, 12, 20, false, true).0, "matmul_activation_backward_nt");
-    assert_eq!(backward(37, 12, 20, false, false).0, "matmul_activation_backward_nn");
-    assert_eq!(backward(36, 28, 37, true, false).0, "matmul_activation_backward_tn");
-    assert_eq!(forward(37, 12, 10, false, false), "matmul_forward_an", "NN with K % 4 ≠ 0: A read per float");
-    assert_eq!(forward(10, 64, 128, true, false), "matmul_forward_an", "TN with M % 4 ≠ 0: A read per float");
-    assert_eq!(backward(128, 64, 10, false, false).0, "matmul_activation_backward_an");
-    assert_eq!(backward(37, 13, 20, false, true).1, "matmul_vec4.wgsl", "backward needs N % 4 = 0");
-    assert_eq!(forward(37, 13, 20, false, false), "matmul_forward", "NN with N % 4 ≠ 0: scalar buffer kernel");
-    assert_eq!(forward(36, 28, 37, true, true), "matmul_forward", "TT: scalar buffer kernel");
+    assert!(launch(KernelFamily::Texture, 37, 12, 20, false, true).starts_with("matmul_texture_b16x16"));
+    assert!(launch(KernelFamily::Texture, 256, 256, 8, false, false).starts_with("matmul_texture_b32x16"));
+    assert!(launch(KernelFamily::Texture, 37, 12, 10, false, false).ends_with("_an_forward"), "K % 4 ≠ 0");
+    assert_eq!(launch(KernelFamily::Texture, 37, 13, 20, false, false), "matmul.wgsl", "NN with N % 4 ≠ 0");
+    assert!(launch(KernelFamily::Buffer, 37, 20, 20, false, true).starts_with("matmul_buffer_b4x4_w16x16_k16_v4"));
+    assert!(launch(KernelFamily::Buffer, 128, 10, 64, false, true).starts_with("matmul_buffer_b4x4_w4x16"), "thin N");
+    assert!(launch(KernelFamily::Buffer, 37, 13, 21, false, false).contains("_v1_"), "no vec4 loads for ragged K");
+    for family in [KernelFamily::Texture, KernelFamily::Buffer] {
+        assert_eq!(launch(family, 36, 28, 37, true, true), "matmul.wgsl", "TT: scalar kernel");
+    }
 }

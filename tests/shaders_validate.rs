@@ -7,8 +7,8 @@ use wgtrain::shaders::ALL;
 #[test]
 fn every_shader_validates_with_naga() {
     for shader in ALL {
-        let module = naga::front::wgsl::parse_str(shader.source)
-            .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(shader.source)));
+        let module = naga::front::wgsl::parse_str(&shader.source)
+            .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
             .validate(&module)
             .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
@@ -31,9 +31,42 @@ fn every_wgsl_file_is_registered() {
 
 #[test]
 fn entry_bindings_are_derived_per_entry_point() {
-    let fwd = wgtrain::kernel::entry_bindings(&wgtrain::shaders::MATMUL, "matmul_forward").expect("reflect");
-    let bwd =
-        wgtrain::kernel::entry_bindings(&wgtrain::shaders::MATMUL, "matmul_activation_backward").expect("reflect");
+    let fwd = wgtrain::shaders::MATMUL.entry_bindings("matmul_forward").expect("reflect");
+    let bwd = wgtrain::shaders::MATMUL.entry_bindings("matmul_activation_backward").expect("reflect");
     assert_eq!(fwd, vec![0, 1, 2, 3, 5, 6]);
     assert_eq!(bwd, vec![0, 1, 2, 4, 5]);
+}
+
+/// Every matmul variant the generator can be asked for (every config any adapter's tuner may pick, in every layout,
+/// pass and store width) parses and validates, with the bindings its launcher binds.
+#[test]
+fn every_matmul_variant_validates_with_naga() {
+    use wgtrain::matmul_wgsl::{all_variants, Operands, Pass};
+    let variants = all_variants();
+    assert!(variants.len() > 40, "only {} variants", variants.len());
+    for v in variants {
+        let shader = v.shader();
+        let module = naga::front::wgsl::parse_str(&shader.source)
+            .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
+        assert_eq!(module.entry_points.len(), 1, "{}", shader.file);
+        let bindings = shader.entry_bindings(v.pass.entry()).expect("reflect");
+        let want: &[u32] = match v.pass {
+            Pass::Forward => &[0, 1, 2, 3, 5, 6],
+            Pass::ActivationBackward => &[0, 1, 2, 4, 5],
+        };
+        assert_eq!(bindings, want, "{}", shader.file);
+        let textures = module
+            .global_variables
+            .iter()
+            .filter(|(_, g)| matches!(module.types[g.ty].inner, naga::TypeInner::Image { .. }));
+        let expected = match (v.config.operands, v.pass) {
+            (Operands::Buffer, _) => 0,
+            (Operands::Texture, Pass::Forward) => 2,
+            (Operands::Texture, Pass::ActivationBackward) => 3,
+        };
+        assert_eq!(textures.count(), expected, "{}", shader.file);
+    }
 }

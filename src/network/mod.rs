@@ -17,6 +17,7 @@ use crate::tensor::Tensor;
 pub use crate::data::device::DeviceData;
 
 mod plan;
+pub use plan::layer_matmuls;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum PlanKind {
@@ -202,7 +203,7 @@ impl Network {
         data: &DeviceData,
         rows: usize,
         repeats: usize,
-    ) -> Result<Vec<(&'static str, &'static str, f64)>> {
+    ) -> Result<Vec<(String, &'static str, f64)>> {
         self.check_batch(data, 0, rows)?;
         self.step.write(gpu, &self.optimizer.step_scalars(self.steps_done + 1, self.optimizer.lr, 0));
         let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
@@ -216,7 +217,7 @@ impl Network {
                 })
                 .collect::<Result<_>>()?;
             times.sort_by(f64::total_cmp);
-            out.push((d.file(), d.name(), times[times.len() / 2]));
+            out.push((d.file().to_string(), d.name(), times[times.len() / 2]));
         }
         Ok(out)
     }

@@ -7,16 +7,17 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::{Constants, KernelFamily};
 use crate::kernel::Dispatch;
+use crate::matmul_wgsl::{MatmulVariant, Pass};
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::loss;
-use crate::ops::matmul::{
-    matmul_activation_backward, matmul_forward, texture_constants, texture_entry, texture_shader, MatmulShape,
-};
+use crate::ops::matmul::{epilogue_constants, matmul_activation_backward, matmul_forward, MatmulShape};
 use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
-use crate::ops::texture;
 use crate::ops::transpose::{transposable, transpose_texture};
+use crate::ops::tune;
+use crate::shaders::Shader;
+use crate::texture;
 
 /// Whether a hidden layer's activation derivative can be read off its output instead of its pre-activation, so the
 /// forward pass need not store z: identity (no derivative) and ReLU (h > 0 exactly where z > 0).
@@ -162,71 +163,65 @@ impl Network {
 
     /// Whether the weight gradient of a layer goes through dZᵀ (texture family, dimensions multiples of 4).
     fn transposes_dz(&self, gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
-        gpu.kernel_family() == KernelFamily::Texture
-            && transposable(b, outputs)
-            && inputs % 4 == 0
-            && texture::fits(gpu, b * outputs)
+        transposes_dz(gpu, b, outputs, inputs)
     }
 
-    /// The texture matmul entry points a training step with batches of `b` rows uses (the same shapes as
-    /// `build_plan`).
-    fn texture_kernels(&self, gpu: &Gpu, b: usize) -> Vec<(&'static str, Constants)> {
+    /// The generated matmul kernels a training step with batches of `b` rows uses (the same shapes as
+    /// `build_plan`), with the variant each shape's tuned config gives; tuning happens here, before the first step.
+    fn matmul_kernels(&self, gpu: &Gpu, b: usize) -> Result<Vec<(Shader, &'static str, Constants)>> {
         let cfg = &self.config;
         let last = cfg.layers.len() - 1;
         let mut kernels = Vec::new();
         for (i, l) in self.layout.layers.iter().enumerate() {
+            let [forward, weight_grad, input_grad] = layer_matmuls(gpu, b, l.inputs, l.outputs);
             let act = cfg.activation_of(i);
-            let forward = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
-            let constants = texture_constants(act, true, keeps_pre_activation(act, i == last));
-            kernels.extend(texture_entry(&forward, true).map(|e| (e, constants)));
-            let trans_a = !self.transposes_dz(gpu, b, l.outputs, l.inputs);
-            let weight_grad = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
-            let constants = texture_constants(Activation::Identity, false, false);
-            kernels.extend(texture_entry(&weight_grad, true).map(|e| (e, constants)));
+            let mut launches = vec![
+                (forward, Pass::Forward, epilogue_constants(act, true, keeps_pre_activation(act, i == last))),
+                (weight_grad, Pass::Forward, epilogue_constants(Activation::Identity, false, false)),
+            ];
             if i > 0 {
-                let input_grad = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
-                let constants = texture_constants(cfg.activation_of(i - 1), false, false);
-                kernels.extend(texture_entry(&input_grad, false).map(|e| (e, constants)));
+                let constants = epilogue_constants(cfg.activation_of(i - 1), false, false);
+                launches.push((input_grad, Pass::ActivationBackward, constants));
+            }
+            for (s, pass, constants) in launches {
+                let Some(config) = tune::config_for(gpu, &s)? else { continue };
+                if let Some(v) = MatmulVariant::for_shape(config, &s.facts(), pass) {
+                    kernels.push((v.shader(), pass.entry(), constants));
+                }
             }
         }
-        kernels.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-        kernels.dedup();
-        kernels
+        let key = |k: &(Shader, &'static str, Constants)| format!("{} {} {:?}", k.0.file, k.1, k.2);
+        kernels.sort_by_key(key);
+        kernels.dedup_by(|a, b| key(a) == key(b));
+        Ok(kernels)
     }
 
     /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
     /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, MATMUL, MATMUL_VEC4, OPTIM, REDUCE, TRANSPOSE};
+        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, OPTIM, REDUCE, TRANSPOSE};
         let textures = gpu.kernel_family() == KernelFamily::Texture;
         let mut kernels = vec![
-            (&GATHER, "gather_rows", Vec::new()),
-            (&GATHER_VEC4, "gather_rows", Vec::new()),
-            (&LOSS, self.loss.entry(), Vec::new()),
-            (&REDUCE, "stats_accumulate", Vec::new()),
-            (&REDUCE, "column_sum", Vec::new()),
-            (&OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
+            (GATHER, "gather_rows", Vec::new()),
+            (GATHER_VEC4, "gather_rows", Vec::new()),
+            (LOSS, self.loss.entry(), Vec::new()),
+            (REDUCE, "stats_accumulate", Vec::new()),
+            (REDUCE, "column_sum", Vec::new()),
+            (OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
         ];
         if textures {
-            // Only the entry points this network's shapes take: each is a large unrolled kernel to compile.
-            let specialised = self.texture_kernels(gpu, rows.min(data.rows));
-            kernels.extend(specialised.into_iter().map(|(e, c)| (texture_shader(e), e, c)));
-            kernels.push((&TRANSPOSE, "transpose_texture", Vec::new()));
-            kernels.push((&REDUCE, "column_sum_texture", Vec::new()));
-        } else {
-            // The buffer family's matmuls; with textures they are only a fallback, compiled if a shape needs them.
-            kernels.extend([
-                (&MATMUL, "matmul_forward", Vec::new()),
-                (&MATMUL, "matmul_activation_backward", Vec::new()),
-                (&MATMUL_VEC4, "matmul_forward", Vec::new()),
-                (&MATMUL_VEC4, "matmul_activation_backward", Vec::new()),
-            ]);
+            kernels.push((TRANSPOSE, "transpose_texture", Vec::new()));
+            kernels.push((REDUCE, "column_sum_texture", Vec::new()));
         }
         if self.optimizer.clip_norm.is_some() {
-            kernels.extend([(&REDUCE, "sum_squares_partial", Vec::new()), (&REDUCE, "clip_scale", Vec::new())]);
+            kernels.extend([(REDUCE, "sum_squares_partial", Vec::new()), (REDUCE, "clip_scale", Vec::new())]);
         }
         if self.config.output_activation != Activation::Identity {
-            kernels.push((&ACTIVATION, "activation_backward", Vec::new()));
+            kernels.push((ACTIVATION, "activation_backward", Vec::new()));
+        }
+        if !self.compiled {
+            // Only the variants this network's shapes take, tuned first where they are not yet.
+            kernels.extend(self.matmul_kernels(gpu, rows.min(data.rows))?);
         }
         self.check_batch(data, 0, rows.min(data.rows))?;
         if !self.compiled {
@@ -239,4 +234,24 @@ impl Network {
         }
         Ok(())
     }
+}
+
+/// Whether a layer's weight gradient goes through dZᵀ: on the texture family, where the dimensions are multiples
+/// of 4, its A·B kernel is much faster than its Aᵀ·B one.
+fn transposes_dz(gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
+    gpu.kernel_family() == KernelFamily::Texture
+        && transposable(b, outputs)
+        && inputs % 4 == 0
+        && texture::fits(gpu, b * outputs)
+}
+
+/// The three products of a layer of `inputs` → `outputs` on batches of `b` rows, as a training step launches them:
+/// the forward X·Wᵀ, the weight gradient dZᵀ·X (or dZᵀ transposed first, then A·B) and the input gradient dZ·W.
+pub fn layer_matmuls(gpu: &Gpu, b: usize, inputs: usize, outputs: usize) -> [MatmulShape; 3] {
+    let trans_a = !transposes_dz(gpu, b, outputs, inputs);
+    [
+        MatmulShape { m: b, n: outputs, k: inputs, trans_a: false, trans_b: true },
+        MatmulShape { m: outputs, n: inputs, k: b, trans_a, trans_b: false },
+        MatmulShape { m: b, n: inputs, k: outputs, trans_a: false, trans_b: false },
+    ]
 }

@@ -8,8 +8,8 @@ pub mod matmul;
 pub mod optim;
 pub mod reduce;
 pub mod step;
-pub mod texture;
 pub mod transpose;
+pub mod tune;
 
 use crate::error::{Error, Result};
 use crate::tensor::View;

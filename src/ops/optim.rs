@@ -5,10 +5,10 @@ use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::step::StepBuffer;
-use crate::ops::texture::Upload;
 use crate::optim::{OptimizerConfig, OptimizerKind};
 use crate::shaders;
 use crate::tensor::{uniform, View};
+use crate::texture::Upload;
 
 /// Mirrors `struct OptimParams` in shaders/optim.wgsl.
 #[repr(C)]

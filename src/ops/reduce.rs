@@ -4,10 +4,10 @@ use super::{need, positive, to_u32};
 use crate::error::Result;
 use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::Dispatch;
-use crate::ops::texture::Upload;
 use crate::reference::reduce::CHUNK;
 use crate::shaders;
 use crate::tensor::{uniform, View};
+use crate::texture::Upload;
 
 /// Mirrors `struct ReduceParams` in shaders/reduce.wgsl.
 #[repr(C)]

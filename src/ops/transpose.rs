@@ -4,9 +4,9 @@ use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::ops::texture::Upload;
 use crate::shaders;
 use crate::tensor::{uniform, View};
+use crate::texture::Upload;
 
 /// Mirrors `struct TransposeParams` in shaders/transpose.wgsl.
 #[repr(C)]

@@ -1,20 +1,26 @@
-//! CPU twin of shaders/matmul.wgsl. A: [M, K] (or [K, M] transposed), B: [K, N] (or [N, K]), C: [M, N].
+//! CPU twin of every matmul kernel (shaders/matmul.wgsl and the generated variants of `matmul_wgsl`).
+//! A: [M, K] (or [K, M] transposed), B: [K, N] (or [N, K]), C: [M, N].
 
 use super::activation::{act, act_derivative};
 use super::Real;
 use crate::ops::activation::Activation;
 use crate::ops::matmul::MatmulShape;
 
-/// op(A)·op(B), accumulated over k in order (as the kernel does).
+/// op(A)·op(B) in the canonical order of the generated kernels: k in groups of four,
+/// acc + (((a₀b₀ + a₁b₁) + a₂b₂) + a₃b₃), the last group shorter.
 pub fn matmul<T: Real>(s: &MatmulShape, a: &[T], b: &[T]) -> Vec<T> {
     let mut c = vec![T::of(0.0); s.m * s.n];
     for i in 0..s.m {
         for j in 0..s.n {
             let mut acc = T::of(0.0);
-            for k in 0..s.k {
-                let av = if s.trans_a { a[k * s.m + i] } else { a[i * s.k + k] };
-                let bv = if s.trans_b { b[j * s.k + k] } else { b[k * s.n + j] };
-                acc += av * bv;
+            for k0 in (0..s.k).step_by(4) {
+                let mut group = T::of(0.0);
+                for k in k0..(k0 + 4).min(s.k) {
+                    let av = if s.trans_a { a[k * s.m + i] } else { a[i * s.k + k] };
+                    let bv = if s.trans_b { b[j * s.k + k] } else { b[k * s.n + j] };
+                    group = if k == k0 { av * bv } else { group + av * bv };
+                }
+                acc += group;
             }
             c[i * s.n + j] = acc;
         }

@@ -36,7 +36,9 @@ pub fn device(kind: KernelFamily) -> &'static Gpu {
     static DEVICES: [OnceLock<Gpu>; 2] = [OnceLock::new(), OnceLock::new()];
     let slot = &DEVICES[usize::from(kind == KernelFamily::Buffer)];
     slot.get_or_init(|| {
-        let opts = GpuOptions { kernels: Some(kind), ..GpuOptions::default() };
+        // The heuristic choice, not tuning: tests/tune.rs tests the tuner, and every variant is named in
+        // tests/matmul.rs.
+        let opts = GpuOptions { kernels: Some(kind), tune: false, ..GpuOptions::default() };
         Gpu::with_options(&opts).unwrap_or_else(|e| panic!("these tests need a GPU adapter and found none: {e}"))
     })
 }

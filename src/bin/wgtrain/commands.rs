@@ -147,6 +147,9 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         );
     }
     let max_batch = config.max_batch(train.len()).max(val.as_ref().map_or(1, |v| v.len().min(1024)));
+    if let Some(ck) = &resume {
+        ck.apply_variants(&gpu);
+    }
     let mut trainer = Trainer::new(&gpu, &model, &params, config, max_batch)?;
     if let Some(ck) = &resume {
         ck.restore(&mut trainer)?;

@@ -4,6 +4,7 @@
 mod commands;
 mod options;
 mod resume;
+mod tune;
 
 use std::path::PathBuf;
 
@@ -48,6 +49,19 @@ enum Command {
     },
     /// The GPU adapters wgpu sees, and the one wgtrain would use.
     Devices,
+    /// Time this adapter's matmul candidates on the MLP-A and MLP-B products (and --layers/--batch-size), keep
+    /// the fastest in the tuning cache, and print the choices.
+    Tune {
+        /// Hidden layer widths of one more network to tune, e.g. 256,128 (784 inputs, 10 outputs).
+        #[arg(long)]
+        layers: Option<String>,
+        /// Batch size of that network (default 128).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Print one JSON object: {"adapter": {...}, "choices": [{"m", "n", "k", "layout", "variant", "gflops"}]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn exit_code(e: &Error) -> i32 {
@@ -78,6 +92,7 @@ fn main() {
         Command::Eval { model, data, json } => commands::eval(&model, &data, json),
         Command::Predict { model, data, out } => commands::predict(&model, &data, out.as_deref()),
         Command::Devices => commands::devices(),
+        Command::Tune { layers, batch_size, json } => tune::run(layers.as_deref(), batch_size, json),
     };
     if let Err(e) = result {
         eprintln!("wgtrain: error: {e}");

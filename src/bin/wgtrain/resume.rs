@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use wgtrain::checkpoint::{load_tensors, NamedTensor};
 use wgtrain::saved::{pack_named, SavedModel};
 use wgtrain::train::{Progress, Trainer};
-use wgtrain::{Error, Result};
+use wgtrain::{Error, Gpu, Result};
 
 use crate::options::TrainOptions;
 
 const OPTIMIZER_STATE: &str = "optimizer.state";
 const BEST_PARAMS: &str = "trainer.best_params";
+const MATMUL_VARIANTS: &str = "matmul_variants";
 
 /// A checkpoint read back for `--resume`.
 pub struct Checkpoint {
@@ -21,6 +22,8 @@ pub struct Checkpoint {
     pub options: TrainOptions,
     progress: Progress,
     tensors: Vec<NamedTensor>,
+    /// The matmul variant chosen per shape class in the interrupted run (absent in older checkpoints).
+    variants: BTreeMap<String, String>,
 }
 
 impl Checkpoint {
@@ -40,7 +43,18 @@ impl Checkpoint {
             |key: &str, e: serde_json::Error| Error::parse(path, Some(format!("metadata {key:?}")), e.to_string());
         let options = serde_json::from_str(json("options")?).map_err(|e| bad("options", e))?;
         let progress = serde_json::from_str(json("progress")?).map_err(|e| bad("progress", e))?;
-        Ok(Checkpoint { path: path.to_path_buf(), options, progress, tensors })
+        let variants = match meta.get(MATMUL_VARIANTS) {
+            Some(v) => serde_json::from_str(v).map_err(|e| bad(MATMUL_VARIANTS, e))?,
+            None => BTreeMap::new(),
+        };
+        Ok(Checkpoint { path: path.to_path_buf(), options, progress, tensors, variants })
+    }
+
+    /// Makes `gpu` use the matmul variants the interrupted run used, before any plan is built.
+    pub fn apply_variants(&self, gpu: &Gpu) {
+        for (class, variant) in &self.variants {
+            gpu.set_tuned_choice(class, variant);
+        }
     }
 
     /// Puts the trainer where the checkpointed run stood.
@@ -79,5 +93,6 @@ pub fn write(trainer: &Trainer<'_>, model: SavedModel, options: &TrainOptions, p
     let mut meta = BTreeMap::new();
     meta.insert("options".to_string(), to_json(serde_json::to_string(options))?);
     meta.insert("progress".to_string(), to_json(serde_json::to_string(&progress))?);
+    meta.insert(MATMUL_VARIANTS.to_string(), to_json(serde_json::to_string(&trainer.gpu().tuned_choices()))?);
     model.save_with(path, extra, meta)
 }

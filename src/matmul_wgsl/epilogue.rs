@@ -1,0 +1,239 @@
+//! The parts every generated matmul shares: the params uniform, the epilogue's bindings, the activation in vector
+//! form and the stores of a register block.
+
+use std::fmt::Write as _;
+
+use super::{MatmulVariant, Pass};
+
+/// Mirrors `ops::matmul::MatmulParams`; the epilogue's switches come from pipeline constants instead of
+/// has_bias / activation / store_pre (CPU drivers run both sides of every branch under a lane mask, and a
+/// specialised pipeline folds them away).
+pub const PARAMS: &str = "
+struct MatmulParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    blocks_n: u32,
+    a_row_stride: u32,
+    a_k_stride: u32,
+    b_k_stride: u32,
+    b_col_stride: u32,
+    has_bias: u32,
+    activation: u32,
+    slope: f32,
+    store_pre: u32,
+}
+
+override ACTIVATION: u32 = 0u;
+override HAS_BIAS: bool = false;
+override STORE_PRE: bool = false;
+
+@group(0) @binding(0) var<uniform> params: MatmulParams;
+";
+
+/// Four products summed in the canonical order of every matmul variant.
+pub const DOT4: &str = "
+fn dot4(a: vec4<f32>, b: vec4<f32>) -> f32 {
+    return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+}
+";
+
+/// The activation and its derivative four values at a time (the same formulas as act_forward / act_derivative in
+/// common.wgsl): one switch per four values kept pipeline creation four times faster than scalar switches.
+pub const ACT4: &str = "
+fn sigmoid4(x: vec4<f32>) -> vec4<f32> {
+    let e = exp(-abs(x));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
+}
+
+fn tanh4(x: vec4<f32>) -> vec4<f32> {
+    return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
+}
+
+fn act4(v: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return max(v, vec4<f32>(0.0)); }
+        case 2u: { return select(v * params.slope, v, v > vec4<f32>(0.0)); }
+        case 3u: { return sigmoid4(v); }
+        case 4u: { return tanh4(v); }
+        case 5u: { return 0.5 * v * (1.0 + tanh4(GELU_K * (v + GELU_C * v * v * v))); }
+        default: { return v; }
+    }
+}
+
+fn derivative4(x: vec4<f32>) -> vec4<f32> {
+    switch ACTIVATION {
+        case 1u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 2u: { return select(vec4<f32>(params.slope), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+        case 3u: {
+            let s = sigmoid4(x);
+            return s * (1.0 - s);
+        }
+        case 4u: {
+            let t = tanh4(x);
+            return 1.0 - t * t;
+        }
+        case 5u: {
+            let x2 = x * x;
+            let t = tanh4(GELU_K * (x + GELU_C * x2 * x));
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x2);
+        }
+        default: { return vec4<f32>(1.0); }
+    }
+}
+";
+
+/// Declares bias, aux, c and z as the variant's pass and store width need them: vec4 arrays for vec4 stores,
+/// f32 arrays otherwise; aux is a texture copy when the operands are.
+pub fn bindings(w: &mut String, v: &MatmulVariant, texture_aux: bool) {
+    let elem = if v.vec4_store { "vec4<f32>" } else { "f32" };
+    match v.pass {
+        Pass::Forward => {
+            let _ = writeln!(w, "@group(0) @binding(3) var<storage, read> bias: array<{elem}>;");
+            let _ = writeln!(w, "@group(0) @binding(5) var<storage, read_write> c: array<{elem}>;");
+            let _ = writeln!(w, "@group(0) @binding(6) var<storage, read_write> z: array<{elem}>;");
+        }
+        Pass::ActivationBackward => {
+            if texture_aux {
+                let _ = writeln!(w, "@group(0) @binding(4) var aux: texture_2d<f32>;");
+            } else {
+                let _ = writeln!(w, "@group(0) @binding(4) var<storage, read> aux: array<{elem}>;");
+            }
+            let _ = writeln!(w, "@group(0) @binding(5) var<storage, read_write> c: array<{elem}>;");
+            let texel = if texture_aux {
+                "flat_texel(aux, t)"
+            } else if v.vec4_store {
+                "aux[t]"
+            } else {
+                ""
+            };
+            if !texel.is_empty() {
+                let _ = writeln!(w, "fn aux_texel(t: u32) -> vec4<f32> {{ return {texel}; }}");
+            }
+            let element = if texture_aux {
+                "flat_texel(aux, f >> 2u)[f & 3u]"
+            } else if v.vec4_store {
+                "aux[f >> 2u][f & 3u]"
+            } else {
+                "aux[f]"
+            };
+            let _ = writeln!(w, "fn aux_element(f: u32) -> f32 {{ return {element}; }}");
+        }
+    }
+}
+
+/// The store functions of a bm×bn register block (the entry point calls the one its pass and store width need).
+/// Unrolled with constant indices: a dynamic index into the block is lowered to a ladder over all of it. Rows past
+/// M and columns past N are skipped; with vec4 stores N % 4 = 0, so a group of four is wholly in or out.
+pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
+    let b4 = bn / 4;
+    let mut l: Vec<String> = Vec::new();
+    match (v.pass, v.vec4_store) {
+        (Pass::Forward, true) => {
+            l.push("fn store_forward(o: vec2<u32>, blk: Block) {".into());
+            l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
+            l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
+            for j in 0..b4 {
+                l.push(format!("    var bias{j} = vec4<f32>();"));
+                l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[min(c0 + {j}u, n4 - 1u)]; }}"));
+            }
+            for i in 0..bm {
+                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * n4 + c0;"));
+                for j in 0..b4 {
+                    l.push(format!("        if ({j}u < groups) {{"));
+                    l.push(format!("            let v = blk[{i}][{j}] + bias{j};"));
+                    l.push(format!("            if (STORE_PRE) {{ z[base + {j}u] = v; }}"));
+                    l.push(format!("            c[base + {j}u] = act4(v);\n        }}"));
+                }
+                l.push("    }".into());
+            }
+        }
+        (Pass::Forward, false) => {
+            l.push("fn store_forward_scalar(o: vec2<u32>, blk: Block) {".into());
+            l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
+            for j in 0..b4 {
+                l.push(format!("    var bias{j} = vec4<f32>();\n    if (HAS_BIAS) {{"));
+                for q in 0..4 {
+                    l.push(format!("        bias{j}[{q}] = bias[min(o.y + {}u, params.n - 1u)];", 4 * j + q));
+                }
+                l.push("    }".into());
+            }
+            for i in 0..bm {
+                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * params.n + o.y;"));
+                for j in 0..b4 {
+                    l.push(format!("        if ({}u < cols) {{", 4 * j));
+                    l.push(format!("            let v = blk[{i}][{j}] + bias{j};\n            let h = act4(v);"));
+                    for q in 0..4 {
+                        let col = 4 * j + q;
+                        let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
+                        l.push(format!("            {guard}{{"));
+                        l.push(format!("                if (STORE_PRE) {{ z[base + {col}u] = v[{q}]; }}"));
+                        l.push(format!("                c[base + {col}u] = h[{q}];\n            }}"));
+                    }
+                    l.push("        }".into());
+                }
+                l.push("    }".into());
+            }
+        }
+        (Pass::ActivationBackward, true) => {
+            l.push("fn store_backward(o: vec2<u32>, blk: Block) {".into());
+            l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
+            l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
+            for i in 0..bm {
+                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * n4 + c0;"));
+                for j in 0..b4 {
+                    l.push(format!(
+                        "        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u)); }}"
+                    ));
+                }
+                l.push("    }".into());
+            }
+        }
+        (Pass::ActivationBackward, false) => {
+            l.push("fn store_backward_scalar(o: vec2<u32>, blk: Block) {".into());
+            l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
+            for i in 0..bm {
+                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * params.n + o.y;"));
+                for j in 0..b4 {
+                    l.push(format!("        if ({}u < cols) {{", 4 * j));
+                    let last = "params.m * params.n - 1u";
+                    let aux: Vec<String> =
+                        (0..4).map(|q| format!("aux_element(min(base + {}u, {last}))", 4 * j + q)).collect();
+                    l.push(format!("            let g = blk[{i}][{j}] * derivative4(vec4<f32>({}));", aux.join(", ")));
+                    for q in 0..4 {
+                        let col = 4 * j + q;
+                        let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
+                        l.push(format!("            {guard}{{ c[base + {col}u] = g[{q}]; }}"));
+                    }
+                    l.push("        }".into());
+                }
+                l.push("    }".into());
+            }
+        }
+    }
+    l.push("}".into());
+    l.join("\n") + "\n"
+}
+
+/// The scalar epilogue of one element of C at `idx` (row < M and col < N checked by the caller), for the tiled
+/// family whose invocations store columns strided across the workgroup, so neighbouring invocations store
+/// neighbouring floats.
+pub fn element_store(pass: Pass) -> &'static str {
+    match pass {
+        Pass::Forward => {
+            "fn store_element(idx: u32, col: u32, acc: f32) {
+    var v = acc;
+    if (HAS_BIAS) { v += bias[col]; }
+    if (STORE_PRE) { z[idx] = v; }
+    c[idx] = act_forward(v, ACTIVATION, params.slope);
+}
+"
+        }
+        Pass::ActivationBackward => {
+            "fn store_element(idx: u32, col: u32, acc: f32) {
+    c[idx] = acc * act_derivative(aux[idx], ACTIVATION, params.slope);
+}
+"
+        }
+    }
+}

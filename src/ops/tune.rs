@@ -1,0 +1,232 @@
+//! Choosing a matmul variant per device and shape class: a few candidates for the adapter's kind are timed on the
+//! real shape, the fastest is kept for the process and written to `<cache dir>/tune-<adapter>.json` (atomically),
+//! so the next process on the same adapter and driver starts with the choice. `WGTRAIN_TUNE=off` takes the
+//! heuristic default; `WGTRAIN_MATMUL=<config>` forces one config wherever it fits.
+//!
+//! Every variant sums over k in the same order (see `matmul_wgsl`), so the choice never changes results.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::gpu::{cache_dir, Gpu, KernelFamily};
+use crate::matmul_wgsl::{cpu_configs, gpu_configs, MatmulConfig, MatmulVariant, Operands, Pass};
+use crate::ops::activation::Activation;
+use crate::ops::matmul::{matmul_variant, MatmulOperands, MatmulShape};
+use crate::tensor::Tensor;
+
+/// A tuned choice: the shape class, the config and the throughput measured for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// The config's name (`MatmulConfig::name`).
+    pub variant: String,
+    /// GFLOP/s measured on the shape that was tuned (2·M·N·K per launch).
+    pub gflops: f64,
+}
+
+/// The on-disk form of the tuning cache of one adapter.
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    adapter: String,
+    choices: BTreeMap<String, Choice>,
+}
+
+const CACHE_VERSION: u32 = 1;
+
+/// Powers of two bound a shape class: products within a factor of two of each other share a choice.
+fn bucket(v: usize) -> usize {
+    v.next_power_of_two()
+}
+
+/// The key of `s`'s shape class on this device's kernel family: layout, alignment and size buckets.
+pub fn shape_class(gpu: &Gpu, s: &MatmulShape) -> String {
+    let layout = match (s.trans_a, s.trans_b) {
+        (false, true) => "nt",
+        (false, false) => "nn",
+        (true, false) => "tn",
+        (true, true) => "tt",
+    };
+    let aligned: String =
+        [('m', s.m), ('n', s.n), ('k', s.k)].iter().filter(|(_, v)| v % 4 == 0).map(|(c, _)| *c).collect();
+    format!(
+        "{}/{layout}/m{}/n{}/k{}/x4:{}",
+        gpu.kernel_family().name(),
+        bucket(s.m),
+        bucket(s.n),
+        bucket(s.k),
+        if aligned.is_empty() { "-" } else { &aligned }
+    )
+}
+
+/// The candidates for `s` on this device, best guess first (the heuristic default). CPU adapters get register
+/// blocks with texture operands: for products of at least 256 rows and columns 32×16, 16×32 and 16×16 (Aᵀ·B:
+/// 16×16 and 32×16, the taller blocks ran slower there), else 16×16 alone: timing a product that takes a
+/// millisecond would cost more LLVM compile time than it could save. GPUs get the workgroup-tiled family and the
+/// untiled 4×4 block with storage buffers.
+pub fn candidates(gpu: &Gpu, s: &MatmulShape) -> Vec<MatmulConfig> {
+    let facts = s.facts();
+    let list = match gpu.kernel_family() {
+        KernelFamily::Texture => {
+            let all = cpu_configs(Operands::Texture);
+            let large = s.m >= 256 && s.n >= 256;
+            let pick = |b: (u32, u32)| all.iter().copied().find(|c| c.block == b);
+            let blocks: &[(u32, u32)] = match (large, s.trans_a) {
+                (false, _) => &[(16, 16)],
+                (true, false) => &[(32, 16), (16, 32), (16, 16)],
+                (true, true) => &[(16, 16), (32, 16)],
+            };
+            blocks.iter().filter_map(|&b| pick(b)).collect()
+        }
+        KernelFamily::Buffer => {
+            let mut all = gpu_configs();
+            // Thin outputs (a 10-class layer) first try the tile that is narrow along N.
+            if s.n <= 16 {
+                all.sort_by_key(|c| c.workgroup_tile().1 > 16);
+            }
+            all
+        }
+    };
+    let limits = gpu.limits();
+    list.into_iter()
+        .filter(|c| c.invocations() <= limits.max_compute_invocations_per_workgroup)
+        .filter(|c| c.workgroup_bytes() <= limits.max_compute_workgroup_storage_size)
+        .filter(|c| MatmulVariant::for_shape(*c, &facts, Pass::Forward).is_some())
+        .collect()
+}
+
+/// The config for `s` on this device: forced, remembered, read from the cache file, or tuned now; None when no
+/// generated variant computes the shape (the scalar kernel then runs).
+pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
+    if let Some(name) = gpu.forced_matmul() {
+        let config = MatmulConfig::parse(name).ok_or_else(|| Error::BadEnv {
+            name: "WGTRAIN_MATMUL",
+            value: name.to_string(),
+            reason: "not a matmul config name (for example texture_b16x16_w8x1_v4 or buffer_b4x4_w16x16_k16_v4)".into(),
+        })?;
+        return Ok(MatmulVariant::for_shape(config, &s.facts(), Pass::Forward).map(|_| config));
+    }
+    let cands = candidates(gpu, s);
+    let Some(&default) = cands.first() else { return Ok(None) };
+    // A choice already made on this device (or restored from a checkpoint) wins, tuning on or off.
+    let key = shape_class(gpu, s);
+    let remembered =
+        |gpu: &Gpu| gpu.tuned_choice(&key).and_then(|n| MatmulConfig::parse(&n)).filter(|c| cands.contains(c));
+    if let Some(c) = remembered(gpu) {
+        return Ok(Some(c));
+    }
+    if !gpu.tuning_enabled() || cands.len() == 1 {
+        return Ok(Some(default));
+    }
+    load_cache_once(gpu);
+    if let Some(c) = remembered(gpu) {
+        return Ok(Some(c));
+    }
+    Ok(tune(gpu, s)?.map(|(config, _)| config))
+}
+
+/// Times every candidate on `s`, keeps the fastest for its shape class (in memory and in the cache file), and
+/// returns it with its GFLOP/s; None when no generated variant computes the shape.
+pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
+    let cands = candidates(gpu, s);
+    if cands.is_empty() {
+        return Ok(None);
+    }
+    let a = Tensor::zeros(gpu, "tune a", &[s.m * s.k])?;
+    let b = Tensor::zeros(gpu, "tune b", &[s.k * s.n])?;
+    let bias = Tensor::zeros(gpu, "tune bias", &[s.n])?;
+    let c = Tensor::zeros(gpu, "tune c", &[s.m * s.n])?;
+    let ops = MatmulOperands { a: a.view(), b: b.view(), bias: Some(bias.view()), aux: None, c: c.view(), z: None };
+    let flops = 2.0 * (s.m * s.n * s.k) as f64;
+    let mut best: Option<(MatmulConfig, f64)> = None;
+    for config in cands {
+        let Some(d) = matmul_variant(gpu, config, s, Pass::Forward, Activation::Relu, &ops)? else { continue };
+        // The first launch pays the driver's compile; then enough launches in one submission to last ~30 ms.
+        let started = Instant::now();
+        gpu.run(&[&d])?;
+        let once = started.elapsed().as_secs_f64().max(1e-6);
+        let reps = ((0.03 / once) as usize).clamp(2, 50);
+        let started = Instant::now();
+        gpu.run(&vec![&d; reps])?;
+        let secs = started.elapsed().as_secs_f64() / reps as f64;
+        let gflops = flops / secs.max(1e-9) / 1e9;
+        log::debug!("tune {s:?}: {} {gflops:.2} GFLOP/s", config.name());
+        if best.is_none_or(|(_, g)| gflops > g) {
+            best = Some((config, gflops));
+        }
+    }
+    if let Some((config, gflops)) = best {
+        let key = shape_class(gpu, s);
+        gpu.set_tuned_choice(&key, &config.name());
+        save_choice(gpu, &key, Choice { variant: config.name(), gflops });
+    }
+    Ok(best)
+}
+
+/// The adapter as the cache file records it: a foreign file (another adapter or driver) is ignored.
+fn adapter_id(gpu: &Gpu) -> String {
+    let a = gpu.adapter();
+    format!("{} | {} | {} | {}", a.name, a.backend, a.device_type, a.driver)
+}
+
+fn cache_path(gpu: &Gpu) -> Option<PathBuf> {
+    let id: String = adapter_id(gpu)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    let short: String = id.chars().take(120).collect();
+    Some(cache_dir()?.join(format!("tune-{short}.json")))
+}
+
+fn read_cache(gpu: &Gpu) -> Option<CacheFile> {
+    let path = cache_path(gpu)?;
+    let bytes = std::fs::read(&path).ok()?;
+    match serde_json::from_slice::<CacheFile>(&bytes) {
+        Ok(f) if f.version == CACHE_VERSION && f.adapter == adapter_id(gpu) => Some(f),
+        Ok(_) => {
+            log::warn!("{}: tuning cache of another adapter, driver or version; ignored", path.display());
+            None
+        }
+        Err(e) => {
+            log::warn!("{}: corrupt tuning cache ({e}); ignored", path.display());
+            None
+        }
+    }
+}
+
+/// Reads the cache file into the device's memory once per device.
+fn load_cache_once(gpu: &Gpu) {
+    gpu.once_tuning_loaded(|| {
+        if let Some(file) = read_cache(gpu) {
+            for (key, choice) in file.choices {
+                if MatmulConfig::parse(&choice.variant).is_some() {
+                    gpu.set_tuned_choice(&key, &choice.variant);
+                }
+            }
+        }
+    });
+}
+
+/// Adds one choice to the cache file (read, merge, write atomically); failures only warn, the cache being an
+/// optimisation.
+fn save_choice(gpu: &Gpu, key: &str, choice: Choice) {
+    let Some(path) = cache_path(gpu) else { return };
+    let mut file = read_cache(gpu).unwrap_or(CacheFile {
+        version: CACHE_VERSION,
+        adapter: adapter_id(gpu),
+        choices: BTreeMap::new(),
+    });
+    file.choices.insert(key.to_string(), choice);
+    let written = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string()).and_then(|bytes| {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        crate::atomic_file::write_atomic(&path, &bytes).map_err(|e| e.to_string())
+    });
+    if let Err(e) = written {
+        log::warn!("could not write the tuning cache {}: {e}", path.display());
+    }
+}
