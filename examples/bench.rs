@@ -17,7 +17,8 @@
 //! the pipelines (Mesa caches compiled shaders on disk; MESA_SHADER_CACHE_DISABLE=true gives the truly cold figure).
 //! Then matmul GFLOP/s for N×N×N products, N = 256 … 2048.
 //!
-//! --json prints one JSON object on stdout (progress goes to stderr); --quick runs a few steps and small matmuls.
+//! --json prints one JSON object on stdout (progress goes to stderr); --quick runs a few steps and small matmuls;
+//! --matmul N,N,… times those sizes instead (bench/gpu.sh: 1024,4096).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -223,7 +224,7 @@ fn bench_matmul(gpu: &Gpu, n: usize) -> wgtrain::Result<f64> {
 /// launch here).
 fn profile(workload: usize) -> Result<(), Box<dyn std::error::Error>> {
     let gpu = Gpu::new()?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
+    let dir = data_dir();
     let (train, _) = read_mnist_dir(&dir)?;
     let w = &WORKLOADS[workload];
     let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
@@ -246,6 +247,14 @@ fn profile(workload: usize) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The bundled MNIST subset: `WGTRAIN_BENCH_DATA` when set (a prebuilt binary run from another checkout, as
+/// bench/gpu.sh does), else the repository's data/mnist-10k.
+fn data_dir() -> std::path::PathBuf {
+    std::env::var_os("WGTRAIN_BENCH_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k"))
+}
+
 fn main() {
     // Taken first, so MLP-A's first_step_s covers everything from process start.
     let origin = Instant::now();
@@ -257,6 +266,7 @@ fn main() {
 
 fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let (mut json, mut quick, mut steps) = (false, false, None);
+    let mut sizes_arg: Option<Vec<usize>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -264,6 +274,14 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             "--quick" => quick = true,
             "--profile" => return profile(0),
             "--profile-b" => return profile(1),
+            "--matmul" => {
+                let list = args.next().ok_or("--matmul needs a comma list of sizes")?;
+                let sizes = list.split(',').map(|v| v.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>()?;
+                if sizes.is_empty() || sizes.contains(&0) {
+                    return Err("--matmul sizes must be at least 1".into());
+                }
+                sizes_arg = Some(sizes);
+            }
             "--steps" => {
                 let n: usize = args.next().ok_or("--steps needs a number")?.parse()?;
                 if n == 0 {
@@ -272,9 +290,10 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
                 steps = Some(n);
             }
             other => {
-                return Err(
-                    format!("unknown argument {other:?}; expected --json, --steps N, --quick or --profile").into()
+                return Err(format!(
+                    "unknown argument {other:?}; expected --json, --steps N, --quick, --matmul N,N or --profile"
                 )
+                .into())
             }
         }
     }
@@ -283,8 +302,12 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         (false, Some(n)) => StepPlan { warmup: WARMUP, steps: n, budgets: None },
         (false, None) => StepPlan { warmup: WARMUP, steps: STEPS, budgets: Some((WARMUP_BUDGET, TIMED_BUDGET)) },
     };
-    let sizes: &[usize] = if quick { &QUICK_MATMUL_SIZES } else { &MATMUL_SIZES };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
+    let sizes: &[usize] = match &sizes_arg {
+        Some(s) => s,
+        None if quick => &QUICK_MATMUL_SIZES,
+        None => &MATMUL_SIZES,
+    };
+    let dir = data_dir();
 
     let mut results = Vec::new();
     let mut gpu = None;

@@ -41,15 +41,24 @@ fn accumulate(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
         a_base[i] = min(row0 + i, params.m - 1u) * params.a_row_stride;
         b_base[i] = min(col0 + i, params.n - 1u) * params.b_col_stride;
     }
+    // The canonical order of every matmul (src/matmul_wgsl): k in groups of four, each group summed first.
     var acc: array<vec4<f32>, 4>;
-    for (var kk = 0u; kk < params.k; kk++) {
-        let ak = kk * params.a_k_stride;
-        let bk = kk * params.b_k_stride;
-        let bv = vec4<f32>(b[bk + b_base[0]], b[bk + b_base[1]], b[bk + b_base[2]], b[bk + b_base[3]]);
-        acc[0] += a[a_base[0] + ak] * bv;
-        acc[1] += a[a_base[1] + ak] * bv;
-        acc[2] += a[a_base[2] + ak] * bv;
-        acc[3] += a[a_base[3] + ak] * bv;
+    for (var k0 = 0u; k0 < params.k; k0 += 4u) {
+        var g: array<vec4<f32>, 4>;
+        for (var q = 0u; q < 4u; q++) {
+            let kk = k0 + q;
+            if (kk >= params.k) { break; }
+            let ak = kk * params.a_k_stride;
+            let bk = kk * params.b_k_stride;
+            let bv = vec4<f32>(b[bk + b_base[0]], b[bk + b_base[1]], b[bk + b_base[2]], b[bk + b_base[3]]);
+            for (var i = 0u; i < 4u; i++) {
+                let p = a[a_base[i] + ak] * bv;
+                g[i] = select(g[i] + p, p, q == 0u);
+            }
+        }
+        for (var i = 0u; i < 4u; i++) {
+            acc[i] += g[i];
+        }
     }
     return Block(row0, col0, acc);
 }

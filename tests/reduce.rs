@@ -34,6 +34,22 @@ fn column_sum_matches_reference() {
     }
 }
 
+/// The texture entry point by name (the texture device takes it where cols % 4 = 0), on one and several texture rows.
+#[test]
+fn column_sum_texture_matches_reference() {
+    let gpu = device(KernelFamily::Texture);
+    for (rows, cols) in [(1, 4), (129, 12), (1024, 1028)] {
+        let x = uniform(7 + rows as u64, rows * cols, -1.0, 1.0);
+        let tx = Tensor::from_slice(gpu, "x", &x, &[x.len()]).unwrap();
+        let to = Tensor::zeros(gpu, "out", &[cols]).unwrap();
+        let d = column_sum(gpu, tx.view(), to.view(), rows, cols).unwrap();
+        assert_eq!(d.name(), "column_sum_texture");
+        gpu.run(&[&d]).unwrap();
+        let want = reference::column_sum(&x, cols);
+        assert_close(&format!("column_sum_texture {rows}x{cols}"), &to.read(gpu).unwrap(), &want, ATOL, RTOL);
+    }
+}
+
 #[test]
 fn global_norm_and_clip_scale_match_reference() {
     for n in [1, 255, 4096, 4097, 100_003] {

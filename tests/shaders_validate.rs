@@ -70,3 +70,25 @@ fn every_matmul_variant_validates_with_naga() {
         assert_eq!(textures.count(), expected, "{}", shader.file);
     }
 }
+
+/// Every entry point of every hand-written shader is named in a test file that compares kernels with their CPU
+/// twins (the generated matmuls are named one by one in tests/matmul.rs).
+#[test]
+fn every_entry_point_is_named_in_a_test() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let sources: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/ exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| std::fs::read_to_string(e.path()).expect("readable"))
+        .filter(|src| src.contains("reference"))
+        .collect();
+    for shader in ALL {
+        let module = naga::front::wgsl::parse_str(&shader.source).expect("parses");
+        for ep in &module.entry_points {
+            let quoted = format!("\"{}\"", ep.name);
+            let named = sources.iter().any(|src| src.contains(&quoted) || src.contains(&format!("{}(", ep.name)));
+            assert!(named, "{}: entry point {} is not named in any test against a CPU twin", shader.file, ep.name);
+        }
+    }
+}

@@ -194,6 +194,13 @@ impl Network {
         Ok(self.plan(gpu, PlanKind::Train, data, rows)?.len())
     }
 
+    /// The shader file (or generated matmul variant) of each launch of a training step on batches of `rows`, in
+    /// plan order.
+    pub fn plan_files(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<Vec<String>> {
+        self.check_batch(data, 0, rows)?;
+        Ok(self.plan(gpu, PlanKind::Train, data, rows)?.iter().map(|d| d.file().to_string()).collect())
+    }
+
     /// Times each kernel of a training step on batches of `rows` by running it alone `repeats` times; returns
     /// (shader file, entry point, median milliseconds) in plan order. Diagnostic: it waits after every launch, and
     /// repeating the optimizer launch changes the parameters.

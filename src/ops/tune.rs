@@ -107,7 +107,10 @@ pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
             value: name.to_string(),
             reason: "not a matmul config name (for example texture_b16x16_w8x1_v4 or buffer_b4x4_w16x16_k16_v4)".into(),
         })?;
-        return Ok(MatmulVariant::for_shape(config, &s.facts(), Pass::Forward).map(|_| config));
+        if MatmulVariant::for_shape(config, &s.facts(), Pass::Forward).is_some() {
+            return Ok(Some(config));
+        }
+        // Where the forced config cannot compute the shape, the usual choice runs.
     }
     let cands = candidates(gpu, s);
     let Some(&default) = cands.first() else { return Ok(None) };
