@@ -58,6 +58,13 @@ fn optimizers_match_reference_over_50_steps() {
                 let step = StepBuffer::new(gpu, &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
                 let d = optimizer_update(gpu, &cfg, &step, tscale.view(), tg.view(), tp.view(), ts.view(), n).unwrap();
                 assert_eq!(d.reads_textures(), gpu.kernel_family() == KernelFamily::Texture, "{name}");
+                let entry = match cfg.kind {
+                    OptimizerKind::Sgd => "sgd_update",
+                    OptimizerKind::Adagrad => "adagrad_update",
+                    OptimizerKind::RmsProp => "rmsprop_update",
+                    OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update",
+                };
+                assert_eq!(d.name(), entry, "{name}");
                 let p = OptimParams::new(&cfg, n as u32);
                 for t in 1..=50u64 {
                     let grad = uniform(100 + t, n, -1.0, 1.0);
