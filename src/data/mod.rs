@@ -1,9 +1,12 @@
-//! Host-side datasets: loading (CSV, MNIST IDX), splitting and feature normalization.
+//! Host-side datasets: loading (CSV, MNIST IDX), tabular preprocessing, splitting and feature normalization.
 
 pub mod csv;
 pub mod device;
+pub mod encode;
 pub mod idx;
 pub mod normalize;
+pub mod preprocess;
+pub mod table;
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -65,33 +68,38 @@ impl Dataset {
         }
     }
 
-    /// Splits into (train, validation): a seeded shuffle picks round(len * val_fraction) rows for validation;
-    /// both parts keep the original relative order of their rows.
+    /// Splits into (train, validation) with [`split_indices`].
     pub fn split(&self, val_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
-        // Written as a negated range test so NaN is rejected too.
-        if !(val_fraction > 0.0 && val_fraction < 1.0) {
-            return Err(Error::config("val_split", format!("must be between 0 and 1 (exclusive), got {val_fraction}")));
-        }
-        let n = self.len();
-        let n_val = (n as f64 * val_fraction).round() as usize;
-        if n_val == 0 || n_val >= n {
-            return Err(Error::config(
-                "val_split",
-                format!(
-                    "{val_fraction} of {n} rows leaves {} for validation and {} for training; both need at least one",
-                    n_val.min(n),
-                    n - n_val.min(n)
-                ),
-            ));
-        }
-        let perm = Rng::new(seed).permutation(n);
-        let mut is_val = vec![false; n];
-        for &i in &perm[..n_val] {
-            is_val[i as usize] = true;
-        }
-        let (val, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| is_val[i]);
+        let (train, val) = split_indices(self.len(), val_fraction, seed)?;
         Ok((self.subset(&train), self.subset(&val)))
     }
+}
+
+/// (train, validation) row indices for `n` rows: a seeded shuffle picks round(n * val_fraction) rows for
+/// validation; both lists are in increasing order, so each part keeps the file's relative order.
+pub fn split_indices(n: usize, val_fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    // Written as a negated range test so NaN is rejected too.
+    if !(val_fraction > 0.0 && val_fraction < 1.0) {
+        return Err(Error::config("val_split", format!("must be between 0 and 1 (exclusive), got {val_fraction}")));
+    }
+    let n_val = (n as f64 * val_fraction).round() as usize;
+    if n_val == 0 || n_val >= n {
+        return Err(Error::config(
+            "val_split",
+            format!(
+                "{val_fraction} of {n} rows leaves {} for validation and {} for training; both need at least one",
+                n_val.min(n),
+                n - n_val.min(n)
+            ),
+        ));
+    }
+    let perm = Rng::new(seed).permutation(n);
+    let mut is_val = vec![false; n];
+    for &i in &perm[..n_val] {
+        is_val[i as usize] = true;
+    }
+    let (val, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| is_val[i]);
+    Ok((train, val))
 }
 
 #[cfg(test)]

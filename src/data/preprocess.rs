@@ -1,0 +1,320 @@
+//! Tabular preprocessing fitted on the training table and stored with the model, so evaluation and prediction read
+//! raw CSV files exactly as training did: column types, one-hot levels, missing-value imputation with indicator
+//! columns, standardisation, and the target's encoding (class names, or a value's mean and std).
+//!
+//! The rules (see README): a feature column whose non-missing cells are not all numbers is categorical; a
+//! numeric column's gaps take its training mean, plus a 0/1 indicator column when training had gaps; a categorical
+//! column's gaps are a level of their own. Levels are sorted; a level unseen in training encodes as all zeros.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::csv::{name_list, parse_number, sorted_classes, TargetKind};
+use super::table::{is_missing, Table};
+use crate::error::{Error, Result};
+
+/// What to do with a row that has a gap in a feature column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingPolicy {
+    /// Fill numeric gaps with the training mean (plus an indicator column); a categorical gap is its own level.
+    #[default]
+    Impute,
+    /// Drop the row.
+    Drop,
+}
+
+/// How to read a training table; every list names columns of the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreprocessOptions {
+    /// Target column; None means the last column.
+    pub target: Option<String>,
+    /// How to read the target.
+    pub kind: TargetKind,
+    /// Columns to one-hot encode even if they hold numbers (codes such as a postcode).
+    pub categorical: Vec<String>,
+    /// Columns that must be numeric (a text cell is then an error, not a category).
+    pub numeric: Vec<String>,
+    /// Columns to leave out (an id column).
+    pub ignore: Vec<String>,
+    /// Gaps in features: impute, or drop the row.
+    pub missing: MissingPolicy,
+    /// The most distinct values a categorical column may have.
+    pub max_levels: usize,
+    /// Standardise numeric features and a numeric target with the training mean and population std.
+    pub normalize: bool,
+}
+
+impl Default for PreprocessOptions {
+    fn default() -> Self {
+        PreprocessOptions {
+            target: None,
+            kind: TargetKind::Auto,
+            categorical: Vec::new(),
+            numeric: Vec::new(),
+            ignore: Vec::new(),
+            missing: MissingPolicy::Impute,
+            max_levels: 50,
+            normalize: false,
+        }
+    }
+}
+
+/// How one feature column becomes model inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Encoding {
+    /// One input (x − center) / scale, gaps filled with `fill`; plus a 0/1 gap indicator when `indicator`.
+    Numeric {
+        /// The training mean of the column, used for gaps.
+        fill: f64,
+        /// Subtracted before scaling (the mean with --normalize, else 0).
+        center: f64,
+        /// Divides (the population std with --normalize, else 1; never 0).
+        scale: f64,
+        /// Whether training had gaps, so a "column (missing)" input follows.
+        indicator: bool,
+    },
+    /// One 0/1 input per level (sorted), plus one for gaps when training had gaps.
+    Categorical {
+        /// The distinct non-missing training values, sorted.
+        levels: Vec<String>,
+        /// Whether training had gaps, so a "column=(missing)" input follows the levels.
+        missing_level: bool,
+    },
+}
+
+/// A feature column of the training file and its encoding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// The column's name in the CSV header.
+    pub name: String,
+    /// How it is encoded.
+    pub encoding: Encoding,
+}
+
+/// How the target column becomes the training target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TargetEncoding {
+    /// Class names in index order.
+    Class {
+        /// The sorted distinct labels.
+        classes: Vec<String>,
+    },
+    /// A value, trained on as (y − center) / scale and mapped back for predictions.
+    Value {
+        /// The training mean with --normalize, else 0.
+        center: f64,
+        /// The training population std with --normalize, else 1.
+        scale: f64,
+    },
+}
+
+/// Column types, levels, fill values, scaling and the target encoding, fitted on a training table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessor {
+    /// The feature columns in model-input order.
+    pub columns: Vec<Column>,
+    /// The target column's name.
+    pub target: String,
+    /// The target's encoding.
+    pub target_encoding: TargetEncoding,
+    /// Whether rows with gaps are dropped rather than imputed.
+    pub missing: MissingPolicy,
+}
+
+/// Population mean and std in f64 (two passes, as [`crate::data::normalize::Normalizer`]); std 1 for a constant.
+fn mean_std(values: &[f32]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let sd = (values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt();
+    // Rounded through f32 so that the values stored in the model file are the ones the f32 data was scaled with.
+    (f64::from(mean as f32), if sd < 1e-12 { 1.0 } else { f64::from(sd as f32) })
+}
+
+/// The index of the target column: `opts.target` or the last column.
+pub(crate) fn target_column(table: &Table, target: Option<&str>) -> Result<usize> {
+    match target {
+        Some(name) => table.column(name).ok_or_else(|| {
+            let reason = format!("unknown target column \"{name}\"; the columns are: {}", name_list(&table.header));
+            Error::parse(&table.path, Some("line 1".into()), reason)
+        }),
+        None => Ok(table.header.len() - 1),
+    }
+}
+
+/// Checks the column lists of `opts` against the header: each names a column, not the target, in one list only.
+fn check_lists(table: &Table, target: usize, opts: &PreprocessOptions) -> Result<()> {
+    let lists = [("--categorical", &opts.categorical), ("--numeric", &opts.numeric), ("--ignore", &opts.ignore)];
+    for (i, (option, names)) in lists.iter().enumerate() {
+        for name in names.iter() {
+            if table.column(name).is_none() {
+                let reason = format!("no column \"{name}\" in {}; the columns are: {}", table.path.display(), name_list(&table.header));
+                return Err(Error::config(*option, reason));
+            }
+            if *name == table.header[target] {
+                return Err(Error::config(*option, format!("\"{name}\" is the target column, not a feature")));
+            }
+            if let Some((other, _)) = lists[i + 1..].iter().find(|(_, l)| l.contains(name)) {
+                return Err(Error::config(*option, format!("column \"{name}\" is also given to {other}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rows `fit` and `transform` use: a missing target drops the row (counted in `.1`); with
+/// [`MissingPolicy::Drop`] so does a gap in any used feature (counted in `.2`).
+pub fn usable_rows(table: &Table, opts: &PreprocessOptions) -> Result<(Table, usize, usize)> {
+    let t = target_column(table, opts.target.as_deref())?;
+    let used: Vec<usize> = (0..table.header.len()).filter(|&c| c != t && !opts.ignore.contains(&table.header[c])).collect();
+    let (mut no_target, mut gaps) = (0, 0);
+    let kept = table.filter(|r| {
+        if is_missing(&r[t]) {
+            no_target += 1;
+            false
+        } else if opts.missing == MissingPolicy::Drop && used.iter().any(|&c| is_missing(&r[c])) {
+            gaps += 1;
+            false
+        } else {
+            true
+        }
+    });
+    Ok((kept, no_target, gaps))
+}
+
+impl Preprocessor {
+    /// Fits on the usable rows of `table` (see [`usable_rows`]); errors name the file, line, column or option.
+    pub fn fit(table: &Table, opts: &PreprocessOptions) -> Result<Preprocessor> {
+        let t = target_column(table, opts.target.as_deref())?;
+        check_lists(table, t, opts)?;
+        let (rows, _, _) = usable_rows(table, opts)?;
+        if rows.is_empty() {
+            let why = "no rows are left once rows with a missing target (or, with --missing drop, any gap) are dropped";
+            return Err(Error::parse(&table.path, None, why));
+        }
+        let at = |line: usize, c: usize| Some(format!("line {line}, column \"{}\"", table.header[c]));
+        let mut columns = Vec::new();
+        for (c, name) in table.header.iter().enumerate() {
+            if c == t || opts.ignore.contains(name) {
+                continue;
+            }
+            let cells: Vec<(usize, &str)> =
+                rows.rows.iter().map(|(ln, r)| (*ln, r[c].as_str())).filter(|(_, v)| !is_missing(v)).collect();
+            let gaps = cells.len() < rows.len();
+            if cells.is_empty() {
+                let reason = format!("every cell is missing; leave the column out with --ignore \"{name}\"");
+                return Err(Error::parse(&table.path, Some(format!("column \"{name}\"")), reason));
+            }
+            let numeric = if opts.categorical.contains(name) {
+                false
+            } else {
+                opts.numeric.contains(name) || cells.iter().all(|(_, v)| v.parse::<f64>().is_ok())
+            };
+            let encoding = if numeric {
+                let mut values = Vec::with_capacity(cells.len());
+                for &(ln, v) in &cells {
+                    values.push(parse_number(v, "feature").map_err(|r| Error::parse(&table.path, at(ln, c), r))?);
+                }
+                let (mean, std) = mean_std(&values);
+                let (center, scale) = if opts.normalize { (mean, std) } else { (0.0, 1.0) };
+                Encoding::Numeric { fill: mean, center, scale, indicator: gaps }
+            } else {
+                let levels: BTreeSet<&str> = cells.iter().map(|(_, v)| *v).collect();
+                if levels.len() > opts.max_levels {
+                    let reason = format!(
+                        "{} distinct values, more than --max-levels {}; leave an id column out with --ignore \"{name}\" (or raise --max-levels)",
+                        levels.len(),
+                        opts.max_levels
+                    );
+                    return Err(Error::parse(&table.path, Some(format!("column \"{name}\"")), reason));
+                }
+                Encoding::Categorical { levels: levels.into_iter().map(str::to_string).collect(), missing_level: gaps }
+            };
+            columns.push(Column { name: name.clone(), encoding });
+        }
+        if columns.is_empty() {
+            let reason = format!("no feature columns are left besides the target \"{}\"", table.header[t]);
+            return Err(Error::parse(&table.path, Some("line 1".into()), reason));
+        }
+        let labels: Vec<(usize, &str)> = rows.rows.iter().map(|(ln, r)| (*ln, r[t].as_str())).collect();
+        let target_encoding = fit_target(table, t, &labels, opts)?;
+        Ok(Preprocessor { columns, target: table.header[t].clone(), target_encoding, missing: opts.missing })
+    }
+
+    /// Names of the model inputs: `col` for a number, `col (missing)` for its gap indicator, `col=level` for a level
+    /// and `col=(missing)` for a categorical gap.
+    pub fn feature_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for c in &self.columns {
+            match &c.encoding {
+                Encoding::Numeric { indicator, .. } => {
+                    names.push(c.name.clone());
+                    if *indicator {
+                        names.push(format!("{} (missing)", c.name));
+                    }
+                }
+                Encoding::Categorical { levels, missing_level } => {
+                    names.extend(levels.iter().map(|l| format!("{}={l}", c.name)));
+                    if *missing_level {
+                        names.push(format!("{}=(missing)", c.name));
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// The number of model inputs.
+    pub fn n_features(&self) -> usize {
+        self.feature_names().len()
+    }
+
+    /// Class names for a class target, None for a value.
+    pub fn classes(&self) -> Option<&[String]> {
+        match &self.target_encoding {
+            TargetEncoding::Class { classes } => Some(classes),
+            TargetEncoding::Value { .. } => None,
+        }
+    }
+
+    /// Maps a model output for a value target back to the target's units (identity for a class target).
+    pub fn unscale_target(&self, y: f64) -> f64 {
+        match self.target_encoding {
+            TargetEncoding::Value { center, scale } => y * scale + center,
+            TargetEncoding::Class { .. } => y,
+        }
+    }
+}
+
+/// The target's encoding: class when `kind` says so or (Auto) any label is text or all are integers with at most
+/// `max_levels` distinct values; a value otherwise (standardised with --normalize).
+fn fit_target(table: &Table, t: usize, labels: &[(usize, &str)], opts: &PreprocessOptions) -> Result<TargetEncoding> {
+    let class = match opts.kind {
+        TargetKind::Class => true,
+        TargetKind::Value => false,
+        TargetKind::Auto => {
+            let any_text = labels.iter().any(|(_, l)| l.parse::<f64>().is_err());
+            let all_int = labels.iter().all(|(_, l)| l.parse::<i64>().is_ok());
+            // Integer prices or counts in the thousands are values, not thousands of classes.
+            let few = || labels.iter().map(|(_, l)| *l).collect::<BTreeSet<_>>().len() <= opts.max_levels.max(2);
+            any_text || (all_int && few())
+        }
+    };
+    if class {
+        return Ok(TargetEncoding::Class { classes: sorted_classes(labels.iter().map(|(_, l)| *l)) });
+    }
+    let mut values = Vec::with_capacity(labels.len());
+    for &(ln, l) in labels {
+        let at = Some(format!("line {ln}, column \"{}\"", table.header[t]));
+        values.push(parse_number(l, "target").map_err(|r| Error::parse(&table.path, at, r))?);
+    }
+    let (center, scale) = if opts.normalize { mean_std(&values) } else { (0.0, 1.0) };
+    Ok(TargetEncoding::Value { center, scale })
+}
+
+#[cfg(test)]
+#[path = "preprocess_tests.rs"]
+mod tests;
