@@ -24,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod history;
+pub mod metrics;
 pub mod kernel;
 pub mod model;
 pub mod network;

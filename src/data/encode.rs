@@ -38,10 +38,12 @@ impl TransformReport {
 }
 
 impl Preprocessor {
-    /// Encodes `table` into a [`Dataset`]. Feature columns are found by name (extra columns are ignored); a row
-    /// whose target is missing is dropped, as is, with [`MissingPolicy::Drop`], a row with a gap. Without the
-    /// target column the targets are all 0, which is an error when `require_target`.
-    pub fn transform(&self, table: &Table, require_target: bool) -> Result<(Dataset, TransformReport)> {
+    /// Encodes `table` into a [`Dataset`]. Feature columns are found by name (extra columns are ignored).
+    /// With `with_target` (training, evaluation) the target column must be present, and a row whose target is
+    /// missing is dropped, as is, with [`MissingPolicy::Drop`], a row with a gap. Without it (prediction) every
+    /// row is kept, in order, the target is ignored and read as 0, and a gap takes the training fill value (or,
+    /// in a categorical column without a missing level, all zeros, counted as unseen).
+    pub fn transform(&self, table: &Table, with_target: bool) -> Result<(Dataset, TransformReport)> {
         let header_at = Some("line 1".to_string());
         let mut index = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
@@ -52,8 +54,8 @@ impl Preprocessor {
             })?;
             index.push(i);
         }
-        let target = table.column(&self.target);
-        if target.is_none() && require_target {
+        let target = table.column(&self.target).filter(|_| with_target);
+        if target.is_none() && with_target {
             let reason = format!("no target column \"{}\"; the columns are: {}", self.target, name_list(&table.header));
             return Err(Error::parse(&table.path, header_at, reason));
         }
@@ -84,7 +86,7 @@ impl Preprocessor {
                     continue;
                 }
             }
-            if self.missing == MissingPolicy::Drop && index.iter().any(|&i| is_missing(&row[i])) {
+            if with_target && self.missing == MissingPolicy::Drop && index.iter().any(|&i| is_missing(&row[i])) {
                 report.gaps_dropped += 1;
                 continue;
             }
