@@ -9,7 +9,7 @@ use crate::gpu::{Constants, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
-use crate::ops::loss::loss;
+use crate::ops::loss::{loss, weighted_cross_entropy};
 use crate::ops::matmul::{
     matmul_activation_backward, matmul_forward, texture_constants, texture_entry, texture_shader, MatmulShape,
 };
@@ -100,7 +100,12 @@ impl Network {
         }
         let out_act = cfg.output_activation;
         let dlogits = if out_act == Activation::Identity { self.d[last].view() } else { self.dout.view() };
-        plan.push(loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?);
+        plan.push(match &self.class_weights {
+            Some(w) => {
+                weighted_cross_entropy(gpu, self.h[last].view(), self.y.view(), w.view(), dlogits, self.row_stats.view(), b, out)?
+            }
+            None => loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?,
+        });
         plan.push(stats_accumulate(gpu, self.row_stats.view(), self.stats.view(), b)?);
         if kind == PlanKind::Evaluate {
             return Ok(plan);
@@ -202,7 +207,7 @@ impl Network {
         let mut kernels = vec![
             (&GATHER, "gather_rows", Vec::new()),
             (&GATHER_VEC4, "gather_rows", Vec::new()),
-            (&LOSS, self.loss.entry(), Vec::new()),
+            (&LOSS, self.loss_entry(), Vec::new()),
             (&REDUCE, "stats_accumulate", Vec::new()),
             (&REDUCE, "column_sum", Vec::new()),
             (&OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
