@@ -68,6 +68,20 @@ impl Dataset {
         }
     }
 
+    /// scikit-learn's `class_weight="balanced"`: n_samples / (n_classes · count_c) per class (a class with no rows
+    /// gets 0); None for regression.
+    pub fn balanced_class_weights(&self) -> Option<Vec<f32>> {
+        let k = self.n_classes()?;
+        let mut counts = vec![0usize; k];
+        for &t in &self.targets {
+            if let Some(c) = counts.get_mut(t as usize) {
+                *c += 1;
+            }
+        }
+        let n = self.len() as f64;
+        Some(counts.iter().map(|&c| if c == 0 { 0.0 } else { (n / (k as f64 * c as f64)) as f32 }).collect())
+    }
+
     /// Splits into (train, validation) with [`split_indices`].
     pub fn split(&self, val_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
         let (train, val) = split_indices(self.len(), val_fraction, seed)?;
@@ -149,6 +163,14 @@ mod tests {
         assert_eq!(d.split(0.25, 1).unwrap(), (train, val.clone()));
         let (_, val2) = d.split(0.25, 2).unwrap();
         assert_ne!(val.targets, val2.targets);
+    }
+
+    #[test]
+    fn balanced_weights_as_sklearn() {
+        // sklearn: compute_class_weight("balanced", classes=[0,1,2], y=[0,0,0,1]) = [4/6, 4/3, (absent) ...].
+        let d = Dataset { targets: vec![0.0, 0.0, 0.0, 1.0], classes: Some(vec!["a".into(), "b".into(), "c".into()]), ..table(4) };
+        assert_eq!(d.balanced_class_weights(), Some(vec![4.0 / 9.0, 4.0 / 3.0, 0.0]));
+        assert_eq!(table(2).balanced_class_weights(), None);
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         if loss != Loss::CrossEntropy {
             return Err(Error::config("--class-weight", format!("balanced weights need cross-entropy, not {}", loss.name())));
         }
-        config.class_weights = Some(balanced_weights(&train));
+        config.class_weights = train.balanced_class_weights();
     }
     let model = MlpConfig::new(train.n_features, &hidden, output_width(loss, &train), activation);
     model.validate()?;
@@ -252,19 +252,6 @@ fn describe(
         normalizer: normalizer.clone(),
         preprocessor: preprocessor.clone(),
     })
-}
-
-/// scikit-learn's `class_weight="balanced"`: n_samples / (n_classes · count_c), for the classes of `data`.
-fn balanced_weights(data: &Dataset) -> Vec<f32> {
-    let k = data.n_classes().unwrap_or(1);
-    let mut counts = vec![0usize; k];
-    for &t in &data.targets {
-        if let Some(c) = counts.get_mut(t as usize) {
-            *c += 1;
-        }
-    }
-    // Every class comes from the training labels, so no count is 0; max(1) only guards the division.
-    counts.iter().map(|&c| (data.len() as f64 / (k as f64 * c.max(1) as f64)) as f32).collect()
 }
 
 /// `wgtrain devices`.
