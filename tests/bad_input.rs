@@ -299,7 +299,8 @@ fn cases() -> Vec<Case> {
             name: "more levels than --max-levels",
             setup: table_csv,
             args: &["--data", "t.csv", "--max-levels", "2"],
-            expect: "column \"city\": 3 distinct values, more than --max-levels 2; leave an id column out with --ignore",
+            expect:
+                "column \"city\": 3 distinct values, more than --max-levels 2; leave an id column out with --ignore",
         },
         Case {
             name: "id column with a level per row",
@@ -460,7 +461,10 @@ fn tabular_eval_and_predict_reject_bad_input() {
         (&["predict", "--model", "r.safetensors", "--data", "lin.csv", "--proba", "--out", "p.txt"], "--proba"),
         (&["eval", "--model", "c.safetensors", "--data", "no_size.csv"], "missing feature column \"size\""),
         (&["predict", "--model", "c.safetensors", "--data", "no_size.csv", "--out", "p.txt"], "\"size\""),
-        (&["predict", "--model", "c.safetensors", "--data", "text_size.csv", "--out", "p.txt"], "line 2, column \"size\""),
+        (
+            &["predict", "--model", "c.safetensors", "--data", "text_size.csv", "--out", "p.txt"],
+            "line 2, column \"size\"",
+        ),
         (&["eval", "--model", "c.safetensors", "--data", "text_size.csv"], "no target column \"species\""),
     ];
     for (args, expect) in checks {

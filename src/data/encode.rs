@@ -25,15 +25,25 @@ impl TransformReport {
     pub fn messages(&self, file: &str) -> Vec<String> {
         let mut out = Vec::new();
         if self.missing_target > 0 {
-            out.push(format!("{file}: dropped {} rows whose target is missing", self.missing_target));
+            out.push(format!("{file}: dropped {} whose target is missing", rows(self.missing_target)));
         }
         if self.gaps_dropped > 0 {
-            out.push(format!("{file}: dropped {} rows with a missing value (--missing drop)", self.gaps_dropped));
+            out.push(format!("{file}: dropped {} with a missing value (--missing drop)", rows(self.gaps_dropped)));
         }
         for (col, n) in self.unseen.iter().filter(|(_, n)| *n > 0) {
-            out.push(format!("{file}: {n} values in column \"{col}\" were not seen in training (encoded as all zeros)"));
+            let values = if *n == 1 { "1 value".to_string() } else { format!("{n} values") };
+            out.push(format!("{file}: {values} in column \"{col}\" not seen in training, encoded as all zeros"));
         }
         out
+    }
+}
+
+/// "1 row" or "N rows".
+pub(crate) fn rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".into()
+    } else {
+        format!("{n} rows")
     }
 }
 
@@ -64,7 +74,9 @@ impl Preprocessor {
             .columns
             .iter()
             .map(|c| match &c.encoding {
-                Encoding::Categorical { levels, .. } => levels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect(),
+                Encoding::Categorical { levels, .. } => {
+                    levels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect()
+                }
                 Encoding::Numeric { .. } => HashMap::new(),
             })
             .collect();
@@ -124,7 +136,8 @@ impl Preprocessor {
                     // Exact: class counts are far below 2^24.
                     Some(&i) => i as f32,
                     None => {
-                        let reason = format!("label \"{}\" is not one of the model's classes: {}", row[t], name_list(classes));
+                        let reason =
+                            format!("label \"{}\" is not one of the model's classes: {}", row[t], name_list(classes));
                         return Err(Error::parse(&table.path, at(t), reason));
                     }
                 },
@@ -136,7 +149,11 @@ impl Preprocessor {
             targets.push(y);
         }
         if targets.is_empty() {
-            return Err(Error::parse(&table.path, None, "no rows are left once rows with a missing target are dropped"));
+            return Err(Error::parse(
+                &table.path,
+                None,
+                "no rows are left once rows with a missing target are dropped",
+            ));
         }
         let data = Dataset {
             features,

@@ -168,7 +168,11 @@ mod tests {
     #[test]
     fn balanced_weights_as_sklearn() {
         // sklearn: compute_class_weight("balanced", classes=[0,1,2], y=[0,0,0,1]) = [4/6, 4/3, (absent) ...].
-        let d = Dataset { targets: vec![0.0, 0.0, 0.0, 1.0], classes: Some(vec!["a".into(), "b".into(), "c".into()]), ..table(4) };
+        let d = Dataset {
+            targets: vec![0.0, 0.0, 0.0, 1.0],
+            classes: Some(vec!["a".into(), "b".into(), "c".into()]),
+            ..table(4)
+        };
         assert_eq!(d.balanced_class_weights(), Some(vec![4.0 / 9.0, 4.0 / 3.0, 0.0]));
         assert_eq!(table(2).balanced_class_weights(), None);
     }

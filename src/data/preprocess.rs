@@ -151,7 +151,11 @@ fn check_lists(table: &Table, target: usize, opts: &PreprocessOptions) -> Result
     for (i, (option, names)) in lists.iter().enumerate() {
         for name in names.iter() {
             if table.column(name).is_none() {
-                let reason = format!("no column \"{name}\" in {}; the columns are: {}", table.path.display(), name_list(&table.header));
+                let reason = format!(
+                    "no column \"{name}\" in {}; the columns are: {}",
+                    table.path.display(),
+                    name_list(&table.header)
+                );
                 return Err(Error::config(*option, reason));
             }
             if *name == table.header[target] {
@@ -169,7 +173,8 @@ fn check_lists(table: &Table, target: usize, opts: &PreprocessOptions) -> Result
 /// [`MissingPolicy::Drop`] so does a gap in any used feature (counted in `.2`).
 pub fn usable_rows(table: &Table, opts: &PreprocessOptions) -> Result<(Table, usize, usize)> {
     let t = target_column(table, opts.target.as_deref())?;
-    let used: Vec<usize> = (0..table.header.len()).filter(|&c| c != t && !opts.ignore.contains(&table.header[c])).collect();
+    let used: Vec<usize> =
+        (0..table.header.len()).filter(|&c| c != t && !opts.ignore.contains(&table.header[c])).collect();
     let (mut no_target, mut gaps) = (0, 0);
     let kept = table.filter(|r| {
         if is_missing(&r[t]) {

@@ -62,7 +62,7 @@ fn column_order_unseen_levels_and_prediction_without_target() {
     let (c, r) = p.transform(&table("island,bill_mm,sex,mass_g\nAtlantis,40,male,4000\n"), false).unwrap();
     assert_eq!(&c.row(0)[..3], &[0.0, 0.0, 0.0]);
     assert_eq!(r.unseen[0], ("island".to_string(), 1));
-    assert!(r.messages("x.csv")[0].contains("1 values in column \"island\" were not seen"));
+    assert!(r.messages("x.csv")[0].contains("1 value in column \"island\" not seen"));
     let e = p.transform(&table("island,sex,mass_g\nDream,male,1\n"), false).unwrap_err().to_string();
     assert!(e.contains("p.csv:line 1: missing feature column \"bill_mm\""), "{e}");
     let e = p.transform(&table("island,bill_mm,sex,mass_g\nDream,40,male,4000\n"), true).unwrap_err().to_string();
@@ -81,7 +81,9 @@ fn normalize_drop_and_overrides() {
     let (d, r) = p.transform(&t, true).unwrap();
     assert_eq!((d.len(), r.missing_target, r.gaps_dropped), (3, 1, 2));
     let mass: Vec<f32> = (0..3).map(|i| d.row(i)[6]).collect();
-    assert!(mass.iter().sum::<f32>().abs() < 1e-5 && (mass.iter().map(|m| m * m).sum::<f32>() / 3.0 - 1.0).abs() < 1e-5);
+    assert!(
+        mass.iter().sum::<f32>().abs() < 1e-5 && (mass.iter().map(|m| m * m).sum::<f32>() / 3.0 - 1.0).abs() < 1e-5
+    );
     let o = PreprocessOptions { categorical: vec!["mass_g".into()], numeric: vec!["bill_mm".into()], ..opts() };
     let p = Preprocessor::fit(&t, &o).unwrap();
     assert!(matches!(&p.columns[3].encoding, Encoding::Categorical { levels, .. } if levels.len() == 4));
@@ -115,12 +117,16 @@ fn bad_options_and_columns_are_named() {
     let e = fit(PreprocessOptions { numeric: vec!["sex".into()], categorical: vec!["sex".into()], ..opts() });
     assert!(e.contains("--categorical") && e.contains("also given to --numeric"), "{e}");
     let e = fit(PreprocessOptions { max_levels: 2, ..opts() });
-    assert!(e.contains("column \"island\": 3 distinct values, more than --max-levels 2") && e.contains("--ignore"), "{e}");
+    assert!(
+        e.contains("column \"island\": 3 distinct values, more than --max-levels 2") && e.contains("--ignore"),
+        "{e}"
+    );
     let e = fit(PreprocessOptions { target: Some("nope".into()), ..opts() });
     assert!(e.contains("unknown target column \"nope\""), "{e}");
     let e = Preprocessor::fit(&table("a,y\nNA,1\n,2\n"), &PreprocessOptions::default()).unwrap_err().to_string();
     assert!(e.contains("column \"a\": every cell is missing"), "{e}");
-    let e = Preprocessor::fit(&table("a,y\n1,inf\n"), &PreprocessOptions { kind: TargetKind::Value, ..Default::default() });
+    let e =
+        Preprocessor::fit(&table("a,y\n1,inf\n"), &PreprocessOptions { kind: TargetKind::Value, ..Default::default() });
     assert!(e.unwrap_err().to_string().contains("line 2, column \"y\""));
     let e = Preprocessor::fit(&table("a,y\n-inf,1\n"), &PreprocessOptions::default()).unwrap_err().to_string();
     assert!(e.contains("line 2, column \"a\"") && e.contains("not a finite"), "{e}");

@@ -101,9 +101,16 @@ impl Network {
         let out_act = cfg.output_activation;
         let dlogits = if out_act == Activation::Identity { self.d[last].view() } else { self.dout.view() };
         plan.push(match &self.class_weights {
-            Some(w) => {
-                weighted_cross_entropy(gpu, self.h[last].view(), self.y.view(), w.view(), dlogits, self.row_stats.view(), b, out)?
-            }
+            Some(w) => weighted_cross_entropy(
+                gpu,
+                self.h[last].view(),
+                self.y.view(),
+                w.view(),
+                dlogits,
+                self.row_stats.view(),
+                b,
+                out,
+            )?,
             None => loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?,
         });
         plan.push(stats_accumulate(gpu, self.row_stats.view(), self.stats.view(), b)?);

@@ -84,7 +84,7 @@ pub fn weighted_cross_entropy_loss<T: Real>(
     cols: usize,
 ) -> (Vec<T>, Vec<T>) {
     let label = |r: usize| (labels[r].to_f64() as usize).min(cols - 1);
-    let mut partial = vec![T::of(0.0); 64];
+    let mut partial = [T::of(0.0); 64];
     for (lid, p) in partial.iter_mut().enumerate() {
         for r in (lid..rows).step_by(64) {
             *p += weights[label(r)];

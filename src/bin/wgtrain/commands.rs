@@ -77,8 +77,7 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         Some(Loss::Mse) => TargetKind::Value,
         None => TargetKind::Auto,
     };
-    let Loaded { train, val, preprocessor, normalizer, notes } =
-        load_training(&opts, kind, opts.seed.unwrap_or(0))?;
+    let Loaded { train, val, preprocessor, normalizer, notes } = load_training(&opts, kind, opts.seed.unwrap_or(0))?;
     let loss = loss_opt.unwrap_or(if train.classes.is_some() { Loss::CrossEntropy } else { Loss::Mse });
     let mut config = opts.train_config(loss)?;
     if !opts.quiet {
@@ -88,7 +87,10 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     check_targets(&train, loss, data_path)?;
     if opts.balanced()? {
         if loss != Loss::CrossEntropy {
-            return Err(Error::config("--class-weight", format!("balanced weights need cross-entropy, not {}", loss.name())));
+            return Err(Error::config(
+                "--class-weight",
+                format!("balanced weights need cross-entropy, not {}", loss.name()),
+            ));
         }
         config.class_weights = train.balanced_class_weights();
     }

@@ -62,7 +62,8 @@ pub fn eval(model: &Path, data: &Path, json: bool) -> Result<()> {
             obj["accuracy"] = serde_json::json!(m.accuracy);
             obj["macro_f1"] = serde_json::json!(m.macro_f1);
             obj["per_class"] = serde_json::json!(m.per_class);
-            obj["confusion_matrix"] = serde_json::json!({ "classes": classes, "rows_actual_columns_predicted": m.confusion });
+            obj["confusion_matrix"] =
+                serde_json::json!({ "classes": classes, "rows_actual_columns_predicted": m.confusion });
             format!("{n} samples: loss {loss:.6}, accuracy {:.2}%, macro F1 {:.4}", 100.0 * m.accuracy, m.macro_f1)
         }
         _ => {
@@ -137,7 +138,8 @@ pub fn predict(model: &Path, data: &Path, out: Option<&Path>, proba: bool) -> Re
         }
         None => {
             for row in outputs.chunks(width) {
-                let unscale = |v: f32| saved.preprocessor.as_ref().map_or(f64::from(v), |p| p.unscale_target(f64::from(v)));
+                let unscale =
+                    |v: f32| saved.preprocessor.as_ref().map_or(f64::from(v), |p| p.unscale_target(f64::from(v)));
                 let values: Vec<String> = row
                     .iter()
                     .map(|&v| if saved.preprocessor.is_some() { unscale(v).to_string() } else { v.to_string() })

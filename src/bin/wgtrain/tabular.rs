@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use wgtrain::data::csv::{read_csv, CsvOptions, TargetKind};
+use wgtrain::data::encode::TransformReport;
 use wgtrain::data::idx::read_mnist_dir;
 use wgtrain::data::normalize::Normalizer;
 use wgtrain::data::preprocess::{usable_rows, MissingPolicy, PreprocessOptions, Preprocessor};
@@ -74,15 +75,8 @@ fn rename(e: Error, option: &str) -> Error {
 }
 
 fn dropped(path: &Path, no_target: usize, gaps: usize) -> Vec<String> {
-    let file = path.display();
-    let mut notes = Vec::new();
-    if no_target > 0 {
-        notes.push(format!("{file}: dropped {no_target} rows whose target is missing"));
-    }
-    if gaps > 0 {
-        notes.push(format!("{file}: dropped {gaps} rows with a missing value (--missing drop)"));
-    }
-    notes
+    let report = TransformReport { missing_target: no_target, gaps_dropped: gaps, unseen: Vec::new() };
+    report.messages(&path.display().to_string())
 }
 
 /// MNIST: the IDX files, split or validated on the t10k files, standardised with --normalize.
@@ -204,4 +198,3 @@ fn columns(list: &Option<String>, option: &str) -> Result<Vec<String>> {
         })
         .collect()
 }
-
