@@ -163,3 +163,22 @@ fn class_weights_lift_a_rare_class() {
     let (plain, balanced) = (recall(false), recall(true));
     assert!(balanced > plain + 0.2, "rare-class recall: unweighted {plain}, balanced {balanced}");
 }
+
+#[test]
+fn bce_probabilities_have_one_column_per_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows: String = (0..60).map(|i| format!("{},{}\n", i % 10, if i % 10 < 5 { "no" } else { "yes" })).collect();
+    write(d, "b.csv", format!("x,answer\n{rows}"));
+    train(d, &["--data", "b.csv", "--loss", "bce", "--epochs", "30", "--lr", "0.05", "--normalize", "--save", "b.st"]);
+    write(d, "q.csv", "x\n0\n9\n");
+    let o = wgtrain(d, &["predict", "--model", "b.st", "--data", "q.csv", "--proba"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "no,yes");
+    let p: Vec<Vec<f64>> = lines[1..].iter().map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    assert!(p[0][0] > 0.5 && p[1][1] > 0.5 && (p[0][0] + p[0][1] - 1.0).abs() < 1e-6, "{out}");
+    let v = json(d, &["eval", "--model", "b.st", "--data", "b.csv", "--json"]);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.9 && v["per_class"][1]["class"] == "yes", "{v}");
+}

@@ -5,6 +5,25 @@
 //! The rules (see README): a feature column whose non-missing cells are not all numbers is categorical; a
 //! numeric column's gaps take its training mean, plus a 0/1 indicator column when training had gaps; a categorical
 //! column's gaps are a level of their own. Levels are sorted; a level unseen in training encodes as all zeros.
+//!
+//! ```
+//! use std::path::Path;
+//! use wgtrain::data::preprocess::{PreprocessOptions, Preprocessor};
+//! use wgtrain::data::table::read_table_str;
+//!
+//! # fn main() -> wgtrain::Result<()> {
+//! let text = "island,mass,species\nBiscoe,5000,Gentoo\nDream,,Chinstrap\nDream,3600,Adelie\n";
+//! let train = read_table_str(text, Path::new("train.csv"))?;
+//! let pre = Preprocessor::fit(&train, &PreprocessOptions::default())?;
+//! assert_eq!(pre.feature_names(), ["island=Biscoe", "island=Dream", "mass", "mass (missing)"]);
+//! // Columns are found by name; "Torgersen" was never seen, so island encodes as zeros (and is counted).
+//! let rows = read_table_str("mass,island\n4000,Torgersen\n", Path::new("new.csv"))?;
+//! let (data, report) = pre.transform(&rows, false)?;
+//! assert_eq!(data.row(0), &[0.0, 0.0, 4000.0, 0.0]);
+//! assert_eq!(report.unseen[0], ("island".to_string(), 1));
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::BTreeSet;
 
