@@ -54,6 +54,7 @@ impl Preprocessor {
     /// row is kept, in order, the target is ignored and read as 0, and a gap takes the training fill value (or,
     /// in a categorical column without a missing level, all zeros, counted as unseen).
     pub fn transform(&self, table: &Table, with_target: bool) -> Result<(Dataset, TransformReport)> {
+        table.check()?;
         let header_at = Some("line 1".to_string());
         let mut index = Vec::with_capacity(self.columns.len());
         for c in &self.columns {

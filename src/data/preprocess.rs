@@ -155,6 +155,7 @@ fn mean_std(values: &[f32]) -> (f64, f64) {
 
 /// The index of the target column: `opts.target` or the last column.
 pub(crate) fn target_column(table: &Table, target: Option<&str>) -> Result<usize> {
+    table.check()?;
     match target {
         Some(name) => table.column(name).ok_or_else(|| {
             let reason = format!("unknown target column \"{name}\"; the columns are: {}", name_list(&table.header));

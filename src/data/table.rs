@@ -33,6 +33,20 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// Checks what [`read_table`] guarantees, for a table built by hand: a header, and rows as wide as it.
+    pub fn check(&self) -> Result<()> {
+        if self.header.is_empty() {
+            return Err(Error::parse(&self.path, None, "the table has no columns"));
+        }
+        for (line, row) in &self.rows {
+            if row.len() != self.header.len() {
+                let reason = format!("has {} fields, the header has {}", row.len(), self.header.len());
+                return Err(Error::parse(&self.path, Some(format!("line {line}")), reason));
+            }
+        }
+        Ok(())
+    }
+
     /// The index of the column called `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)
@@ -135,5 +149,11 @@ mod tests {
         assert!(err("a,a\n1,2\n").contains("line 1: duplicate column name \"a\""));
         assert!(err("a,\n1,2\n").contains("header column 2 has an empty name"));
         assert!(err("a,b\n1,2\n1\n").contains("t.csv:line 3: has 1 fields, the header has 2"));
+        let mut t = read_table_str("a,b\n1,2\n", Path::new("t.csv")).unwrap();
+        assert!(t.check().is_ok());
+        t.rows[0].1.pop();
+        assert!(t.check().unwrap_err().to_string().contains("t.csv:line 2: has 1 fields"));
+        t.header.clear();
+        assert!(t.check().unwrap_err().to_string().contains("no columns"));
     }
 }
