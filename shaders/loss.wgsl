@@ -4,6 +4,10 @@
 // mse_loss:           l = (y − t)²,                               dy = 2 (y − t) / (rows · cols)
 // bce_loss:           l = max(x, 0) − x t + log(1 + e^(−|x|)),    dx = (σ(x) − t) / (rows · cols); correct: (x > 0) = (t > ½)
 // cross_entropy_loss: l = logsumexp(x) − x[t],                    dx = (softmax(x) − onehot(t)) / rows; correct: argmax = t
+// weighted_cross_entropy_loss (PyTorch's CrossEntropyLoss(weight=w), reduction = mean): with W = Σ_batch w[t_i],
+//   l = w[t]·(logsumexp(x) − x[t])·rows / W (so the batch mean of l is Σ w[t_i]·nll_i / W),  dx = w[t]·(softmax(x) − onehot(t)) / W.
+//   Binding 5 holds w [cols]. Every workgroup sums W itself (64 strided partial sums, then a tree), O(rows) per
+//   workgroup, so the batch needs no separate reduction launch.
 // Targets: [rows, cols] values for mse and bce, [rows] class indices stored as f32 for cross-entropy.
 // CPU twin: src/reference/loss.rs.
 
@@ -19,6 +23,9 @@ struct LossParams {
 @group(0) @binding(2) var<storage, read> targets: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> row_stats: array<f32>;
+@group(0) @binding(5) var<storage, read> class_weights: array<f32>;
+
+var<workgroup> weight_sums: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn mse_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -76,5 +83,42 @@ fn cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
         dlogits[base + c] = (p - select(0.0, 1.0, c == label)) * params.inv_count;
     }
     row_stats[row] = m + log(s) - logits[base + label];
+    row_stats[params.rows + row] = select(0.0, 1.0, arg == label);
+}
+
+@compute @workgroup_size(64)
+fn weighted_cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                               @builtin(local_invocation_index) lid: u32) {
+    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    // W over the whole batch: invocation lid adds rows lid, lid + 64, ... in order, then a tree halves 64 → 1.
+    var part = 0.0;
+    for (var r = lid; r < params.rows; r += 64u) {
+        part += class_weights[min(u32(targets[r]), params.cols - 1u)];
+    }
+    weight_sums[lid] = part;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s >>= 1u) {
+        if (lid < s) { weight_sums[lid] += weight_sums[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = weight_sums[0];
+    if (row >= params.rows) { return; }
+    let base = row * params.cols;
+    let label = min(u32(targets[row]), params.cols - 1u);
+    let w = class_weights[label];
+    var m = logits[base];
+    var arg = 0u;
+    for (var c = 1u; c < params.cols; c++) {
+        let v = logits[base + c];
+        if (v > m) { m = v; arg = c; }
+    }
+    var s = 0.0;
+    for (var c = 0u; c < params.cols; c++) { s += exp(logits[base + c] - m); }
+    let scale = w / total;
+    for (var c = 0u; c < params.cols; c++) {
+        let p = exp(logits[base + c] - m) / s;
+        dlogits[base + c] = (p - select(0.0, 1.0, c == label)) * scale;
+    }
+    row_stats[row] = (m + log(s) - logits[base + label]) * scale * f32(params.rows);
     row_stats[params.rows + row] = select(0.0, 1.0, arg == label);
 }

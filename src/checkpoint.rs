@@ -57,7 +57,25 @@ pub fn save_tensors(path: &Path, tensors: &[NamedTensor], metadata: &BTreeMap<St
     let meta: Option<HashMap<String, String>> =
         (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     let buf = safetensors::serialize(views, meta).map_err(encode_err)?;
-    write_atomic(path, &buf)
+    write_atomic(path, &canonical_header(buf))
+}
+
+/// Rewrites the JSON header with every object's keys sorted, so the same tensors and metadata give the same bytes:
+/// the crate serialises the metadata from a `HashMap`, whose order changes from run to run.
+fn canonical_header(buf: Vec<u8>) -> Vec<u8> {
+    let Some(prefix) = buf.first_chunk::<8>() else { return buf };
+    let Ok(n) = usize::try_from(u64::from_le_bytes(*prefix)) else { return buf };
+    let Some(header) = buf.get(8..8 + n) else { return buf };
+    // serde_json's Map is a BTreeMap (no preserve_order feature), so re-serialising sorts every key.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(header) else { return buf };
+    let Ok(mut text) = serde_json::to_vec(&value) else { return buf };
+    // Same content, so the same length; padded to 8 bytes with spaces as the crate does, in case it ever differs.
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + buf.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&buf[8 + n..]);
+    out
 }
 
 /// Reads an F32-only safetensors file; tensors come back sorted by name, with the `__metadata__` map.

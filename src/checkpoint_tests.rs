@@ -165,3 +165,24 @@ fn u64s_survive_a_file_bitwise() {
     assert_eq!(unpack_u64s(&packed[..3]), values[..1]);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn same_tensors_and_metadata_give_identical_bytes() {
+    let dir = scratch("bytes");
+    // Thirty keys: the crate's HashMap would order them differently on almost every save.
+    let meta: BTreeMap<String, String> = (0..30).map(|i| (format!("key{i}"), format!("value {i}"))).collect();
+    let files: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let path = dir.join(format!("m{i}.safetensors"));
+            save_tensors(&path, &sample(), &meta).unwrap();
+            fs::read(&path).unwrap()
+        })
+        .collect();
+    assert!(files.windows(2).all(|w| w[0] == w[1]), "the same model was written with different bytes");
+    let n = u64::from_le_bytes(files[0][..8].try_into().unwrap()) as usize;
+    assert_eq!(n % 8, 0, "header stays 8-byte aligned");
+    let header = std::str::from_utf8(&files[0][8..8 + n]).unwrap();
+    assert!(header.find("\"key0\"").unwrap() < header.find("\"key1\"").unwrap(), "{header}");
+    assert_eq!(load_tensors(&dir.join("m0.safetensors")).unwrap().1, meta);
+    fs::remove_dir_all(&dir).unwrap();
+}

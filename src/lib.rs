@@ -26,6 +26,7 @@ pub mod gpu;
 pub mod history;
 pub mod kernel;
 pub mod matmul_wgsl;
+pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod ops;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::checkpoint::{load_tensors, save_tensors, NamedTensor};
 use crate::data::normalize::Normalizer;
+use crate::data::preprocess::{Encoding, Preprocessor, TargetEncoding};
 use crate::error::{Error, Result};
 use crate::model::MlpConfig;
 use crate::ops::activation::Activation;
@@ -30,8 +31,10 @@ pub struct SavedModel {
     pub feature_names: Vec<String>,
     /// Target column name.
     pub target_name: String,
-    /// Feature standardisation fitted on the training set.
+    /// Feature standardisation fitted on the training set (MNIST and models from before the preprocessor).
     pub normalizer: Option<Normalizer>,
+    /// How raw CSV columns become the model's inputs and target (CSV training data).
+    pub preprocessor: Option<Preprocessor>,
 }
 
 fn layer_names(i: usize) -> (String, String) {
@@ -76,6 +79,9 @@ impl SavedModel {
         if let Some(n) = &self.normalizer {
             meta.insert("normalize_mean".into(), json(&n.mean));
             meta.insert("normalize_std".into(), json(&n.std));
+        }
+        if let Some(p) = &self.preprocessor {
+            meta.insert("preprocess".into(), json(p));
         }
         tensors.extend(extra);
         meta.extend(extra_meta);
@@ -140,6 +146,14 @@ impl SavedModel {
             }
             _ => {}
         }
+        let preprocessor = match meta.get("preprocess") {
+            Some(s) => {
+                let p: Preprocessor = serde_json::from_str(s).map_err(|e| bad("preprocess", e.to_string()))?;
+                check_preprocessor(&p, input, classes.as_deref()).map_err(|why| bad("preprocess", why))?;
+                Some(p)
+            }
+            None => None,
+        };
         Ok(SavedModel {
             model,
             loss,
@@ -148,7 +162,32 @@ impl SavedModel {
             feature_names: json_vec("feature_names")?.unwrap_or_default(),
             target_name: meta.get("target").cloned().unwrap_or_default(),
             normalizer,
+            preprocessor,
         })
+    }
+}
+
+/// A preprocessor read from a file must fit the network and the class list, and scale by finite non-zero values.
+fn check_preprocessor(p: &Preprocessor, input: usize, classes: Option<&[String]>) -> std::result::Result<(), String> {
+    if p.n_features() != input {
+        return Err(format!("encodes {} inputs but the network takes {input}", p.n_features()));
+    }
+    if p.classes().is_some() && p.classes() != classes {
+        return Err("its classes differ from the model's \"classes\"".into());
+    }
+    let finite = |center: f64, scale: f64| center.is_finite() && scale.is_finite() && scale != 0.0;
+    for c in &p.columns {
+        if let Encoding::Numeric { fill, center, scale, .. } = c.encoding {
+            if !fill.is_finite() || !finite(center, scale) {
+                return Err(format!("column {:?} has a non-finite fill value or a zero scale", c.name));
+            }
+        }
+    }
+    match p.target_encoding {
+        TargetEncoding::Value { center, scale } if !finite(center, scale) => {
+            Err("the target's scale is zero or not finite".into())
+        }
+        _ => Ok(()),
     }
 }
 

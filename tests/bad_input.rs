@@ -19,6 +19,11 @@ fn good_csv(d: &Path) {
     write(d, "good.csv", clusters_csv(30, 1));
 }
 
+/// A small table with an id, a text category with a gap, a number with a gap, and a text target.
+fn table_csv(d: &Path) {
+    write(d, "t.csv", "id,city,size,species\n1,Oslo,3.5,a\n2,Rome,,b\n3,,4.0,a\n4,Lima,2.0,b\n5,Oslo,1.0,a\n");
+}
+
 fn mnist_dir(d: &Path, images: usize, labels: usize, magic_ok: bool) {
     use wgtrain::data::idx::{write_idx_images, write_idx_labels};
     std::fs::create_dir_all(d.join("mnist")).unwrap();
@@ -69,16 +74,16 @@ fn cases() -> Vec<Case> {
             expect: "line 3",
         },
         Case {
-            name: "non-numeric feature",
+            name: "text in a --numeric column",
             setup: |d| drop(write(d, "n.csv", "a,b,label\n1,2,x\n1,abc,y\n")),
-            args: &["--data", "n.csv"],
-            expect: "line 3",
+            args: &["--data", "n.csv", "--numeric", "b"],
+            expect: "line 3, column \"b\"",
         },
         Case {
-            name: "NaN feature",
-            setup: |d| drop(write(d, "nan.csv", "a,b,label\n1,NaN,x\n1,2,y\n")),
+            name: "every cell of a feature missing",
+            setup: |d| drop(write(d, "nan.csv", "a,b,label\n1,NaN,x\n1,,y\n")),
             args: &["--data", "nan.csv"],
-            expect: "line 2",
+            expect: "column \"b\": every cell is missing",
         },
         Case {
             name: "infinite feature",
@@ -249,6 +254,94 @@ fn cases() -> Vec<Case> {
             expect: "swish",
         },
         Case {
+            name: "--categorical names no column",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--categorical", "colour"],
+            expect: "--categorical: no column \"colour\"",
+        },
+        Case {
+            name: "--numeric names the target",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--numeric", "species"],
+            expect: "--numeric: \"species\" is the target column",
+        },
+        Case {
+            name: "--ignore names no column",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--ignore", "ID"],
+            expect: "--ignore: no column \"ID\"",
+        },
+        Case {
+            name: "--ignore list with an empty name",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--ignore", "id,,city"],
+            expect: "--ignore",
+        },
+        Case {
+            name: "column both --categorical and --numeric",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--categorical", "size", "--numeric", "size"],
+            expect: "column \"size\" is also given to --numeric",
+        },
+        Case {
+            name: "--missing unknown policy",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--missing", "zero"],
+            expect: "--missing",
+        },
+        Case {
+            name: "--max-levels 0",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--max-levels", "0"],
+            expect: "--max-levels",
+        },
+        Case {
+            name: "more levels than --max-levels",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--max-levels", "2"],
+            expect:
+                "column \"city\": 3 distinct values, more than --max-levels 2; leave an id column out with --ignore",
+        },
+        Case {
+            name: "id column with a level per row",
+            setup: |d| {
+                let rows: String = (0..60).map(|i| format!("u{i},{},{}\n", i % 7, i % 2)).collect();
+                write(d, "ids.csv", format!("user,x,y\n{rows}"));
+            },
+            args: &["--data", "ids.csv"],
+            expect: "--ignore \"user\"",
+        },
+        Case {
+            name: "every feature ignored",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--ignore", "id,city,size"],
+            expect: "no feature columns are left",
+        },
+        Case {
+            name: "--missing drop leaves no rows",
+            setup: |d| drop(write(d, "g.csv", "a,b,y\n1,,x\n,2,y\n")),
+            args: &["--data", "g.csv", "--missing", "drop"],
+            expect: "g.csv",
+        },
+        Case {
+            name: "--class-weight unknown",
+            setup: table_csv,
+            args: &["--data", "t.csv", "--class-weight", "inverse"],
+            expect: "--class-weight",
+        },
+        Case {
+            name: "--class-weight with a value target",
+            setup: |d| drop(write(d, "lin.csv", linear_csv())),
+            args: &["--data", "lin.csv", "--class-weight", "balanced"],
+            expect: "--class-weight",
+        },
+        Case {
+            name: "--categorical with MNIST data",
+            setup: |d| mnist_dir(d, 3, 3, true),
+            args: &["--data", "mnist", "--categorical", "pixel0"],
+            expect: "--categorical",
+        },
+        Case {
             name: "epochs not a number",
             setup: good_csv,
             args: &["--data", "good.csv", "--epochs", "ten"],
@@ -350,4 +443,36 @@ fn untrusted_sizes_in_files_are_rejected_cleanly() {
     let path = write(d, "bomb-labels.gz", gz.finish().unwrap());
     let err = wgtrain::data::idx::read_idx_labels(&path).unwrap_err().to_string();
     assert!(err.contains("unexpected bytes after the 10 bytes"), "{err}");
+}
+
+#[test]
+fn tabular_eval_and_predict_reject_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    table_csv(d);
+    write(d, "lin.csv", linear_csv());
+    for (data, save) in [("t.csv", "c.safetensors"), ("lin.csv", "r.safetensors")] {
+        let o = wgtrain(d, &["train", "--data", data, "--epochs", "1", "--save", save, "--quiet"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    write(d, "no_size.csv", "id,city,species\n1,Oslo,a\n");
+    write(d, "text_size.csv", "id,city,size\n1,Oslo,big\n");
+    let checks: [(&[&str], &str); 5] = [
+        (&["predict", "--model", "r.safetensors", "--data", "lin.csv", "--proba", "--out", "p.txt"], "--proba"),
+        (&["eval", "--model", "c.safetensors", "--data", "no_size.csv"], "missing feature column \"size\""),
+        (&["predict", "--model", "c.safetensors", "--data", "no_size.csv", "--out", "p.txt"], "\"size\""),
+        (
+            &["predict", "--model", "c.safetensors", "--data", "text_size.csv", "--out", "p.txt"],
+            "line 2, column \"size\"",
+        ),
+        (&["eval", "--model", "c.safetensors", "--data", "text_size.csv"], "no target column \"species\""),
+    ];
+    for (args, expect) in checks {
+        let o = wgtrain(d, args);
+        let err = stderr(&o);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR")).collect();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(lines.len() == 1 && lines[0].contains(expect) && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(!d.join("p.txt").exists(), "{args:?} wrote its output");
+    }
 }

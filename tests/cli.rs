@@ -149,7 +149,11 @@ fn checkpoint_is_plain_safetensors_with_torch_names() {
     assert_eq!(meta["activation"], "relu");
     assert_eq!(meta["loss"], "cross-entropy");
     assert_eq!(meta["classes"], r#"["setosa","versicolor","virginica"]"#);
-    assert!(meta.contains_key("normalize_mean") && meta.contains_key("normalize_std"));
+    // CSV preprocessing (column types, standardisation) travels as one JSON value.
+    let pre: serde_json::Value = serde_json::from_str(&meta["preprocess"]).expect("preprocess JSON");
+    assert_eq!(pre["columns"][1]["name"], "x2");
+    assert_eq!(pre["columns"][1]["encoding"]["type"], "numeric");
+    assert!(pre["columns"][1]["encoding"]["scale"].as_f64().unwrap() != 1.0, "{pre}");
     let leftovers: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .filter_map(|e| e.ok())

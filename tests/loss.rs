@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use wgtrain::ops::loss::loss;
+use wgtrain::ops::loss::{loss, weighted_cross_entropy};
 use wgtrain::reference::loss as reference;
 use wgtrain::rng::Rng;
 use wgtrain::Loss;
@@ -83,4 +83,51 @@ fn losses_are_stable_for_huge_logits() {
 #[test]
 fn loss_beyond_65535_workgroups() {
     check(Loss::Mse, 65_536 * 64 + 5, 1, 3);
+}
+
+fn run_weighted(logits: &[f32], labels: &[f32], weights: &[f32], rows: usize, cols: usize) -> (Vec<f32>, Vec<f32>) {
+    let (tl, tt, tw, td, ts) = (upload(logits), upload(labels), upload(weights), zeros(rows * cols), zeros(2 * rows));
+    let d = weighted_cross_entropy(gpu(), tl.view(), tt.view(), tw.view(), td.view(), ts.view(), rows, cols).unwrap();
+    gpu().run(&[&d]).unwrap();
+    (td.read(gpu()).unwrap(), ts.read(gpu()).unwrap())
+}
+
+/// The weighted kernel against its twin on awkward shapes (one row, one workgroup plus one, several workgroups
+/// that must each sum every row's weight), with weights that include 0; same tolerances as the unweighted losses:
+/// W is summed in the twin's order, so only exp/log rounding differs.
+#[test]
+fn weighted_cross_entropy_matches_reference() {
+    for (i, (rows, cols)) in [(1, 2), (37, 3), (64, 10), (65, 4), (129, 7), (1000, 5)].into_iter().enumerate() {
+        let seed = 80 + i as u64;
+        let logits = uniform(seed, rows * cols, -4.0, 4.0);
+        let mut rng = Rng::new(seed + 1);
+        let labels: Vec<f32> = (0..rows).map(|_| (rng.next_u64() % cols as u64) as f32).collect();
+        let mut weights = uniform(seed + 2, cols, 0.1, 3.0);
+        if cols > 3 {
+            weights[cols - 1] = 0.0;
+        }
+        let (dl, stats) = run_weighted(&logits, &labels, &weights, rows, cols);
+        let (want_dl, want_stats) = reference::weighted_cross_entropy_loss(&logits, &labels, &weights, rows, cols);
+        let label = format!("weighted {rows}x{cols}");
+        assert_nontrivial(&label, &want_dl);
+        assert_close(&format!("{label} dlogits"), &dl, &want_dl, ATOL, RTOL);
+        assert_close(&format!("{label} row stats"), &stats, &want_stats, ATOL, RTOL);
+    }
+}
+
+/// By hand: two rows, logits [0, ln 3] with labels 1 and 0, weights [1, 3]: nll = [−ln ¾, −ln ¼], W = 4, loss =
+/// (3·(−ln ¾) + 1·(−ln ¼)) / 4; equal weights give the unweighted loss.
+#[test]
+fn weighted_cross_entropy_by_hand() {
+    let x = [0.0, 3f32.ln(), 0.0, 3f32.ln()];
+    let (d, s) = run_weighted(&x, &[1.0, 0.0], &[1.0, 3.0], 2, 2);
+    let want = (3.0 * -(0.75f32.ln()) + -(0.25f32.ln())) / 4.0;
+    assert_close("weighted loss", &[(s[0] + s[1]) / 2.0], &[want], 1e-6, 1e-6);
+    assert_close("weighted grad", &d, &[0.25 * 0.75, -0.25 * 0.75, (0.25 - 1.0) * 0.25, 0.75 * 0.25], 1e-6, 1e-6);
+    let logits = uniform(9, 70 * 3, -2.0, 2.0);
+    let labels: Vec<f32> = (0..70).map(|r| (r % 3) as f32).collect();
+    let (dw, sw) = run_weighted(&logits, &labels, &[0.5, 0.5, 0.5], 70, 3);
+    let (du, su) = run(Loss::CrossEntropy, &logits, &labels, 70, 3);
+    assert_close("equal weights grad", &dw, &du, 1e-7, 1e-5);
+    assert_close("equal weights loss", &sw, &su, 1e-6, 1e-5);
 }

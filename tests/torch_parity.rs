@@ -1,5 +1,6 @@
 //! PyTorch parity: initial weights, ten batches and the weights after ten optimizer steps, produced by
-//! tests/fixtures/torch_parity/make_fixtures.py (torch 2.15). The test itself needs no Python.
+//! tests/fixtures/torch_parity/make_fixtures.py and make_weighted_ce.py (class-weighted cross-entropy; its
+//! per-step losses are checked too) with torch 2.15. The test itself needs no Python.
 
 mod common;
 use common::*;
@@ -71,11 +72,19 @@ fn check_fixture(name: &str) {
     // Both kernel families, so the storage-buffer kernels (what GPUs run) stay covered end to end on lavapipe.
     for gpu in devices() {
         let mut net = Network::new(gpu, &model, loss, &opt, &params, max).expect("network");
+        let weights = fx.get("class_weight").map(floats);
+        net.set_class_weights(gpu, weights.as_deref()).expect("class weights");
         let data = DeviceData::upload(gpu, &x, dims[0], &y, loss.target_cols(model.output())).expect("data");
         let mut offset = 0;
-        for &rows in &sizes {
+        for (step, &rows) in sizes.iter().enumerate() {
             net.train_step(gpu, &data, offset, rows, opt.lr).expect("step");
             offset += rows;
+            if weights.is_some() {
+                // The weighted loss's per-row values must average to torch's Σ w[yᵢ]·nllᵢ / Σ w[yᵢ].
+                let [sum, _, count] = net.take_stats(gpu).unwrap();
+                let want = fx["losses"][step].as_f64().unwrap() as f32;
+                assert_close(&format!("{name} step {step} loss"), &[sum / count], &[want], ATOL, RTOL);
+            }
         }
         let got = layout.unpack(&net.params(gpu).unwrap());
         let family = gpu.kernel_family();
@@ -107,5 +116,23 @@ parity!(
     adam,
     adam_wd_amsgrad,
     adamw,
-    adam_clip
+    adam_clip,
+    weighted_ce
 );
+
+/// The fixture's weights are scikit-learn's "balanced" formula over its labels, as `--class-weight balanced` uses.
+#[test]
+fn balanced_weights_match_the_fixture() {
+    let path = format!("{}/tests/fixtures/torch_parity/weighted_ce.json", env!("CARGO_MANIFEST_DIR"));
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json");
+    let targets: Vec<f32> = fx["batches"].as_array().unwrap().iter().flat_map(|b| floats(&b["y"])).collect();
+    let data = wgtrain::data::Dataset {
+        features: vec![0.0; targets.len()],
+        n_features: 1,
+        classes: Some(vec!["0".into(), "1".into(), "2".into()]),
+        feature_names: vec!["x".into()],
+        target_name: "y".into(),
+        targets,
+    };
+    assert_close("balanced", &data.balanced_class_weights().unwrap(), &floats(&fx["class_weight"]), 0.0, 1e-6);
+}

@@ -190,7 +190,7 @@ fn encode_targets(
 }
 
 /// Sorted distinct labels: numerically when all are integers (so "2" precedes "10"), else lexicographically.
-fn sorted_classes<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn sorted_classes<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
     let distinct: BTreeSet<&str> = labels.collect();
     let ints: Option<Vec<(i64, &str)>> = distinct.iter().map(|l| l.parse::<i64>().ok().map(|v| (v, *l))).collect();
     match ints {
@@ -203,7 +203,7 @@ fn sorted_classes<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// Parses one finite f32, with a reason naming `what` ("feature" or "target") on failure.
-fn parse_number(s: &str, what: &str) -> std::result::Result<f32, String> {
+pub(crate) fn parse_number(s: &str, what: &str) -> std::result::Result<f32, String> {
     if s.is_empty() {
         return Err(format!("empty value; every {what} must be a number"));
     }
@@ -236,7 +236,7 @@ fn feature_mismatch(expected: &[String], found: &[String]) -> String {
 }
 
 /// Quoted, comma-separated names, shortened so huge headers do not flood the message.
-fn name_list(names: &[String]) -> String {
+pub(crate) fn name_list(names: &[String]) -> String {
     const SHOWN: usize = 20;
     let shown = names.iter().take(SHOWN).map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
     match names.len().checked_sub(SHOWN) {
@@ -246,7 +246,7 @@ fn name_list(names: &[String]) -> String {
 }
 
 /// Splits one line into trimmed fields; a quoted field keeps its inner text verbatim, with "" meaning ".
-fn split_fields(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
+pub(crate) fn split_fields(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
     let mut fields = Vec::new();
     let mut rest = line;
     loop {

@@ -1,9 +1,13 @@
-//! Host-side datasets: loading (CSV, MNIST IDX), splitting and feature normalization.
+//! Host-side datasets: loading (CSV, MNIST IDX), tabular preprocessing, splitting and feature normalization.
 
 pub mod csv;
 pub mod device;
+pub mod encode;
+mod fit;
 pub mod idx;
 pub mod normalize;
+pub mod preprocess;
+pub mod table;
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -65,33 +69,52 @@ impl Dataset {
         }
     }
 
-    /// Splits into (train, validation): a seeded shuffle picks round(len * val_fraction) rows for validation;
-    /// both parts keep the original relative order of their rows.
+    /// scikit-learn's `class_weight="balanced"`: n_samples / (n_classes · count_c) per class (a class with no rows
+    /// gets 0); None for regression.
+    pub fn balanced_class_weights(&self) -> Option<Vec<f32>> {
+        let k = self.n_classes()?;
+        let mut counts = vec![0usize; k];
+        for &t in &self.targets {
+            if let Some(c) = counts.get_mut(t as usize) {
+                *c += 1;
+            }
+        }
+        let n = self.len() as f64;
+        Some(counts.iter().map(|&c| if c == 0 { 0.0 } else { (n / (k as f64 * c as f64)) as f32 }).collect())
+    }
+
+    /// Splits into (train, validation) with [`split_indices`].
     pub fn split(&self, val_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
-        // Written as a negated range test so NaN is rejected too.
-        if !(val_fraction > 0.0 && val_fraction < 1.0) {
-            return Err(Error::config("val_split", format!("must be between 0 and 1 (exclusive), got {val_fraction}")));
-        }
-        let n = self.len();
-        let n_val = (n as f64 * val_fraction).round() as usize;
-        if n_val == 0 || n_val >= n {
-            return Err(Error::config(
-                "val_split",
-                format!(
-                    "{val_fraction} of {n} rows leaves {} for validation and {} for training; both need at least one",
-                    n_val.min(n),
-                    n - n_val.min(n)
-                ),
-            ));
-        }
-        let perm = Rng::new(seed).permutation(n);
-        let mut is_val = vec![false; n];
-        for &i in &perm[..n_val] {
-            is_val[i as usize] = true;
-        }
-        let (val, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| is_val[i]);
+        let (train, val) = split_indices(self.len(), val_fraction, seed)?;
         Ok((self.subset(&train), self.subset(&val)))
     }
+}
+
+/// (train, validation) row indices for `n` rows: a seeded shuffle picks round(n * val_fraction) rows for
+/// validation; both lists are in increasing order, so each part keeps the file's relative order.
+pub fn split_indices(n: usize, val_fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    // Written as a negated range test so NaN is rejected too.
+    if !(val_fraction > 0.0 && val_fraction < 1.0) {
+        return Err(Error::config("val_split", format!("must be between 0 and 1 (exclusive), got {val_fraction}")));
+    }
+    let n_val = (n as f64 * val_fraction).round() as usize;
+    if n_val == 0 || n_val >= n {
+        return Err(Error::config(
+            "val_split",
+            format!(
+                "{val_fraction} of {n} rows leaves {} for validation and {} for training; both need at least one",
+                n_val.min(n),
+                n - n_val.min(n)
+            ),
+        ));
+    }
+    let perm = Rng::new(seed).permutation(n);
+    let mut is_val = vec![false; n];
+    for &i in &perm[..n_val] {
+        is_val[i as usize] = true;
+    }
+    let (val, train): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| is_val[i]);
+    Ok((train, val))
 }
 
 #[cfg(test)]
@@ -141,6 +164,18 @@ mod tests {
         assert_eq!(d.split(0.25, 1).unwrap(), (train, val.clone()));
         let (_, val2) = d.split(0.25, 2).unwrap();
         assert_ne!(val.targets, val2.targets);
+    }
+
+    #[test]
+    fn balanced_weights_as_sklearn() {
+        // sklearn: compute_class_weight("balanced", classes=[0,1,2], y=[0,0,0,1]) = [4/6, 4/3, (absent) ...].
+        let d = Dataset {
+            targets: vec![0.0, 0.0, 0.0, 1.0],
+            classes: Some(vec!["a".into(), "b".into(), "c".into()]),
+            ..table(4)
+        };
+        assert_eq!(d.balanced_class_weights(), Some(vec![4.0 / 9.0, 4.0 / 3.0, 0.0]));
+        assert_eq!(table(2).balanced_class_weights(), None);
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct Network {
     dt: Tensor,
     dout: Tensor,
     row_stats: Tensor,
+    /// Cross-entropy class weights [outputs], when the loss is weighted.
+    class_weights: Option<Tensor>,
     plans: HashMap<(PlanKind, usize, u64), Vec<Dispatch>>,
     steps_done: u64,
     compiled: bool,
@@ -123,6 +125,7 @@ impl Network {
             row_stats: Tensor::zeros(gpu, "row stats", &[2 * max_rows])?,
             max_rows,
             layout,
+            class_weights: None,
             plans: HashMap::new(),
             steps_done: 0,
             compiled: false,
@@ -132,6 +135,38 @@ impl Network {
     /// The architecture.
     pub fn config(&self) -> &MlpConfig {
         &self.config
+    }
+
+    /// Weights the cross-entropy by class, as PyTorch's `CrossEntropyLoss(weight=w)`: the batch loss becomes
+    /// Σ w[yᵢ]·nllᵢ / Σ w[yᵢ]. `None` returns to the unweighted loss. `w` needs one finite weight ≥ 0 per output.
+    pub fn set_class_weights(&mut self, gpu: &Gpu, weights: Option<&[f32]>) -> Result<()> {
+        self.class_weights = match weights {
+            None => None,
+            Some(w) => {
+                let out = self.config.output();
+                if self.loss != Loss::CrossEntropy || w.len() != out || w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                    let reason = format!(
+                        "{} weights for a {} network with {out} outputs; cross-entropy needs {out} finite weights ≥ 0",
+                        w.len(),
+                        self.loss.name()
+                    );
+                    return Err(Error::config("class_weights", reason));
+                }
+                Some(Tensor::from_slice(gpu, "class weights", w, &[out])?)
+            }
+        };
+        // Cached plans bind the loss kernel they were built with.
+        self.plans.clear();
+        Ok(())
+    }
+
+    /// The loss kernel's entry point: the weighted cross-entropy when class weights are set.
+    fn loss_entry(&self) -> &'static str {
+        if self.class_weights.is_some() {
+            "weighted_cross_entropy_loss"
+        } else {
+            self.loss.entry()
+        }
     }
 
     /// Optimizer steps taken so far.

@@ -10,7 +10,7 @@ use crate::kernel::Dispatch;
 use crate::matmul_wgsl::{MatmulVariant, Pass};
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
-use crate::ops::loss::loss;
+use crate::ops::loss::{loss, weighted_cross_entropy};
 use crate::ops::matmul::{epilogue_constants, matmul_activation_backward, matmul_forward, MatmulShape};
 use crate::ops::optim::{optimizer_constants, optimizer_update};
 use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
@@ -101,7 +101,19 @@ impl Network {
         }
         let out_act = cfg.output_activation;
         let dlogits = if out_act == Activation::Identity { self.d[last].view() } else { self.dout.view() };
-        plan.push(loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?);
+        plan.push(match &self.class_weights {
+            Some(w) => weighted_cross_entropy(
+                gpu,
+                self.h[last].view(),
+                self.y.view(),
+                w.view(),
+                dlogits,
+                self.row_stats.view(),
+                b,
+                out,
+            )?,
+            None => loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?,
+        });
         plan.push(stats_accumulate(gpu, self.row_stats.view(), self.stats.view(), b)?);
         if kind == PlanKind::Evaluate {
             return Ok(plan);
@@ -204,7 +216,7 @@ impl Network {
         let mut kernels = vec![
             (GATHER, "gather_rows", Vec::new()),
             (GATHER_VEC4, "gather_rows", Vec::new()),
-            (LOSS, self.loss.entry(), Vec::new()),
+            (LOSS, self.loss_entry(), Vec::new()),
             (REDUCE, "stats_accumulate", Vec::new()),
             (REDUCE, "column_sum", Vec::new()),
             (OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),

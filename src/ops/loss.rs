@@ -106,3 +106,47 @@ pub fn loss(
     let res = [u.as_entire_binding(), logits.binding(), targets.binding(), dlogits.binding(), row_stats.binding()];
     Dispatch::new(gpu, kernel, &res, rows.div_ceil(64) as u64)
 }
+
+/// Class-weighted cross-entropy (`weighted_cross_entropy_loss` in shaders/loss.wgsl): like [`loss`] with
+/// [`Loss::CrossEntropy`], with `weights` [cols] so that the batch loss is Σ w[yᵢ]·nllᵢ / Σ w[yᵢ] (PyTorch's
+/// `CrossEntropyLoss(weight=w)`), and the gradient w[y]·(softmax − onehot) / Σ w[yᵢ]. Each workgroup sums the
+/// batch's weights itself: rows²/64 loads per launch, negligible for mini-batches, noticeable only for full-batch
+/// training on hundreds of thousands of rows. A batch whose weights sum to 0 gives NaN, as in PyTorch.
+#[allow(clippy::too_many_arguments)]
+pub fn weighted_cross_entropy(
+    gpu: &Gpu,
+    logits: View<'_>,
+    targets: View<'_>,
+    weights: View<'_>,
+    dlogits: View<'_>,
+    row_stats: View<'_>,
+    rows: usize,
+    cols: usize,
+) -> Result<Dispatch> {
+    const OP: &str = "weighted cross-entropy";
+    const ENTRY: &str = "weighted_cross_entropy_loss";
+    positive(OP, "rows", rows)?;
+    positive(OP, "cols", cols)?;
+    need(OP, "logits", &logits, rows * cols)?;
+    need(OP, "targets", &targets, rows)?;
+    need(OP, "weights", &weights, cols)?;
+    need(OP, "dlogits", &dlogits, rows * cols)?;
+    need(OP, "row_stats", &row_stats, 2 * rows)?;
+    let p = LossParams {
+        rows: to_u32(OP, "rows", rows)?,
+        cols: to_u32(OP, "cols", cols)?,
+        inv_count: (1.0 / rows as f64) as f32,
+        _pad: 0,
+    };
+    let kernel = gpu.kernel(&shaders::LOSS, ENTRY)?;
+    let u = uniform(gpu, ENTRY, &p);
+    let res = [
+        u.as_entire_binding(),
+        logits.binding(),
+        targets.binding(),
+        dlogits.binding(),
+        row_stats.binding(),
+        weights.binding(),
+    ];
+    Dispatch::new(gpu, kernel, &res, rows.div_ceil(64) as u64)
+}

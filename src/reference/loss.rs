@@ -72,3 +72,54 @@ pub fn cross_entropy_loss<T: Real>(x: &[T], labels: &[T], rows: usize, cols: usi
     }
     (dx, stats)
 }
+
+/// Class-weighted softmax cross-entropy (CrossEntropyLoss(weight=w), reduction = mean): with W = Σ w[tᵢ] over the
+/// batch, dx = w[t]·(softmax − onehot)/W and the per-row loss w[t]·nll·rows/W, so that the mean of the per-row
+/// losses is PyTorch's Σ w[tᵢ]·nllᵢ / W. W is summed in the kernel's order (64 strided partials, then a tree).
+pub fn weighted_cross_entropy_loss<T: Real>(
+    x: &[T],
+    labels: &[T],
+    weights: &[T],
+    rows: usize,
+    cols: usize,
+) -> (Vec<T>, Vec<T>) {
+    let label = |r: usize| (labels[r].to_f64() as usize).min(cols - 1);
+    let mut partial = [T::of(0.0); 64];
+    for (lid, p) in partial.iter_mut().enumerate() {
+        for r in (lid..rows).step_by(64) {
+            *p += weights[label(r)];
+        }
+    }
+    let mut s = 32;
+    while s > 0 {
+        for lid in 0..s {
+            let v = partial[lid + s];
+            partial[lid] += v;
+        }
+        s /= 2;
+    }
+    let total = partial[0];
+    let mut dx = vec![T::of(0.0); rows * cols];
+    let mut stats = vec![T::of(0.0); 2 * rows];
+    for r in 0..rows {
+        let row = &x[r * cols..(r + 1) * cols];
+        let t = label(r);
+        let scale = weights[t] / total;
+        let (mut m, mut arg) = (row[0], 0);
+        for (c, &v) in row.iter().enumerate().skip(1) {
+            if v > m {
+                m = v;
+                arg = c;
+            }
+        }
+        let s = row.iter().fold(T::of(0.0), |s, &v| s + (v - m).exp());
+        for c in 0..cols {
+            let p = (row[c] - m).exp() / s;
+            let onehot = if c == t { T::of(1.0) } else { T::of(0.0) };
+            dx[r * cols + c] = (p - onehot) * scale;
+        }
+        stats[r] = (m + s.ln() - row[t]) * scale * T::of(rows as f64);
+        stats[rows + r] = T::of(if arg == t { 1.0 } else { 0.0 });
+    }
+    (dx, stats)
+}

@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub early_stopping: Option<EarlyStopping>,
     /// Report the running training loss every this many steps (a read-back each time); None = per epoch only.
     pub report_every: Option<usize>,
+    /// Cross-entropy class weights w[c] (PyTorch's `CrossEntropyLoss(weight=…)`): the loss is
+    /// Σ w[yᵢ]·nllᵢ / Σ w[yᵢ] over each batch. None = unweighted.
+    pub class_weights: Option<Vec<f32>>,
 }
 
 impl TrainConfig {
@@ -67,6 +70,7 @@ impl TrainConfig {
             seed: 0,
             early_stopping: None,
             report_every: None,
+            class_weights: None,
         }
     }
 
@@ -81,6 +85,14 @@ impl TrainConfig {
         }
         if let LrSchedule::Plateau(p) = &self.schedule.kind {
             p.validate()?;
+        }
+        if let Some(w) = &self.class_weights {
+            if self.loss != Loss::CrossEntropy {
+                return Err(Error::config("class_weights", "apply to the cross-entropy loss only"));
+            }
+            if w.iter().any(|v| !v.is_finite() || *v < 0.0) || !w.iter().any(|v| *v > 0.0) {
+                return Err(Error::config("class_weights", "must be finite, ≥ 0 and not all 0"));
+            }
         }
         if let Some(es) = &self.early_stopping {
             if !es.min_delta.is_finite() || es.min_delta < 0.0 {

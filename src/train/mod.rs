@@ -73,7 +73,8 @@ impl<'g> Trainer<'g> {
     /// A trainer for `model` starting from flat `params`, with buffers for batches of up to `max_batch` rows.
     pub fn new(gpu: &'g Gpu, model: &MlpConfig, params: &[f32], config: TrainConfig, max_batch: usize) -> Result<Self> {
         config.validate()?;
-        let net = Network::new(gpu, model, config.loss, &config.optimizer, params, max_batch)?;
+        let mut net = Network::new(gpu, model, config.loss, &config.optimizer, params, max_batch)?;
+        net.set_class_weights(gpu, config.class_weights.as_deref())?;
         let plateau = match &config.schedule.kind {
             LrSchedule::Plateau(p) => Some(PlateauState::new(*p, config.optimizer.lr)),
             _ => None,

@@ -1,16 +1,15 @@
 //! The subcommands: each reads its inputs completely and checks its output paths before any GPU work, so bad
 //! input costs one message and leaves nothing behind.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use wgtrain::atomic_file::{check_writable, write_atomic};
-use wgtrain::data::csv::{read_csv, CsvOptions, TargetKind};
-use wgtrain::data::idx::read_mnist_dir;
+use wgtrain::atomic_file::check_writable;
+use wgtrain::data::csv::TargetKind;
 use wgtrain::data::normalize::Normalizer;
+use wgtrain::data::preprocess::Preprocessor;
 use wgtrain::data::Dataset;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::saved::{load_weights, SavedModel};
@@ -19,15 +18,7 @@ use wgtrain::{list_adapters, Error, Gpu, Loss, Result};
 
 use crate::options::{require, TrainOptions};
 use crate::resume::{self, Checkpoint};
-
-/// A CSV file or an MNIST directory: (main set, the MNIST test set if any).
-fn load(path: &Path, opts: &CsvOptions) -> Result<(Dataset, Option<Dataset>)> {
-    if path.is_dir() {
-        read_mnist_dir(path)
-    } else {
-        Ok((read_csv(path, opts)?, None))
-    }
-}
+use crate::tabular::{load_training, Loaded};
 
 /// Targets as the loss reads them: class indices, 0/1 for bce, values for mse.
 fn check_targets(data: &Dataset, loss: Loss, what: &Path) -> Result<()> {
@@ -86,42 +77,22 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         Some(Loss::Mse) => TargetKind::Value,
         None => TargetKind::Auto,
     };
-    let csv = CsvOptions { target: opts.target.clone(), kind, ..CsvOptions::default() };
-    let (mut train, _) = load(data_path, &csv)?;
+    let Loaded { train, val, preprocessor, normalizer, notes } = load_training(&opts, kind, opts.seed.unwrap_or(0))?;
     let loss = loss_opt.unwrap_or(if train.classes.is_some() { Loss::CrossEntropy } else { Loss::Mse });
     let mut config = opts.train_config(loss)?;
     if !opts.quiet {
         // The bar shows the running loss; reading it back every 20 steps keeps the pipeline mostly full.
         config.report_every = Some(20);
     }
-    let mut val = match (&opts.val, opts.val_split) {
-        (Some(_), Some(_)) => return Err(Error::config("--val", "give either --val or --val-split, not both")),
-        (Some(p), None) => {
-            let fixed = CsvOptions {
-                classes: train.classes.clone(),
-                feature_names: Some(train.feature_names.clone()),
-                target: Some(train.target_name.clone()),
-                kind,
-                ..CsvOptions::default()
-            };
-            // An MNIST directory validates on its t10k test files when it has them.
-            let (main, test) = load(p, &fixed)?;
-            Some(test.unwrap_or(main))
-        }
-        (None, Some(f)) => {
-            let (t, v) = train.split(f, config.seed)?;
-            train = t;
-            Some(v)
-        }
-        (None, None) => None,
-    };
     check_targets(&train, loss, data_path)?;
-    let normalizer = opts.normalize.then(|| Normalizer::fit(&train));
-    if let Some(n) = &normalizer {
-        n.apply(&mut train)?;
-        if let Some(v) = val.as_mut() {
-            n.apply(v)?;
+    if opts.balanced()? {
+        if loss != Loss::CrossEntropy {
+            return Err(Error::config(
+                "--class-weight",
+                format!("balanced weights need cross-entropy, not {}", loss.name()),
+            ));
         }
+        config.class_weights = train.balanced_class_weights();
     }
     let model = MlpConfig::new(train.n_features, &hidden, output_width(loss, &train), activation);
     model.validate()?;
@@ -129,6 +100,9 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         Some(p) => load_weights(p, &model)?,
         None => init_params(&model, Init::Torch, config.seed)?,
     };
+    for note in &notes {
+        eprintln!("wgtrain: {note}");
+    }
 
     let gpu = Gpu::new()?;
     let quiet = opts.quiet;
@@ -207,7 +181,7 @@ pub fn train(opts: TrainOptions) -> Result<()> {
             Ok(_) => {
                 if let Some(p) = &opts.save {
                     let epoch = trainer.history().epochs.len();
-                    resume::write(&trainer, describe(&trainer, loss, &train, normalizer.clone())?, &opts, p)?;
+                    resume::write(&trainer, describe(&trainer, loss, &train, &normalizer, &preprocessor)?, &opts, p)?;
                     last_checkpoint = Some((p.clone(), epoch));
                 }
             }
@@ -219,7 +193,7 @@ pub fn train(opts: TrainOptions) -> Result<()> {
         Ok(()) => {}
         Err(e @ Error::Interrupted { .. }) => {
             if let Some(p) = &opts.save {
-                resume::write(&trainer, describe(&trainer, loss, &train, normalizer.clone())?, &opts, p)?;
+                resume::write(&trainer, describe(&trainer, loss, &train, &normalizer, &preprocessor)?, &opts, p)?;
                 eprintln!("wgtrain: interrupted; checkpoint written to {} (continue with --resume)", p.display());
             }
             return Err(e);
@@ -234,7 +208,7 @@ pub fn train(opts: TrainOptions) -> Result<()> {
     }
     let history = trainer.history().clone();
     if let Some(p) = &opts.save {
-        let model = describe(&trainer, loss, &train, normalizer)?;
+        let model = describe(&trainer, loss, &train, &normalizer, &preprocessor)?;
         if opts.checkpoint_every.is_some() {
             // Still a checkpoint, marked finished: a process killed between this write and its exit can be resumed
             // (it then has nothing left to do) instead of finding a file --resume rejects.
@@ -266,7 +240,13 @@ pub fn train(opts: TrainOptions) -> Result<()> {
 }
 
 /// The model as it stands, with what eval and predict need to read data the way training did.
-fn describe(trainer: &Trainer<'_>, loss: Loss, train: &Dataset, normalizer: Option<Normalizer>) -> Result<SavedModel> {
+fn describe(
+    trainer: &Trainer<'_>,
+    loss: Loss,
+    train: &Dataset,
+    normalizer: &Option<Normalizer>,
+    preprocessor: &Option<Preprocessor>,
+) -> Result<SavedModel> {
     Ok(SavedModel {
         model: trainer.model().clone(),
         loss,
@@ -274,90 +254,9 @@ fn describe(trainer: &Trainer<'_>, loss: Loss, train: &Dataset, normalizer: Opti
         classes: train.classes.clone(),
         feature_names: train.feature_names.clone(),
         target_name: train.target_name.clone(),
-        normalizer,
+        normalizer: normalizer.clone(),
+        preprocessor: preprocessor.clone(),
     })
-}
-
-/// Reads `path` the way the saved model expects (its features, classes and normalisation).
-fn load_for(saved: &SavedModel, path: &Path, require_target: bool) -> Result<Dataset> {
-    let csv = CsvOptions {
-        target: Some(saved.target_name.clone()),
-        kind: if saved.classes.is_some() { TargetKind::Class } else { TargetKind::Value },
-        classes: saved.classes.clone(),
-        require_target,
-        feature_names: Some(saved.feature_names.clone()),
-    };
-    let (main, test) = load(path, &csv)?;
-    let mut data = test.unwrap_or(main);
-    if data.n_features != saved.model.input {
-        return Err(Error::parse(
-            path,
-            None,
-            format!("has {} features, the model takes {}", data.n_features, saved.model.input),
-        ));
-    }
-    if let Some(n) = &saved.normalizer {
-        n.apply(&mut data)?;
-    }
-    Ok(data)
-}
-
-fn trainer_for<'g>(gpu: &'g Gpu, saved: &SavedModel, rows: usize) -> Result<Trainer<'g>> {
-    let config = wgtrain::train::TrainConfig::new(saved.loss, wgtrain::OptimizerConfig::sgd(0.01));
-    Trainer::new(gpu, &saved.model, &saved.params, config, rows.clamp(1, 1024))
-}
-
-/// `wgtrain eval`.
-pub fn eval(model: &Path, data: &Path, json: bool) -> Result<()> {
-    let saved = SavedModel::load(model)?;
-    let set = load_for(&saved, data, true)?;
-    let gpu = Gpu::new()?;
-    let mut trainer = trainer_for(&gpu, &saved, set.len())?;
-    let d = trainer.upload(&set.features, &set.targets)?;
-    let (loss, accuracy) = trainer.evaluate(&d)?;
-    if json {
-        let mut obj = serde_json::json!({ "loss": loss, "samples": set.len() });
-        if let Some(a) = accuracy {
-            obj["accuracy"] = serde_json::json!(a);
-        }
-        println!("{obj}");
-    } else {
-        let acc = accuracy.map(|a| format!(", accuracy {:.2}%", 100.0 * a)).unwrap_or_default();
-        println!("{} samples: loss {loss:.6}{acc}", set.len());
-    }
-    Ok(())
-}
-
-/// `wgtrain predict`.
-pub fn predict(model: &Path, data: &Path, out: Option<&Path>) -> Result<()> {
-    if let Some(p) = out {
-        check_writable(p)?;
-    }
-    let saved = SavedModel::load(model)?;
-    let set = load_for(&saved, data, false)?;
-    let gpu = Gpu::new()?;
-    let mut trainer = trainer_for(&gpu, &saved, set.len())?;
-    let targets = vec![0.0; set.len() * saved.loss.target_cols(saved.model.output())];
-    let d = trainer.upload(&set.features, &targets)?;
-    let outputs = trainer.predict(&d)?;
-    let width = saved.model.output();
-    let mut text = String::new();
-    for row in outputs.chunks(width) {
-        let line = match (&saved.classes, saved.loss) {
-            (Some(classes), Loss::CrossEntropy) => {
-                let arg = row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best });
-                classes.get(arg).cloned().unwrap_or_else(|| arg.to_string())
-            }
-            (Some(classes), Loss::Bce) => classes.get(usize::from(row[0] > 0.0)).cloned().unwrap_or_default(),
-            _ => row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","),
-        };
-        text.push_str(&line);
-        text.push('\n');
-    }
-    match out {
-        Some(p) => write_atomic(p, text.as_bytes()),
-        None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e)),
-    }
 }
 
 /// `wgtrain devices`.

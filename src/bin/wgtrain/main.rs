@@ -3,7 +3,9 @@
 
 mod commands;
 mod options;
+mod report;
 mod resume;
+mod tabular;
 mod tune;
 
 use std::path::PathBuf;
@@ -23,7 +25,7 @@ struct Cli {
 enum Command {
     /// Train a model on a CSV file or an MNIST directory.
     Train(Box<options::TrainOptions>),
-    /// Loss (and accuracy for classification) of a saved model on a data set.
+    /// Loss and metrics of a saved model on a data set (accuracy, per-class F1 and confusion, or rmse, mae and r²).
     Eval {
         /// The model file written by `train --save`.
         #[arg(long)]
@@ -31,7 +33,8 @@ enum Command {
         /// The data (CSV or MNIST directory; for MNIST the t10k test files when present).
         #[arg(long)]
         data: PathBuf,
-        /// Print one JSON object with "loss" and (classification) "accuracy".
+        /// Print one JSON object: loss, accuracy, per_class, macro_f1, confusion_matrix (classification) or loss, mse,
+        /// rmse, mae, r2 (regression).
         #[arg(long)]
         json: bool,
     },
@@ -46,6 +49,9 @@ enum Command {
         /// Write predictions here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write one probability column per class, headed by the class names, instead of the predicted class.
+        #[arg(long)]
+        proba: bool,
     },
     /// The GPU adapters wgpu sees, and the one wgtrain would use.
     Devices,
@@ -89,8 +95,8 @@ fn main() {
     };
     let result = match cli.command {
         Command::Train(opts) => commands::train(*opts),
-        Command::Eval { model, data, json } => commands::eval(&model, &data, json),
-        Command::Predict { model, data, out } => commands::predict(&model, &data, out.as_deref()),
+        Command::Eval { model, data, json } => report::eval(&model, &data, json),
+        Command::Predict { model, data, out, proba } => report::predict(&model, &data, out.as_deref(), proba),
         Command::Devices => commands::devices(),
         Command::Tune { layers, batch_size, json } => tune::run(layers.as_deref(), batch_size, json),
     };

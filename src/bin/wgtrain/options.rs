@@ -34,6 +34,30 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// CSV columns to one-hot encode even though they hold numbers, e.g. zip,grade.
+    #[arg(long, value_name = "COLS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categorical: Option<String>,
+    /// CSV columns that must be numeric (a text cell is then an error).
+    #[arg(long, value_name = "COLS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numeric: Option<String>,
+    /// CSV columns to leave out, e.g. an id column.
+    #[arg(long, value_name = "COLS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
+    /// Gaps in CSV features: `impute` (mean + indicator; a category of its own) or `drop` the row [default: impute].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+    /// The most distinct values a categorical column may have [default: 50].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_levels: Option<usize>,
+    /// `balanced`: weight the cross-entropy by n_samples / (n_classes · class count), as scikit-learn.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_weight: Option<String>,
     /// Hidden layer widths, e.g. 128,64 (empty for a linear model).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +170,8 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_shuffle: bool,
-    /// Standardise features with the training set's mean and std (kept in the model file).
+    /// Standardise numeric features and a numeric target with the training set's mean and std (kept in the model
+    /// file; predictions are mapped back to the target's units).
     #[arg(long)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub normalize: bool,
