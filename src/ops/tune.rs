@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{cache_dir, Gpu, KernelFamily};
 use crate::matmul_wgsl::{cpu_configs, gpu_configs, MatmulConfig, MatmulVariant, Operands, Pass};
 use crate::ops::activation::Activation;
-use crate::ops::matmul::{matmul_variant, MatmulOperands, MatmulShape};
+use crate::ops::matmul::{epilogue_constants, matmul_variant, MatmulOperands, MatmulShape};
 use crate::tensor::Tensor;
 
 /// A tuned choice: the shape class, the config and the throughput measured for it.
@@ -144,6 +144,14 @@ pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
     let c = Tensor::zeros(gpu, "tune c", &[s.m * s.n])?;
     let ops = MatmulOperands { a: a.view(), b: b.view(), bias: Some(bias.view()), aux: None, c: c.view(), z: None };
     let flops = 2.0 * (s.m * s.n * s.k) as f64;
+    // Compile every candidate first, on all cores: on CPU drivers the compile costs more than the timing.
+    let constants = epilogue_constants(Activation::Relu, true, false);
+    let compile: Vec<_> = cands
+        .iter()
+        .filter_map(|c| MatmulVariant::for_shape(*c, &s.facts(), Pass::Forward))
+        .map(|v| (v.shader(), Pass::Forward.entry(), constants.clone()))
+        .collect();
+    gpu.precompile(&compile)?;
     let mut best: Option<(MatmulConfig, f64)> = None;
     for config in cands {
         let Some(d) = matmul_variant(gpu, config, s, Pass::Forward, Activation::Relu, &ops)? else { continue };
