@@ -123,15 +123,19 @@ fn bench_mlp(
     w: &Workload,
     plan: StepPlan,
 ) -> Result<(StepJson, Gpu), Box<dyn std::error::Error>> {
+    let phase = Instant::now();
     let gpu = Gpu::new()?;
+    let device_s = phase.elapsed().as_secs_f64();
     let (train, _) = read_mnist_dir(dir)?;
     let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
     let optimizer = OptimizerConfig::adam(1e-3);
     let params = init_params(&model, Init::Torch, 0)?;
     let mut net = Network::new(&gpu, &model, Loss::CrossEntropy, &optimizer, &params, w.batch)?;
     let data = DeviceData::upload(&gpu, &train.features, train.n_features, &train.targets, 1)?;
-    // What `Trainer::fit` does before its first step: compile every pipeline (in parallel) and build the plan.
+    let data_s = phase.elapsed().as_secs_f64() - device_s;
+    // What `Trainer::fit` does before its first step: tune, compile every pipeline (in parallel), build the plan.
     net.prepare(&gpu, &data, w.batch)?;
+    let prepare_s = phase.elapsed().as_secs_f64() - device_s - data_s;
     let dispatches_per_step = net.dispatches_per_step(&gpu, &data, w.batch)?;
     // Whole batches only, as torch_mlp.py does (len // batch); step i takes batch i mod that.
     let batches = train.len() / w.batch;
@@ -148,6 +152,12 @@ fn bench_mlp(
     let warmup_start = Instant::now();
     step(0)?;
     let first_step_s = origin.elapsed().as_secs_f64();
+    eprintln!(
+        "  {}: first step after {first_step_s:.2} s: device {device_s:.2} s, data and network {data_s:.2} s, \
+         tuning and compiling {prepare_s:.2} s, the step itself {:.2} s",
+        w.key,
+        warmup_start.elapsed().as_secs_f64()
+    );
     let mut warmup = 1;
     while warmup < plan.warmup && (warmup < MIN_WARMUP || warmup_start.elapsed() < warmup_budget) {
         step(warmup)?;

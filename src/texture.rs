@@ -1,5 +1,5 @@
 //! Flat rgba32float textures that hold a copy of a storage-buffer range: the operands of
-//! shaders/matmul_texture.wgsl. Float f of the range is component f % 4 of texel f / 4, and texel t sits at
+//! the generated texture matmuls (`matmul_wgsl`) and of the texture reductions. Float f of the range is component f % 4 of texel f / 4, and texel t sits at
 //! (t % TEXTURE_WIDTH, t / TEXTURE_WIDTH), so any range uploads with one or two plain copies.
 
 use crate::error::Result;
@@ -14,7 +14,19 @@ const TEXEL_BYTES: u64 = 16;
 
 /// Whether `len` floats fit one flat texture within the adapter's size limit.
 pub fn fits(gpu: &Gpu, len: usize) -> bool {
-    len.div_ceil(4).div_ceil(TEXTURE_WIDTH) <= gpu.limits().max_texture_dimension_2d as usize
+    height(len.div_ceil(4).div_ceil(TEXTURE_WIDTH)) <= gpu.limits().max_texture_dimension_2d as usize
+}
+
+/// The texture height for `rows` rows of texels: never a power of two. llvmpipe compiles a separate shader variant
+/// for power-of-two and other texture sizes, so one pipeline reading a 1-row texture in one launch and a 7-row one
+/// in the next was JIT-compiled twice (0.6–0.8 s each for a 16×16 matmul block on the first step).
+fn height(rows: usize) -> usize {
+    let h = rows.max(3);
+    if h.is_power_of_two() {
+        h + 1
+    } else {
+        h
+    }
 }
 
 /// A texture and the copy that refreshes it from its buffer range; recorded before every launch that reads it.
@@ -41,7 +53,7 @@ impl Upload {
         }
         let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
             label: Some(label),
-            size: wgpu::Extent3d { width: TEXTURE_WIDTH as u32, height: rows.max(1) as u32, depth_or_array_layers: 1 },
+            size: wgpu::Extent3d { width: TEXTURE_WIDTH as u32, height: height(rows) as u32, depth_or_array_layers: 1 },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,

@@ -258,16 +258,18 @@ fn scalar_fallback_matches_reference() {
 fn each_family_picks_its_variants() {
     let launch = |family, m, n, k, ta, tb| {
         let gpu = device(family);
-        let t = zeros(gpu, 256 * 256);
+        let t = zeros(gpu, 1024 * 1024);
         let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
         matmul_forward(gpu, &s, t.view(), t.view(), None, Activation::Identity, t.view(), None)
             .unwrap()
             .file()
             .to_string()
     };
-    assert!(launch(KernelFamily::Texture, 37, 12, 20, false, true).starts_with("matmul_texture_b16x16"));
-    assert!(launch(KernelFamily::Texture, 256, 256, 8, false, false).starts_with("matmul_texture_b32x16"));
+    assert!(launch(KernelFamily::Texture, 37, 12, 20, false, true).starts_with("matmul_texture_b8x8"), "tiny");
+    assert!(launch(KernelFamily::Texture, 128, 128, 784, false, true).starts_with("matmul_texture_b16x16"));
+    assert!(launch(KernelFamily::Texture, 256, 256, 64, false, false).starts_with("matmul_texture_b32x16"));
     assert!(launch(KernelFamily::Texture, 37, 12, 10, false, false).ends_with("_an_forward"), "K % 4 ≠ 0");
+    assert!(launch(KernelFamily::Texture, 1024, 64, 38, false, false).contains("b16x16_w8x1_v4_an"), "not tiny");
     assert_eq!(launch(KernelFamily::Texture, 37, 13, 20, false, false), "matmul.wgsl", "NN with N % 4 ≠ 0");
     assert!(launch(KernelFamily::Buffer, 37, 20, 20, false, true).starts_with("matmul_buffer_b4x4_w16x16_k16_v4"));
     assert!(launch(KernelFamily::Buffer, 128, 10, 64, false, true).starts_with("matmul_buffer_b4x4_w4x16"), "thin N");

@@ -63,9 +63,9 @@ pub fn shape_class(gpu: &Gpu, s: &MatmulShape) -> String {
 }
 
 /// The candidates for `s` on this device, best guess first (the heuristic default). CPU adapters get register
-/// blocks with texture operands: for products of at least 256 rows and columns 32×16, 16×32 and 16×16 (Aᵀ·B:
-/// 16×16 and 32×16, the taller blocks ran slower there), else 16×16 alone: timing a product that takes a
-/// millisecond would cost more LLVM compile time than it could save. GPUs get the workgroup-tiled family and the
+/// blocks with texture operands: for products of at least 256 rows and columns 32×16 and 16×16 (16×32 ran no
+/// faster than 32×16 and costs as much compile time), else 16×16 alone, or 8×8 up to two million multiply-adds:
+/// timing a product that takes a millisecond would cost more LLVM compile time than it could save. GPUs get the workgroup-tiled family and the
 /// untiled 4×4 block with storage buffers.
 pub fn candidates(gpu: &Gpu, s: &MatmulShape) -> Vec<MatmulConfig> {
     let facts = s.facts();
@@ -74,9 +74,13 @@ pub fn candidates(gpu: &Gpu, s: &MatmulShape) -> Vec<MatmulConfig> {
             let all = cpu_configs(Operands::Texture);
             let large = s.m >= 256 && s.n >= 256;
             let pick = |b: (u32, u32)| all.iter().copied().find(|c| c.block == b);
+            // Up to two million multiply-adds a launch costs its overhead, not its arithmetic, while the JIT of a
+            // 16×16 block costs 0.6–1.2 s on a cold start against 0.1–0.2 s for 8×8.
+            let tiny = s.m * s.n * s.k <= 1 << 21;
             let blocks: &[(u32, u32)] = match (large, s.trans_a) {
+                _ if tiny => &[(8, 8)],
                 (false, _) => &[(16, 16)],
-                (true, false) => &[(32, 16), (16, 32), (16, 16)],
+                (true, false) => &[(32, 16), (16, 16)],
                 (true, true) => &[(16, 16), (32, 16)],
             };
             blocks.iter().filter_map(|&b| pick(b)).collect()
@@ -138,14 +142,25 @@ pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
     if cands.is_empty() {
         return Ok(None);
     }
+    // Timed with the epilogue a training step most often gives this layout (a hidden layer's forward product; a
+    // weight gradient otherwise), so the winner's pipeline is already compiled when the step needs it.
+    let (act, has_bias) = if s.trans_b { (Activation::Relu, true) } else { (Activation::Identity, false) };
     let a = Tensor::zeros(gpu, "tune a", &[s.m * s.k])?;
     let b = Tensor::zeros(gpu, "tune b", &[s.k * s.n])?;
     let bias = Tensor::zeros(gpu, "tune bias", &[s.n])?;
     let c = Tensor::zeros(gpu, "tune c", &[s.m * s.n])?;
-    let ops = MatmulOperands { a: a.view(), b: b.view(), bias: Some(bias.view()), aux: None, c: c.view(), z: None };
+    let ops = MatmulOperands {
+        a: a.view(),
+        b: b.view(),
+        bias: has_bias.then(|| bias.view()),
+        aux: None,
+        c: c.view(),
+        z: None,
+    };
     let flops = 2.0 * (s.m * s.n * s.k) as f64;
-    // Compile every candidate first, on all cores: on CPU drivers the compile costs more than the timing.
-    let constants = epilogue_constants(Activation::Relu, true, false);
+    let constants = epilogue_constants(act, has_bias, false);
+    // Compile every candidate first, on all cores (GPU drivers compile at pipeline creation; CPU drivers such as
+    // lavapipe compile at the first launch).
     let compile: Vec<_> = cands
         .iter()
         .filter_map(|c| MatmulVariant::for_shape(*c, &s.facts(), Pass::Forward))
@@ -154,7 +169,7 @@ pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
     gpu.precompile(&compile)?;
     let mut best: Option<(MatmulConfig, f64)> = None;
     for config in cands {
-        let Some(d) = matmul_variant(gpu, config, s, Pass::Forward, Activation::Relu, &ops)? else { continue };
+        let Some(d) = matmul_variant(gpu, config, s, Pass::Forward, act, &ops)? else { continue };
         // The first launch pays the driver's compile; then enough launches in one submission to last ~30 ms.
         let started = Instant::now();
         gpu.run(&[&d])?;
