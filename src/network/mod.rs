@@ -274,6 +274,35 @@ impl Network {
         Ok(())
     }
 
+    /// Like [`Network::train_step`], but returns the step's dispatch list instead of submitting it, so a group can
+    /// record the steps of many networks into one submission. The step's scalars are queued now; submit the list
+    /// before queuing this network's next step.
+    pub fn record_train_step(
+        &mut self,
+        gpu: &Gpu,
+        data: &DeviceData,
+        offset: usize,
+        rows: usize,
+        lr: f64,
+    ) -> Result<&[Dispatch]> {
+        self.check_batch(data, offset, rows)?;
+        let t = self.steps_done + 1;
+        self.step.write(gpu, &self.optimizer.step_scalars(t, lr, offset as u32));
+        self.steps_done = t;
+        Ok(self.plan(gpu, PlanKind::Train, data, rows)?)
+    }
+
+    /// Device bytes of a network's buffers (parameters, gradients, optimizer state, best copy, activations for
+    /// `max_rows`), to size groups of networks.
+    pub fn device_bytes(config: &MlpConfig, loss: Loss, optimizer: &OptimizerConfig, max_rows: usize) -> u64 {
+        let n = config.layout().len as u64;
+        let rows = max_rows.max(1) as u64;
+        let widths: u64 = config.layers.iter().map(|&w| w as u64).sum();
+        let out = config.output() as u64;
+        let per_rows = rows * (config.input as u64 + loss.target_cols(config.output()) as u64 + 3 * widths + out + 2);
+        4 * (n * (3 + optimizer.state_slots() as u64) + per_rows + partial_count(n as usize) as u64 + 8)
+    }
+
     /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating.
     pub fn gradient(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize) -> Result<Vec<f32>> {
         let scalars = StepScalars { batch_offset: offset as u32, ..Default::default() };

@@ -2,9 +2,13 @@
 //! early stopping and the history. Loss and accuracy accumulate on the GPU and are read once per epoch.
 
 mod config;
+mod group;
 mod progress;
 
 pub use config::{epoch_order, EarlyStopping, Monitor, TrainConfig};
+pub use group::{
+    group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, DEFAULT_GROUP_BYTES,
+};
 pub use progress::Progress;
 
 use std::sync::atomic::{AtomicBool, Ordering};
