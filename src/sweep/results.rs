@@ -47,8 +47,11 @@ const RESULT_KEYS: [&str; 6] = ["index", "final", "best_epoch", "epochs", "stop"
 impl ConfigResult {
     /// A command-line value as JSON: a number when it reads as one, else the text.
     pub fn option_value(text: &str) -> Value {
+        if let Ok(i) = text.parse::<i64>() {
+            return json!(i);
+        }
         match text.parse::<f64>() {
-            Ok(v) if v.is_finite() && !text.contains(',') => json!(v),
+            Ok(v) if v.is_finite() => json!(v),
             _ => Value::String(text.to_string()),
         }
     }

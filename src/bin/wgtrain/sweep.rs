@@ -17,7 +17,7 @@ use wgtrain::train::{group_capacity, GroupMember, GroupTrainer, MemberOutcome, S
 use wgtrain::{Error, Gpu, Loss, Result};
 
 use crate::options::TrainOptions;
-use crate::sweep_args::{ShardSpec, SweepArgs, SWEEP_HELP};
+use crate::sweep_args::{canonical_order, ShardSpec, SweepArgs, SWEEP_HELP};
 use crate::tabular::{load_training, Loaded};
 
 /// One configuration, ready to train.
@@ -114,11 +114,12 @@ pub fn run(words: &[String]) -> Result<()> {
     if let (Some(p), Some((_, m))) = (&args.save_best, best) {
         m.save(p)?;
     }
-    finish(&args, &results)
+    finish(&args, &mut results)
 }
 
 /// Prints the table and writes --results and --plot.
-fn finish(args: &SweepArgs, results: &[ConfigResult]) -> Result<()> {
+fn finish(args: &SweepArgs, results: &mut [ConfigResult]) -> Result<()> {
+    canonical_order(results);
     print!("{}", sweep::table(results));
     if let Some(p) = &args.results {
         sweep::write_results(p, results)?;
@@ -140,7 +141,7 @@ fn merge(args: &SweepArgs) -> Result<()> {
         return Err(Error::config("--merge", format!("configuration {} appears in two result files", dup.index)));
     }
     sweep::sort_results(&mut results);
-    finish(args, &results)
+    finish(args, &mut results)
 }
 
 /// The target kind the data is read with: the one every swept loss agrees on.

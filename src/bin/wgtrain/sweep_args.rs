@@ -118,6 +118,17 @@ Configurations that share the architecture, activation, loss, batch size and opt
 one group, on the same batches: the first --seed value seeds the shuffle and the validation split, and each
 configuration's --seed its initial weights.";
 
+/// Puts each result's options in `train`'s --help order, so a table has the same columns whether it comes from a
+/// run or from merged files (JSON objects do not keep key order).
+pub fn canonical_order(results: &mut [wgtrain::sweep::ConfigResult]) {
+    let cmd = TrainArgs::command();
+    let names: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).collect();
+    let rank = |k: &str| names.iter().position(|n| *n == k).unwrap_or(usize::MAX);
+    for r in results {
+        r.options.sort_by_key(|(k, _)| rank(k));
+    }
+}
+
 /// The value-taking and flag options of `train`, from its clap definition.
 fn train_option(name: &str) -> Option<bool> {
     let cmd = TrainArgs::command();
