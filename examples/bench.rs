@@ -361,10 +361,12 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 steps = Some(n);
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown argument {other:?}; expected --json, --steps N, --quick, --sweep K, --matmul N,N or --profile"
             )
-            .into()),
+                .into())
+            }
         }
     }
     let plan = match (quick, steps) {
