@@ -170,5 +170,6 @@ fn sweep_prints_the_grid_and_the_best_rate_per_batch_size() {
         let l = line(&out, &format!("batch {b:>3}: lr "));
         assert!(l.contains("test loss"), "{l}");
     }
-    assert_eq!(out.lines().filter(|l| l.trim_end().ends_with("epochs")).count(), 15, "15 configurations:\n{out}");
+    let ranked = out.lines().filter(|l| l.trim_start().split(' ').next().is_some_and(|w| w.parse::<usize>().is_ok()));
+    assert_eq!(ranked.count(), 15, "15 configurations ranked:\n{out}");
 }
