@@ -134,7 +134,7 @@ pub fn grid(axes: &[Axis]) -> Result<Vec<Assignment>> {
     let mut out: Vec<Assignment> = vec![Vec::new()];
     for a in axes {
         let AxisValues::List(values) = &a.values else {
-            return Err(Error::config(&format!("--{}", a.name), "a range (LO:HI) needs --random N"));
+            return Err(Error::config(format!("--{}", a.name), "a range (LO:HI) needs --random N"));
         };
         out = out
             .into_iter()

@@ -44,22 +44,7 @@ pub fn run(words: &[String]) -> Result<()> {
     if !args.merge.is_empty() {
         return merge(&args);
     }
-    let configs = match args.random {
-        Some(n) => {
-            let seed = args.fixed.iter().find(|(k, _)| k == "seed").and_then(|(_, v)| v.as_deref()?.parse().ok());
-            sweep::random(&args.axes, n, seed.unwrap_or(0))
-        }
-        None => sweep::grid(&args.axes)?,
-    };
-    let shard = match &args.shard {
-        None => None,
-        Some(ShardSpec::Given(s)) => Some(*s),
-        Some(ShardSpec::Auto) => Some(Shard::from_env(|k| std::env::var(k).ok(), args.shards)?),
-    };
-    if shard.is_some() && args.results.is_none() {
-        return Err(Error::config("--shard", "needs --results FILE.json for --merge to read"));
-    }
-    let range = shard.map_or(0..configs.len(), |s| s.range(configs.len()));
+    let (configs, range) = configurations(&args)?;
     // The data, its split and the batch order come from the whole sweep's first configuration, so every shard
     // reads and shuffles the same way.
     let first = args.options(configs.first().ok_or_else(|| Error::config("sweep", "no configurations"))?)?;
@@ -115,6 +100,33 @@ pub fn run(words: &[String]) -> Result<()> {
         m.save(p)?;
     }
     finish(&args, &mut results)
+}
+
+/// The whole sweep's configurations (the grid or the random draw) and the indices this process trains.
+fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<usize>)> {
+    let configs = match args.random {
+        Some(n) => {
+            // The draw's seed: --seed, or the first value of a --seed list.
+            let fixed = args.fixed.iter().find(|(k, _)| k == "seed").and_then(|(_, v)| v.clone());
+            let listed = args.axes.iter().find(|a| a.name == "seed").and_then(|a| match &a.values {
+                wgtrain::sweep::AxisValues::List(v) => v.first().cloned(),
+                wgtrain::sweep::AxisValues::Range { lo, .. } => Some(lo.to_string()),
+            });
+            let seed = fixed.or(listed).and_then(|v| v.parse().ok()).unwrap_or(0);
+            sweep::random(&args.axes, n, seed)
+        }
+        None => sweep::grid(&args.axes)?,
+    };
+    let shard = match &args.shard {
+        None => None,
+        Some(ShardSpec::Given(s)) => Some(*s),
+        Some(ShardSpec::Auto) => Some(Shard::from_env(|k| std::env::var(k).ok(), args.shards)?),
+    };
+    if shard.is_some() && args.results.is_none() {
+        return Err(Error::config("--shard", "needs --results FILE.json for --merge to read"));
+    }
+    let range = shard.map_or(0..configs.len(), |s| s.range(configs.len()));
+    Ok((configs, range))
 }
 
 /// Prints the table and writes --results and --plot.
