@@ -227,6 +227,8 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
         n.prepare(gpu, &data, w.batch)?;
     }
     let batches = (train.len() / w.batch).max(1);
+    // Host time to record and submit the step, to tell the host's share from the device's.
+    let mut recorded = Vec::new();
     let mut step = |i: usize| -> wgtrain::Result<f64> {
         let t = Instant::now();
         let mut all: Vec<&wgtrain::Dispatch> = Vec::new();
@@ -234,6 +236,7 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
             all.extend(n.record_train_step(gpu, &data, (i % batches) * w.batch, w.batch, 1e-3)?);
         }
         gpu.submit(&all);
+        recorded.push(t.elapsed().as_secs_f64());
         gpu.wait()?;
         Ok(t.elapsed().as_secs_f64())
     };
@@ -250,7 +253,12 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
         times.push(step(warmup + times.len())?);
     }
     let med = median(&mut times) * 1e3;
-    eprintln!("  sweep_{k}: {} timed steps, median {med:.2} ms ({:.2} ms a model)", times.len(), med / k as f64);
+    let rec = median(&mut recorded) * 1e3;
+    eprintln!(
+        "  sweep_{k}: {} timed steps, median {med:.2} ms ({:.2} ms a model; recording and submitting {rec:.2} ms)",
+        times.len(),
+        med / k as f64
+    );
     Ok(SweepJson { step_median_ms: med, per_model_ms: med / k as f64, k })
 }
 

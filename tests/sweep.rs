@@ -104,6 +104,11 @@ fn three_shards_in_three_processes_merge_into_the_unsharded_results() {
     assert_eq!(stdout(&o), whole, "the merged table is the unsharded one");
     assert_eq!(json(&d.join("merged.json")), json(&d.join("whole.json")));
 
+    // Groups of one model each (every configuration alone) give the same results: grouping changes no weights.
+    let alone = stdout(&sweep(d, &["--max-group", "1", "--results", "alone.json"]));
+    assert_eq!(alone, whole);
+    assert_eq!(json(&d.join("alone.json")), json(&d.join("whole.json")));
+
     // Kubernetes Indexed Job: the index comes from the environment.
     let mut args: Vec<&str> = GRID.to_vec();
     args.extend(["--shard", "auto", "--shards", "3", "--results", "k1.json"]);
@@ -171,6 +176,7 @@ fn bad_sweeps_fail_with_one_line_before_training() {
         (vec!["--shard", "3/3"], "--shard"),
         (vec!["--lr", "0.1", "--lr", "0.2"], "twice"),
         (vec!["--bogus", "1"], "--bogus"),
+        (vec!["--early-stop", "2,4"], "validation set"),
     ] {
         let mut all = vec!["sweep", "--data", "train.csv"];
         all.extend(args);

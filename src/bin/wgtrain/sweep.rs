@@ -49,6 +49,9 @@ pub fn run(words: &[String]) -> Result<()> {
     // reads and shuffles the same way.
     let first = args.options(configs.first().ok_or_else(|| Error::config("sweep", "no configurations"))?)?;
     let kind = target_kind(&args, &configs)?;
+    if first.val.is_none() && first.val_split.is_none() && first.early_stop.is_some() {
+        return Err(Error::config("--early-stop", "needs a validation set: add --val FILE or --val-split FRACTION"));
+    }
     let data_seed = first.seed.unwrap_or(0);
     let Loaded { train, val, preprocessor, normalizer, notes } = load_training(&first, kind, data_seed)?;
     let mut planned = Vec::new();
