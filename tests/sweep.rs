@@ -177,6 +177,8 @@ fn bad_sweeps_fail_with_one_line_before_training() {
         (vec!["--lr", "0.1", "--lr", "0.2"], "twice"),
         (vec!["--bogus", "1"], "--bogus"),
         (vec!["--early-stop", "2,4"], "validation set"),
+        (vec!["--results", "r.txt"], ".json or .csv"),
+        (vec!["--merge"], "result files"),
     ] {
         let mut all = vec!["sweep", "--data", "train.csv"];
         all.extend(args);

@@ -41,6 +41,14 @@ pub fn run(words: &[String]) -> Result<()> {
     for p in [&args.results, &args.plot, &args.save_best].into_iter().flatten() {
         check_writable(p)?;
     }
+    if let Some(p) = &args.results {
+        if !matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "csv")) {
+            return Err(Error::config("--results", format!("{}: expected a .json or .csv file", p.display())));
+        }
+    }
+    if args.merging && args.merge.is_empty() {
+        return Err(Error::config("--merge", "needs the result files to merge (shard-0.json shard-1.json …)"));
+    }
     if !args.merge.is_empty() {
         return merge(&args);
     }

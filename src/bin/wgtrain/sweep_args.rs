@@ -82,6 +82,8 @@ pub struct SweepArgs {
     pub shards: Option<usize>,
     /// Merge these result files instead of training.
     pub merge: Vec<PathBuf>,
+    /// Whether --merge was given (even with no files).
+    pub merging: bool,
     /// Write the results here (.json or .csv).
     pub results: Option<PathBuf>,
     /// Write the validation curves of the best ten here (SVG).
@@ -98,7 +100,7 @@ pub struct SweepArgs {
 
 pub const SWEEP_HELP: &str = "\
 Train every combination of the given options: any `train` option given as a comma list is a sweep axis
-(--layers and --schedule take `;` between values: --layers \"64,32;128,64\").
+(--layers and --schedule take `;` between values: --layers \"64,32;128,64\"). `wgtrain train --help` lists them.
 
 Sweep options:
   --random N          draw N configurations (seeded by the first --seed) instead of the grid; numeric options
@@ -182,6 +184,7 @@ impl SweepArgs {
                 "save-all" => out.save_all = Some(value(name, inline, &mut it)?.into()),
                 "quiet" => out.quiet = true,
                 "merge" => {
+                    out.merging = true;
                     out.merge.extend(inline.map(PathBuf::from));
                     while let Some(p) = it.next_if(|w| !w.starts_with("--")) {
                         out.merge.push(p.into());
