@@ -222,19 +222,24 @@ pub fn read_results(path: &Path) -> Result<Vec<ConfigResult>> {
     arr.iter().map(|r| ConfigResult::from_json(r, path)).collect()
 }
 
-/// The results as an aligned text table, ranked in the given order.
+/// The results as an aligned text table, ranked in the given order; a metric no result has gets no column.
 pub fn table(results: &[ConfigResult]) -> String {
     let names = option_names(results);
+    type Metric = fn(&FinalMetrics) -> Option<f64>;
+    let metrics: [(&str, Metric); 4] =
+        [("loss", |m| m.loss), ("acc", |m| m.accuracy), ("val_loss", |m| m.val_loss), ("val_acc", |m| m.val_accuracy)];
+    let shown: Vec<(&str, Metric)> =
+        metrics.into_iter().filter(|(_, f)| results.iter().any(|r| f(&r.metrics).is_some())).collect();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut head = vec!["rank".to_string()];
     head.extend(names.iter().cloned());
-    head.extend(["loss", "acc", "val_loss", "val_acc", "best", "epochs", "stop"].map(String::from));
+    head.extend(shown.iter().map(|(n, _)| n.to_string()));
+    head.extend(["best", "epochs", "stop"].map(String::from));
     rows.push(head);
     for (i, r) in results.iter().enumerate() {
-        let m = &r.metrics;
         let mut row = vec![(i + 1).to_string()];
         row.extend(names.iter().map(|n| cell(r, n)));
-        row.extend([metric(m.loss), metric(m.accuracy), metric(m.val_loss), metric(m.val_accuracy)]);
+        row.extend(shown.iter().map(|(_, f)| metric(f(&r.metrics))));
         row.push(r.best_epoch.map(|e| e.to_string()).unwrap_or_else(|| "-".into()));
         row.push(r.epochs.to_string());
         row.push(r.stop.name().to_string());

@@ -77,7 +77,9 @@ pub fn run(words: &[String]) -> Result<()> {
     if !args.quiet {
         println!("adapter: {}", gpu.adapter());
         let n: usize = groups.iter().map(Vec::len).sum();
-        println!("{n} configurations in {} groups, {} training samples", groups.len(), train.len());
+        let g = groups.len();
+        let s = if g == 1 { "" } else { "s" };
+        println!("{n} configurations in {g} group{s}, {} training samples", train.len());
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
