@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{epoch_order, mean_stats, Monitor, TrainConfig};
+use super::{early_stop_verdict, epoch_order, evaluate_network, mean_stats, TrainConfig, Verdict};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::history::{EpochRecord, History};
@@ -282,7 +282,7 @@ impl Slot {
         let lr = self.config.lr_at(base, self.net.steps_done().saturating_sub(1), epoch);
         let (val_loss, val_accuracy) = match val {
             Some(v) => {
-                let (l, a) = evaluate(gpu, &mut self.net, v, &self.config)?;
+                let (l, a) = evaluate_network(gpu, &mut self.net, v, self.config.loss)?;
                 (Some(l), a)
             }
             None => (None, None),
@@ -320,39 +320,15 @@ impl Slot {
 
     /// The trainer's early-stopping rule, per model.
     fn early_stop_check(&mut self, gpu: &Gpu, val_loss: Option<f64>, val_accuracy: Option<f64>) -> bool {
-        let Some(es) = self.config.early_stopping.clone() else { return false };
-        let value = match es.monitor {
-            Monitor::ValLoss => val_loss,
-            Monitor::ValAccuracy => val_accuracy,
-        };
-        let Some(value) = value else { return false };
-        let improved = match (self.best, es.monitor) {
-            (None, _) => true,
-            (Some(best), Monitor::ValLoss) => value < best - es.min_delta,
-            (Some(best), Monitor::ValAccuracy) => value > best + es.min_delta,
-        };
-        if improved {
-            self.best = Some(value);
-            self.history.best_epoch = Some(self.history.epochs.len());
-            self.bad_epochs = 0;
-            self.net.remember_best(gpu);
-            false
-        } else {
-            self.bad_epochs += 1;
-            self.bad_epochs >= es.patience.max(1)
+        let Some(es) = &self.config.early_stopping else { return false };
+        match early_stop_verdict(es, &mut self.best, &mut self.bad_epochs, val_loss, val_accuracy) {
+            Verdict::Improved => {
+                self.history.best_epoch = Some(self.history.epochs.len());
+                self.net.remember_best(gpu);
+                false
+            }
+            Verdict::Wait => false,
+            Verdict::Stop => true,
         }
     }
-}
-
-/// Mean loss and accuracy of one network over a data set in file order, in batches of its largest size.
-fn evaluate(gpu: &Gpu, net: &mut Network, data: &DeviceData, config: &TrainConfig) -> Result<(f64, Option<f64>)> {
-    data.reset_order(gpu)?;
-    let b = net.max_rows();
-    let mut offset = 0;
-    while offset < data.rows() {
-        let rows = b.min(data.rows() - offset);
-        net.evaluate_batch(gpu, data, offset, rows)?;
-        offset += rows;
-    }
-    Ok(mean_stats(net.take_stats(gpu)?, config.loss))
 }
