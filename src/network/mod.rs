@@ -267,10 +267,8 @@ impl Network {
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.
     /// Queued, not waited for: loss and accuracy accumulate on the device (see [`Network::take_stats`]).
     pub fn train_step(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize, lr: f64) -> Result<()> {
-        let t = self.steps_done + 1;
-        let scalars = self.optimizer.step_scalars(t, lr, offset as u32);
-        self.submit(gpu, PlanKind::Train, data, offset, rows, scalars)?;
-        self.steps_done = t;
+        let plan = self.record_train_step(gpu, data, offset, rows, lr)?;
+        gpu.submit_all(plan);
         Ok(())
     }
 
@@ -286,6 +284,8 @@ impl Network {
         lr: f64,
     ) -> Result<&[Dispatch]> {
         self.check_batch(data, offset, rows)?;
+        // Built (or found in the cache) before anything changes, so a failure leaves the step count alone.
+        self.plan(gpu, PlanKind::Train, data, rows)?;
         let t = self.steps_done + 1;
         self.step.write(gpu, &self.optimizer.step_scalars(t, lr, offset as u32));
         self.steps_done = t;
