@@ -171,3 +171,11 @@ fn members_that_differ_in_batch_size_are_refused() {
     let err = GroupTrainer::new(gpu(), &model(), members, 0, 8).err().expect("refused");
     assert!(err.to_string().contains("batch_size"), "{err}");
 }
+
+#[test]
+fn a_group_larger_than_the_memory_budget_is_cut_to_fit() {
+    let c = config(OptimizerConfig::adam(0.01), 1);
+    let per = wgtrain::network::Network::device_bytes(&model(), c.loss, &c.optimizer, 8);
+    assert_eq!(wgtrain::train::group_capacity(&model(), &c, 8, 10 * per + per / 2), 10);
+    assert_eq!(wgtrain::train::group_capacity(&model(), &c, 8, 1), 1, "at least one model");
+}
