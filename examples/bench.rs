@@ -1,6 +1,6 @@
 //! Training-step benchmark on the bundled MNIST subset, for comparison with bench/torch_mlp.py (see bench/compare.sh).
 //!
-//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--profile | --profile-b]]
+//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--sweep K] [--profile | --profile-b]]
 //!
 //! Workloads (ReLU, softmax cross-entropy, Adam 1e-3, as in torch_mlp.py):
 //!   MLP-A 784-128-64-10, batch 128;  MLP-B 784-1024-1024-10, batch 1024.
@@ -19,6 +19,10 @@
 //!
 //! --json prints one JSON object on stdout (progress goes to stderr); --quick runs a few steps and small matmuls;
 //! --matmul N,N,… times those sizes instead (bench/gpu.sh: 1024,4096).
+//!
+//! --sweep K also times a group step of K MLP-A models at batch 128 (what `wgtrain sweep` runs: every model's step
+//! recorded into one submission, then `Gpu::wait()`), on MLP-A's device right after MLP-A, and reports it as
+//! `"sweep_K": {"step_median_ms", "per_model_ms", "k"}` beside `mlp_a`; compare with K × mlp_a.step_median_ms.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -93,6 +97,16 @@ struct StepPlan {
 }
 
 #[derive(Serialize)]
+struct SweepJson {
+    step_median_ms: f64,
+    per_model_ms: f64,
+    k: usize,
+    /// The median time of one single step of each of the same K models (K submissions and waits), measured
+    /// between the group steps.
+    k_single_steps_ms: f64,
+}
+
+#[derive(Serialize)]
 struct MatmulJson {
     n: usize,
     gflops: f64,
@@ -103,6 +117,9 @@ struct Report {
     adapter: AdapterJson,
     mlp_a: StepJson,
     mlp_b: StepJson,
+    /// `sweep_K` for --sweep K.
+    #[serde(flatten)]
+    sweeps: std::collections::BTreeMap<String, SweepJson>,
     matmul: Vec<MatmulJson>,
 }
 
@@ -199,6 +216,79 @@ fn bench_mlp(
     Ok((stats, gpu))
 }
 
+/// Times a group step of `k` MLP-A models (Adam 1e-3, seeds 0..k): each model's step recorded into one submission,
+/// then one wait; the models see the same batches, as in a group.
+fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJson, Box<dyn std::error::Error>> {
+    let w = &WORKLOADS[0];
+    let (train, _) = read_mnist_dir(dir)?;
+    let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
+    let optimizer = OptimizerConfig::adam(1e-3);
+    let data = DeviceData::upload(gpu, &train.features, train.n_features, &train.targets, 1)?;
+    let mut nets = (0..k)
+        .map(|s| {
+            Network::new(
+                gpu,
+                &model,
+                Loss::CrossEntropy,
+                &optimizer,
+                &init_params(&model, Init::Torch, s as u64)?,
+                w.batch,
+            )
+        })
+        .collect::<wgtrain::Result<Vec<_>>>()?;
+    for n in &mut nets {
+        n.prepare(gpu, &data, w.batch)?;
+    }
+    let batches = (train.len() / w.batch).max(1);
+    // Host time to record and submit the group step, to tell the host's share from the device's.
+    let mut recorded = Vec::new();
+    // After each group step, the same K models take one single step each (a submission and a wait apiece), so
+    // the two are compared in the same stretch of time: on a shared 2-core machine the load moves a lot.
+    let mut singles = Vec::new();
+    let mut step = |i: usize| -> wgtrain::Result<f64> {
+        let offset = (i % batches) * w.batch;
+        let t = Instant::now();
+        let mut all: Vec<&wgtrain::Dispatch> = Vec::new();
+        for n in nets.iter_mut() {
+            all.extend(n.record_train_step(gpu, &data, offset, w.batch, 1e-3)?);
+        }
+        gpu.submit(&all);
+        recorded.push(t.elapsed().as_secs_f64());
+        gpu.wait()?;
+        let group = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for n in nets.iter_mut() {
+            n.train_step(gpu, &data, offset, w.batch, 1e-3)?;
+            gpu.wait()?;
+        }
+        singles.push(t.elapsed().as_secs_f64());
+        Ok(group)
+    };
+    let (warmup_budget, timed_budget) = plan.budgets.unwrap_or((Duration::MAX, Duration::MAX));
+    let start = Instant::now();
+    let mut warmup = 0;
+    while warmup < plan.warmup.max(1) && (warmup < MIN_WARMUP || start.elapsed() < warmup_budget) {
+        step(warmup)?;
+        warmup += 1;
+    }
+    let mut times = Vec::new();
+    let timed_start = Instant::now();
+    while times.len() < plan.steps && (times.is_empty() || timed_start.elapsed() < timed_budget) {
+        times.push(step(warmup + times.len())?);
+    }
+    let med = median(&mut times) * 1e3;
+    let rec = median(&mut recorded) * 1e3;
+    let single = median(&mut singles[warmup..]) * 1e3;
+    eprintln!(
+        "  sweep_{k}: {} timed steps, median {med:.2} ms ({:.2} ms a model; recording and submitting {rec:.2} ms); \
+         interleaved, the same {k} models one step each: {single:.2} ms (ratio {:.2})",
+        times.len(),
+        med / k as f64,
+        med / single
+    );
+    Ok(SweepJson { step_median_ms: med, per_model_ms: med / k as f64, k, k_single_steps_ms: single })
+}
+
 /// Median GFLOP/s of an N×N×N matmul_forward, each run timed from submit to the end of Gpu::wait().
 fn bench_matmul(gpu: &Gpu, n: usize) -> wgtrain::Result<f64> {
     let mut rng = Rng::new(0);
@@ -275,7 +365,7 @@ fn main() {
 }
 
 fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
-    let (mut json, mut quick, mut steps) = (false, false, None);
+    let (mut json, mut quick, mut steps, mut sweep) = (false, false, None, None);
     let mut sizes_arg: Option<Vec<usize>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -292,6 +382,13 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 sizes_arg = Some(sizes);
             }
+            "--sweep" => {
+                let k: usize = args.next().ok_or("--sweep needs a number of models")?.parse()?;
+                if k == 0 {
+                    return Err("--sweep needs at least 1 model".into());
+                }
+                sweep = Some(k);
+            }
             "--steps" => {
                 let n: usize = args.next().ok_or("--steps needs a number")?.parse()?;
                 if n == 0 {
@@ -301,8 +398,8 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}; expected --json, --steps N, --quick, --matmul N,N or --profile"
-                )
+                "unknown argument {other:?}; expected --json, --steps N, --quick, --sweep K, --matmul N,N or --profile"
+            )
                 .into())
             }
         }
@@ -320,6 +417,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let dir = data_dir();
 
     let mut results = Vec::new();
+    let mut sweeps = std::collections::BTreeMap::new();
     let mut gpu = None;
     for (i, w) in WORKLOADS.iter().enumerate() {
         eprintln!("{}: batch {}, warm-up {}, {} timed steps", w.name, w.batch, plan.warmup, plan.steps);
@@ -328,6 +426,10 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         drop(gpu.take());
         let (stats, g) = bench_mlp(start, &dir, w, plan)?;
         results.push(stats);
+        if let (0, Some(k)) = (i, sweep) {
+            eprintln!("{k} × MLP-A in one group: batch {}", w.batch);
+            sweeps.insert(format!("sweep_{k}"), bench_sweep(&g, &dir, k, plan)?);
+        }
         gpu = Some(g);
     }
     let gpu = gpu.ok_or("no workload ran")?;
@@ -348,6 +450,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         },
         mlp_a: results.next().ok_or("MLP-A result missing")?,
         mlp_b: results.next().ok_or("MLP-B result missing")?,
+        sweeps,
         matmul,
     };
     if json {
@@ -382,6 +485,17 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("each step is one submission, timed from submit to the end of Gpu::wait(); the figure is the median");
+    for s in report.sweeps.values() {
+        println!(
+            "group of {} MLP-A models: step {:.3} ms ({:.3} ms a model) vs {} single steps {:.3} ms: ratio {:.2}",
+            s.k,
+            s.step_median_ms,
+            s.per_model_ms,
+            s.k,
+            s.k as f64 * report.mlp_a.step_median_ms,
+            s.step_median_ms / (s.k as f64 * report.mlp_a.step_median_ms)
+        );
+    }
     println!("{:<14} {:>9}", "matmul", "GFLOP/s");
     for m in &report.matmul {
         println!("{:<14} {:>9.2}", format!("{0}×{0}×{0}", m.n), m.gflops);

@@ -38,6 +38,7 @@ pub mod rng;
 pub mod saved;
 pub mod schedule;
 pub mod shaders;
+pub mod sweep;
 pub mod tensor;
 pub mod texture;
 pub mod train;

@@ -161,3 +161,15 @@ fn bench_quick_json_has_every_key() {
         assert!(m["n"].as_u64().is_some() && m["gflops"].as_f64().is_some_and(|g| g > 0.0), "{m}");
     }
 }
+
+#[test]
+fn sweep_prints_the_grid_and_the_best_rate_per_batch_size() {
+    let out = run_example("sweep", &[], Some(1));
+    line(&out, "best learning rate per batch size:");
+    for b in ["32", "128", "512"] {
+        let l = line(&out, &format!("batch {b:>3}: lr "));
+        assert!(l.contains("test loss"), "{l}");
+    }
+    let ranked = out.lines().filter(|l| l.trim_start().split(' ').next().is_some_and(|w| w.parse::<usize>().is_ok()));
+    assert_eq!(ranked.count(), 15, "15 configurations ranked:\n{out}");
+}

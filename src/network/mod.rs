@@ -267,11 +267,40 @@ impl Network {
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.
     /// Queued, not waited for: loss and accuracy accumulate on the device (see [`Network::take_stats`]).
     pub fn train_step(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize, lr: f64) -> Result<()> {
-        let t = self.steps_done + 1;
-        let scalars = self.optimizer.step_scalars(t, lr, offset as u32);
-        self.submit(gpu, PlanKind::Train, data, offset, rows, scalars)?;
-        self.steps_done = t;
+        let plan = self.record_train_step(gpu, data, offset, rows, lr)?;
+        gpu.submit_all(plan);
         Ok(())
+    }
+
+    /// Like [`Network::train_step`], but returns the step's dispatch list instead of submitting it, so a group can
+    /// record the steps of many networks into one submission. The step's scalars are queued now; submit the list
+    /// before queuing this network's next step.
+    pub fn record_train_step(
+        &mut self,
+        gpu: &Gpu,
+        data: &DeviceData,
+        offset: usize,
+        rows: usize,
+        lr: f64,
+    ) -> Result<&[Dispatch]> {
+        self.check_batch(data, offset, rows)?;
+        // Built (or found in the cache) before anything changes, so a failure leaves the step count alone.
+        self.plan(gpu, PlanKind::Train, data, rows)?;
+        let t = self.steps_done + 1;
+        self.step.write(gpu, &self.optimizer.step_scalars(t, lr, offset as u32));
+        self.steps_done = t;
+        Ok(self.plan(gpu, PlanKind::Train, data, rows)?)
+    }
+
+    /// Device bytes of a network's buffers (parameters, gradients, optimizer state, best copy, activations for
+    /// `max_rows`), to size groups of networks.
+    pub fn device_bytes(config: &MlpConfig, loss: Loss, optimizer: &OptimizerConfig, max_rows: usize) -> u64 {
+        let n = config.layout().len as u64;
+        let rows = max_rows.max(1) as u64;
+        let widths: u64 = config.layers.iter().map(|&w| w as u64).sum();
+        let out = config.output() as u64;
+        let per_rows = rows * (config.input as u64 + loss.target_cols(config.output()) as u64 + 3 * widths + out + 2);
+        4 * (n * (3 + optimizer.state_slots() as u64) + per_rows + partial_count(n as usize) as u64 + 8)
     }
 
     /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating.

@@ -2,9 +2,13 @@
 //! early stopping and the history. Loss and accuracy accumulate on the GPU and are read once per epoch.
 
 mod config;
+mod group;
 mod progress;
 
 pub use config::{epoch_order, EarlyStopping, Monitor, TrainConfig};
+pub use group::{
+    group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, DEFAULT_GROUP_BYTES,
+};
 pub use progress::Progress;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,6 +71,63 @@ pub struct Trainer<'g> {
 fn mean_stats(s: [f32; 3], loss: Loss) -> (f64, Option<f64>) {
     let n = f64::from(s[2]).max(1.0);
     (f64::from(s[0]) / n, loss.is_classification().then(|| f64::from(s[1]) / n))
+}
+
+/// What early stopping makes of an epoch.
+enum Verdict {
+    /// The monitored metric improved: remember these weights.
+    Improved,
+    /// No improvement (or nothing to monitor), patience not yet spent.
+    Wait,
+    /// Patience spent: stop.
+    Stop,
+}
+
+/// Early stopping's rule for one epoch's metrics, updating the best value and the count of epochs without
+/// improvement (shared by the trainer and the group's models).
+fn early_stop_verdict(
+    es: &EarlyStopping,
+    best: &mut Option<f64>,
+    bad_epochs: &mut usize,
+    val_loss: Option<f64>,
+    val_accuracy: Option<f64>,
+) -> Verdict {
+    let value = match es.monitor {
+        Monitor::ValLoss => val_loss,
+        Monitor::ValAccuracy => val_accuracy,
+    };
+    let Some(value) = value else { return Verdict::Wait };
+    let improved = match (*best, es.monitor) {
+        (None, _) => true,
+        (Some(b), Monitor::ValLoss) => value < b - es.min_delta,
+        (Some(b), Monitor::ValAccuracy) => value > b + es.min_delta,
+    };
+    if improved {
+        *best = Some(value);
+        *bad_epochs = 0;
+        Verdict::Improved
+    } else {
+        *bad_epochs += 1;
+        if *bad_epochs >= es.patience.max(1) {
+            Verdict::Stop
+        } else {
+            Verdict::Wait
+        }
+    }
+}
+
+/// Mean loss and (for classification) accuracy of `net` over a data set in file order, in batches of its largest
+/// size.
+fn evaluate_network(gpu: &Gpu, net: &mut Network, data: &DeviceData, loss: Loss) -> Result<(f64, Option<f64>)> {
+    data.reset_order(gpu)?;
+    let b = net.max_rows();
+    let mut offset = 0;
+    while offset < data.rows() {
+        let rows = b.min(data.rows() - offset);
+        net.evaluate_batch(gpu, data, offset, rows)?;
+        offset += rows;
+    }
+    Ok(mean_stats(net.take_stats(gpu)?, loss))
 }
 
 impl<'g> Trainer<'g> {
@@ -269,26 +330,15 @@ impl<'g> Trainer<'g> {
 
     /// Updates the early-stopping state after an epoch; true when training should stop.
     fn early_stop_check(&mut self, val_loss: Option<f64>, val_accuracy: Option<f64>) -> bool {
-        let Some(es) = self.config.early_stopping.clone() else { return false };
-        let value = match es.monitor {
-            Monitor::ValLoss => val_loss,
-            Monitor::ValAccuracy => val_accuracy,
-        };
-        let Some(value) = value else { return false };
-        let improved = match (self.best, es.monitor) {
-            (None, _) => true,
-            (Some(best), Monitor::ValLoss) => value < best - es.min_delta,
-            (Some(best), Monitor::ValAccuracy) => value > best + es.min_delta,
-        };
-        if improved {
-            self.best = Some(value);
-            self.history.best_epoch = Some(self.epochs_done);
-            self.bad_epochs = 0;
-            self.net.remember_best(self.gpu);
-            false
-        } else {
-            self.bad_epochs += 1;
-            self.bad_epochs >= es.patience.max(1)
+        let Some(es) = &self.config.early_stopping else { return false };
+        match early_stop_verdict(es, &mut self.best, &mut self.bad_epochs, val_loss, val_accuracy) {
+            Verdict::Improved => {
+                self.history.best_epoch = Some(self.epochs_done);
+                self.net.remember_best(self.gpu);
+                false
+            }
+            Verdict::Wait => false,
+            Verdict::Stop => true,
         }
     }
 
@@ -304,15 +354,7 @@ impl<'g> Trainer<'g> {
 
     /// Mean loss and (for classification) accuracy over a data set, in file order.
     pub fn evaluate(&mut self, data: &DeviceData) -> Result<(f64, Option<f64>)> {
-        data.reset_order(self.gpu)?;
-        let b = self.net.max_rows();
-        let mut offset = 0;
-        while offset < data.rows() {
-            let rows = b.min(data.rows() - offset);
-            self.net.evaluate_batch(self.gpu, data, offset, rows)?;
-            offset += rows;
-        }
-        Ok(mean_stats(self.net.take_stats(self.gpu)?, self.config.loss))
+        evaluate_network(self.gpu, &mut self.net, data, self.config.loss)
     }
 
     /// The network's outputs [rows, outputs] for a data set, in file order.

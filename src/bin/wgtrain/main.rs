@@ -5,6 +5,8 @@ mod commands;
 mod options;
 mod report;
 mod resume;
+mod sweep;
+mod sweep_args;
 mod tabular;
 mod tune;
 
@@ -53,6 +55,13 @@ enum Command {
         #[arg(long)]
         proba: bool,
     },
+    /// Train many configurations: any train option given as a comma list is a sweep axis (see `sweep --help`).
+    #[command(disable_help_flag = true)]
+    Sweep {
+        /// Train options (any as a list) and sweep options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// The GPU adapters wgpu sees, and the one wgtrain would use.
     Devices,
     /// Time this adapter's matmul candidates on the MLP-A and MLP-B products (and --layers/--batch-size), keep
@@ -97,6 +106,7 @@ fn main() {
         Command::Train(opts) => commands::train(*opts),
         Command::Eval { model, data, json } => report::eval(&model, &data, json),
         Command::Predict { model, data, out, proba } => report::predict(&model, &data, out.as_deref(), proba),
+        Command::Sweep { args } => sweep::run(&args),
         Command::Devices => commands::devices(),
         Command::Tune { layers, batch_size, json } => tune::run(layers.as_deref(), batch_size, json),
     };
