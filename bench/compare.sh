@@ -8,7 +8,7 @@
 #   --quick    a few steps of each (a smoke test; the figures mean little)
 #   --steps N  N timed steps in both programs (default: 200; wgtrain without --steps caps each workload's timing
 #              at 270 s, see examples/bench.rs)
-# Needs python3 with torch and numpy. Takes six to seven minutes on a 2-core machine with lavapipe.
+# BENCH=path/to/bench uses a prebuilt binary instead of `cargo run`. Needs python3 with torch and numpy. Takes six to seven minutes on a 2-core machine with lavapipe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
@@ -29,8 +29,14 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "compare: wgtrain: cargo run --release --example bench -- ${bench_args[*]}" >&2
-cargo run --release --quiet --example bench -- "${bench_args[@]}" >"$tmp/wgtrain.json"
+if [ -n "${BENCH:-}" ]; then
+    # A prebuilt bench binary (BENCH=path), e.g. one built in another cargo profile.
+    echo "compare: wgtrain: $BENCH ${bench_args[*]}" >&2
+    "$BENCH" "${bench_args[@]}" >"$tmp/wgtrain.json"
+else
+    echo "compare: wgtrain: cargo run --release --example bench -- ${bench_args[*]}" >&2
+    cargo run --release --quiet --example bench -- "${bench_args[@]}" >"$tmp/wgtrain.json"
+fi
 # torch_mlp.py prints a summary on stderr and the JSON result as its last stdout line.
 echo "compare: PyTorch MLP-A" >&2
 python3 bench/torch_mlp.py --layers 128,64 --batch 128 ${torch_args[@]+"${torch_args[@]}"} | tail -n 1 >"$tmp/torch_a.json"

@@ -56,11 +56,14 @@ pub struct GpuOptions {
     /// Whether matmul variants are tuned by timing candidates on this device (`WGTRAIN_TUNE=off` turns it off:
     /// the heuristic default is used).
     pub tune: bool,
+    /// Whether reductions use subgroup operations where the adapter has wgpu's SUBGROUP feature
+    /// (`WGTRAIN_SUBGROUPS=off` keeps the workgroup-memory paths).
+    pub subgroups: bool,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true }
+        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true, subgroups: true }
     }
 }
 
@@ -108,18 +111,9 @@ impl GpuOptions {
             _ => None,
         };
         let matmul = std::env::var("WGTRAIN_MATMUL").ok().filter(|s| !s.trim().is_empty());
-        let tune = match std::env::var("WGTRAIN_TUNE") {
-            Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "" | "on" | "1" => true,
-                "off" | "0" => false,
-                _ => {
-                    let reason = "expected on or off".into();
-                    return Err(Error::BadEnv { name: "WGTRAIN_TUNE", value: v, reason });
-                }
-            },
-            Err(_) => true,
-        };
-        Ok(GpuOptions { backend, adapter, kernels, matmul, tune })
+        let tune = env_switch("WGTRAIN_TUNE")?;
+        let subgroups = env_switch("WGTRAIN_SUBGROUPS")?;
+        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, subgroups })
     }
 
     fn describe(&self) -> String {
@@ -135,6 +129,18 @@ impl GpuOptions {
         } else {
             format!(" with {} (WGTRAIN_BACKEND / WGTRAIN_ADAPTER)", parts.join(" and "))
         }
+    }
+}
+
+/// An on/off variable, on when unset.
+fn env_switch(name: &'static str) -> Result<bool> {
+    match std::env::var(name) {
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "1" => Ok(true),
+            "off" | "0" => Ok(false),
+            _ => Err(Error::BadEnv { name, value: v, reason: "expected on or off".into() }),
+        },
+        Err(_) => Ok(true),
     }
 }
 
@@ -202,6 +208,7 @@ pub struct Gpu {
     matmul: Option<String>,
     tune: bool,
     tuning_loaded: std::sync::Once,
+    subgroups: bool,
     placeholders: [wgpu::Buffer; 2],
     placeholder_texture: wgpu::TextureView,
     pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
@@ -259,11 +266,15 @@ impl Gpu {
         // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
         let limits = adapter.limits();
         let cache_path = pipeline_cache_path(&adapter.get_info());
-        let features = if cache_path.is_some() && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
+        let mut features = if cache_path.is_some() && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
             wgpu::Features::PIPELINE_CACHE
         } else {
             wgpu::Features::empty()
         };
+        let subgroups = opts.subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
+        if subgroups {
+            features |= wgpu::Features::SUBGROUP;
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgtrain"),
             required_features: features,
@@ -337,6 +348,7 @@ impl Gpu {
             matmul: opts.matmul.clone(),
             tune: opts.tune,
             tuning_loaded: std::sync::Once::new(),
+            subgroups,
             placeholders,
             placeholder_texture,
             pipeline_cache,
@@ -352,6 +364,11 @@ impl Gpu {
     /// The matmul config forced for every product (`GpuOptions::matmul`), if any.
     pub fn forced_matmul(&self) -> Option<&str> {
         self.matmul.as_deref()
+    }
+
+    /// Whether the device was created with the SUBGROUP feature, so reductions use subgroup operations.
+    pub fn has_subgroups(&self) -> bool {
+        self.subgroups
     }
 
     /// Whether matmul variants are tuned on this device (`GpuOptions::tune`).

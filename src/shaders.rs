@@ -77,5 +77,12 @@ shader!(OPTIM, "optim.wgsl", false);
 shader!(GATHER, "gather.wgsl", false, "gather_rows.wgsl");
 shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 
+shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
+
+/// Shaders that need the SUBGROUP feature (validated with naga's SUBGROUP capabilities). naga 30 takes the subgroup
+/// built-ins without WGSL's `enable subgroups;` (it rejects the directive as not yet implemented), so a browser
+/// build would need the directive added.
+pub const SUBGROUP_SHADERS: &[Shader] = &[REDUCE_SUBGROUP];
+
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
 pub const ALL: &[Shader] = &[MATMUL, TRANSPOSE, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER, GATHER_VEC4];

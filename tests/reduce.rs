@@ -5,7 +5,7 @@ use common::*;
 use wgtrain::gpu::KernelFamily;
 use wgtrain::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
 use wgtrain::reference::reduce as reference;
-use wgtrain::Tensor;
+use wgtrain::{Gpu, Tensor};
 
 /// Column sums run in the twin's order (tight); the tree reductions add in a different order than the twin's f64
 /// sum, so they carry about log2(256)+chunk/256 roundings of relative size 6e-8: 1e-5 relative is ample and a
@@ -50,34 +50,55 @@ fn column_sum_texture_matches_reference() {
     }
 }
 
+/// Both forms of the cross-invocation reductions: subgroup operations (where the adapter has them; Vulkan lavapipe
+/// does, so CI runs them) and the workgroup-memory tree.
+fn reduction_devices() -> [&'static Gpu; 2] {
+    let adapter = gpu().adapter();
+    if adapter.name.contains("llvmpipe") && adapter.backend == "Vulkan" {
+        assert!(gpu().has_subgroups(), "lavapipe offers SUBGROUP: the subgroup reductions must run here");
+    }
+    [gpu(), device_without_subgroups()]
+}
+
 #[test]
 fn global_norm_and_clip_scale_match_reference() {
-    for n in [1, 255, 4096, 4097, 100_003] {
-        let x = uniform(n as u64, n, -1.0, 1.0);
-        let parts = partial_count(n);
-        let (tx, tp, ts) = (upload(&x), zeros(parts), zeros(2));
-        for max_norm in [0.5f32, 1e6] {
-            let a = sum_squares_partial(gpu(), tx.view(), tp.view(), n).unwrap();
-            let b = clip_scale(gpu(), tp.view(), ts.view(), parts, max_norm).unwrap();
-            gpu().run(&[&a, &b]).unwrap();
-            let want_p = reference::sum_squares_partial(&x);
-            assert_close(&format!("partials n={n}"), &tp.read(gpu()).unwrap(), &want_p, ATOL, RTOL);
-            let want = reference::clip_scale(&want_p, max_norm);
-            assert_close(&format!("clip n={n} max={max_norm}"), &ts.read(gpu()).unwrap(), &want, ATOL, RTOL);
+    for gpu in reduction_devices() {
+        let entry = if gpu.has_subgroups() { "sum_squares_partial_subgroup" } else { "sum_squares_partial" };
+        for n in [1, 255, 4096, 4097, 100_003] {
+            let x = uniform(n as u64, n, -1.0, 1.0);
+            let parts = partial_count(n);
+            let zeros = |n: usize| Tensor::zeros(gpu, "test", &[n]).unwrap();
+            let (tx, tp, ts) = (Tensor::from_slice(gpu, "x", &x, &[n]).unwrap(), zeros(parts), zeros(2));
+            for max_norm in [0.5f32, 1e6] {
+                let a = sum_squares_partial(gpu, tx.view(), tp.view(), n).unwrap();
+                assert_eq!(a.name(), entry);
+                let b = clip_scale(gpu, tp.view(), ts.view(), parts, max_norm).unwrap();
+                gpu.run(&[&a, &b]).unwrap();
+                let want_p = reference::sum_squares_partial(&x);
+                assert_close(&format!("{entry} n={n}"), &tp.read(gpu).unwrap(), &want_p, ATOL, RTOL);
+                let want = reference::clip_scale(&want_p, max_norm);
+                assert_close(&format!("clip n={n} max={max_norm}"), &ts.read(gpu).unwrap(), &want, ATOL, RTOL);
+            }
         }
     }
 }
 
 #[test]
 fn stats_accumulate_adds_across_batches() {
-    let rows = 300;
-    let row_stats = uniform(1, 2 * rows, 0.0, 2.0);
-    let (tr, ts) = (upload(&row_stats), zeros(3));
-    let d = stats_accumulate(gpu(), tr.view(), ts.view(), rows).unwrap();
-    gpu().run(&[&d, &d]).unwrap();
-    let mut want = [0.0f32; 3];
-    reference::stats_accumulate(&mut want, &row_stats, rows);
-    reference::stats_accumulate(&mut want, &row_stats, rows);
-    assert_close("stats", &ts.read(gpu()).unwrap(), &want, 1e-3, RTOL);
-    assert_eq!(want[2], 600.0);
+    for gpu in reduction_devices() {
+        let entry = if gpu.has_subgroups() { "stats_accumulate_subgroup" } else { "stats_accumulate" };
+        for rows in [1, 300, 1024] {
+            let row_stats = uniform(rows as u64, 2 * rows, 0.0, 2.0);
+            let tr = Tensor::from_slice(gpu, "rows", &row_stats, &[2 * rows]).unwrap();
+            let ts = Tensor::zeros(gpu, "stats", &[3]).unwrap();
+            let d = stats_accumulate(gpu, tr.view(), ts.view(), rows).unwrap();
+            assert_eq!(d.name(), entry);
+            gpu.run(&[&d, &d]).unwrap();
+            let mut want = [0.0f32; 3];
+            reference::stats_accumulate(&mut want, &row_stats, rows);
+            reference::stats_accumulate(&mut want, &row_stats, rows);
+            assert_close(&format!("{entry} rows={rows}"), &ts.read(gpu).unwrap(), &want, 1e-3, RTOL);
+            assert_eq!(want[2], 2.0 * rows as f32);
+        }
+    }
 }

@@ -25,7 +25,8 @@ fn every_wgsl_file_is_registered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".wgsl") && !wgtrain::shaders::FRAGMENTS.contains(&n.as_str()))
         .collect();
-    let registered: BTreeSet<String> = ALL.iter().map(|s| s.file.to_string()).collect();
+    let registered: BTreeSet<String> =
+        ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS).map(|s| s.file.to_string()).collect();
     assert_eq!(on_disk, registered, "shaders/ and src/shaders.rs disagree");
 }
 
@@ -83,12 +84,28 @@ fn every_entry_point_is_named_in_a_test() {
         .map(|e| std::fs::read_to_string(e.path()).expect("readable"))
         .filter(|src| src.contains("reference"))
         .collect();
-    for shader in ALL {
+    for shader in ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS) {
         let module = naga::front::wgsl::parse_str(&shader.source).expect("parses");
         for ep in &module.entry_points {
             let quoted = format!("\"{}\"", ep.name);
             let named = sources.iter().any(|src| src.contains(&quoted) || src.contains(&format!("{}(", ep.name)));
             assert!(named, "{}: entry point {} is not named in any test against a CPU twin", shader.file, ep.name);
         }
+    }
+}
+
+/// The subgroup shaders validate with the capabilities wgpu's SUBGROUP feature gives, and not without them.
+#[test]
+fn subgroup_shaders_validate_with_subgroup_capabilities() {
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    for shader in wgtrain::shaders::SUBGROUP_SHADERS {
+        let module = naga::front::wgsl::parse_str(&shader.source)
+            .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
+        let caps = Capabilities::SUBGROUP;
+        let mut v = Validator::new(ValidationFlags::all(), caps);
+        v.subgroup_stages(naga::valid::ShaderStages::COMPUTE);
+        v.subgroup_operations(naga::valid::SubgroupOperationSet::BASIC | naga::valid::SubgroupOperationSet::ARITHMETIC);
+        v.validate(&module).unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
+        assert!(Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).is_err());
     }
 }

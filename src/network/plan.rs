@@ -211,13 +211,14 @@ impl Network {
     /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
     /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
     pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, OPTIM, REDUCE, TRANSPOSE};
+        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, OPTIM, REDUCE, REDUCE_SUBGROUP, TRANSPOSE};
         let textures = gpu.kernel_family() == KernelFamily::Texture;
         let mut kernels = vec![
             (GATHER, "gather_rows", Vec::new()),
             (GATHER_VEC4, "gather_rows", Vec::new()),
             (LOSS, self.loss_entry(), Vec::new()),
             (REDUCE, "stats_accumulate", Vec::new()),
+            (REDUCE_SUBGROUP, "stats_accumulate_subgroup", Vec::new()),
             (REDUCE, "column_sum", Vec::new()),
             (OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
         ];
@@ -226,11 +227,22 @@ impl Network {
             kernels.push((REDUCE, "column_sum_texture", Vec::new()));
         }
         if self.optimizer.clip_norm.is_some() {
-            kernels.extend([(REDUCE, "sum_squares_partial", Vec::new()), (REDUCE, "clip_scale", Vec::new())]);
+            kernels.extend([
+                (REDUCE, "sum_squares_partial", Vec::new()),
+                (REDUCE_SUBGROUP, "sum_squares_partial_subgroup", Vec::new()),
+                (REDUCE, "clip_scale", Vec::new()),
+            ]);
         }
         if self.config.output_activation != Activation::Identity {
             kernels.push((ACTIVATION, "activation_backward", Vec::new()));
         }
+        // Each reduction in the one form this device launches.
+        let subgroups = gpu.has_subgroups();
+        kernels.retain(|(_, entry, _)| match *entry {
+            "stats_accumulate" | "sum_squares_partial" => !subgroups,
+            "stats_accumulate_subgroup" | "sum_squares_partial_subgroup" => subgroups,
+            _ => true,
+        });
         if !self.compiled {
             // Only the variants this network's shapes take, tuned first where they are not yet.
             kernels.extend(self.matmul_kernels(gpu, rows.min(data.rows))?);

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod gather;
 pub mod loss;
 pub mod matmul;
+pub mod matmul_kernel;
 pub mod optim;
 pub mod reduce;
 pub mod step;

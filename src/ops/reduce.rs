@@ -1,4 +1,4 @@
-//! Launchers for shaders/reduce.wgsl.
+//! Launchers for shaders/reduce.wgsl, and for shaders/reduce_subgroup.wgsl on devices with subgroups.
 
 use super::{need, positive, to_u32};
 use crate::error::Result;
@@ -27,7 +27,8 @@ fn launch(
     out: View<'_>,
     workgroups: u64,
 ) -> Result<Dispatch> {
-    let kernel = gpu.kernel(&shaders::REDUCE, entry)?;
+    let shader = if entry.ends_with("_subgroup") { &shaders::REDUCE_SUBGROUP } else { &shaders::REDUCE };
+    let kernel = gpu.kernel(shader, entry)?;
     let u = uniform(gpu, entry, &p);
     Dispatch::new(gpu, kernel, &[u.as_entire_binding(), x.binding(), out.binding()], workgroups)
 }
@@ -64,14 +65,16 @@ pub fn partial_count(n: usize) -> usize {
     n.div_ceil(CHUNK).max(1)
 }
 
-/// out[w] = Σ x[i]² over chunks of 4096 elements: the first pass of the global gradient norm.
+/// out[w] = Σ x[i]² over chunks of 4096 elements: the first pass of the global gradient norm (with subgroup sums
+/// where the device has them).
 pub fn sum_squares_partial(gpu: &Gpu, x: View<'_>, out: View<'_>, n: usize) -> Result<Dispatch> {
     const OP: &str = "sum_squares_partial";
     positive(OP, "n", n)?;
     need(OP, "x", &x, n)?;
     need(OP, "out", &out, partial_count(n))?;
     let p = ReduceParams { n: to_u32(OP, "n", n)?, cols: 1, max_norm: 0.0, _pad: 0 };
-    launch(gpu, OP, p, x, out, partial_count(n) as u64)
+    let entry = if gpu.has_subgroups() { "sum_squares_partial_subgroup" } else { OP };
+    launch(gpu, entry, p, x, out, partial_count(n) as u64)
 }
 
 /// out = [min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖] from the `partials` of `sum_squares_partial`.
@@ -91,5 +94,6 @@ pub fn stats_accumulate(gpu: &Gpu, row_stats: View<'_>, stats: View<'_>, rows: u
     need(OP, "row_stats", &row_stats, 2 * rows)?;
     need(OP, "stats", &stats, 3)?;
     let p = ReduceParams { n: to_u32(OP, "rows", rows)?, cols: 1, max_norm: 0.0, _pad: 0 };
-    launch(gpu, OP, p, row_stats, stats, 1)
+    let entry = if gpu.has_subgroups() { "stats_accumulate_subgroup" } else { OP };
+    launch(gpu, entry, p, row_stats, stats, 1)
 }

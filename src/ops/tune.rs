@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{cache_dir, Gpu, KernelFamily};
 use crate::matmul_wgsl::{cpu_configs, gpu_configs, MatmulConfig, MatmulVariant, Operands, Pass};
 use crate::ops::activation::Activation;
-use crate::ops::matmul::{epilogue_constants, matmul_variant, MatmulOperands, MatmulShape};
+use crate::ops::matmul_kernel::{epilogue_constants, matmul_variant, MatmulOperands, MatmulShape};
 use crate::tensor::Tensor;
 
 /// A tuned choice: the shape class, the config and the throughput measured for it.

@@ -43,6 +43,16 @@ pub fn device(kind: KernelFamily) -> &'static Gpu {
     })
 }
 
+/// A device whose reductions keep the workgroup-memory paths (no subgroup operations), so both forms are tested on
+/// adapters that have subgroups.
+pub fn device_without_subgroups() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let opts = GpuOptions { subgroups: false, tune: false, ..GpuOptions::default() };
+        Gpu::with_options(&opts).unwrap_or_else(|e| panic!("these tests need a GPU adapter and found none: {e}"))
+    })
+}
+
 /// Both kernel families' devices.
 pub fn devices() -> [&'static Gpu; 2] {
     [device(KernelFamily::Texture), device(KernelFamily::Buffer)]

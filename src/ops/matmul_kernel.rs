@@ -1,0 +1,242 @@
+//! The matmul launches themselves: a generated variant (`matmul_wgsl`) of a given config, or the hand-written
+//! scalar shaders/matmul.wgsl. `ops::matmul` picks between them (through `ops::tune`); `ops::tune` times them.
+
+use super::{need, positive, to_u32};
+use crate::error::Result;
+use crate::gpu::{Constants, Gpu};
+use crate::kernel::Dispatch;
+use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts};
+use crate::ops::activation::Activation;
+use crate::shaders;
+use crate::tensor::{uniform, View};
+use crate::texture::{upload_pair, Upload};
+
+/// Output columns and rows computed by one workgroup of shaders/matmul.wgsl (8×8 invocations of 4×4 each).
+pub const TILE: usize = 32;
+
+/// The dimensions of op(A)·op(B): A is [M, K] as stored, or [K, M] when `trans_a`; B is [K, N], or [N, K].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulShape {
+    /// Rows of C.
+    pub m: usize,
+    /// Columns of C.
+    pub n: usize,
+    /// The contracted dimension.
+    pub k: usize,
+    /// A is stored transposed ([K, M]).
+    pub trans_a: bool,
+    /// B is stored transposed ([N, K]).
+    pub trans_b: bool,
+}
+
+impl MatmulShape {
+    /// An untransposed M×K by K×N product.
+    pub fn new(m: usize, n: usize, k: usize) -> Self {
+        MatmulShape { m, n, k, trans_a: false, trans_b: false }
+    }
+
+    /// The facts the generator's alignment rules look at.
+    pub fn facts(&self) -> ShapeFacts {
+        ShapeFacts { m: self.m, n: self.n, k: self.k, trans_a: self.trans_a, trans_b: self.trans_b }
+    }
+}
+
+/// Mirrors `struct MatmulParams` in shaders/matmul.wgsl and in every generated variant.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    blocks_n: u32,
+    a_row_stride: u32,
+    a_k_stride: u32,
+    b_k_stride: u32,
+    b_col_stride: u32,
+    has_bias: u32,
+    activation: u32,
+    slope: f32,
+    store_pre: u32,
+}
+
+/// The buffers of one launch: A, B, and the epilogue's bias, aux (the backward pass's pre-activation), c and z.
+#[derive(Clone, Copy, Debug)]
+pub struct MatmulOperands<'a> {
+    /// op(A)'s storage.
+    pub a: View<'a>,
+    /// op(B)'s storage.
+    pub b: View<'a>,
+    /// Bias [N] added over rows (forward pass only).
+    pub bias: Option<View<'a>>,
+    /// The pre-activation [M, N] whose derivative multiplies C (backward pass only).
+    pub aux: Option<View<'a>>,
+    /// The output [M, N].
+    pub c: View<'a>,
+    /// Where the forward pass stores the pre-activation [M, N], when given.
+    pub z: Option<View<'a>>,
+}
+
+fn params(s: &MatmulShape, act: Activation, ops: &MatmulOperands<'_>, blocks_n: usize) -> Result<MatmulParams> {
+    const OP: &str = "matmul";
+    positive(OP, "M", s.m)?;
+    positive(OP, "N", s.n)?;
+    positive(OP, "K", s.k)?;
+    let (m, n, k) = (to_u32(OP, "M", s.m)?, to_u32(OP, "N", s.n)?, to_u32(OP, "K", s.k)?);
+    to_u32(OP, "M·K", s.m * s.k)?;
+    to_u32(OP, "K·N", s.k * s.n)?;
+    to_u32(OP, "M·N", s.m * s.n)?;
+    let (a_row_stride, a_k_stride) = if s.trans_a { (1, m) } else { (k, 1) };
+    let (b_k_stride, b_col_stride) = if s.trans_b { (1, k) } else { (n, 1) };
+    Ok(MatmulParams {
+        m,
+        n,
+        k,
+        blocks_n: to_u32(OP, "blocks", blocks_n)?,
+        a_row_stride,
+        a_k_stride,
+        b_k_stride,
+        b_col_stride,
+        has_bias: u32::from(ops.bias.is_some()),
+        activation: act.code(),
+        slope: act.slope(),
+        store_pre: u32::from(ops.z.is_some()),
+    })
+}
+
+/// Checks the shape (positive, u32-indexable) and that every buffer is large enough, before any kernel is chosen.
+pub(crate) fn validate(s: &MatmulShape, pass: Pass, act: Activation, ops: &MatmulOperands<'_>) -> Result<()> {
+    check_sizes(s, pass, ops)?;
+    params(s, act, ops, 1).map(|_| ())
+}
+
+fn check_sizes(s: &MatmulShape, pass: Pass, ops: &MatmulOperands<'_>) -> Result<()> {
+    let op = pass.entry();
+    need(op, "a", &ops.a, s.m * s.k)?;
+    need(op, "b", &ops.b, s.k * s.n)?;
+    need(op, "c", &ops.c, s.m * s.n)?;
+    if let Some(bias) = &ops.bias {
+        need(op, "bias", bias, s.n)?;
+    }
+    if let Some(aux) = &ops.aux {
+        need(op, "aux", aux, s.m * s.n)?;
+    }
+    if let Some(z) = &ops.z {
+        need(op, "z", z, s.m * s.n)?;
+    }
+    Ok(())
+}
+
+/// The pipeline constants of a generated variant for one launch.
+pub fn epilogue_constants(act: Activation, has_bias: bool, store_pre: bool) -> Constants {
+    vec![
+        ("ACTIVATION", f64::from(act.code())),
+        ("HAS_BIAS", f64::from(u8::from(has_bias))),
+        ("STORE_PRE", f64::from(u8::from(store_pre))),
+    ]
+}
+
+/// The launch of `config`'s variant for this shape and pass, or None when the config cannot compute the shape
+/// or the views are not aligned as its loads need (then the scalar kernel runs).
+pub fn matmul_variant<'a>(
+    gpu: &Gpu,
+    config: MatmulConfig,
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'a>,
+) -> Result<Option<Dispatch>> {
+    check_sizes(s, pass, ops)?;
+    let Some(variant) = MatmulVariant::for_shape(config, &s.facts(), pass) else { return Ok(None) };
+    let p = params(s, act, ops, variant.blocks_n(s.n))?;
+    let u = uniform(gpu, pass.entry(), &p);
+    let vec4_operands = config.vector == 4;
+    fn whole<'v>(v: &View<'v>, vec4: bool) -> Option<View<'v>> {
+        if vec4 {
+            v.padded_to(4)
+        } else {
+            Some(*v)
+        }
+    }
+    let epilogue_view = |v: &View<'a>| whole(v, variant.vec4_store);
+    let Some(c) = epilogue_view(&ops.c) else { return Ok(None) };
+    let bias = ops.bias.as_ref().and_then(epilogue_view);
+    let z = ops.z.as_ref().and_then(epilogue_view);
+    if ops.bias.is_some() != bias.is_some() || ops.z.is_some() != z.is_some() {
+        return Ok(None);
+    }
+    let mut uploads: Vec<Upload> = Vec::new();
+    let (ta, tb, taux);
+    let mut res: Vec<wgpu::BindingResource<'_>> = vec![u.as_entire_binding()];
+    let (a4, b4, aux_view);
+    match config.operands {
+        Operands::Texture => {
+            let Some(pair) = upload_pair(gpu, pass.entry(), &ops.a, &ops.b)? else { return Ok(None) };
+            uploads.extend(pair);
+            (ta, tb) = (uploads[0].view(), uploads[1].view());
+            res.push(wgpu::BindingResource::TextureView(&ta));
+            res.push(wgpu::BindingResource::TextureView(&tb));
+        }
+        Operands::Buffer => {
+            let (a, b) =
+                if vec4_operands { (ops.a.padded_to(4), ops.b.padded_to(4)) } else { (Some(ops.a), Some(ops.b)) };
+            let (Some(a), Some(b)) = (a, b) else { return Ok(None) };
+            (a4, b4) = (a, b);
+            res.push(a4.binding());
+            res.push(b4.binding());
+        }
+    }
+    match pass {
+        Pass::Forward => {
+            res.push(bias.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()));
+            res.push(c.binding());
+            res.push(z.as_ref().map_or_else(|| gpu.unused_output(), |v| v.binding()));
+        }
+        Pass::ActivationBackward => {
+            let Some(aux) = ops.aux else { return Ok(None) };
+            if config.operands == Operands::Texture {
+                let Some(upload) = Upload::new(gpu, "matmul aux", &aux) else { return Ok(None) };
+                gpu.check()?;
+                uploads.push(upload);
+                taux = uploads[2].view();
+                res.push(wgpu::BindingResource::TextureView(&taux));
+            } else {
+                let Some(aux) = epilogue_view(&aux) else { return Ok(None) };
+                aux_view = aux;
+                res.push(aux_view.binding());
+            }
+            res.push(c.binding());
+        }
+    }
+    let constants = epilogue_constants(act, ops.bias.is_some(), ops.z.is_some());
+    let kernel = gpu.kernel_with(&variant.shader(), pass.entry(), &constants)?;
+    let workgroups = variant.workgroups(s.m, s.n);
+    Dispatch::with_uploads(gpu, kernel, &res, workgroups, uploads).map(Some)
+}
+
+/// The hand-written scalar kernel (any shape, any alignment, any strides): the fallback.
+pub fn matmul_scalar(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+) -> Result<Dispatch> {
+    check_sizes(s, pass, ops)?;
+    let p = params(s, act, ops, s.n.div_ceil(TILE))?;
+    let u = uniform(gpu, pass.entry(), &p);
+    let kernel = gpu.kernel(&shaders::MATMUL, pass.entry())?;
+    let workgroups = (s.m.div_ceil(TILE) * s.n.div_ceil(TILE)) as u64;
+    let mut res = vec![u.as_entire_binding(), ops.a.binding(), ops.b.binding()];
+    match pass {
+        Pass::Forward => {
+            res.push(ops.bias.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()));
+            res.push(ops.c.binding());
+            res.push(ops.z.as_ref().map_or_else(|| gpu.unused_output(), |v| v.binding()));
+        }
+        Pass::ActivationBackward => {
+            res.push(ops.aux.as_ref().map_or_else(|| gpu.unused_input(), |v| v.binding()));
+            res.push(ops.c.binding());
+        }
+    }
+    Dispatch::new(gpu, kernel, &res, workgroups)
+}
