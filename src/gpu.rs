@@ -56,11 +56,52 @@ pub struct GpuOptions {
     /// Whether matmul variants are tuned by timing candidates on this device (`WGTRAIN_TUNE=off` turns it off:
     /// the heuristic default is used).
     pub tune: bool,
+    /// Which limits the device is requested with (`WGTRAIN_LIMITS=adapter|webgpu`).
+    pub limits: LimitsMode,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true }
+        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true, limits: LimitsMode::Adapter }
+    }
+}
+
+/// The limits a device is requested with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LimitsMode {
+    /// Everything the adapter offers (the default): the binding-size limits decide how large a dataset fits.
+    #[default]
+    Adapter,
+    /// Only WebGPU's defaults (`wgpu::Limits::default()`: 128 MiB storage bindings, 8 storage buffers per stage,
+    /// 256 invocations per workgroup, 16 KiB workgroup memory), as a browser grants without asking; lowered further
+    /// where the adapter offers less (GL's downlevel limits). Proves the kernels run within what any WebGPU
+    /// implementation must offer.
+    WebGpu,
+}
+
+impl LimitsMode {
+    /// The name `WGTRAIN_LIMITS` takes for this mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitsMode::Adapter => "adapter",
+            LimitsMode::WebGpu => "webgpu",
+        }
+    }
+
+    /// How `wgtrain devices` describes the mode.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LimitsMode::Adapter => "adapter",
+            LimitsMode::WebGpu => "webgpu default",
+        }
+    }
+
+    /// The limits to request from an adapter offering `offered`.
+    pub fn request(self, offered: &wgpu::Limits) -> wgpu::Limits {
+        match self {
+            LimitsMode::Adapter => offered.clone(),
+            LimitsMode::WebGpu => wgpu::Limits::default().or_worse_values_from(offered),
+        }
     }
 }
 
@@ -119,7 +160,11 @@ impl GpuOptions {
             },
             Err(_) => true,
         };
-        Ok(GpuOptions { backend, adapter, kernels, matmul, tune })
+        let limits = match std::env::var("WGTRAIN_LIMITS") {
+            Ok(v) if !v.trim().is_empty() => parse_limits_mode(&v)?,
+            _ => LimitsMode::Adapter,
+        };
+        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, limits })
     }
 
     fn describe(&self) -> String {
@@ -146,6 +191,18 @@ fn parse_kernel_family(v: &str) -> Result<KernelFamily> {
             name: "WGTRAIN_KERNELS",
             value: v.to_string(),
             reason: "expected texture or buffer".into(),
+        }),
+    }
+}
+
+fn parse_limits_mode(v: &str) -> Result<LimitsMode> {
+    let v_lower = v.trim().to_ascii_lowercase();
+    match [LimitsMode::Adapter, LimitsMode::WebGpu].into_iter().find(|m| m.name() == v_lower) {
+        Some(mode) => Ok(mode),
+        None => Err(Error::BadEnv {
+            name: "WGTRAIN_LIMITS",
+            value: v.to_string(),
+            reason: "expected adapter or webgpu".into(),
         }),
     }
 }
@@ -195,6 +252,7 @@ pub struct Gpu {
     queue: wgpu::Queue,
     summary: AdapterSummary,
     limits: wgpu::Limits,
+    limits_mode: LimitsMode,
     errors: ErrorSlot,
     pipelines: Mutex<HashMap<PipelineKey, CompiledEntry>>,
     modules: Mutex<HashMap<String, wgpu::ShaderModule>>,
@@ -256,8 +314,7 @@ impl Gpu {
 
     fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily, opts: &GpuOptions) -> Result<Self> {
         let summary = AdapterSummary::from_info(&adapter.get_info());
-        // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
-        let limits = adapter.limits();
+        let limits = opts.limits.request(&adapter.limits());
         let cache_path = pipeline_cache_path(&adapter.get_info());
         let features = if cache_path.is_some() && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
             wgpu::Features::PIPELINE_CACHE
@@ -330,6 +387,7 @@ impl Gpu {
             queue,
             summary,
             limits,
+            limits_mode: opts.limits,
             errors,
             pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
@@ -367,6 +425,11 @@ impl Gpu {
     /// The limits the device was created with.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// Which limits the device was requested with.
+    pub fn limits_mode(&self) -> LimitsMode {
+        self.limits_mode
     }
 
     /// The wgpu device, for callers that add their own work.
@@ -569,5 +632,21 @@ mod tests {
         assert_eq!(parse_kernel_family(" Texture ").unwrap(), KernelFamily::Texture);
         let err = parse_kernel_family("shared").unwrap_err().to_string();
         assert!(err.contains("WGTRAIN_KERNELS") && err.contains("texture or buffer"), "{err}");
+    }
+
+    #[test]
+    fn limits_modes_parse_back_and_request_at_most_the_adapter() {
+        for mode in [LimitsMode::Adapter, LimitsMode::WebGpu] {
+            assert_eq!(parse_limits_mode(mode.name()).unwrap(), mode);
+        }
+        assert_eq!(parse_limits_mode(" WebGPU ").unwrap(), LimitsMode::WebGpu);
+        let err = parse_limits_mode("browser").unwrap_err();
+        assert!(matches!(err, Error::BadEnv { name: "WGTRAIN_LIMITS", .. }), "{err}");
+        let big = wgpu::Limits { max_storage_buffer_binding_size: 1 << 31, ..wgpu::Limits::default() };
+        assert_eq!(LimitsMode::WebGpu.request(&big), wgpu::Limits::default());
+        assert_eq!(LimitsMode::Adapter.request(&big), big);
+        let gl = wgpu::Limits::downlevel_defaults();
+        let asked = LimitsMode::WebGpu.request(&gl);
+        assert!(asked.check_limits(&gl), "webgpu mode asks for more than a downlevel adapter offers");
     }
 }
