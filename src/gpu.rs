@@ -62,7 +62,14 @@ pub struct GpuOptions {
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true, limits: LimitsMode::Adapter }
+        GpuOptions {
+            backend: None,
+            adapter: None,
+            kernels: None,
+            matmul: None,
+            tune: true,
+            limits: LimitsMode::Adapter,
+        }
     }
 }
 
@@ -222,7 +229,9 @@ fn parse_backend(v: &str) -> Result<wgpu::Backends> {
 }
 
 fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
-    let desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    // wgpu's own variables apply (`WGPU_VALIDATION=1 WGPU_DEBUG=1` turns on the Khronos validation layer and sends
+    // its messages to the `log` crate); `WGTRAIN_BACKEND` wins over `WGPU_BACKEND`.
+    let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     let backends = backends.unwrap_or(desc.backends);
     wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..desc })
 }
