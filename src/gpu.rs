@@ -436,6 +436,14 @@ impl Gpu {
         &self.limits
     }
 
+    /// Whether the driver takes minutes to compile a kernel with workgroup barriers inside a loop: Mesa's llvmpipe
+    /// behind GL (measured with Mesa 22.3.6: the workgroup-tiled matmul did not finish compiling within 5 minutes, in
+    /// LLVM's coroutine split; the same kernels take seconds through lavapipe's Vulkan). The tuner then leaves the
+    /// workgroup-tiled matmul out.
+    pub fn slow_barrier_compiles(&self) -> bool {
+        self.summary.backend == "Gl" && self.summary.device_type == "Cpu"
+    }
+
     /// Which limits the device was requested with.
     pub fn limits_mode(&self) -> LimitsMode {
         self.limits_mode
