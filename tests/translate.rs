@@ -42,7 +42,7 @@ fn metal_resources(module: &Module) -> msl::EntryPointResourceMap {
     let mut textures = 0u8;
     let mut map = msl::BindingMap::default();
     for (_, var) in module.global_variables.iter() {
-        let Some(binding) = var.binding.clone() else { continue };
+        let Some(binding) = var.binding else { continue };
         let mut target = msl::BindTarget::default();
         match module.types[var.ty].inner {
             naga::TypeInner::Image { .. } => {
