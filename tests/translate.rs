@@ -201,3 +201,47 @@ fn every_shader_translates_to_desktop_glsl_4_30() {
 fn every_shader_translates_to_spirv_1_0() {
     translate_all("SPIR-V", to_spirv);
 }
+
+/// Every entry point fits WebGPU's default limits (what `WGTRAIN_LIMITS=webgpu` requests and a browser grants
+/// without asking): storage buffers and sampled textures per stage, invocations per workgroup and workgroup memory,
+/// with the override constants at their defaults.
+#[test]
+fn every_entry_point_fits_webgpu_default_limits() {
+    let limits = wgpu::Limits::default();
+    let mut failures = Vec::new();
+    let (mut most_storage, mut most_workgroup_bytes) = (0, 0);
+    for shader in all_shaders() {
+        let (module, info) = lower(&shader);
+        for (i, ep) in module.entry_points.iter().enumerate() {
+            let usage = info.get_entry_point(i);
+            let used = || module.global_variables.iter().filter(|(h, _)| !usage[*h].is_empty()).map(|(_, v)| v);
+            let storage = used().filter(|v| matches!(v.space, naga::AddressSpace::Storage { .. })).count();
+            let textures = used().filter(|v| matches!(module.types[v.ty].inner, naga::TypeInner::Image { .. })).count();
+            let workgroup_bytes: u32 = used()
+                .filter(|v| v.space == naga::AddressSpace::WorkGroup)
+                .map(|v| module.types[v.ty].inner.size(module.to_ctx()))
+                .sum();
+            let invocations: u32 = ep.workgroup_size.iter().product();
+            most_storage = most_storage.max(storage);
+            most_workgroup_bytes = most_workgroup_bytes.max(workgroup_bytes);
+            let checks = [
+                ("storage buffers", storage as u32, limits.max_storage_buffers_per_shader_stage),
+                ("sampled textures", textures as u32, limits.max_sampled_textures_per_shader_stage),
+                ("invocations per workgroup", invocations, limits.max_compute_invocations_per_workgroup),
+                ("workgroup memory bytes", workgroup_bytes, limits.max_compute_workgroup_storage_size),
+            ];
+            for (what, n, max) in checks {
+                if n > max {
+                    failures
+                        .push(format!("{} ({}): {n} {what}, WebGPU's default limit is {max}", shader.file, ep.name));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The counts are not vacuous: matmul binds 5 storage buffers and the tiled variants share tiles.
+    assert!(most_storage >= 5 && most_workgroup_bytes > 0, "{most_storage} storage buffers, {most_workgroup_bytes} B");
+    eprintln!(
+        "at most {most_storage} storage buffers and {most_workgroup_bytes} bytes of workgroup memory per entry point"
+    );
+}
