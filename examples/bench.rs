@@ -356,6 +356,7 @@ fn data_dir() -> std::path::PathBuf {
 }
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     // Taken first, so MLP-A's first_step_s covers everything from process start.
     let origin = Instant::now();
     if let Err(e) = run(origin) {

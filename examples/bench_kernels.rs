@@ -110,6 +110,7 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);

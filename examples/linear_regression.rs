@@ -19,6 +19,7 @@ const POINTS: usize = 64;
 const LR: f64 = 0.1;
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     support::exit_on_error(run());
 }
 

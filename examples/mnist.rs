@@ -13,6 +13,7 @@ use wgtrain::train::{Event, TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig};
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -51,6 +51,7 @@ fn optimizers() -> Vec<(&'static str, OptimizerConfig)> {
 }
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     support::exit_on_error(run());
 }
 

@@ -18,6 +18,7 @@ const BATCH: usize = 32;
 const LR: f64 = 0.01;
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     support::exit_on_error(run());
 }
 

@@ -11,6 +11,7 @@ use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig};
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     support::exit_on_error(run());
 }
 

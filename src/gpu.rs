@@ -59,11 +59,60 @@ pub struct GpuOptions {
     /// Whether reductions use subgroup operations where the adapter has wgpu's SUBGROUP feature
     /// (`WGTRAIN_SUBGROUPS=off` keeps the workgroup-memory paths).
     pub subgroups: bool,
+    /// Which limits the device is requested with (`WGTRAIN_LIMITS=adapter|webgpu`).
+    pub limits: LimitsMode,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { backend: None, adapter: None, kernels: None, matmul: None, tune: true, subgroups: true }
+        GpuOptions {
+            backend: None,
+            adapter: None,
+            kernels: None,
+            matmul: None,
+            tune: true,
+            limits: LimitsMode::Adapter,
+            subgroups: true,
+        }
+    }
+}
+
+/// The limits a device is requested with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LimitsMode {
+    /// Everything the adapter offers (the default): the binding-size limits decide how large a dataset fits.
+    #[default]
+    Adapter,
+    /// Only WebGPU's defaults (`wgpu::Limits::default()`: 128 MiB storage bindings, 8 storage buffers per stage,
+    /// 256 invocations per workgroup, 16 KiB workgroup memory), as a browser grants without asking; lowered further
+    /// where the adapter offers less (GL's downlevel limits). Proves the kernels run within what any WebGPU
+    /// implementation must offer.
+    WebGpu,
+}
+
+impl LimitsMode {
+    /// The name `WGTRAIN_LIMITS` takes for this mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitsMode::Adapter => "adapter",
+            LimitsMode::WebGpu => "webgpu",
+        }
+    }
+
+    /// How `wgtrain devices` describes the mode.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LimitsMode::Adapter => "adapter",
+            LimitsMode::WebGpu => "webgpu default",
+        }
+    }
+
+    /// The limits to request from an adapter offering `offered`.
+    pub fn request(self, offered: &wgpu::Limits) -> wgpu::Limits {
+        match self {
+            LimitsMode::Adapter => offered.clone(),
+            LimitsMode::WebGpu => wgpu::Limits::default().or_worse_values_from(offered),
+        }
     }
 }
 
@@ -113,7 +162,11 @@ impl GpuOptions {
         let matmul = std::env::var("WGTRAIN_MATMUL").ok().filter(|s| !s.trim().is_empty());
         let tune = env_switch("WGTRAIN_TUNE")?;
         let subgroups = env_switch("WGTRAIN_SUBGROUPS")?;
-        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, subgroups })
+        let limits = match std::env::var("WGTRAIN_LIMITS") {
+            Ok(v) if !v.trim().is_empty() => parse_limits_mode(&v)?,
+            _ => LimitsMode::Adapter,
+        };
+        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, limits, subgroups })
     }
 
     fn describe(&self) -> String {
@@ -156,6 +209,18 @@ fn parse_kernel_family(v: &str) -> Result<KernelFamily> {
     }
 }
 
+fn parse_limits_mode(v: &str) -> Result<LimitsMode> {
+    let v_lower = v.trim().to_ascii_lowercase();
+    match [LimitsMode::Adapter, LimitsMode::WebGpu].into_iter().find(|m| m.name() == v_lower) {
+        Some(mode) => Ok(mode),
+        None => Err(Error::BadEnv {
+            name: "WGTRAIN_LIMITS",
+            value: v.to_string(),
+            reason: "expected adapter or webgpu".into(),
+        }),
+    }
+}
+
 fn parse_backend(v: &str) -> Result<wgpu::Backends> {
     match v.trim().to_ascii_lowercase().as_str() {
         "vulkan" | "vk" => Ok(wgpu::Backends::VULKAN),
@@ -171,7 +236,9 @@ fn parse_backend(v: &str) -> Result<wgpu::Backends> {
 }
 
 fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
-    let desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    // wgpu's own variables apply (`WGPU_VALIDATION=1 WGPU_DEBUG=1` turns on the Khronos validation layer and sends
+    // its messages to the `log` crate); `WGTRAIN_BACKEND` wins over `WGPU_BACKEND`.
+    let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     let backends = backends.unwrap_or(desc.backends);
     wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..desc })
 }
@@ -201,6 +268,7 @@ pub struct Gpu {
     queue: wgpu::Queue,
     summary: AdapterSummary,
     limits: wgpu::Limits,
+    limits_mode: LimitsMode,
     errors: ErrorSlot,
     pipelines: Mutex<HashMap<PipelineKey, CompiledEntry>>,
     modules: Mutex<HashMap<String, wgpu::ShaderModule>>,
@@ -263,8 +331,7 @@ impl Gpu {
 
     fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily, opts: &GpuOptions) -> Result<Self> {
         let summary = AdapterSummary::from_info(&adapter.get_info());
-        // Ask for everything the adapter offers: the binding-size limits decide how large a dataset fits.
-        let limits = adapter.limits();
+        let limits = opts.limits.request(&adapter.limits());
         let cache_path = pipeline_cache_path(&adapter.get_info());
         let mut features = if cache_path.is_some() && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
             wgpu::Features::PIPELINE_CACHE
@@ -341,6 +408,7 @@ impl Gpu {
             queue,
             summary,
             limits,
+            limits_mode: opts.limits,
             errors,
             pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
@@ -384,6 +452,19 @@ impl Gpu {
     /// The limits the device was created with.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// Whether the driver takes minutes to compile a kernel with workgroup barriers inside a loop: Mesa's llvmpipe
+    /// behind GL (measured with Mesa 22.3.6: the workgroup-tiled matmul did not finish compiling within 5 minutes, in
+    /// LLVM's coroutine split; the same kernels take seconds through lavapipe's Vulkan). The tuner then leaves the
+    /// workgroup-tiled matmul out.
+    pub fn slow_barrier_compiles(&self) -> bool {
+        self.summary.backend == "Gl" && self.summary.device_type == "Cpu"
+    }
+
+    /// Which limits the device was requested with.
+    pub fn limits_mode(&self) -> LimitsMode {
+        self.limits_mode
     }
 
     /// The wgpu device, for callers that add their own work.
@@ -586,5 +667,21 @@ mod tests {
         assert_eq!(parse_kernel_family(" Texture ").unwrap(), KernelFamily::Texture);
         let err = parse_kernel_family("shared").unwrap_err().to_string();
         assert!(err.contains("WGTRAIN_KERNELS") && err.contains("texture or buffer"), "{err}");
+    }
+
+    #[test]
+    fn limits_modes_parse_back_and_request_at_most_the_adapter() {
+        for mode in [LimitsMode::Adapter, LimitsMode::WebGpu] {
+            assert_eq!(parse_limits_mode(mode.name()).unwrap(), mode);
+        }
+        assert_eq!(parse_limits_mode(" WebGPU ").unwrap(), LimitsMode::WebGpu);
+        let err = parse_limits_mode("browser").unwrap_err();
+        assert!(matches!(err, Error::BadEnv { name: "WGTRAIN_LIMITS", .. }), "{err}");
+        let big = wgpu::Limits { max_storage_buffer_binding_size: 1 << 31, ..wgpu::Limits::default() };
+        assert_eq!(LimitsMode::WebGpu.request(&big), wgpu::Limits::default());
+        assert_eq!(LimitsMode::Adapter.request(&big), big);
+        let gl = wgpu::Limits::downlevel_defaults();
+        let asked = LimitsMode::WebGpu.request(&gl);
+        assert!(asked.check_limits(&gl), "webgpu mode asks for more than a downlevel adapter offers");
     }
 }

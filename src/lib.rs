@@ -44,7 +44,7 @@ pub mod texture;
 pub mod train;
 
 pub use error::{Error, Result};
-pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions};
+pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions, LimitsMode};
 pub use kernel::{Dispatch, Kernel};
 pub use ops::activation::Activation;
 pub use ops::loss::Loss;

@@ -10,9 +10,13 @@ use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, GpuOptions, Loss, OptimizerConfig};
 
+/// The options the environment asks for (WGTRAIN_BACKEND, WGTRAIN_LIMITS, ...), so CI runs this on each driver.
+fn env_options() -> GpuOptions {
+    GpuOptions::from_env().unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn train_one_epoch(kernels: KernelFamily, matmul: Option<&str>) -> (Vec<f32>, Vec<String>) {
-    let opts =
-        GpuOptions { kernels: Some(kernels), matmul: matmul.map(str::to_string), tune: false, ..Default::default() };
+    let opts = GpuOptions { kernels: Some(kernels), matmul: matmul.map(str::to_string), tune: false, ..env_options() };
     let gpu = Gpu::with_options(&opts).unwrap_or_else(|e| panic!("this test needs a GPU adapter: {e}"));
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
     let (train, _) = read_mnist_dir(&dir).expect("bundled MNIST subset");

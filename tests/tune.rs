@@ -11,8 +11,13 @@ use wgtrain::ops::matmul::MatmulShape;
 use wgtrain::ops::tune::{candidates, config_for, shape_class};
 use wgtrain::{Gpu, GpuOptions};
 
+/// The options the environment asks for (WGTRAIN_BACKEND, WGTRAIN_LIMITS, ...), so CI runs this on each driver.
+fn env_options() -> GpuOptions {
+    GpuOptions::from_env().unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn device(tune: bool) -> Gpu {
-    let opts = GpuOptions { kernels: Some(KernelFamily::Texture), tune, ..GpuOptions::default() };
+    let opts = GpuOptions { kernels: Some(KernelFamily::Texture), tune, ..env_options() };
     Gpu::with_options(&opts).unwrap_or_else(|e| panic!("this test needs a GPU adapter: {e}"))
 }
 

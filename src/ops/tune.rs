@@ -87,6 +87,9 @@ pub fn candidates(gpu: &Gpu, s: &MatmulShape) -> Vec<MatmulConfig> {
         }
         KernelFamily::Buffer => {
             let mut all = gpu_configs();
+            if gpu.slow_barrier_compiles() {
+                all.retain(|c| c.tile_k.is_none());
+            }
             // Thin outputs (a 10-class layer) first try the tile that is narrow along N.
             if s.n <= 16 {
                 all.sort_by_key(|c| c.workgroup_tile().1 > 16);

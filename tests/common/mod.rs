@@ -2,7 +2,8 @@
 //! the label, the largest difference and the first mismatches (llm.c style).
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
+use std::io::Write as _;
+use std::sync::{Mutex, OnceLock};
 
 use wgtrain::gpu::KernelFamily;
 use wgtrain::rng::Rng;
@@ -18,15 +19,100 @@ pub const ACTIVATIONS: [Activation; 6] = [
     Activation::Gelu,
 ];
 
+/// Records wgpu's error-level log records (and the Khronos validation layer's, which wgpu-hal logs when
+/// `WGPU_DEBUG=1`), so that the device helpers below fail a test run in which wgpu reported a problem that did not
+/// come back as an `Err`. Everything else goes to env_logger (`RUST_LOG`, default `warn`), captured per test.
+struct TestLogger {
+    inner: env_logger::Logger,
+    problems: Mutex<Vec<String>>,
+}
+
+/// Whether a record is a problem wgpu reported: an error from wgpu, wgpu-core, wgpu-hal or naga.
+fn is_wgpu_problem(r: &log::Metadata<'_>) -> bool {
+    let t = r.target();
+    r.level() <= log::Level::Error && (t.starts_with("wgpu") || t.starts_with("naga"))
+}
+
+impl log::Log for TestLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        is_wgpu_problem(m) || self.inner.enabled(m)
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if is_wgpu_problem(r.metadata()) {
+            let line = format!("[{} {}] {}", r.level(), r.target(), r.args());
+            // Straight to the process's stderr, past the harness's capture, so CI's log shows it whichever test
+            // it lands in.
+            let _ = writeln!(std::io::stderr(), "wgpu reported a problem: {line}");
+            if let Ok(mut p) = self.problems.lock() {
+                p.push(line);
+            }
+        }
+        if self.inner.enabled(r.metadata()) {
+            self.inner.log(r);
+        }
+    }
+
+    fn flush(&self) {
+        self.inner.flush();
+    }
+}
+
+fn logger() -> &'static TestLogger {
+    static LOGGER: OnceLock<&'static TestLogger> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let inner =
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).is_test(true).build();
+        let max = inner.filter().max(log::LevelFilter::Error);
+        let logger: &'static TestLogger = Box::leak(Box::new(TestLogger { inner, problems: Mutex::new(Vec::new()) }));
+        // Installed before any wgpu instance exists: wgpu-hal sizes its validation-message filter by the log level.
+        if log::set_logger(logger).is_ok() {
+            log::set_max_level(max);
+        }
+        logger
+    })
+}
+
+/// Panics with every wgpu problem logged since the last call (see [`TestLogger`]); the device helpers call it, so
+/// a test that logs one fails at its next helper call, or the next test of the binary does.
+pub fn assert_no_wgpu_problems() {
+    let problems = logger().problems.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+    assert!(
+        problems.is_empty(),
+        "wgpu logged {} error(s) during this test run:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The options the environment asks for (`WGTRAIN_BACKEND`, `WGTRAIN_ADAPTER`, `WGTRAIN_LIMITS`, ...), so that
+/// CI runs the same tests on each driver and in each limits mode; a bad variable fails the test.
+pub fn env_options() -> GpuOptions {
+    GpuOptions::from_env().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// How to get the driver the environment asks for, for the failure message when no adapter is found.
+fn install_hint() -> &'static str {
+    if std::env::var_os("VK_ICD_FILENAMES").is_some_and(|v| v.to_string_lossy().contains("swiftshader")) {
+        " (SwiftShader: `apt-get install -y chromium-common` provides /usr/lib/chromium/vk_swiftshader_icd.json)"
+    } else if std::env::var("WGTRAIN_BACKEND").is_ok_and(|v| v.trim().eq_ignore_ascii_case("gl")) {
+        " (GL on Mesa's llvmpipe: `apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri`)"
+    } else {
+        " (lavapipe: `apt-get install -y mesa-vulkan-drivers libvulkan1`)"
+    }
+}
+
 /// The device every test in this binary shares, so pipelines are compiled once. Fails (never skips) without one.
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| match Gpu::new() {
+    logger();
+    assert_no_wgpu_problems();
+    GPU.get_or_init(|| match Gpu::with_options(&env_options()) {
         Ok(g) => {
             eprintln!("adapter: {}", g.adapter());
             g
         }
-        Err(e) => panic!("these tests need a GPU adapter and found none: {e}"),
+        Err(e) => panic!("these tests need a GPU adapter and found none: {e}{}", install_hint()),
     })
 }
 
@@ -35,11 +121,14 @@ pub fn gpu() -> &'static Gpu {
 pub fn device(kind: KernelFamily) -> &'static Gpu {
     static DEVICES: [OnceLock<Gpu>; 2] = [OnceLock::new(), OnceLock::new()];
     let slot = &DEVICES[usize::from(kind == KernelFamily::Buffer)];
+    logger();
+    assert_no_wgpu_problems();
     slot.get_or_init(|| {
         // The heuristic choice, not tuning: tests/tune.rs tests the tuner, and every variant is named in
         // tests/matmul.rs.
-        let opts = GpuOptions { kernels: Some(kind), tune: false, ..GpuOptions::default() };
-        Gpu::with_options(&opts).unwrap_or_else(|e| panic!("these tests need a GPU adapter and found none: {e}"))
+        let opts = GpuOptions { kernels: Some(kind), tune: false, ..env_options() };
+        Gpu::with_options(&opts)
+            .unwrap_or_else(|e| panic!("these tests need a GPU adapter and found none: {e}{}", install_hint()))
     })
 }
 
@@ -76,6 +165,7 @@ pub fn zeros(n: usize) -> Tensor {
 
 /// Asserts |got − want| ≤ atol + rtol·|want| element-wise, and that the reference is not trivially all zeros.
 pub fn assert_close(label: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
+    assert_no_wgpu_problems();
     assert_eq!(got.len(), want.len(), "{label}: length {} vs reference {}", got.len(), want.len());
     let mut max_diff = 0.0f32;
     let mut bad = Vec::new();
@@ -95,5 +185,6 @@ pub fn assert_close(label: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32
 
 /// Asserts the data is not all (near) zero, so a kernel that writes nothing cannot pass by accident.
 pub fn assert_nontrivial(label: &str, v: &[f32]) {
+    assert_no_wgpu_problems();
     assert!(v.iter().any(|x| x.abs() > 1e-6), "{label}: reference is all zeros, the test would not catch a no-op");
 }

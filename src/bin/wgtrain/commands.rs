@@ -270,5 +270,15 @@ pub fn devices() -> Result<()> {
     }
     let chosen = Gpu::new()?;
     println!("wgtrain uses: {}", chosen.adapter());
+    // WGTRAIN_LIMITS=webgpu asks for WebGPU's defaults only; otherwise everything the adapter offers.
+    let l = chosen.limits();
+    println!(
+        "limits: {} (storage binding {} MiB, {} storage buffers per stage, {} invocations per workgroup, {} KiB workgroup memory)",
+        chosen.limits_mode().describe(),
+        l.max_storage_buffer_binding_size >> 20,
+        l.max_storage_buffers_per_shader_stage,
+        l.max_compute_invocations_per_workgroup,
+        l.max_compute_workgroup_storage_size >> 10,
+    );
     Ok(())
 }

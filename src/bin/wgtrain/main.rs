@@ -88,6 +88,8 @@ fn exit_code(e: &Error) -> i32 {
 }
 
 fn main() {
+    // `RUST_LOG` as usual (e.g. `RUST_LOG=wgpu_hal=info`); by default warnings and errors, wgpu's included, reach stderr.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
