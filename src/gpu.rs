@@ -235,6 +235,17 @@ fn parse_backend(v: &str) -> Result<wgpu::Backends> {
     }
 }
 
+/// Held while an instance is created and its adapters listed: Mesa's EGL set-up is not safe to run on several
+/// threads at once (tests creating devices in parallel saw "eglInitialize: DRI2: failed to load driver").
+static SETUP: Mutex<()> = Mutex::new(());
+
+/// The adapters of a fresh instance for `backends`, listed under [`SETUP`].
+fn adapters(backends: Option<wgpu::Backends>) -> Vec<wgpu::Adapter> {
+    let _guard = SETUP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let inst = instance(backends);
+    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+}
+
 fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
     // wgpu's own variables apply (`WGPU_VALIDATION=1 WGPU_DEBUG=1` turns on the Khronos validation layer and sends
     // its messages to the `log` crate); `WGTRAIN_BACKEND` wins over `WGPU_BACKEND`.
@@ -291,8 +302,7 @@ impl std::fmt::Debug for Gpu {
 
 /// Every adapter wgpu can see, in the order it lists them.
 pub fn list_adapters() -> Vec<AdapterSummary> {
-    let inst = instance(None);
-    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+    adapters(None)
         .iter()
         .map(|a| AdapterSummary::from_info(&a.get_info()))
         .collect()
@@ -306,8 +316,7 @@ impl Gpu {
 
     /// A device on the first adapter matching `opts`, preferring discrete GPUs, then integrated, then the rest.
     pub fn with_options(opts: &GpuOptions) -> Result<Self> {
-        let inst = instance(opts.backend);
-        let mut adapters: Vec<wgpu::Adapter> = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+        let mut adapters: Vec<wgpu::Adapter> = adapters(opts.backend)
             .into_iter()
             .filter(|a| {
                 let info = a.get_info();
