@@ -302,10 +302,7 @@ impl std::fmt::Debug for Gpu {
 
 /// Every adapter wgpu can see, in the order it lists them.
 pub fn list_adapters() -> Vec<AdapterSummary> {
-    adapters(None)
-        .iter()
-        .map(|a| AdapterSummary::from_info(&a.get_info()))
-        .collect()
+    adapters(None).iter().map(|a| AdapterSummary::from_info(&a.get_info())).collect()
 }
 
 impl Gpu {
