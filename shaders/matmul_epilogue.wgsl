@@ -1,4 +1,4 @@
-// Appended to matmul.wgsl and matmul_vec4.wgsl: the entry points and their epilogues, shared by both kernels.
+// Appended to matmul.wgsl (the scalar fallback): its entry points and their epilogues.
 // Each kernel file defines `params` (m, n, has_bias, activation, slope, store_pre), the bindings bias, aux, c, z,
 // and `fn accumulate(wid, nwg, lid) -> Block`: the 4×4 block of op(A)·op(B) at rows row0.., columns col0...
 // matmul_forward:             z = op(A)·op(B) + bias (when has_bias); c = act(z); z is stored when store_pre = 1.

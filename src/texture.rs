@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::tensor::View;
 
-/// Texels per texture row; shaders/matmul_texture.wgsl mirrors it as TEXTURE_SHIFT / TEXTURE_MASK. A power of two
+/// Texels per texture row; shaders/common.wgsl mirrors it as FLAT_TEXTURE_SHIFT / FLAT_TEXTURE_MASK. A power of two
 /// (the shader splits a texel index with a shift and a mask) whose rows are a multiple of the 256-byte copy pitch.
 pub const TEXTURE_WIDTH: usize = 4096;
 
