@@ -89,4 +89,20 @@ fn tuning_chooses_persists_and_recovers() {
         assert!(["nt", "nn", "tn"].contains(&c["layout"].as_str().unwrap()), "{c}");
         assert!(c["variant"].as_str().is_some_and(|v| MatmulConfig::parse(v).is_some()), "{c}");
     }
+
+    // A checkpoint records the variant of every product it trained with (and `--resume` applies them).
+    let ck = dir.path().join("ck.safetensors");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .args(["train", "--data", &data.display().to_string(), "--layers", "32", "--epochs", "1"])
+        .args(["--batch-size", "50", "--checkpoint-every", "1", "--quiet", "--save", &ck.display().to_string()])
+        .env("WGTRAIN_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, meta) = wgtrain::checkpoint::load_tensors(&ck).unwrap();
+    let variants: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(meta.get("matmul_variants").expect("matmul_variants recorded")).unwrap();
+    assert!(variants.len() >= 3, "{variants:?}");
+    assert!(variants.values().all(|v| MatmulConfig::parse(v).is_some()), "{variants:?}");
 }

@@ -129,6 +129,8 @@ pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
         return Ok(Some(c));
     }
     if !gpu.tuning_enabled() || cands.len() == 1 {
+        // Remembered like a tuned choice, so a checkpoint records every product's variant.
+        gpu.set_tuned_choice(&key, &default.name());
         return Ok(Some(default));
     }
     load_cache_once(gpu);
