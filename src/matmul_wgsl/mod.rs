@@ -291,12 +291,12 @@ impl MatmulVariant {
 }
 
 /// The register-block configs CPU adapters choose among (texture operands): 16×16 blocks for most shapes, 32×16
-/// and 16×32 for large products, 8×8 for tiny ones. Measured on lavapipe (2-core EPYC, the other core busy), A·Bᵀ at 1024³:
-/// 16×16 18 GFLOP/s, 32×16 22, 16×32 20, 32×32 26 and 64×32 (the old default) a little more; but LLVM compiles
+/// for large products, 8×8 for tiny ones (16×32 ran no faster than 32×16 at the same compile cost). Measured on
+/// lavapipe (2-core EPYC, the other core busy), A·Bᵀ at 1024³: 16×16 18 GFLOP/s, 32×16 22, 16×32 20, 32×32 26 and 64×32 (the old default) a little more; but LLVM compiles
 /// a 16×16 pipeline in about 0.5 s, 32×16 in 1.6 s, 32×32 in 4–10 s and 64×32 in about 40 s, which a cold start
 /// with tuning cannot afford.
 pub fn cpu_configs(operands: Operands) -> Vec<MatmulConfig> {
-    [(16, 16), (32, 16), (16, 32), (8, 8)]
+    [(16, 16), (32, 16), (8, 8)]
         .into_iter()
         .map(|block| MatmulConfig { operands, block, workgroup: (8, 1), tile_k: None, vector: 4 })
         .collect()

@@ -133,7 +133,7 @@ impl Network {
             // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed; the texture family transposes
             // it first where it can, because its A·B kernel is much faster than its Aᵀ·B one.
             let dw = self.grads.slice(l.weight, l.outputs * l.inputs);
-            if self.transposes_dz(gpu, b, l.outputs, l.inputs) {
+            if transposes_dz(gpu, b, l.outputs, l.inputs) {
                 let dt = self.dt.slice(0, b * l.outputs);
                 plan.push(transpose_texture(gpu, self.d[i].view(), dt, b, l.outputs)?);
                 let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
@@ -171,11 +171,6 @@ impl Network {
             n,
         )?);
         Ok(plan)
-    }
-
-    /// Whether the weight gradient of a layer goes through dZᵀ (texture family, dimensions multiples of 4).
-    fn transposes_dz(&self, gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
-        transposes_dz(gpu, b, outputs, inputs)
     }
 
     /// The generated matmul kernels a training step with batches of `b` rows uses (the same shapes as
