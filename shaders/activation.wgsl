@@ -17,27 +17,27 @@ struct ActivationParams {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn activation_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) lid: u32) {
-    let i = flat_workgroup(wid, nwg) * 256u + lid;
+    let i = flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
     if (i >= params.n) { return; }
     out[i] = act_forward(x[i], params.kind, params.slope);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_index) lid: u32) {
-    let i = flat_workgroup(wid, nwg) * 256u + lid;
+    let i = flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
     if (i >= params.n) { return; }
     out[i] = dy[i] * act_derivative(x[i], params.kind, params.slope);
 }
 
 // One invocation per row: rows are short (class counts), so a per-row loop beats a cross-lane reduction.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn softmax_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     let rows = params.n / max(params.cols, 1u);
     if (row >= rows) { return; }
     let base = row * params.cols;
@@ -48,10 +48,10 @@ fn softmax_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     for (var c = 0u; c < params.cols; c++) { out[base + c] = exp(x[base + c] - m) / s; }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn log_softmax_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_index) lid: u32) {
-    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     let rows = params.n / max(params.cols, 1u);
     if (row >= rows) { return; }
     let base = row * params.cols;

@@ -13,11 +13,11 @@ struct GatherParams {
 @group(0) @binding(3) var<storage, read> src: array<Elem>;
 @group(0) @binding(4) var<storage, read_write> out: array<Elem>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
     // `cols` counts Elems: floats, or vec4s in gather_vec4.wgsl.
-    let i = flat_workgroup(wid, nwg) * 256u + lid;
+    let i = flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
     if (i >= params.rows * params.cols) { return; }
     let r = i / params.cols;
     let c = i % params.cols;

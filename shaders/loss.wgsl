@@ -6,7 +6,7 @@
 // cross_entropy_loss: l = logsumexp(x) − x[t],                    dx = (softmax(x) − onehot(t)) / rows; correct: argmax = t
 // weighted_cross_entropy_loss (PyTorch's CrossEntropyLoss(weight=w), reduction = mean): with W = Σ_batch w[t_i],
 //   l = w[t]·(logsumexp(x) − x[t])·rows / W (so the batch mean of l is Σ w[t_i]·nll_i / W),  dx = w[t]·(softmax(x) − onehot(t)) / W.
-//   Binding 5 holds w [cols]. Every workgroup sums W itself (64 strided partial sums, then a tree), O(rows) per
+//   Binding 5 holds w [cols]. Every workgroup sums W itself (WG_ROWS strided partial sums, then a tree), O(rows) per
 //   workgroup, so the batch needs no separate reduction launch.
 // Targets: [rows, cols] values for mse and bce, [rows] class indices stored as f32 for cross-entropy.
 // CPU twin: src/reference/loss.rs.
@@ -25,12 +25,12 @@ struct LossParams {
 @group(0) @binding(4) var<storage, read_write> row_stats: array<f32>;
 @group(0) @binding(5) var<storage, read> class_weights: array<f32>;
 
-var<workgroup> weight_sums: array<f32, 64>;
+var<workgroup> weight_sums: array<f32, WG_ROWS>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn mse_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (row >= params.rows) { return; }
     let base = row * params.cols;
     var sum = 0.0;
@@ -43,10 +43,10 @@ fn mse_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     row_stats[params.rows + row] = 0.0;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn bce_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (row >= params.rows) { return; }
     let base = row * params.cols;
     var sum = 0.0;
@@ -62,10 +62,10 @@ fn bce_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     row_stats[params.rows + row] = correct / f32(params.cols);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) lid: u32) {
-    let row = flat_workgroup(wid, nwg) * 64u + lid;
+    let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (row >= params.rows) { return; }
     let base = row * params.cols;
     // Labels are validated on the host; the clamp only keeps a bad one from reading out of range.
@@ -86,18 +86,18 @@ fn cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     row_stats[params.rows + row] = select(0.0, 1.0, arg == label);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn weighted_cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                                @builtin(local_invocation_index) lid: u32) {
-    let row = flat_workgroup(wid, nwg) * 64u + lid;
-    // W over the whole batch: invocation lid adds rows lid, lid + 64, ... in order, then a tree halves 64 → 1.
+    let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
+    // W over the whole batch: invocation lid adds rows lid, lid + WG_ROWS, ... in order, then a tree halves WG_ROWS → 1.
     var part = 0.0;
-    for (var r = lid; r < params.rows; r += 64u) {
+    for (var r = lid; r < params.rows; r += WG_ROWS) {
         part += class_weights[min(u32(targets[r]), params.cols - 1u)];
     }
     weight_sums[lid] = part;
     workgroupBarrier();
-    for (var s = 32u; s > 0u; s >>= 1u) {
+    for (var s = WG_ROWS / 2u; s > 0u; s >>= 1u) {
         if (lid < s) { weight_sums[lid] += weight_sums[lid + s]; }
         workgroupBarrier();
     }

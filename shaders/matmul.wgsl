@@ -10,7 +10,7 @@ struct MatmulParams {
     m: u32,
     n: u32,
     k: u32,
-    tiles_n: u32,
+    blocks_n: u32,
     a_row_stride: u32,
     a_k_stride: u32,
     b_k_stride: u32,
@@ -29,12 +29,12 @@ struct MatmulParams {
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 @group(0) @binding(6) var<storage, read_write> z: array<f32>;
 
-const TILE: u32 = 32u;
+const TILE: u32 = MATMUL_TILE;
 
 fn accumulate(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
     let tile = flat_workgroup(wid, nwg);
-    let row0 = (tile / params.tiles_n) * TILE + lid.y * 4u;
-    let col0 = (tile % params.tiles_n) * TILE + lid.x * 4u;
+    let row0 = (tile / params.blocks_n) * TILE + lid.y * 4u;
+    let col0 = (tile % params.blocks_n) * TILE + lid.x * 4u;
     var a_base: array<u32, 4>;
     var b_base: array<u32, 4>;
     for (var i = 0u; i < 4u; i++) {

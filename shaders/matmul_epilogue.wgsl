@@ -10,7 +10,7 @@ struct Block {
     acc: array<vec4<f32>, 4>,
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(MATMUL_TILE / 4u, MATMUL_TILE / 4u)
 fn matmul_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_id) lid: vec3<u32>) {
     let blk = accumulate(wid, nwg, lid);
@@ -29,7 +29,7 @@ fn matmul_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(MATMUL_TILE / 4u, MATMUL_TILE / 4u)
 fn matmul_activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                               @builtin(local_invocation_id) lid: vec3<u32>) {
     let blk = accumulate(wid, nwg, lid);

@@ -74,7 +74,7 @@ fn load_state(i: u32) -> vec4<f32> {
 }
 
 fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-    return flat_workgroup(wid, nwg) * 256u + lid;
+    return flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
 }
 
 fn regularized_grad(i: u32, theta: vec4<f32>) -> vec4<f32> {
@@ -86,7 +86,7 @@ fn lerp(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
     return b - (b - a) * (1.0 - w);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
@@ -102,7 +102,7 @@ fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     param[i] = theta - step.lr * g;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
@@ -114,7 +114,7 @@ fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     param[i] = theta - step.step_size * g / (sqrt(s) + params.eps);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);
@@ -140,7 +140,7 @@ fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_ELEMENTWISE)
 fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
     let i = element_index(wid, nwg, lid);

@@ -21,15 +21,15 @@ struct ReduceParams {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var x_texture: texture_2d<f32>;
 
-const WG: u32 = 256u;
-const CHUNK: u32 = 4096u;
+const WG: u32 = REDUCE_WG;
+const CHUNK: u32 = REDUCE_CHUNK;
 
-var<workgroup> scratch: array<f32, 256>;
+var<workgroup> scratch: array<f32, WG>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn column_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-    let col = flat_workgroup(wid, nwg) * 64u + lid;
+    let col = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (col >= params.cols) { return; }
     let rows = params.n / params.cols;
     var s = 0.0;
@@ -37,11 +37,11 @@ fn column_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     out[col] = s;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn column_sum_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) lid: u32) {
     let c4 = params.cols / 4u;
-    let g = flat_workgroup(wid, nwg) * 64u + lid;
+    let g = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (g >= c4) { return; }
     let rows = params.n / params.cols;
     var s = vec4<f32>();
@@ -62,7 +62,7 @@ fn tree_sum(lid: u32, v: f32) -> f32 {
     return scratch[0];
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sum_squares_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_index) lid: u32) {
     let w = flat_workgroup(wid, nwg);

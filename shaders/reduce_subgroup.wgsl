@@ -19,10 +19,10 @@ struct ReduceParams {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-const WG: u32 = 256u;
-const CHUNK: u32 = 4096u;
+const WG: u32 = REDUCE_WG;
+const CHUNK: u32 = REDUCE_CHUNK;
 
-var<workgroup> partial: array<f32, 256>;
+var<workgroup> partial: array<f32, WG>;
 
 // Σ of v over the workgroup, valid in invocation 0: each subgroup adds its own values, its first invocation stores
 // the sum, and invocation 0 adds the subgroups' sums in order. Subgroups are taken to be consecutive runs of
@@ -40,7 +40,7 @@ fn workgroup_sum(lid: u32, sid: u32, size: u32, v: f32) -> f32 {
     return total;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sum_squares_partial_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                                 @builtin(local_invocation_index) lid: u32,
                                 @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) size: u32) {
@@ -56,7 +56,7 @@ fn sum_squares_partial_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
     if (lid == 0u) { out[w] = total; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn stats_accumulate_subgroup(@builtin(local_invocation_index) lid: u32,
                              @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) size: u32) {
     let rows = params.n;

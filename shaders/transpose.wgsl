@@ -15,10 +15,10 @@ struct TransposeParams {
 @group(0) @binding(1) var x: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_ROWS)
 fn transpose_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32) {
-    let g = flat_workgroup(wid, nwg) * 64u + lid;
+    let g = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     let r4 = params.rows / 4u;
     let c4 = params.cols / 4u;
     if (g >= r4 * c4) { return; }

@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+mod activation;
 pub mod atomic_file;
 pub mod checkpoint;
 pub mod data;
@@ -43,10 +44,10 @@ pub mod tensor;
 pub mod texture;
 pub mod train;
 
+pub use activation::Activation;
 pub use error::{Error, Result};
 pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions, LimitsMode};
 pub use kernel::{Dispatch, Kernel};
-pub use ops::activation::Activation;
 pub use ops::loss::Loss;
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use tensor::{Tensor, View};

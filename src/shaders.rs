@@ -1,19 +1,24 @@
-//! The registry of WGSL sources: every shader file, with `common.wgsl` prepended and shared fragments appended
-//! (WGSL has no include).
+//! The registry of WGSL sources: every shader file, with the generated prelude and `common.wgsl` prepended and
+//! shared fragments appended (WGSL has no include).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use crate::error::{Error, Result};
 
-/// `shaders/common.wgsl`: prepended to every shader, hand-written or generated.
-pub const COMMON: &str = include_str!("../shaders/common.wgsl");
+pub mod prelude;
+
+/// The generated prelude (`prelude`) followed by `shaders/common.wgsl`: prepended to every shader, hand-written or
+/// generated.
+pub static COMMON: LazyLock<String> =
+    LazyLock::new(|| format!("{}\n{}", *prelude::PRELUDE, include_str!("../shaders/common.wgsl")));
 
 /// A WGSL module ready to compile: a file of `shaders/` or a generated matmul variant (`matmul_wgsl`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Shader {
     /// The file name in `shaders/`, or the generated variant's name; the key of the module cache.
     pub file: Cow<'static, str>,
-    /// The full source: common.wgsl followed by the file.
+    /// The full source: [`COMMON`] followed by the file.
     pub source: Cow<'static, str>,
     /// Whether every memory access of every entry point is guarded or clamped by the kernel itself, so naga's
     /// runtime bounds checks can be turned off (tested on ragged shapes in tests/).
@@ -52,16 +57,18 @@ impl Shader {
 macro_rules! shader {
     ($name:ident, $file:literal, $trusted:expr $(, $appended:literal)*) => {
         #[doc = concat!("`shaders/", $file, "`.")]
-        pub const $name: Shader = Shader {
+        pub static $name: LazyLock<Shader> = LazyLock::new(|| Shader {
             file: Cow::Borrowed($file),
-            source: Cow::Borrowed(concat!(
-                include_str!("../shaders/common.wgsl"),
-                "\n",
-                include_str!(concat!("../shaders/", $file))
-                $(, "\n", include_str!(concat!("../shaders/", $appended)))*
+            source: Cow::Owned(format!(
+                "{}\n{}",
+                *COMMON,
+                concat!(
+                    include_str!(concat!("../shaders/", $file))
+                    $(, "\n", include_str!(concat!("../shaders/", $appended)))*
+                )
             )),
             trusted: $trusted,
-        };
+        });
     };
 }
 
@@ -82,7 +89,9 @@ shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 /// Shaders that need the SUBGROUP feature (validated with naga's SUBGROUP capabilities). naga 30 takes the subgroup
 /// built-ins without WGSL's `enable subgroups;` (it rejects the directive as not yet implemented), so a browser
 /// build would need the directive added.
-pub const SUBGROUP_SHADERS: &[Shader] = &[REDUCE_SUBGROUP];
+pub static SUBGROUP_SHADERS: LazyLock<[Shader; 1]> = LazyLock::new(|| [REDUCE_SUBGROUP.clone()]);
 
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
-pub const ALL: &[Shader] = &[MATMUL, TRANSPOSE, ACTIVATION, LOSS, REDUCE, OPTIM, GATHER, GATHER_VEC4];
+pub static ALL: LazyLock<[Shader; 8]> = LazyLock::new(|| {
+    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4].map(|s| Shader::clone(s))
+});

@@ -6,9 +6,9 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::tensor::View;
 
-/// Texels per texture row; shaders/common.wgsl mirrors it as FLAT_TEXTURE_SHIFT / FLAT_TEXTURE_MASK. A power of two
-/// (the shader splits a texel index with a shift and a mask) whose rows are a multiple of the 256-byte copy pitch.
-pub const TEXTURE_WIDTH: usize = 4096;
+/// Texels per texture row (`shaders::prelude::TEXTURE_WIDTH`, which the shaders' FLAT_TEXTURE_SHIFT and
+/// FLAT_TEXTURE_MASK come from).
+pub const TEXTURE_WIDTH: usize = crate::shaders::prelude::TEXTURE_WIDTH as usize;
 
 const TEXEL_BYTES: u64 = 16;
 

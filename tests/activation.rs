@@ -12,7 +12,7 @@ use wgtrain::Activation;
 const ATOL: f32 = 1e-5;
 const RTOL: f32 = 1e-5;
 
-const ACTIVATIONS: [Activation; 7] = [
+const ACTIVATIONS: [Activation; 8] = [
     Activation::Identity,
     Activation::Relu,
     Activation::LeakyRelu(0.01),
@@ -20,6 +20,7 @@ const ACTIVATIONS: [Activation; 7] = [
     Activation::Sigmoid,
     Activation::Tanh,
     Activation::Gelu,
+    Activation::Silu,
 ];
 
 #[test]

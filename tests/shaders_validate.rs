@@ -6,7 +6,7 @@ use wgtrain::shaders::ALL;
 
 #[test]
 fn every_shader_validates_with_naga() {
-    for shader in ALL {
+    for shader in ALL.iter() {
         let module = naga::front::wgsl::parse_str(&shader.source)
             .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
@@ -26,7 +26,7 @@ fn every_wgsl_file_is_registered() {
         .filter(|n| n.ends_with(".wgsl") && !wgtrain::shaders::FRAGMENTS.contains(&n.as_str()))
         .collect();
     let registered: BTreeSet<String> =
-        ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS).map(|s| s.file.to_string()).collect();
+        ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()).map(|s| s.file.to_string()).collect();
     assert_eq!(on_disk, registered, "shaders/ and src/shaders.rs disagree");
 }
 
@@ -84,7 +84,7 @@ fn every_entry_point_is_named_in_a_test() {
         .map(|e| std::fs::read_to_string(e.path()).expect("readable"))
         .filter(|src| src.contains("reference"))
         .collect();
-    for shader in ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS) {
+    for shader in ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()) {
         let module = naga::front::wgsl::parse_str(&shader.source).expect("parses");
         for ep in &module.entry_points {
             let quoted = format!("\"{}\"", ep.name);
@@ -98,7 +98,7 @@ fn every_entry_point_is_named_in_a_test() {
 #[test]
 fn subgroup_shaders_validate_with_subgroup_capabilities() {
     use naga::valid::{Capabilities, ValidationFlags, Validator};
-    for shader in wgtrain::shaders::SUBGROUP_SHADERS {
+    for shader in wgtrain::shaders::SUBGROUP_SHADERS.iter() {
         let module = naga::front::wgsl::parse_str(&shader.source)
             .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
         let caps = Capabilities::SUBGROUP;

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{MatmulVariant, Pass};
+use crate::shaders::prelude;
 
 /// Mirrors `ops::matmul::MatmulParams`; the epilogue's switches come from pipeline constants instead of
 /// has_bias / activation / store_pre (CPU drivers run both sides of every branch under a lane mask, and a
@@ -38,50 +39,19 @@ fn dot4(a: vec4<f32>, b: vec4<f32>) -> f32 {
 }
 ";
 
-/// The activation and its derivative four values at a time (the same formulas as act_forward / act_derivative in
-/// common.wgsl): one switch per four values kept pipeline creation four times faster than scalar switches.
-pub const ACT4: &str = "
-fn sigmoid4(x: vec4<f32>) -> vec4<f32> {
-    let e = exp(-abs(x));
-    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= vec4<f32>(0.0));
+/// The activation and its derivative four values at a time, from the same formulas as every shader's act_forward /
+/// act_derivative (`shaders::prelude`): one switch per four values kept pipeline creation four times faster than
+/// scalar switches, and the switch on the pipeline constant folds away.
+pub fn act4() -> String {
+    let slope = "    let slope = params.slope;\n";
+    let sig = "x: vec4<f32>) -> vec4<f32>";
+    [
+        prelude::activation_helpers(prelude::VEC4),
+        prelude::activation_function(&format!("act4({sig}"), slope, "ACTIVATION", prelude::VEC4, false),
+        prelude::activation_function(&format!("derivative4({sig}"), slope, "ACTIVATION", prelude::VEC4, true),
+    ]
+    .concat()
 }
-
-fn tanh4(x: vec4<f32>) -> vec4<f32> {
-    return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
-}
-
-fn act4(v: vec4<f32>) -> vec4<f32> {
-    switch ACTIVATION {
-        case 1u: { return max(v, vec4<f32>(0.0)); }
-        case 2u: { return select(v * params.slope, v, v > vec4<f32>(0.0)); }
-        case 3u: { return sigmoid4(v); }
-        case 4u: { return tanh4(v); }
-        case 5u: { return 0.5 * v * (1.0 + tanh4(GELU_K * (v + GELU_C * v * v * v))); }
-        default: { return v; }
-    }
-}
-
-fn derivative4(x: vec4<f32>) -> vec4<f32> {
-    switch ACTIVATION {
-        case 1u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
-        case 2u: { return select(vec4<f32>(params.slope), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
-        case 3u: {
-            let s = sigmoid4(x);
-            return s * (1.0 - s);
-        }
-        case 4u: {
-            let t = tanh4(x);
-            return 1.0 - t * t;
-        }
-        case 5u: {
-            let x2 = x * x;
-            let t = tanh4(GELU_K * (x + GELU_C * x2 * x));
-            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * x2);
-        }
-        default: { return vec4<f32>(1.0); }
-    }
-}
-";
 
 /// Declares bias, aux, c and z as the variant's pass and store width need them: vec4 arrays for vec4 stores,
 /// f32 arrays otherwise; aux is a texture copy when the operands are.

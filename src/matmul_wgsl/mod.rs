@@ -265,7 +265,7 @@ impl MatmulVariant {
             None => register_block::write(self),
             Some(_) => tiled::write(self),
         };
-        format!("{}\n{}", crate::shaders::COMMON, body)
+        format!("{}\n{}", *crate::shaders::COMMON, body)
     }
 
     /// The variant as a shader ready to compile. Generated kernels clamp or guard every index, so naga's runtime

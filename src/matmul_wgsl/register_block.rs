@@ -53,7 +53,7 @@ pub fn write(v: &MatmulVariant) -> String {
     }
     w.push_str("fn element_a(f: u32) -> f32 { return fetch_a(f >> 2u)[f & 3u]; }\n");
     w.push_str(epilogue::DOT4);
-    w.push_str(epilogue::ACT4);
+    w.push_str(&epilogue::act4());
     let _ = writeln!(w, "alias Block = array<array<vec4<f32>, {}>, {bm}>;", bn / 4);
     let lines = match v.layout {
         Layout::Nt => nt(bm, bn),

@@ -209,27 +209,27 @@ impl Network {
         use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, OPTIM, REDUCE, REDUCE_SUBGROUP, TRANSPOSE};
         let textures = gpu.kernel_family() == KernelFamily::Texture;
         let mut kernels = vec![
-            (GATHER, "gather_rows", Vec::new()),
-            (GATHER_VEC4, "gather_rows", Vec::new()),
-            (LOSS, self.loss_entry(), Vec::new()),
-            (REDUCE, "stats_accumulate", Vec::new()),
-            (REDUCE_SUBGROUP, "stats_accumulate_subgroup", Vec::new()),
-            (REDUCE, "column_sum", Vec::new()),
-            (OPTIM, self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
+            (GATHER.clone(), "gather_rows", Vec::new()),
+            (GATHER_VEC4.clone(), "gather_rows", Vec::new()),
+            (LOSS.clone(), self.loss_entry(), Vec::new()),
+            (REDUCE.clone(), "stats_accumulate", Vec::new()),
+            (REDUCE_SUBGROUP.clone(), "stats_accumulate_subgroup", Vec::new()),
+            (REDUCE.clone(), "column_sum", Vec::new()),
+            (OPTIM.clone(), self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
         ];
         if textures {
-            kernels.push((TRANSPOSE, "transpose_texture", Vec::new()));
-            kernels.push((REDUCE, "column_sum_texture", Vec::new()));
+            kernels.push((TRANSPOSE.clone(), "transpose_texture", Vec::new()));
+            kernels.push((REDUCE.clone(), "column_sum_texture", Vec::new()));
         }
         if self.optimizer.clip_norm.is_some() {
             kernels.extend([
-                (REDUCE, "sum_squares_partial", Vec::new()),
-                (REDUCE_SUBGROUP, "sum_squares_partial_subgroup", Vec::new()),
-                (REDUCE, "clip_scale", Vec::new()),
+                (REDUCE.clone(), "sum_squares_partial", Vec::new()),
+                (REDUCE_SUBGROUP.clone(), "sum_squares_partial_subgroup", Vec::new()),
+                (REDUCE.clone(), "clip_scale", Vec::new()),
             ]);
         }
         if self.config.output_activation != Activation::Identity {
-            kernels.push((ACTIVATION, "activation_backward", Vec::new()));
+            kernels.push((ACTIVATION.clone(), "activation_backward", Vec::new()));
         }
         // Each reduction in the one form this device launches.
         let subgroups = gpu.has_subgroups();

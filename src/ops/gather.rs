@@ -5,17 +5,17 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
 use crate::ops::step::StepBuffer;
-use crate::shaders;
+use crate::shaders::{self, prelude::WG_ELEMENTWISE};
 use crate::tensor::{uniform, View};
 
 /// Mirrors `struct GatherParams` in shaders/gather.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GatherParams {
-    rows: u32,
-    cols: u32,
-    src_rows: u32,
-    row_start: u32,
+    pub(crate) rows: u32,
+    pub(crate) cols: u32,
+    pub(crate) src_rows: u32,
+    pub(crate) row_start: u32,
 }
 
 /// out[r, c] = src[indices[step.batch_offset + r] − row_start, c] for `rows` rows of `cols` values, writing only
@@ -53,5 +53,5 @@ pub fn gather_rows(
     let kernel = gpu.kernel(shader, OP)?;
     let u = uniform(gpu, OP, &p);
     let res = [u.as_entire_binding(), step.binding(), indices.binding(), src.binding(), out.binding()];
-    Dispatch::new(gpu, kernel, &res, (rows * per_row).div_ceil(256) as u64)
+    Dispatch::new(gpu, kernel, &res, (rows * per_row).div_ceil(WG_ELEMENTWISE as usize) as u64)
 }

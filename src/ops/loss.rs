@@ -4,7 +4,7 @@ use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::shaders;
+use crate::shaders::{self, prelude::WG_ROWS};
 use crate::tensor::{uniform, View};
 
 /// A training loss, with PyTorch's reduction='mean'.
@@ -65,10 +65,10 @@ impl Loss {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct LossParams {
-    rows: u32,
-    cols: u32,
-    inv_count: f32,
-    _pad: u32,
+    pub(crate) rows: u32,
+    pub(crate) cols: u32,
+    pub(crate) inv_count: f32,
+    pub(crate) _pad: u32,
 }
 
 /// Loss value per row, correct flags and d loss / d logits for `rows` samples of `cols` outputs.
@@ -104,7 +104,7 @@ pub fn loss(
     let kernel = gpu.kernel(&shaders::LOSS, kind.entry())?;
     let u = uniform(gpu, kind.entry(), &p);
     let res = [u.as_entire_binding(), logits.binding(), targets.binding(), dlogits.binding(), row_stats.binding()];
-    Dispatch::new(gpu, kernel, &res, rows.div_ceil(64) as u64)
+    Dispatch::new(gpu, kernel, &res, rows.div_ceil(WG_ROWS as usize) as u64)
 }
 
 /// Class-weighted cross-entropy (`weighted_cross_entropy_loss` in shaders/loss.wgsl): like [`loss`] with
@@ -148,5 +148,5 @@ pub fn weighted_cross_entropy(
         row_stats.binding(),
         weights.binding(),
     ];
-    Dispatch::new(gpu, kernel, &res, rows.div_ceil(64) as u64)
+    Dispatch::new(gpu, kernel, &res, rows.div_ceil(WG_ROWS as usize) as u64)
 }

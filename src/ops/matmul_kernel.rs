@@ -12,7 +12,7 @@ use crate::tensor::{uniform, View};
 use crate::texture::{upload_pair, Upload};
 
 /// Output columns and rows computed by one workgroup of shaders/matmul.wgsl (8×8 invocations of 4×4 each).
-pub const TILE: usize = 32;
+pub const TILE: usize = crate::shaders::prelude::MATMUL_TILE as usize;
 
 /// The dimensions of op(A)·op(B): A is [M, K] as stored, or [K, M] when `trans_a`; B is [K, N], or [N, K].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,18 +45,18 @@ impl MatmulShape {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct MatmulParams {
-    m: u32,
-    n: u32,
-    k: u32,
-    blocks_n: u32,
-    a_row_stride: u32,
-    a_k_stride: u32,
-    b_k_stride: u32,
-    b_col_stride: u32,
-    has_bias: u32,
-    activation: u32,
-    slope: f32,
-    store_pre: u32,
+    pub(crate) m: u32,
+    pub(crate) n: u32,
+    pub(crate) k: u32,
+    pub(crate) blocks_n: u32,
+    pub(crate) a_row_stride: u32,
+    pub(crate) a_k_stride: u32,
+    pub(crate) b_k_stride: u32,
+    pub(crate) b_col_stride: u32,
+    pub(crate) has_bias: u32,
+    pub(crate) activation: u32,
+    pub(crate) slope: f32,
+    pub(crate) store_pre: u32,
 }
 
 /// The buffers of one launch: A, B, and the epilogue's bias, aux (the backward pass's pre-activation), c and z.

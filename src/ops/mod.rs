@@ -35,3 +35,6 @@ pub(crate) fn positive(op: &'static str, name: &str, v: usize) -> Result<()> {
 pub(crate) fn to_u32(op: &'static str, name: &str, v: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::Shape { op, detail: format!("{name} = {v} exceeds u32") })
 }
+
+#[cfg(test)]
+mod layout_tests;

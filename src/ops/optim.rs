@@ -6,7 +6,7 @@ use crate::gpu::{Constants, Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::step::StepBuffer;
 use crate::optim::{OptimizerConfig, OptimizerKind};
-use crate::shaders;
+use crate::shaders::{self, prelude::WG_ELEMENTWISE};
 use crate::tensor::{uniform, View};
 use crate::texture::Upload;
 
@@ -109,7 +109,7 @@ pub fn optimizer_update(
     let u = uniform(gpu, entry, &p);
     let mut res =
         vec![u.as_entire_binding(), step.binding(), scale.binding(), grad.binding(), param.binding(), state.binding()];
-    let workgroups = (n / 4).div_ceil(256) as u64;
+    let workgroups = (n / 4).div_ceil(WG_ELEMENTWISE as usize) as u64;
     let uploads = if gpu.kernel_family() == KernelFamily::Texture {
         let views = [&grad, &param, &state, &scale];
         views.iter().map(|v| Upload::new(gpu, OP, v)).collect::<Option<Vec<_>>>()

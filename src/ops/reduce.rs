@@ -4,8 +4,7 @@ use super::{need, positive, to_u32};
 use crate::error::Result;
 use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::Dispatch;
-use crate::reference::reduce::CHUNK;
-use crate::shaders;
+use crate::shaders::{self, prelude::REDUCE_CHUNK, prelude::WG_ROWS};
 use crate::tensor::{uniform, View};
 use crate::texture::Upload;
 
@@ -13,10 +12,10 @@ use crate::texture::Upload;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ReduceParams {
-    n: u32,
-    cols: u32,
-    max_norm: f32,
-    _pad: u32,
+    pub(crate) n: u32,
+    pub(crate) cols: u32,
+    pub(crate) max_norm: f32,
+    pub(crate) _pad: u32,
 }
 
 fn launch(
@@ -54,15 +53,21 @@ pub fn column_sum(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, cols: usiz
             let u = uniform(gpu, ENTRY, &p);
             let texture = upload.view();
             let res = [u.as_entire_binding(), out.binding(), wgpu::BindingResource::TextureView(&texture)];
-            return Dispatch::with_uploads(gpu, kernel, &res, (cols / 4).div_ceil(64) as u64, vec![upload]);
+            return Dispatch::with_uploads(
+                gpu,
+                kernel,
+                &res,
+                (cols / 4).div_ceil(WG_ROWS as usize) as u64,
+                vec![upload],
+            );
         }
     }
-    launch(gpu, OP, p, x, out, cols.div_ceil(64) as u64)
+    launch(gpu, OP, p, x, out, cols.div_ceil(WG_ROWS as usize) as u64)
 }
 
 /// The number of partial sums `sum_squares_partial` writes for `n` elements.
 pub fn partial_count(n: usize) -> usize {
-    n.div_ceil(CHUNK).max(1)
+    n.div_ceil(REDUCE_CHUNK as usize).max(1)
 }
 
 /// out[w] = Σ x[i]² over chunks of 4096 elements: the first pass of the global gradient norm (with subgroup sums

@@ -4,7 +4,7 @@ use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::shaders;
+use crate::shaders::{self, prelude::WG_ROWS};
 use crate::tensor::{uniform, View};
 use crate::texture::Upload;
 
@@ -12,9 +12,9 @@ use crate::texture::Upload;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct TransposeParams {
-    rows: u32,
-    cols: u32,
-    _pad: [u32; 2],
+    pub(crate) rows: u32,
+    pub(crate) cols: u32,
+    pub(crate) _pad: [u32; 2],
 }
 
 /// Whether [`transpose_texture`] takes an R×C matrix: both dimensions multiples of 4.
@@ -44,5 +44,5 @@ pub fn transpose_texture(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, col
     let u = uniform(gpu, OP, &p);
     let texture = upload.view();
     let res = [u.as_entire_binding(), wgpu::BindingResource::TextureView(&texture), out.binding()];
-    Dispatch::with_uploads(gpu, kernel, &res, (rows * cols / 16).div_ceil(64) as u64, vec![upload])
+    Dispatch::with_uploads(gpu, kernel, &res, (rows * cols / 16).div_ceil(WG_ROWS as usize) as u64, vec![upload])
 }

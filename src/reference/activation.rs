@@ -1,7 +1,8 @@
-//! CPU twin of shaders/activation.wgsl (and the activation formulas in shaders/common.wgsl).
+//! CPU twin of shaders/activation.wgsl (and of the activation formulas `Activation::wgsl_forward` /
+//! `wgsl_derivative` that every shader gets through the generated prelude).
 
 use super::{max, Real};
-use crate::ops::activation::Activation;
+use crate::activation::Activation;
 
 const GELU_K: f64 = 0.797_884_560_802_865_4;
 const GELU_C: f64 = 0.044715;
@@ -32,6 +33,7 @@ pub fn act<T: Real>(x: T, a: Activation) -> T {
         Activation::Sigmoid => sigmoid(x),
         Activation::Tanh => x.tanh(),
         Activation::Gelu => T::of(0.5) * x * (T::of(1.0) + (T::of(GELU_K) * (x + T::of(GELU_C) * x * x * x)).tanh()),
+        Activation::Silu => x * sigmoid(x),
     }
 }
 
@@ -68,6 +70,10 @@ pub fn act_derivative<T: Real>(x: T, a: Activation) -> T {
             let x2 = x * x;
             let t = (k * (x + c * x2 * x)).tanh();
             T::of(0.5) * (one + t) + T::of(0.5) * x * (one - t * t) * k * (one + T::of(3.0) * c * x2)
+        }
+        Activation::Silu => {
+            let s = sigmoid(x);
+            s * (one + x * (one - s))
         }
     }
 }

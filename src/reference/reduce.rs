@@ -1,7 +1,7 @@
 //! CPU twin of shaders/reduce.wgsl.
 
 /// Elements summed by one workgroup of `sum_squares_partial`.
-pub const CHUNK: usize = 4096;
+pub const CHUNK: usize = crate::shaders::prelude::REDUCE_CHUNK as usize;
 
 /// out[c] = Σ_r x[r, c].
 pub fn column_sum(x: &[f32], cols: usize) -> Vec<f32> {

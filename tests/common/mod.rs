@@ -10,13 +10,14 @@ use wgtrain::rng::Rng;
 use wgtrain::{Activation, Gpu, GpuOptions, Tensor};
 
 /// Every activation, with a leaky slope other than torch's default so the slope is exercised.
-pub const ACTIVATIONS: [Activation; 6] = [
+pub const ACTIVATIONS: [Activation; 7] = [
     Activation::Identity,
     Activation::Relu,
     Activation::LeakyRelu(0.1),
     Activation::Sigmoid,
     Activation::Tanh,
     Activation::Gelu,
+    Activation::Silu,
 ];
 
 /// Records wgpu's error-level log records (and the Khronos validation layer's, which wgpu-hal logs when

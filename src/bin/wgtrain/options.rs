@@ -62,7 +62,7 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<String>,
-    /// Hidden activation: relu, leaky_relu[:SLOPE], sigmoid, tanh, gelu, identity [default: relu].
+    /// Hidden activation: relu, leaky_relu[:SLOPE], sigmoid, tanh, gelu, silu, identity [default: relu].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activation: Option<String>,
