@@ -6,7 +6,6 @@
 //! The exact update formulas are in shaders/optim.wgsl and [`crate::reference::optim`].
 
 use crate::error::{Error, Result};
-use crate::ops::step::StepScalars;
 
 /// Which update rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,4 +222,24 @@ impl OptimizerConfig {
             _pad: [0; 3],
         }
     }
+}
+
+/// Scalars that change every optimizer step (`struct Step` in shaders/common.wgsl; the kernels read them from
+/// `ops::step::StepBuffer`); written into one small uniform before each step's submission,
+/// so a schedule never rebuilds a pipeline or bind group.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct StepScalars {
+    /// The learning rate of this step.
+    pub lr: f32,
+    /// Adam: lr / (1 − β1^t); AdaGrad: lr / (1 + (t − 1)·lr_decay); otherwise lr.
+    pub step_size: f32,
+    /// Adam: √(1 − β2^t); otherwise 1.
+    pub bias_correction2_sqrt: f32,
+    /// 1 on the first optimizer step (SGD momentum starts its buffer from the gradient), else 0.
+    pub first_step: u32,
+    /// Where this batch starts in the epoch's index permutation.
+    pub batch_offset: u32,
+    /// Padding to 32 bytes (uniform layout).
+    pub _pad: [u32; 3],
 }

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::csv::{name_list, parse_number};
-use super::preprocess::{Encoding, MissingPolicy, Preprocessor, TargetEncoding};
+use super::encoding::{Encoding, MissingPolicy, TargetEncoding};
+use super::preprocess::Preprocessor;
 use super::table::{is_missing, Table};
 use super::Dataset;
 use crate::error::{Error, Result};

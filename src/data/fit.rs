@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::csv::{name_list, parse_number, sorted_classes, TargetKind};
-use super::preprocess::{MissingPolicy, PreprocessOptions, TargetEncoding};
+use super::encoding::{MissingPolicy, PreprocessOptions, TargetEncoding};
 use super::table::{is_missing, Table};
 use crate::error::{Error, Result};
 

@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod device;
 pub mod encode;
+mod encoding;
 mod fit;
 pub mod idx;
 pub mod normalize;

@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::data::csv::TargetKind;
 use crate::data::table::read_table_str;
 
 /// A penguins-like table: text categories, gaps in a numeric and a categorical column, an id column.

@@ -1,26 +1,9 @@
-//! The per-step scalars shared by the optimizer and gather kernels (`struct Step` in shaders/common.wgsl).
+//! The uniform holding the per-step scalars shared by the optimizer and gather kernels (`struct Step` in
+//! shaders/common.wgsl); the scalars themselves are computed by the optimizer configuration (`optim`).
 
 use crate::error::Result;
 use crate::gpu::Gpu;
-
-/// Scalars that change every optimizer step; written into one small uniform before each step's submission,
-/// so a schedule never rebuilds a pipeline or bind group.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct StepScalars {
-    /// The learning rate of this step.
-    pub lr: f32,
-    /// Adam: lr / (1 − β1^t); AdaGrad: lr / (1 + (t − 1)·lr_decay); otherwise lr.
-    pub step_size: f32,
-    /// Adam: √(1 − β2^t); otherwise 1.
-    pub bias_correction2_sqrt: f32,
-    /// 1 on the first optimizer step (SGD momentum starts its buffer from the gradient), else 0.
-    pub first_step: u32,
-    /// Where this batch starts in the epoch's index permutation.
-    pub batch_offset: u32,
-    /// Padding to 32 bytes (uniform layout).
-    pub _pad: [u32; 3],
-}
+pub use crate::optim::StepScalars;
 
 /// The uniform buffer holding [`StepScalars`].
 #[derive(Debug)]

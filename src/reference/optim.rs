@@ -1,8 +1,8 @@
 //! CPU twin of shaders/optim.wgsl, in f32 with the kernel's operation order (see that file for the formulas).
 
 use crate::ops::optim::OptimParams;
-use crate::ops::step::StepScalars;
 use crate::optim::OptimizerKind;
+use crate::optim::StepScalars;
 
 fn sign(v: f32) -> f32 {
     if v > 0.0 {
