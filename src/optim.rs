@@ -5,6 +5,10 @@
 //! and AdamW (Adam with decoupled weight decay). Every one also takes an L1 term and gradient clipping by global norm.
 //! The exact update formulas are in shaders/optim.wgsl and [`crate::reference::optim`].
 
+mod configs;
+
+pub use configs::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+
 use crate::error::{Error, Result};
 
 /// Which update rule.
@@ -60,7 +64,9 @@ impl OptimizerKind {
     }
 }
 
-/// Hyperparameters of every optimizer, under torch's names; fields an optimizer does not use are ignored.
+/// Hyperparameters of every optimizer, under torch's names: the general form the kernels take. Build it from the
+/// optimizer's own type ([`SgdConfig`], [`AdagradConfig`], [`RmsPropConfig`], [`AdamConfig`]); a field the chosen
+/// optimizer does not have must keep its default, or [`OptimizerConfig::validate`] fails naming it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerConfig {
     /// The update rule.
@@ -150,7 +156,62 @@ impl OptimizerConfig {
         Self::new(OptimizerKind::AdamW, lr)
     }
 
-    /// Checks every field torch would check, naming the first bad one.
+    /// Whether the hyperparameter `field` (a field name of this struct) is one the optimizer `kind` has. `l1` and
+    /// `clip_norm`, wgtrain's additions, apply to every optimizer.
+    pub fn applies(kind: OptimizerKind, field: &str) -> bool {
+        use OptimizerKind::*;
+        match field {
+            "momentum" => matches!(kind, Sgd | RmsProp),
+            "dampening" | "nesterov" => kind == Sgd,
+            "lr_decay" | "initial_accumulator_value" => kind == Adagrad,
+            "eps" => kind != Sgd,
+            "alpha" | "centered" => kind == RmsProp,
+            "beta1" | "beta2" | "amsgrad" => matches!(kind, Adam | AdamW),
+            _ => true,
+        }
+    }
+
+    /// The optimizers that have `field`, for messages.
+    pub fn kinds_with(field: &str) -> Vec<&'static str> {
+        use OptimizerKind::*;
+        [Sgd, Adagrad, RmsProp, Adam, AdamW]
+            .into_iter()
+            .filter(|&k| Self::applies(k, field))
+            .map(|k| k.name())
+            .collect()
+    }
+
+    /// Fails naming the first field that the optimizer does not have but that differs from its default.
+    fn check_applicable(&self) -> Result<()> {
+        let d = OptimizerConfig::new(self.kind, self.lr);
+        let changed = [
+            ("momentum", self.momentum != d.momentum),
+            ("dampening", self.dampening != d.dampening),
+            ("nesterov", self.nesterov != d.nesterov),
+            ("lr_decay", self.lr_decay != d.lr_decay),
+            ("initial_accumulator_value", self.initial_accumulator_value != d.initial_accumulator_value),
+            ("eps", self.eps != d.eps && !(self.eps.is_nan() && d.eps.is_nan())),
+            ("alpha", self.alpha != d.alpha),
+            ("centered", self.centered != d.centered),
+            ("beta1", self.beta1 != d.beta1),
+            ("beta2", self.beta2 != d.beta2),
+            ("amsgrad", self.amsgrad != d.amsgrad),
+        ];
+        match changed.into_iter().find(|&(field, changed)| changed && !Self::applies(self.kind, field)) {
+            Some((field, _)) => Err(Error::config(
+                field,
+                format!(
+                    "does not apply to {} (it is a hyperparameter of {})",
+                    self.kind.name(),
+                    Self::kinds_with(field).join(", ")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks every field torch would check, and that no field the optimizer does not have was set, naming the
+    /// first bad one.
     pub fn validate(&self) -> Result<()> {
         let finite_nonneg = |name: &str, v: f64| -> Result<()> {
             if !v.is_finite() || v < 0.0 {
@@ -182,7 +243,7 @@ impl OptimizerConfig {
                 return Err(Error::config("clip_norm", format!("must be > 0, got {c}")));
             }
         }
-        Ok(())
+        self.check_applicable()
     }
 
     /// State values kept per parameter (SGD momentum buffer; AdaGrad sum; RMSprop v, ḡ, b; Adam m, v, v̂max).

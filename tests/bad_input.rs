@@ -215,6 +215,12 @@ fn cases() -> Vec<Case> {
             expect: "beta2",
         },
         Case {
+            name: "a hyperparameter of another optimizer",
+            setup: good_csv,
+            args: &["--data", "good.csv", "--optimizer", "adam", "--momentum", "0.9"],
+            expect: "--momentum",
+        },
+        Case {
             name: "schedule does not parse",
             setup: good_csv,
             args: &["--data", "good.csv", "--schedule", "step:ten:0.5"],

@@ -277,6 +277,25 @@ impl TrainOptions {
             OptimizerKind::Sgd | OptimizerKind::Adagrad | OptimizerKind::RmsProp => 0.01,
             OptimizerKind::Adam | OptimizerKind::AdamW => 0.001,
         };
+        let given = [
+            ("momentum", self.momentum.is_some()),
+            ("dampening", self.dampening.is_some()),
+            ("nesterov", self.nesterov),
+            ("beta1", self.beta1.is_some()),
+            ("beta2", self.beta2.is_some()),
+            ("alpha", self.alpha.is_some()),
+            ("eps", self.eps.is_some()),
+            ("centered", self.centered),
+            ("amsgrad", self.amsgrad),
+        ];
+        // The library's rule (OptimizerConfig::validate), also for an option given at its default value.
+        if let Some((field, _)) = given.iter().find(|&&(f, given)| given && !OptimizerConfig::applies(kind, f)) {
+            let owners = OptimizerConfig::kinds_with(field).join(", ");
+            return Err(Error::config(
+                format!("--{field}"),
+                format!("does not apply to {} (it is a hyperparameter of {owners})", kind.name()),
+            ));
+        }
         let mut c = OptimizerConfig::new(kind, self.lr.unwrap_or(default_lr));
         c.momentum = self.momentum.unwrap_or(c.momentum);
         c.dampening = self.dampening.unwrap_or(c.dampening);

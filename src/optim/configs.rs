@@ -1,0 +1,207 @@
+//! One configuration type per optimizer, holding only the hyperparameters that optimizer has, under torch.optim's
+//! names and with its defaults ([`Default`]); `build` validates and gives the general [`OptimizerConfig`] the
+//! kernels take. The terms every optimizer takes (an L1 penalty, gradient clipping) are set on that.
+//!
+//! ```
+//! use wgtrain::optim::{AdamConfig, SgdConfig};
+//!
+//! # fn main() -> wgtrain::Result<()> {
+//! let adam = AdamConfig { lr: 3e-4, amsgrad: true, ..AdamConfig::default() }.build()?;
+//! let sgd = SgdConfig { momentum: 0.9, nesterov: true, ..SgdConfig::new(0.05) }.build()?;
+//! assert_eq!((adam.beta2, sgd.dampening), (0.999, 0.0));
+//! assert!(SgdConfig { nesterov: true, ..SgdConfig::new(0.05) }.build().is_err()); // nesterov needs momentum
+//! # Ok(())
+//! # }
+//! ```
+
+use super::{OptimizerConfig, OptimizerKind};
+use crate::error::Result;
+
+/// torch.optim.SGD: with momentum μ, dampening τ and Nesterov's variant; weight_decay is coupled L2.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate (torch: 1e-3).
+    pub lr: f64,
+    /// Momentum μ (0: plain SGD).
+    pub momentum: f64,
+    /// Dampening τ of the momentum buffer.
+    pub dampening: f64,
+    /// Nesterov momentum (needs μ > 0 and τ = 0).
+    pub nesterov: bool,
+    /// Coupled L2 penalty λ: g += λθ.
+    pub weight_decay: f64,
+}
+
+/// torch.optim.Adagrad.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdagradConfig {
+    /// Learning rate (torch: 1e-2).
+    pub lr: f64,
+    /// Learning-rate decay η: clr = lr / (1 + (t − 1)η).
+    pub lr_decay: f64,
+    /// Coupled L2 penalty λ.
+    pub weight_decay: f64,
+    /// Initial value of the squared-gradient sum.
+    pub initial_accumulator_value: f64,
+    /// Denominator term (torch: 1e-10).
+    pub eps: f64,
+}
+
+/// torch.optim.RMSprop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RmsPropConfig {
+    /// Learning rate (torch: 1e-2).
+    pub lr: f64,
+    /// Smoothing constant α.
+    pub alpha: f64,
+    /// Denominator term.
+    pub eps: f64,
+    /// Coupled L2 penalty λ.
+    pub weight_decay: f64,
+    /// Momentum μ.
+    pub momentum: f64,
+    /// Normalise by the centered second moment.
+    pub centered: bool,
+}
+
+/// torch.optim.Adam, or torch.optim.AdamW through [`AdamConfig::build_adamw`] (decoupled weight decay).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate (torch: 1e-3).
+    pub lr: f64,
+    /// β1.
+    pub beta1: f64,
+    /// β2.
+    pub beta2: f64,
+    /// Denominator term.
+    pub eps: f64,
+    /// Adam: coupled L2 penalty λ (torch: 0). AdamW: decoupled decay θ *= 1 − lr·λ (torch: 1e-2).
+    pub weight_decay: f64,
+    /// Use the running maximum of the second moment (AMSGrad).
+    pub amsgrad: bool,
+}
+
+impl SgdConfig {
+    /// SGD at learning rate `lr`, torch's defaults otherwise.
+    pub fn new(lr: f64) -> Self {
+        SgdConfig { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+    }
+
+    /// The validated general configuration.
+    pub fn build(self) -> Result<OptimizerConfig> {
+        let SgdConfig { lr, momentum, dampening, nesterov, weight_decay } = self;
+        let base = OptimizerConfig::new(OptimizerKind::Sgd, lr);
+        finish(OptimizerConfig { momentum, dampening, nesterov, weight_decay, ..base })
+    }
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        Self::new(1e-3)
+    }
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        AdagradConfig { lr: 1e-2, lr_decay: 0.0, weight_decay: 0.0, initial_accumulator_value: 0.0, eps: 1e-10 }
+    }
+}
+
+impl AdagradConfig {
+    /// The validated general configuration.
+    pub fn build(self) -> Result<OptimizerConfig> {
+        let AdagradConfig { lr, lr_decay, weight_decay, initial_accumulator_value, eps } = self;
+        let base = OptimizerConfig::new(OptimizerKind::Adagrad, lr);
+        finish(OptimizerConfig { lr_decay, weight_decay, initial_accumulator_value, eps, ..base })
+    }
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        RmsPropConfig { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
+    }
+}
+
+impl RmsPropConfig {
+    /// The validated general configuration.
+    pub fn build(self) -> Result<OptimizerConfig> {
+        let RmsPropConfig { lr, alpha, eps, weight_decay, momentum, centered } = self;
+        let base = OptimizerConfig::new(OptimizerKind::RmsProp, lr);
+        finish(OptimizerConfig { alpha, eps, weight_decay, momentum, centered, ..base })
+    }
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: false }
+    }
+}
+
+impl AdamConfig {
+    /// torch.optim.AdamW's defaults: Adam's, with decoupled weight decay 1e-2.
+    pub fn adamw() -> Self {
+        AdamConfig { weight_decay: 1e-2, ..Self::default() }
+    }
+
+    /// The validated configuration of Adam (weight_decay coupled).
+    pub fn build(self) -> Result<OptimizerConfig> {
+        self.build_as(OptimizerKind::Adam)
+    }
+
+    /// The validated configuration of AdamW (weight_decay decoupled).
+    pub fn build_adamw(self) -> Result<OptimizerConfig> {
+        self.build_as(OptimizerKind::AdamW)
+    }
+
+    fn build_as(self, kind: OptimizerKind) -> Result<OptimizerConfig> {
+        let AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad } = self;
+        finish(OptimizerConfig { beta1, beta2, eps, weight_decay, amsgrad, ..OptimizerConfig::new(kind, lr) })
+    }
+}
+
+fn finish(c: OptimizerConfig) -> Result<OptimizerConfig> {
+    c.validate()?;
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_torchs() {
+        let sgd = SgdConfig::default().build().unwrap();
+        assert_eq!((sgd.lr, sgd.momentum, sgd.dampening, sgd.weight_decay, sgd.nesterov), (1e-3, 0.0, 0.0, 0.0, false));
+        let ada = AdagradConfig::default().build().unwrap();
+        assert_eq!((ada.lr, ada.lr_decay, ada.initial_accumulator_value, ada.eps), (1e-2, 0.0, 0.0, 1e-10));
+        let rms = RmsPropConfig::default().build().unwrap();
+        assert_eq!((rms.lr, rms.alpha, rms.eps, rms.momentum, rms.centered), (1e-2, 0.99, 1e-8, 0.0, false));
+        let adam = AdamConfig::default().build().unwrap();
+        assert_eq!((adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay), (1e-3, 0.9, 0.999, 1e-8, 0.0));
+        let adamw = AdamConfig::adamw().build_adamw().unwrap();
+        assert_eq!((adamw.kind, adamw.weight_decay), (OptimizerKind::AdamW, 1e-2));
+    }
+
+    #[test]
+    fn build_validates_naming_the_field() {
+        let err = AdamConfig { beta1: 1.0, ..AdamConfig::default() }.build().unwrap_err().to_string();
+        assert!(err.contains("beta1"), "{err}");
+        let err = RmsPropConfig { alpha: -1.0, ..RmsPropConfig::default() }.build().unwrap_err().to_string();
+        assert!(err.contains("alpha"), "{err}");
+    }
+
+    #[test]
+    fn a_hyperparameter_of_another_optimizer_is_an_error_naming_it() {
+        let adam = OptimizerConfig { momentum: 0.9, ..OptimizerConfig::adam(1e-3) };
+        let err = adam.validate().unwrap_err().to_string();
+        assert!(err.contains("momentum") && err.contains("adam") && err.contains("sgd, rmsprop"), "{err}");
+        let sgd = OptimizerConfig { eps: 1e-6, ..OptimizerConfig::sgd(0.1) };
+        assert!(sgd.validate().unwrap_err().to_string().contains("eps"));
+        let rms = OptimizerConfig { amsgrad: true, ..OptimizerConfig::rmsprop(0.1) };
+        assert!(rms.validate().unwrap_err().to_string().contains("amsgrad"));
+        // Every optimizer's own fields, and the terms all share, stay allowed.
+        let shared =
+            OptimizerConfig { l1: 1e-4, clip_norm: Some(1.0), weight_decay: 1e-3, ..OptimizerConfig::adagrad(0.1) };
+        assert!(shared.validate().is_ok());
+    }
+}
