@@ -8,8 +8,8 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::Deserialize;
 
-use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
+use crate::internal::atomic_file::write_atomic;
 
 /// One f32 tensor in row-major order: `data.len()` = product of `shape` (1 for a scalar).
 #[derive(Clone, Debug, PartialEq)]

@@ -511,7 +511,7 @@ impl Gpu {
                 if let Some(dir) = path.parent() {
                     let _ = std::fs::create_dir_all(dir);
                 }
-                if let Err(e) = crate::atomic_file::write_atomic(path, &data) {
+                if let Err(e) = crate::internal::atomic_file::write_atomic(path, &data) {
                     log::warn!("could not write the pipeline cache: {e}");
                 }
             }

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
+use crate::internal::atomic_file::write_atomic;
 
 /// The measurements of one epoch.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

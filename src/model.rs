@@ -5,8 +5,8 @@
 //! offsets that are multiples of min_storage_buffer_offset_alignment (at most 256 bytes). The padding stays zero.
 
 use crate::error::{Error, Result};
+use crate::internal::rng::Rng;
 use crate::ops::activation::Activation;
-use crate::rng::Rng;
 
 /// Alignment of every tensor in the flat parameter buffer, in f32 elements (256 bytes).
 pub const PARAM_ALIGN: usize = 64;

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::atomic_file::write_atomic;
 use crate::error::Result;
 use crate::history::{EpochRecord, History};
+use crate::internal::atomic_file::write_atomic;
 
 const PANEL_W: f64 = 480.0;
 const PANEL_H: f64 = 340.0;

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-pub use crate::plateau::{PlateauConfig, PlateauState, PLATEAU_EPS};
+pub(crate) use crate::internal::plateau::PlateauState;
+pub use crate::internal::plateau::{PlateauConfig, PLATEAU_EPS};
 
 /// The CLI forms of `--schedule` with their formulas (α0 = base learning rate, t = counter from 0).
 pub const SCHEDULE_HELP: &str = "\

@@ -11,7 +11,7 @@ pub mod preprocess;
 pub mod table;
 
 use crate::error::{Error, Result};
-use crate::rng::Rng;
+use crate::internal::rng::Rng;
 
 /// A table of samples held on the host: features row-major [len, n_features], one target per row.
 #[derive(Clone, Debug, PartialEq)]

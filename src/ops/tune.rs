@@ -255,7 +255,7 @@ fn save_choice(gpu: &Gpu, key: &str, choice: Choice) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         }
-        crate::atomic_file::write_atomic(&path, &bytes).map_err(|e| e.to_string())
+        crate::internal::atomic_file::write_atomic(&path, &bytes).map_err(|e| e.to_string())
     });
     if let Err(e) = written {
         log::warn!("could not write the tuning cache {}: {e}", path.display());

@@ -3,9 +3,9 @@
 
 use super::network::loss_and_gradient;
 use super::optim::optimizer_update;
+use crate::internal::rng::Rng;
 use crate::model::MlpConfig;
 use crate::ops::optim::OptimParams;
-use crate::rng::Rng;
 use crate::train::{epoch_order, TrainConfig};
 
 /// Trains from `params` on rows of `features` [n, input] / `targets` [n, target_cols] for at most `max_steps`

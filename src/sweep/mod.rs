@@ -10,7 +10,7 @@ pub use results::{
 };
 
 use crate::error::{Error, Result};
-use crate::rng::Rng;
+use crate::internal::rng::Rng;
 
 /// The values one option takes in a sweep.
 #[derive(Clone, Debug, PartialEq)]

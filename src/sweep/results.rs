@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
+use crate::internal::atomic_file::write_atomic;
 use crate::train::StopReason;
 
 /// The metrics a configuration ended with (absent ones are None).

@@ -1,9 +1,9 @@
 //! What to train with: the loss, optimizer, schedules, batch sizes and stopping rule, and the epoch order.
 
 use crate::error::{Error, Result};
+use crate::internal::rng::Rng;
 use crate::ops::loss::Loss;
 use crate::optim::OptimizerConfig;
-use crate::rng::Rng;
 use crate::schedule::{BatchGrowth, LrSchedule, Schedule, SchedulePer};
 
 /// Which validation metric early stopping watches.

@@ -15,10 +15,10 @@ use super::{early_stop_verdict, epoch_order, evaluate_network, mean_stats, Train
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::history::{EpochRecord, History};
+use crate::internal::rng::Rng;
 use crate::kernel::Dispatch;
 use crate::model::MlpConfig;
 use crate::network::{DeviceData, Network};
-use crate::rng::Rng;
 use crate::schedule::{LrSchedule, PlateauState};
 
 /// Device memory a group may use unless told otherwise: larger groups are split (see [`group_capacity`]).

@@ -18,10 +18,10 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::history::{EpochRecord, History};
+use crate::internal::rng::Rng;
 use crate::model::MlpConfig;
 use crate::network::{DeviceData, Network};
 use crate::ops::loss::Loss;
-use crate::rng::Rng;
 use crate::schedule::{LrSchedule, PlateauState};
 
 /// Progress reported during `fit`.

@@ -3,7 +3,7 @@
 use super::Trainer;
 use crate::error::Result;
 use crate::history::History;
-use crate::rng::Rng;
+use crate::internal::rng::Rng;
 
 /// Where a run stands, besides parameters and optimizer state: what a checkpoint needs to resume bitwise.
 /// Floats that may be infinite are kept as bit patterns so the JSON round trip is exact.

@@ -1,0 +1,6 @@
+//! Helpers the library, its command line, tests and benchmarks share, outside the API a model is trained with:
+//! they may change without notice.
+
+pub mod atomic_file;
+pub mod plateau;
+pub mod rng;
