@@ -8,6 +8,7 @@ mod resume;
 mod sweep;
 mod sweep_args;
 mod tabular;
+mod train_command;
 mod tune;
 
 use std::path::PathBuf;
