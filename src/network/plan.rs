@@ -45,14 +45,34 @@ impl Network {
         self.plans.get(&key).ok_or_else(|| Error::Device { kind: "internal", message: "plan cache".into() })
     }
 
+    /// The dispatches of one step of `kind` on batches of `b` rows: gather the batch, forward, then (unless
+    /// predicting) loss and statistics, then (training and gradients) backward, then (training) the update.
     fn build_plan(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
-        let cfg = &self.config;
-        let last = cfg.layers.len() - 1;
-        let out = cfg.output();
-        let tcols = self.loss.target_cols(out);
+        let mut plan = self.gather_batch(gpu, kind, data, b)?;
+        self.forward(gpu, b, &mut plan)?;
+        if kind == PlanKind::Predict {
+            return Ok(plan);
+        }
+        self.loss_and_statistics(gpu, b, &mut plan)?;
+        if kind == PlanKind::Evaluate {
+            return Ok(plan);
+        }
+        self.backward(gpu, b, &mut plan)?;
+        if kind == PlanKind::Gradient {
+            return Ok(plan);
+        }
+        self.update(gpu, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// The batch's features (and targets, unless predicting) gathered from every chunk of the data set into x and y
+    /// through the epoch order, at the step's batch offset.
+    fn gather_batch(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+        let tcols = self.loss.target_cols(self.config.output());
         let mut plan = Vec::new();
         for c in &data.chunks {
             let order = data.order.view();
+            let input = self.config.input;
             plan.push(gather_rows(
                 gpu,
                 &self.step,
@@ -60,7 +80,7 @@ impl Network {
                 c.features.view(),
                 self.x.view(),
                 b,
-                cfg.input,
+                input,
                 c.rows,
                 c.row_start,
             )?);
@@ -78,54 +98,54 @@ impl Network {
                 )?);
             }
         }
+        Ok(plan)
+    }
+
+    /// h_i = act_i(h_{i−1}·W_iᵀ + b_i) layer by layer, storing z_i where the backward pass needs it.
+    fn forward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let last = self.config.layers.len() - 1;
         for (i, l) in self.layout.layers.iter().enumerate() {
             let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
             let s = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
             let w = self.params.slice(l.weight, l.outputs * l.inputs);
             let bias = self.params.slice(l.bias, l.outputs);
-            let act = cfg.activation_of(i);
-            let keep_z = keeps_pre_activation(act, i == last);
-            plan.push(matmul_forward(
-                gpu,
-                &s,
-                input,
-                w,
-                Some(bias),
-                act,
-                self.h[i].view(),
-                keep_z.then(|| self.z[i].view()),
-            )?);
+            let act = self.config.activation_of(i);
+            let z = keeps_pre_activation(act, i == last).then(|| self.z[i].view());
+            plan.push(matmul_forward(gpu, &s, input, w, Some(bias), act, self.h[i].view(), z)?);
         }
-        if kind == PlanKind::Predict {
-            return Ok(plan);
-        }
-        let out_act = cfg.output_activation;
-        let dlogits = if out_act == Activation::Identity { self.d[last].view() } else { self.dout.view() };
+        Ok(())
+    }
+
+    /// The loss and its gradient with respect to the logits (into d_last, or dout when an output activation
+    /// follows), and the per-row statistics added to the epoch's.
+    fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let last = self.config.layers.len() - 1;
+        let out = self.config.output();
+        let dlogits =
+            if self.config.output_activation == Activation::Identity { self.d[last].view() } else { self.dout.view() };
+        let (logits, y, stats) = (self.h[last].view(), self.y.view(), self.row_stats.view());
         plan.push(match &self.class_weights {
-            Some(w) => weighted_cross_entropy(
-                gpu,
-                self.h[last].view(),
-                self.y.view(),
-                w.view(),
-                dlogits,
-                self.row_stats.view(),
-                b,
-                out,
-            )?,
-            None => loss(gpu, self.loss, self.h[last].view(), self.y.view(), dlogits, self.row_stats.view(), b, out)?,
+            Some(w) => weighted_cross_entropy(gpu, logits, y, w.view(), dlogits, stats, b, out)?,
+            None => loss(gpu, self.loss, logits, y, dlogits, stats, b, out)?,
         });
-        plan.push(stats_accumulate(gpu, self.row_stats.view(), self.stats.view(), b)?);
-        if kind == PlanKind::Evaluate {
-            return Ok(plan);
-        }
+        plan.push(stats_accumulate(gpu, stats, self.stats.view(), b)?);
+        Ok(())
+    }
+
+    /// The gradients of every layer, last first: through the output activation, then dW, db and dZ of the layer
+    /// below.
+    fn backward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let last = self.config.layers.len() - 1;
+        let out_act = self.config.output_activation;
         if out_act != Activation::Identity {
+            let n = b * self.config.output();
             plan.push(activation_backward(
                 gpu,
                 self.z[last].view(),
                 self.dout.view(),
                 out_act,
                 self.d[last].view(),
-                b * out,
+                n,
             )?);
         }
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
@@ -147,30 +167,25 @@ impl Network {
                 // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), the derivative folded into the matmul's epilogue.
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
                 let w = self.params.slice(l.weight, l.outputs * l.inputs);
-                let act = cfg.activation_of(i - 1);
+                let act = self.config.activation_of(i - 1);
                 let aux = if derivative_from_output(act) { self.h[i - 1].view() } else { self.z[i - 1].view() };
                 plan.push(matmul_activation_backward(gpu, &sx, self.d[i].view(), w, aux, act, self.d[i - 1].view())?);
             }
         }
-        if kind == PlanKind::Gradient {
-            return Ok(plan);
-        }
+        Ok(())
+    }
+
+    /// Gradient clipping by global norm (when asked) and the optimizer's update of every parameter.
+    fn update(&self, gpu: &Gpu, plan: &mut Vec<Dispatch>) -> Result<()> {
         let n = self.layout.len;
         if let Some(max_norm) = self.optimizer.clip_norm {
             plan.push(sum_squares_partial(gpu, self.grads.view(), self.partials.view(), n)?);
             plan.push(clip_scale(gpu, self.partials.view(), self.scale.view(), partial_count(n), max_norm as f32)?);
         }
-        plan.push(optimizer_update(
-            gpu,
-            &self.optimizer,
-            &self.step,
-            self.scale.view(),
-            self.grads.view(),
-            self.params.view(),
-            self.state.view(),
-            n,
-        )?);
-        Ok(plan)
+        let (scale, grads, params, state) =
+            (self.scale.view(), self.grads.view(), self.params.view(), self.state.view());
+        plan.push(optimizer_update(gpu, &self.optimizer, &self.step, scale, grads, params, state, n)?);
+        Ok(())
     }
 
     /// The generated matmul kernels a training step with batches of `b` rows uses (the same shapes as
