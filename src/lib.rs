@@ -30,7 +30,11 @@
 //! device), [`kernel`] and [`tensor`], the launchers in [`ops`] with their CPU twins in [`reference`], and the WGSL
 //! sources in [`shaders`] and [`matmul_wgsl`]. Helpers outside that API live in [`internal`].
 //!
-//! One kernel by hand, checked against its twin:
+//! The host API is async at its core (`Gpu::request`, `Trainer::fit_async`, `Trainer::evaluate_async`,
+//! `Tensor::read_async`), since nothing may block in a browser; on native targets the blocking forms used here
+//! (`Gpu::new`, `Trainer::fit`, `Tensor::read`) wrap them with `pollster::block_on`.
+//!
+//! One kernel by hand:
 //!
 //! ```
 //! use wgtrain::{Gpu, Tensor};

@@ -282,7 +282,7 @@ impl Slot {
         let lr = self.config.lr_at(base, self.net.steps_done().saturating_sub(1), epoch);
         let (val_loss, val_accuracy) = match val {
             Some(v) => {
-                let (l, a) = evaluate_network(gpu, &mut self.net, v, self.config.loss)?;
+                let (l, a) = pollster::block_on(evaluate_network(gpu, &mut self.net, v, self.config.loss))?;
                 (Some(l), a)
             }
             None => (None, None),
