@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod batches;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
@@ -77,6 +78,7 @@ pub mod sweep;
 pub mod tensor;
 pub mod texture;
 pub mod train;
+mod train_config;
 
 pub use activation::Activation;
 pub use error::{Error, Result};

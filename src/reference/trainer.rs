@@ -3,10 +3,11 @@
 
 use super::network::loss_and_gradient;
 use super::optim::optimizer_update;
+use crate::batches::EpochBatches;
 use crate::internal::rng::Rng;
 use crate::model::MlpConfig;
 use crate::ops::optim::OptimParams;
-use crate::train::{epoch_order, TrainConfig};
+use crate::train_config::TrainConfig;
 
 /// Trains from `params` on rows of `features` [n, input] / `targets` [n, target_cols] for at most `max_steps`
 /// optimizer steps (or all epochs), returning the final flat parameters. Plateau schedules and early stopping,
@@ -30,13 +31,12 @@ pub fn train(
     let mut rng = Rng::new(cfg.seed);
     let mut t = 0u64;
     for epoch in 0..cfg.epochs {
-        let b = cfg.batch_size_at(n, epoch);
-        let order = epoch_order(&mut rng, n, cfg.shuffle);
-        for chunk in order.chunks(b) {
+        let mut batches = EpochBatches::new(&mut rng, n, cfg.shuffle, cfg.batch_size_at(n, epoch), 0);
+        while let Some(batch) = batches.next_batch() {
             if t >= max_steps {
                 return params;
             }
-            let rows = chunk.len();
+            let (chunk, rows) = (batches.indices(batch), batch.rows);
             let x: Vec<f32> =
                 chunk.iter().flat_map(|&i| features[i as usize * input..(i as usize + 1) * input].to_vec()).collect();
             let y: Vec<f32> =

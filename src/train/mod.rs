@@ -1,11 +1,11 @@
 //! The trainer: epochs of shuffled mini-batches on the device, learning-rate and batch-size schedules, validation,
 //! early stopping and the history. Loss and accuracy accumulate on the GPU and are read once per epoch.
 
-mod config;
 mod group;
 mod progress;
 
-pub use config::{epoch_order, EarlyStopping, Monitor, TrainConfig};
+pub use crate::batches::epoch_order;
+pub use crate::train_config::{EarlyStopping, Monitor, TrainConfig};
 pub use group::{
     group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, DEFAULT_GROUP_BYTES,
 };
@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::batches::EpochBatches;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::history::{EpochRecord, History};
@@ -120,12 +121,9 @@ fn early_stop_verdict(
 /// size.
 async fn evaluate_network(gpu: &Gpu, net: &mut Network, data: &DeviceData, loss: Loss) -> Result<(f64, Option<f64>)> {
     data.reset_order(gpu)?;
-    let b = net.max_rows();
-    let mut offset = 0;
-    while offset < data.rows() {
-        let rows = b.min(data.rows() - offset);
-        net.evaluate_batch(gpu, data, offset, rows)?;
-        offset += rows;
+    let mut batches = EpochBatches::in_file_order(data.rows(), net.max_rows());
+    while let Some(batch) = batches.next_batch() {
+        net.evaluate_batch(gpu, data, batch.offset, batch.rows)?;
     }
     Ok(mean_stats(net.take_stats_async(gpu).await?, loss))
 }
@@ -273,86 +271,12 @@ impl<'g> Trainer<'g> {
         self.net.prepare(self.gpu, train, first)?;
         let stop_at = self.config.epochs.min(self.epochs_done.saturating_add(max_epochs));
         while self.epochs_done < stop_at && !self.history.stopped_early {
-            let epoch = self.epochs_done;
-            let b = self.config.batch_size_at(n, epoch);
-            if b > self.net.max_rows() {
-                return Err(Error::config(
-                    "batch_size",
-                    format!("batch of {b} exceeds the {} the trainer was built for", self.net.max_rows()),
-                ));
-            }
-            if self.step_in_epoch == 0 {
-                self.epoch_start_rng = self.rng.state();
-            }
-            // Redrawn from the epoch's starting state, so a run resumed mid-epoch sees the same order.
-            let mut rng = Rng::from_state(self.epoch_start_rng);
-            let order = epoch_order(&mut rng, n, self.config.shuffle);
-            self.rng = rng;
-            train.set_order(self.gpu, &order)?;
-            let steps = n.div_ceil(b);
-            on_event(Event::EpochStart { epoch: epoch + 1, steps, batch_size: b });
+            let mut batches = self.begin_epoch(train)?;
+            let (epoch, steps, batch_size) = (self.epochs_done + 1, batches.steps(), batches.batch_size());
+            on_event(Event::EpochStart { epoch, steps, batch_size });
             let epoch_start = Instant::now();
-            // A resumed epoch starts part-way; its throughput counts only the rows trained now.
-            let first_step = self.step_in_epoch;
-            let base = self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr());
-            let mut lr = base;
-            for s in self.step_in_epoch..steps {
-                let offset = s * b;
-                let rows = b.min(n - offset);
-                lr = self.config.lr_at(base, self.net.steps_done(), epoch);
-                self.net.train_step(self.gpu, train, offset, rows, lr)?;
-                self.step_in_epoch = s + 1;
-                let loss = match self.config.report_every {
-                    Some(k) if k > 0 && (s + 1) % k == 0 => Some(self.peek_loss().await?),
-                    _ => None,
-                };
-                let done = (offset + rows - first_step * b) as f64;
-                on_event(Event::Step {
-                    step: s + 1,
-                    lr,
-                    loss,
-                    samples_per_s: done / epoch_start.elapsed().as_secs_f64().max(1e-9),
-                });
-                if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
-                    self.gpu.wait_async().await?;
-                    return Err(Error::Interrupted { epoch: epoch + 1, step: self.net.steps_done() });
-                }
-            }
-            let stats = self.net.take_stats_async(self.gpu).await?;
-            self.step_in_epoch = 0;
-            let secs = epoch_start.elapsed().as_secs_f64();
-            let (train_loss, train_accuracy) = mean_stats(stats, self.config.loss);
-            if !train_loss.is_finite() {
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    step: self.net.steps_done(),
-                    lr,
-                    loss: train_loss as f32,
-                });
-            }
-            let (val_loss, val_accuracy) = match val {
-                Some(v) => {
-                    let (l, a) = self.evaluate_async(v).await?;
-                    (Some(l), a)
-                }
-                None => (None, None),
-            };
-            if let Some(p) = self.plateau.as_mut() {
-                p.step(val_loss.unwrap_or(train_loss));
-            }
-            let record = EpochRecord {
-                epoch: epoch + 1,
-                train_loss,
-                train_accuracy,
-                val_loss,
-                val_accuracy,
-                lr,
-                batch_size: b,
-                samples_per_s: (n - first_step * b) as f64 / secs.max(1e-9),
-                wall_s: epoch_start.elapsed().as_secs_f64(),
-            };
-            self.history.epochs.push(record);
-            self.epochs_done += 1;
+            let lr = self.run_steps(train, &mut batches, epoch_start, on_event).await?;
+            let (val_loss, val_accuracy) = self.end_epoch(val, &batches, lr, epoch_start).await?;
             if let Some(r) = self.history.epochs.last() {
                 on_event(Event::EpochEnd(r));
             }
@@ -361,14 +285,109 @@ impl<'g> Trainer<'g> {
                 break;
             }
         }
-        let finished = self.history.stopped_early || self.epochs_done >= self.config.epochs;
         if let Some(es) = &self.config.early_stopping {
-            if finished && es.restore_best && self.history.best_epoch.is_some() {
+            if self.finished() && es.restore_best && self.history.best_epoch.is_some() {
                 self.net.restore_best(self.gpu);
             }
         }
         self.gpu.wait_async().await?;
         Ok(&self.history)
+    }
+
+    /// The batches of the next epoch, at the schedule's batch size, in the order drawn from the epoch's starting
+    /// random state (so a run resumed mid-epoch sees the same order), from the resume position on; the order is
+    /// uploaded for the gathers.
+    fn begin_epoch(&mut self, train: &DeviceData) -> Result<EpochBatches> {
+        let n = train.rows();
+        let b = self.config.batch_size_at(n, self.epochs_done);
+        if b > self.net.max_rows() {
+            return Err(Error::config(
+                "batch_size",
+                format!("batch of {b} exceeds the {} the trainer was built for", self.net.max_rows()),
+            ));
+        }
+        if self.step_in_epoch == 0 {
+            self.epoch_start_rng = self.rng.state();
+        }
+        let mut rng = Rng::from_state(self.epoch_start_rng);
+        let batches = EpochBatches::new(&mut rng, n, self.config.shuffle, b, self.step_in_epoch);
+        self.rng = rng;
+        train.set_order(self.gpu, batches.order())?;
+        Ok(batches)
+    }
+
+    /// Queues the epoch's remaining steps, reporting each (and the running loss every `report_every` steps);
+    /// returns the last learning rate. A set stop flag ends it after the current step with `Interrupted`.
+    async fn run_steps(
+        &mut self,
+        train: &DeviceData,
+        batches: &mut EpochBatches,
+        epoch_start: Instant,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<f64> {
+        let epoch = self.epochs_done;
+        let base = self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr());
+        let mut lr = base;
+        while let Some(batch) = batches.next_batch() {
+            lr = self.config.lr_at(base, self.net.steps_done(), epoch);
+            self.net.train_step(self.gpu, train, batch.offset, batch.rows, lr)?;
+            self.step_in_epoch = batches.position();
+            let loss = match self.config.report_every {
+                Some(k) if k > 0 && (batch.step + 1) % k == 0 => Some(self.peek_loss().await?),
+                _ => None,
+            };
+            // A resumed epoch starts part-way; its throughput counts only the rows trained now.
+            let samples_per_s = batches.rows_done() as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
+            on_event(Event::Step { step: batch.step + 1, lr, loss, samples_per_s });
+            if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+                self.gpu.wait_async().await?;
+                return Err(Error::Interrupted { epoch: epoch + 1, step: self.net.steps_done() });
+            }
+        }
+        Ok(lr)
+    }
+
+    /// Reads the epoch's statistics (failing on a non-finite loss), validates, steps the plateau schedule and
+    /// records the epoch; returns the validation loss and accuracy.
+    async fn end_epoch(
+        &mut self,
+        val: Option<&DeviceData>,
+        batches: &EpochBatches,
+        lr: f64,
+        epoch_start: Instant,
+    ) -> Result<(Option<f64>, Option<f64>)> {
+        let epoch = self.epochs_done;
+        let stats = self.net.take_stats_async(self.gpu).await?;
+        self.step_in_epoch = 0;
+        let secs = epoch_start.elapsed().as_secs_f64();
+        let (train_loss, train_accuracy) = mean_stats(stats, self.config.loss);
+        if !train_loss.is_finite() {
+            let step = self.net.steps_done();
+            return Err(Error::Diverged { epoch: epoch + 1, step, lr, loss: train_loss as f32 });
+        }
+        let (val_loss, val_accuracy) = match val {
+            Some(v) => {
+                let (l, a) = self.evaluate_async(v).await?;
+                (Some(l), a)
+            }
+            None => (None, None),
+        };
+        if let Some(p) = self.plateau.as_mut() {
+            p.step(val_loss.unwrap_or(train_loss));
+        }
+        self.history.epochs.push(EpochRecord {
+            epoch: epoch + 1,
+            train_loss,
+            train_accuracy,
+            val_loss,
+            val_accuracy,
+            lr,
+            batch_size: batches.batch_size(),
+            samples_per_s: batches.rows_done() as f64 / secs.max(1e-9),
+            wall_s: epoch_start.elapsed().as_secs_f64(),
+        });
+        self.epochs_done += 1;
+        Ok((val_loss, val_accuracy))
     }
 
     /// Updates the early-stopping state after an epoch; true when training should stop.
@@ -417,13 +436,10 @@ impl<'g> Trainer<'g> {
     /// The network's outputs [rows, outputs] for a data set, in file order.
     pub async fn predict_async(&mut self, data: &DeviceData) -> Result<Vec<f32>> {
         data.reset_order(self.gpu)?;
-        let b = self.net.max_rows();
+        let mut batches = EpochBatches::in_file_order(data.rows(), self.net.max_rows());
         let mut out = Vec::with_capacity(data.rows() * self.model.output());
-        let mut offset = 0;
-        while offset < data.rows() {
-            let rows = b.min(data.rows() - offset);
-            out.extend(self.net.predict_batch_async(self.gpu, data, offset, rows).await?);
-            offset += rows;
+        while let Some(batch) = batches.next_batch() {
+            out.extend(self.net.predict_batch_async(self.gpu, data, batch.offset, batch.rows).await?);
         }
         Ok(out)
     }

@@ -1,7 +1,7 @@
-//! What to train with: the loss, optimizer, schedules, batch sizes and stopping rule, and the epoch order.
+//! What to train with: the loss, optimizer, schedules, batch sizes and stopping rule (`train::TrainConfig`), kept
+//! below the trainer so the CPU reference trainer can read it.
 
 use crate::error::{Error, Result};
-use crate::internal::rng::Rng;
 use crate::ops::loss::Loss;
 use crate::optim::OptimizerConfig;
 use crate::schedule::{BatchGrowth, LrSchedule, Schedule, SchedulePer};
@@ -132,14 +132,5 @@ impl TrainConfig {
             SchedulePer::Step => self.schedule.lr(base, t),
             SchedulePer::Epoch => self.schedule.lr(base, epoch as u64),
         }
-    }
-}
-
-/// The row order of one epoch: a seeded permutation, or file order.
-pub fn epoch_order(rng: &mut Rng, n: usize, shuffle: bool) -> Vec<u32> {
-    if shuffle {
-        rng.permutation(n)
-    } else {
-        (0..n as u32).collect()
     }
 }
