@@ -351,19 +351,13 @@ impl Gpu {
         Self::from_adapter(&adapter, family, opts).await
     }
 
+    /// The device on `adapter`: the features and limits asked for, error capture, the placeholder bindings and
+    /// the on-disk pipeline cache.
     async fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily, opts: &GpuOptions) -> Result<Self> {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         let limits = opts.limits.request(&adapter.limits());
         let cache_path = pipeline_cache_path(&adapter.get_info());
-        let mut features = if cache_path.is_some() && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
-            wgpu::Features::PIPELINE_CACHE
-        } else {
-            wgpu::Features::empty()
-        };
-        let subgroups = opts.subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
-        if subgroups {
-            features |= wgpu::Features::SUBGROUP;
-        }
+        let (features, subgroups) = wanted_features(adapter, cache_path.is_some(), opts);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wgtrain"),
@@ -373,60 +367,12 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::RequestDevice { adapter: summary.name.clone(), reason: e.to_string() })?;
-        let errors: ErrorSlot = Arc::new(Mutex::new(None));
-        let slot = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            let kind = match &e {
-                wgpu::Error::OutOfMemory { .. } => "out of memory",
-                wgpu::Error::Validation { .. } => "validation",
-                wgpu::Error::Internal { .. } => "internal",
-            };
-            log::error!("wgpu {kind} error: {e}");
-            store_first(&slot, Error::Device { kind, message: e.to_string() });
-        }));
-        let slot = errors.clone();
-        device.set_device_lost_callback(move |reason, message| {
-            if reason != wgpu::DeviceLostReason::Destroyed {
-                store_first(&slot, Error::Device { kind: "device lost", message });
-            }
-        });
+        let errors = capture_errors(&device);
         log::info!("wgtrain on {summary}");
-        // Bound where an entry point declares a buffer a particular launch does not use (no bias, say):
-        // one for read-only slots and one for read-write slots, which must not alias in one dispatch.
-        let placeholder = |label| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 16,
-                usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            })
-        };
-        let placeholders = [placeholder("unused input"), placeholder("unused output")];
-        let placeholder_texture = device
-            .create_texture(&wgpu::TextureDescriptor {
-                label: Some("unused texture"),
-                size: wgpu::Extent3d { width: 1, height: 1, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::Rgba32Float,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING,
-                view_formats: &[],
-            })
-            .create_view(&wgpu::TextureViewDescriptor::default());
-        let pipeline_cache = cache_path.filter(|_| features.contains(wgpu::Features::PIPELINE_CACHE)).map(|path| {
-            let data = std::fs::read(&path).ok();
-            // SAFETY: the data was written by `save_pipeline_cache` from `PipelineCache::get_data` for an adapter
-            // with the same cache key; wgpu validates its header and, with `fallback`, starts empty if it is stale.
-            let cache = unsafe {
-                device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
-                    label: Some("wgtrain"),
-                    data: data.as_deref(),
-                    fallback: true,
-                })
-            };
-            (cache, path)
-        });
+        let (placeholders, placeholder_texture) = placeholders(&device);
+        let pipeline_cache = cache_path
+            .filter(|_| features.contains(wgpu::Features::PIPELINE_CACHE))
+            .map(|path| open_pipeline_cache(&device, path));
         Ok(Gpu {
             device,
             queue,
@@ -685,6 +631,84 @@ pub fn cache_dir() -> Option<std::path::PathBuf> {
     env("WGTRAIN_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wgtrain")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("wgtrain")))
+}
+
+/// The optional features wgtrain uses where the adapter has them: PIPELINE_CACHE (when there is a cache
+/// directory) and SUBGROUP (unless turned off); the second value says whether subgroups are on.
+fn wanted_features(adapter: &wgpu::Adapter, has_cache_dir: bool, opts: &GpuOptions) -> (wgpu::Features, bool) {
+    let mut features = if has_cache_dir && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
+        wgpu::Features::PIPELINE_CACHE
+    } else {
+        wgpu::Features::empty()
+    };
+    let subgroups = opts.subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
+    if subgroups {
+        features |= wgpu::Features::SUBGROUP;
+    }
+    (features, subgroups)
+}
+
+/// The slot that keeps the device's first uncaptured error or loss, for `Gpu::check` to return.
+fn capture_errors(device: &wgpu::Device) -> ErrorSlot {
+    let errors: ErrorSlot = Arc::new(Mutex::new(None));
+    let slot = errors.clone();
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        let kind = match &e {
+            wgpu::Error::OutOfMemory { .. } => "out of memory",
+            wgpu::Error::Validation { .. } => "validation",
+            wgpu::Error::Internal { .. } => "internal",
+        };
+        log::error!("wgpu {kind} error: {e}");
+        store_first(&slot, Error::Device { kind, message: e.to_string() });
+    }));
+    let slot = errors.clone();
+    device.set_device_lost_callback(move |reason, message| {
+        if reason != wgpu::DeviceLostReason::Destroyed {
+            store_first(&slot, Error::Device { kind: "device lost", message });
+        }
+    });
+    errors
+}
+
+/// Bound where an entry point declares a buffer a particular launch does not use (no bias, say): one buffer for
+/// read-only slots and one for read-write slots, which must not alias in one dispatch, and a 1×1 texture.
+fn placeholders(device: &wgpu::Device) -> ([wgpu::Buffer; 2], wgpu::TextureView) {
+    let placeholder = |label| {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        })
+    };
+    let texture = device
+        .create_texture(&wgpu::TextureDescriptor {
+            label: Some("unused texture"),
+            size: wgpu::Extent3d { width: 1, height: 1, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        })
+        .create_view(&wgpu::TextureViewDescriptor::default());
+    ([placeholder("unused input"), placeholder("unused output")], texture)
+}
+
+/// The driver's pipeline cache, seeded from `path` when a previous run saved one there.
+fn open_pipeline_cache(device: &wgpu::Device, path: std::path::PathBuf) -> (wgpu::PipelineCache, std::path::PathBuf) {
+    let data = std::fs::read(&path).ok();
+    // SAFETY: the data was written by `save_pipeline_cache` from `PipelineCache::get_data` for an adapter with the
+    // same cache key; wgpu validates its header and, with `fallback`, starts empty if it is stale.
+    let cache = unsafe {
+        device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+            label: Some("wgtrain"),
+            data: data.as_deref(),
+            fallback: true,
+        })
+    };
+    (cache, path)
 }
 
 /// Where the pipeline cache for this adapter lives, in [`cache_dir`]; None when the backend has no cache key or
