@@ -2,21 +2,22 @@
 //! the largest batch, and the dispatch lists ("plans") of a training step, built once per batch size and reused.
 //! A training step is one write of the step uniform and one queue submission; nothing is read back.
 
-use std::collections::HashMap;
-
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, KernelFamily};
+use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
 use crate::model::{Layout, MlpConfig};
 use crate::ops::loss::Loss;
 use crate::ops::reduce::partial_count;
-use crate::ops::step::{StepBuffer, StepScalars};
+use crate::ops::step::StepScalars;
 use crate::optim::OptimizerConfig;
 use crate::tensor::Tensor;
 
 pub use crate::data::device::DeviceData;
 
+mod buffers;
 mod plan;
+
+use buffers::{BatchBuffers, Parameters, PlanCache};
 pub use plan::layer_matmuls;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,46 +28,19 @@ enum PlanKind {
     Predict,
 }
 
-/// An MLP's parameters, gradients, optimizer state and per-batch buffers on the device.
+/// An MLP on the device: what it is (architecture, loss, optimizer), what it holds (parameters and optimizer
+/// state, buffers for a batch) and the dispatch lists built so far.
 #[derive(Debug)]
 pub struct Network {
     config: MlpConfig,
     layout: Layout,
     loss: Loss,
     optimizer: OptimizerConfig,
-    params: Tensor,
-    grads: Tensor,
-    state: Tensor,
-    best: Tensor,
-    scale: Tensor,
-    partials: Tensor,
-    stats: Tensor,
-    step: StepBuffer,
-    max_rows: usize,
-    x: Tensor,
-    y: Tensor,
-    z: Vec<Tensor>,
-    h: Vec<Tensor>,
-    d: Vec<Tensor>,
-    /// dZᵀ of one layer at a time, for the texture family's weight gradients (see plan.rs).
-    dt: Tensor,
-    dout: Tensor,
-    row_stats: Tensor,
     /// Cross-entropy class weights [outputs], when the loss is weighted.
     class_weights: Option<Tensor>,
-    plans: HashMap<(PlanKind, usize, u64), Vec<Dispatch>>,
-    steps_done: u64,
-    compiled: bool,
-}
-
-/// Elements of the dZᵀ scratch buffer: the largest batch × layer width with the texture family, else one vec4.
-fn transposed_len(gpu: &Gpu, config: &MlpConfig, max_rows: usize) -> usize {
-    let widest = config.layers.iter().copied().max().unwrap_or(1);
-    if gpu.kernel_family() == KernelFamily::Texture {
-        max_rows * widest
-    } else {
-        4
-    }
+    parameters: Parameters,
+    batch: BatchBuffers,
+    plans: PlanCache,
 }
 
 impl Network {
@@ -88,47 +62,15 @@ impl Network {
                 detail: format!("{} parameters given, layout needs {}", params.len(), layout.len),
             });
         }
-        let max_rows = max_rows.max(1);
-        let n = layout.len;
-        let out = config.output();
-        let state_len = optimizer.state_slots() * n;
-        // Checked before any host allocation: a too-wide network fails with the limit, not an abort.
-        crate::tensor::check_buffer_size(gpu, "optimizer state", state_len as u64 * 4)?;
-        let state = if optimizer.initial_state() == 0.0 {
-            Tensor::zeros(gpu, "optimizer state", &[state_len])?
-        } else {
-            Tensor::from_slice(gpu, "optimizer state", &vec![optimizer.initial_state(); state_len], &[state_len])?
-        };
-        let per_layer = |name: &str| -> Result<Vec<Tensor>> {
-            config.layers.iter().map(|&w| Tensor::zeros(gpu, name, &[max_rows, w])).collect()
-        };
         Ok(Network {
+            parameters: Parameters::new(gpu, optimizer, params)?,
+            batch: BatchBuffers::new(gpu, config, loss, max_rows)?,
             config: config.clone(),
             loss,
             optimizer: optimizer.clone(),
-            params: Tensor::from_slice(gpu, "params", params, &[n])?,
-            grads: Tensor::zeros(gpu, "grads", &[n])?,
-            state,
-            best: Tensor::from_slice(gpu, "best params", params, &[n])?,
-            // Four floats, so the texture-input optimizer can copy it as one whole texel.
-            scale: Tensor::from_slice(gpu, "gradient scale", &[1.0, 0.0, 0.0, 0.0], &[4])?,
-            partials: Tensor::zeros(gpu, "norm partials", &[partial_count(n)])?,
-            stats: Tensor::zeros(gpu, "epoch stats", &[3])?,
-            step: StepBuffer::new(gpu, &StepScalars::default())?,
-            x: Tensor::zeros(gpu, "batch x", &[max_rows, config.input])?,
-            y: Tensor::zeros(gpu, "batch y", &[max_rows, loss.target_cols(out)])?,
-            z: per_layer("pre-activation")?,
-            h: per_layer("activation")?,
-            d: per_layer("dz")?,
-            dt: Tensor::zeros(gpu, "dz transposed", &[transposed_len(gpu, config, max_rows)])?,
-            dout: Tensor::zeros(gpu, "d output", &[max_rows, out])?,
-            row_stats: Tensor::zeros(gpu, "row stats", &[2 * max_rows])?,
-            max_rows,
             layout,
             class_weights: None,
-            plans: HashMap::new(),
-            steps_done: 0,
-            compiled: false,
+            plans: PlanCache::default(),
         })
     }
 
@@ -171,12 +113,12 @@ impl Network {
 
     /// Optimizer steps taken so far.
     pub fn steps_done(&self) -> u64 {
-        self.steps_done
+        self.parameters.steps_done
     }
 
     /// The largest batch the buffers hold.
     pub fn max_rows(&self) -> usize {
-        self.max_rows
+        self.batch.max_rows
     }
 
     fn check_batch(&self, data: &DeviceData, offset: usize, rows: usize) -> Result<()> {
@@ -193,14 +135,14 @@ impl Network {
                 ),
             });
         }
-        if rows == 0 || rows > self.max_rows || offset + rows > data.rows {
+        if rows == 0 || rows > self.batch.max_rows || offset + rows > data.rows {
             return Err(Error::Shape {
                 op: "batch",
                 detail: format!(
                     "rows {offset}..{} of {} with batches of at most {}",
                     offset + rows,
                     data.rows,
-                    self.max_rows
+                    self.batch.max_rows
                 ),
             });
         }
@@ -217,7 +159,7 @@ impl Network {
         scalars: StepScalars,
     ) -> Result<()> {
         self.check_batch(data, offset, rows)?;
-        self.step.write(gpu, &scalars);
+        self.parameters.step.write(gpu, &scalars);
         let plan = self.plan(gpu, kind, data, rows)?;
         gpu.submit_all(plan);
         Ok(())
@@ -247,7 +189,9 @@ impl Network {
         repeats: usize,
     ) -> Result<Vec<(String, &'static str, f64)>> {
         self.check_batch(data, 0, rows)?;
-        self.step.write(gpu, &self.optimizer.step_scalars(self.steps_done + 1, self.optimizer.lr, 0));
+        self.parameters
+            .step
+            .write(gpu, &self.optimizer.step_scalars(self.parameters.steps_done + 1, self.optimizer.lr, 0));
         let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
         let mut out = Vec::with_capacity(plan.len());
         for d in plan {
@@ -286,9 +230,9 @@ impl Network {
         self.check_batch(data, offset, rows)?;
         // Built (or found in the cache) before anything changes, so a failure leaves the step count alone.
         self.plan(gpu, PlanKind::Train, data, rows)?;
-        let t = self.steps_done + 1;
-        self.step.write(gpu, &self.optimizer.step_scalars(t, lr, offset as u32));
-        self.steps_done = t;
+        let t = self.parameters.steps_done + 1;
+        self.parameters.step.write(gpu, &self.optimizer.step_scalars(t, lr, offset as u32));
+        self.parameters.steps_done = t;
         Ok(self.plan(gpu, PlanKind::Train, data, rows)?)
     }
 
@@ -320,7 +264,7 @@ impl Network {
     ) -> Result<Vec<f32>> {
         let scalars = StepScalars { batch_offset: offset as u32, ..Default::default() };
         self.submit(gpu, PlanKind::Gradient, data, offset, rows, scalars)?;
-        self.grads.read_async(gpu).await
+        self.parameters.grads.read_async(gpu).await
     }
 
     /// Adds a batch's loss and correct count to the device statistics, without training.
@@ -347,7 +291,7 @@ impl Network {
         let scalars = StepScalars { batch_offset: offset as u32, ..Default::default() };
         self.submit(gpu, PlanKind::Predict, data, offset, rows, scalars)?;
         let last = self.config.layers.len() - 1;
-        self.h[last].read_range_async(gpu, 0, rows * self.config.output()).await
+        self.batch.h[last].read_range_async(gpu, 0, rows * self.config.output()).await
     }
 
     /// Reads and resets the accumulated [loss sum, correct sum, sample count], blocking until queued steps are
@@ -372,13 +316,13 @@ impl Network {
 
     /// Reads the accumulated statistics without resetting them, once queued steps are done.
     pub async fn peek_stats_async(&self, gpu: &Gpu) -> Result<[f32; 3]> {
-        let s = self.stats.read_async(gpu).await?;
+        let s = self.batch.stats.read_async(gpu).await?;
         Ok([s[0], s[1], s[2]])
     }
 
     /// Replaces the accumulated statistics (resuming mid-epoch).
     pub fn set_stats(&self, gpu: &Gpu, stats: [f32; 3]) -> Result<()> {
-        self.stats.write(gpu, &stats)
+        self.batch.stats.write(gpu, &stats)
     }
 
     /// The flat parameters, blocking until queued steps are done (see [`Network::params_async`]).
@@ -389,12 +333,12 @@ impl Network {
 
     /// The flat parameters, once queued steps are done.
     pub async fn params_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        self.params.read_async(gpu).await
+        self.parameters.params.read_async(gpu).await
     }
 
     /// Replaces the flat parameters.
     pub fn set_params(&self, gpu: &Gpu, params: &[f32]) -> Result<()> {
-        self.params.write(gpu, params)
+        self.parameters.params.write(gpu, params)
     }
 
     /// The flat optimizer state and the step count, for checkpoints; blocking (see
@@ -406,18 +350,18 @@ impl Network {
 
     /// The flat optimizer state and the step count, once queued steps are done.
     pub async fn optimizer_state_async(&self, gpu: &Gpu) -> Result<(Vec<f32>, u64)> {
-        Ok((self.state.read_async(gpu).await?, self.steps_done))
+        Ok((self.parameters.state.read_async(gpu).await?, self.parameters.steps_done))
     }
 
     /// The length of the flat optimizer state and the step count, without a read-back.
     pub fn optimizer_state_len(&self) -> (usize, u64) {
-        (self.state.len(), self.steps_done)
+        (self.parameters.state.len(), self.parameters.steps_done)
     }
 
     /// Restores optimizer state saved by [`Network::optimizer_state`].
     pub fn set_optimizer_state(&mut self, gpu: &Gpu, state: &[f32], steps_done: u64) -> Result<()> {
-        self.state.write(gpu, state)?;
-        self.steps_done = steps_done;
+        self.parameters.state.write(gpu, state)?;
+        self.parameters.steps_done = steps_done;
         Ok(())
     }
 
@@ -429,22 +373,22 @@ impl Network {
 
     /// Early stopping's remembered parameters, once queued steps are done.
     pub async fn best_params_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        self.best.read_async(gpu).await
+        self.parameters.best.read_async(gpu).await
     }
 
     /// Replaces early stopping's remembered parameters (resume).
     pub fn set_best_params(&self, gpu: &Gpu, params: &[f32]) -> Result<()> {
-        self.best.write(gpu, params)
+        self.parameters.best.write(gpu, params)
     }
 
     /// Copies the parameters aside on the device (early stopping's best weights), without a read-back.
     pub fn remember_best(&self, gpu: &Gpu) {
-        copy(gpu, &self.params, &self.best);
+        copy(gpu, &self.parameters.params, &self.parameters.best);
     }
 
     /// Copies the remembered parameters back.
     pub fn restore_best(&self, gpu: &Gpu) {
-        copy(gpu, &self.best, &self.params);
+        copy(gpu, &self.parameters.best, &self.parameters.params);
     }
 }
 

@@ -38,11 +38,11 @@ fn keeps_pre_activation(act: Activation, output_layer: bool) -> bool {
 impl Network {
     pub(super) fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
         let key = (kind, rows, data.id);
-        if !self.plans.contains_key(&key) {
+        if !self.plans.lists.contains_key(&key) {
             let plan = self.build_plan(gpu, kind, data, rows)?;
-            self.plans.insert(key, plan);
+            self.plans.lists.insert(key, plan);
         }
-        self.plans.get(&key).ok_or_else(|| Error::Device { kind: "internal", message: "plan cache".into() })
+        self.plans.lists.get(&key).ok_or_else(|| Error::Device { kind: "internal", message: "plan cache".into() })
     }
 
     /// The dispatches of one step of `kind` on batches of `b` rows: gather the batch, forward, then (unless
@@ -75,10 +75,10 @@ impl Network {
             let input = self.config.input;
             plan.push(gather_rows(
                 gpu,
-                &self.step,
+                &self.parameters.step,
                 order,
                 c.features.view(),
-                self.x.view(),
+                self.batch.x.view(),
                 b,
                 input,
                 c.rows,
@@ -87,10 +87,10 @@ impl Network {
             if kind != PlanKind::Predict {
                 plan.push(gather_rows(
                     gpu,
-                    &self.step,
+                    &self.parameters.step,
                     order,
                     c.targets.view(),
-                    self.y.view(),
+                    self.batch.y.view(),
                     b,
                     tcols,
                     c.rows,
@@ -105,13 +105,13 @@ impl Network {
     fn forward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
         let last = self.config.layers.len() - 1;
         for (i, l) in self.layout.layers.iter().enumerate() {
-            let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
+            let input = if i == 0 { self.batch.x.view() } else { self.batch.h[i - 1].view() };
             let s = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
-            let w = self.params.slice(l.weight, l.outputs * l.inputs);
-            let bias = self.params.slice(l.bias, l.outputs);
+            let w = self.parameters.params.slice(l.weight, l.outputs * l.inputs);
+            let bias = self.parameters.params.slice(l.bias, l.outputs);
             let act = self.config.activation_of(i);
-            let z = keeps_pre_activation(act, i == last).then(|| self.z[i].view());
-            plan.push(matmul_forward(gpu, &s, input, w, Some(bias), act, self.h[i].view(), z)?);
+            let z = keeps_pre_activation(act, i == last).then(|| self.batch.z[i].view());
+            plan.push(matmul_forward(gpu, &s, input, w, Some(bias), act, self.batch.h[i].view(), z)?);
         }
         Ok(())
     }
@@ -121,14 +121,17 @@ impl Network {
     fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
         let last = self.config.layers.len() - 1;
         let out = self.config.output();
-        let dlogits =
-            if self.config.output_activation == Activation::Identity { self.d[last].view() } else { self.dout.view() };
-        let (logits, y, stats) = (self.h[last].view(), self.y.view(), self.row_stats.view());
+        let dlogits = if self.config.output_activation == Activation::Identity {
+            self.batch.d[last].view()
+        } else {
+            self.batch.dout.view()
+        };
+        let (logits, y, stats) = (self.batch.h[last].view(), self.batch.y.view(), self.batch.row_stats.view());
         plan.push(match &self.class_weights {
             Some(w) => weighted_cross_entropy(gpu, logits, y, w.view(), dlogits, stats, b, out)?,
             None => loss(gpu, self.loss, logits, y, dlogits, stats, b, out)?,
         });
-        plan.push(stats_accumulate(gpu, stats, self.stats.view(), b)?);
+        plan.push(stats_accumulate(gpu, stats, self.batch.stats.view(), b)?);
         Ok(())
     }
 
@@ -141,35 +144,59 @@ impl Network {
             let n = b * self.config.output();
             plan.push(activation_backward(
                 gpu,
-                self.z[last].view(),
-                self.dout.view(),
+                self.batch.z[last].view(),
+                self.batch.dout.view(),
                 out_act,
-                self.d[last].view(),
+                self.batch.d[last].view(),
                 n,
             )?);
         }
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
-            let input = if i == 0 { self.x.view() } else { self.h[i - 1].view() };
+            let input = if i == 0 { self.batch.x.view() } else { self.batch.h[i - 1].view() };
             // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed; the texture family transposes
             // it first where it can, because its A·B kernel is much faster than its Aᵀ·B one.
-            let dw = self.grads.slice(l.weight, l.outputs * l.inputs);
+            let dw = self.parameters.grads.slice(l.weight, l.outputs * l.inputs);
             if transposes_dz(gpu, b, l.outputs, l.inputs) {
-                let dt = self.dt.slice(0, b * l.outputs);
-                plan.push(transpose_texture(gpu, self.d[i].view(), dt, b, l.outputs)?);
+                let dt = self.batch.dt.slice(0, b * l.outputs);
+                plan.push(transpose_texture(gpu, self.batch.d[i].view(), dt, b, l.outputs)?);
                 let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
                 plan.push(matmul_forward(gpu, &sw, dt, input, None, Activation::Identity, dw, None)?);
             } else {
                 let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
-                plan.push(matmul_forward(gpu, &sw, self.d[i].view(), input, None, Activation::Identity, dw, None)?);
+                plan.push(matmul_forward(
+                    gpu,
+                    &sw,
+                    self.batch.d[i].view(),
+                    input,
+                    None,
+                    Activation::Identity,
+                    dw,
+                    None,
+                )?);
             }
-            plan.push(column_sum(gpu, self.d[i].view(), self.grads.slice(l.bias, l.outputs), b, l.outputs)?);
+            plan.push(column_sum(
+                gpu,
+                self.batch.d[i].view(),
+                self.parameters.grads.slice(l.bias, l.outputs),
+                b,
+                l.outputs,
+            )?);
             if i > 0 {
                 // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), the derivative folded into the matmul's epilogue.
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
-                let w = self.params.slice(l.weight, l.outputs * l.inputs);
+                let w = self.parameters.params.slice(l.weight, l.outputs * l.inputs);
                 let act = self.config.activation_of(i - 1);
-                let aux = if derivative_from_output(act) { self.h[i - 1].view() } else { self.z[i - 1].view() };
-                plan.push(matmul_activation_backward(gpu, &sx, self.d[i].view(), w, aux, act, self.d[i - 1].view())?);
+                let aux =
+                    if derivative_from_output(act) { self.batch.h[i - 1].view() } else { self.batch.z[i - 1].view() };
+                plan.push(matmul_activation_backward(
+                    gpu,
+                    &sx,
+                    self.batch.d[i].view(),
+                    w,
+                    aux,
+                    act,
+                    self.batch.d[i - 1].view(),
+                )?);
             }
         }
         Ok(())
@@ -179,12 +206,22 @@ impl Network {
     fn update(&self, gpu: &Gpu, plan: &mut Vec<Dispatch>) -> Result<()> {
         let n = self.layout.len;
         if let Some(max_norm) = self.optimizer.clip_norm {
-            plan.push(sum_squares_partial(gpu, self.grads.view(), self.partials.view(), n)?);
-            plan.push(clip_scale(gpu, self.partials.view(), self.scale.view(), partial_count(n), max_norm as f32)?);
+            plan.push(sum_squares_partial(gpu, self.parameters.grads.view(), self.parameters.partials.view(), n)?);
+            plan.push(clip_scale(
+                gpu,
+                self.parameters.partials.view(),
+                self.parameters.scale.view(),
+                partial_count(n),
+                max_norm as f32,
+            )?);
         }
-        let (scale, grads, params, state) =
-            (self.scale.view(), self.grads.view(), self.params.view(), self.state.view());
-        plan.push(optimizer_update(gpu, &self.optimizer, &self.step, scale, grads, params, state, n)?);
+        let (scale, grads, params, state) = (
+            self.parameters.scale.view(),
+            self.parameters.grads.view(),
+            self.parameters.params.view(),
+            self.parameters.state.view(),
+        );
+        plan.push(optimizer_update(gpu, &self.optimizer, &self.parameters.step, scale, grads, params, state, n)?);
         Ok(())
     }
 
@@ -253,18 +290,18 @@ impl Network {
             "stats_accumulate_subgroup" | "sum_squares_partial_subgroup" => subgroups,
             _ => true,
         });
-        if !self.compiled {
+        if !self.plans.compiled {
             // Only the variants this network's shapes take, tuned first where they are not yet.
             kernels.extend(self.matmul_kernels(gpu, rows.min(data.rows))?);
         }
         self.check_batch(data, 0, rows.min(data.rows))?;
-        if !self.compiled {
+        if !self.plans.compiled {
             gpu.precompile(&kernels)?;
         }
         self.plan(gpu, PlanKind::Train, data, rows.min(data.rows))?;
-        if !self.compiled {
+        if !self.plans.compiled {
             gpu.save_pipeline_cache();
-            self.compiled = true;
+            self.plans.compiled = true;
         }
         Ok(())
     }
