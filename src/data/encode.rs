@@ -56,36 +56,7 @@ impl Preprocessor {
     /// in a categorical column without a missing level, all zeros, counted as unseen).
     pub fn transform(&self, table: &Table, with_target: bool) -> Result<(Dataset, TransformReport)> {
         table.check()?;
-        let header_at = Some("line 1".to_string());
-        let mut index = Vec::with_capacity(self.columns.len());
-        for c in &self.columns {
-            let i = table.column(&c.name).ok_or_else(|| {
-                let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
-                let reason = format!("missing feature column \"{}\"; the model needs {}", c.name, name_list(&names));
-                Error::parse(&table.path, header_at.clone(), reason)
-            })?;
-            index.push(i);
-        }
-        let target = table.column(&self.target).filter(|_| with_target);
-        if target.is_none() && with_target {
-            let reason = format!("no target column \"{}\"; the columns are: {}", self.target, name_list(&table.header));
-            return Err(Error::parse(&table.path, header_at, reason));
-        }
-        // Empty for numeric columns.
-        let level_maps: Vec<HashMap<&str, usize>> = self
-            .columns
-            .iter()
-            .map(|c| match &c.encoding {
-                Encoding::Categorical { levels, .. } => {
-                    levels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect()
-                }
-                Encoding::Numeric { .. } => HashMap::new(),
-            })
-            .collect();
-        let mut class_map: HashMap<&str, usize> = HashMap::new();
-        for (i, c) in self.classes().unwrap_or_default().iter().enumerate() {
-            class_map.entry(c.as_str()).or_insert(i);
-        }
+        let encoder = Encoder::new(self, table, with_target)?;
         let width = self.n_features();
         let mut report = TransformReport {
             unseen: self.columns.iter().map(|c| (c.name.clone(), 0)).collect(),
@@ -93,62 +64,19 @@ impl Preprocessor {
         };
         let (mut features, mut targets) = (Vec::with_capacity(table.len() * width), Vec::with_capacity(table.len()));
         for (ln, row) in &table.rows {
-            let at = |c: usize| Some(format!("line {ln}, column \"{}\"", table.header[c]));
-            if let Some(t) = target {
+            if let Some(t) = encoder.target {
                 if is_missing(&row[t]) {
                     report.missing_target += 1;
                     continue;
                 }
             }
-            if with_target && self.missing == MissingPolicy::Drop && index.iter().any(|&i| is_missing(&row[i])) {
+            if with_target && self.missing == MissingPolicy::Drop && encoder.index.iter().any(|&i| is_missing(&row[i]))
+            {
                 report.gaps_dropped += 1;
                 continue;
             }
-            for (k, (c, &i)) in self.columns.iter().zip(&index).enumerate() {
-                let cell = row[i].as_str();
-                match &c.encoding {
-                    Encoding::Numeric { fill, center, scale, indicator } => {
-                        let gap = is_missing(cell);
-                        let x = if gap {
-                            *fill
-                        } else {
-                            f64::from(parse_number(cell, "feature").map_err(|r| Error::parse(&table.path, at(i), r))?)
-                        };
-                        features.push(((x - center) / scale) as f32);
-                        if *indicator {
-                            features.push(if gap { 1.0 } else { 0.0 });
-                        }
-                    }
-                    Encoding::Categorical { levels, missing_level } => {
-                        let start = features.len();
-                        features.resize(start + levels.len() + usize::from(*missing_level), 0.0);
-                        if is_missing(cell) && *missing_level {
-                            features[start + levels.len()] = 1.0;
-                        } else if let Some(&l) = level_maps[k].get(cell) {
-                            features[start + l] = 1.0;
-                        } else {
-                            report.unseen[k].1 += 1;
-                        }
-                    }
-                }
-            }
-            let y = match (target, &self.target_encoding) {
-                (None, _) => 0.0,
-                (Some(t), TargetEncoding::Class { classes }) => match class_map.get(row[t].as_str()) {
-                    // Exact: class counts are far below 2^24.
-                    Some(&i) => i as f32,
-                    None => {
-                        let reason =
-                            format!("label \"{}\" is not one of the model's classes: {}", row[t], name_list(classes));
-                        return Err(Error::parse(&table.path, at(t), reason));
-                    }
-                },
-                (Some(t), TargetEncoding::Value { center, scale }) => {
-                    let v = parse_number(&row[t], "target").map_err(|r| Error::parse(&table.path, at(t), r))?;
-                    ((f64::from(v) - center) / scale) as f32
-                }
-            };
-            targets.push(y);
+            encoder.features(*ln, row, &mut features, &mut report)?;
+            targets.push(encoder.target(*ln, row)?);
         }
         if targets.is_empty() {
             return Err(Error::parse(
@@ -166,5 +94,116 @@ impl Preprocessor {
             target_name: self.target.clone(),
         };
         Ok((data, report))
+    }
+}
+
+/// A preprocessor bound to one table: where each model column is in it, and the lookups of levels and classes.
+struct Encoder<'a> {
+    pre: &'a Preprocessor,
+    table: &'a Table,
+    /// The table column of each model feature column.
+    index: Vec<usize>,
+    /// The table column of the target, when it is read.
+    target: Option<usize>,
+    /// Per model column, its levels' positions (empty for numeric columns).
+    level_maps: Vec<HashMap<&'a str, usize>>,
+    class_map: HashMap<&'a str, usize>,
+}
+
+impl<'a> Encoder<'a> {
+    /// Finds the columns by name; a missing feature column, or a missing target when `with_target`, is an error
+    /// at the header.
+    fn new(pre: &'a Preprocessor, table: &'a Table, with_target: bool) -> Result<Self> {
+        let header_at = Some("line 1".to_string());
+        let mut index = Vec::with_capacity(pre.columns.len());
+        for c in &pre.columns {
+            let i = table.column(&c.name).ok_or_else(|| {
+                let names: Vec<String> = pre.columns.iter().map(|c| c.name.clone()).collect();
+                let reason = format!("missing feature column \"{}\"; the model needs {}", c.name, name_list(&names));
+                Error::parse(&table.path, header_at.clone(), reason)
+            })?;
+            index.push(i);
+        }
+        let target = table.column(&pre.target).filter(|_| with_target);
+        if target.is_none() && with_target {
+            let reason = format!("no target column \"{}\"; the columns are: {}", pre.target, name_list(&table.header));
+            return Err(Error::parse(&table.path, header_at, reason));
+        }
+        let level_maps = pre
+            .columns
+            .iter()
+            .map(|c| match &c.encoding {
+                Encoding::Categorical { levels, .. } => {
+                    levels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect()
+                }
+                Encoding::Numeric { .. } => HashMap::new(),
+            })
+            .collect();
+        let mut class_map: HashMap<&str, usize> = HashMap::new();
+        for (i, c) in pre.classes().unwrap_or_default().iter().enumerate() {
+            class_map.entry(c.as_str()).or_insert(i);
+        }
+        Ok(Encoder { pre, table, index, target, level_maps, class_map })
+    }
+
+    fn at(&self, ln: usize, c: usize) -> Option<String> {
+        Some(format!("line {ln}, column \"{}\"", self.table.header[c]))
+    }
+
+    /// Appends row `ln`'s encoded features: numbers standardised (gaps filled, plus the indicator), levels one-hot
+    /// (an unseen level all zeros, counted in `report`).
+    fn features(&self, ln: usize, row: &[String], out: &mut Vec<f32>, report: &mut TransformReport) -> Result<()> {
+        for (k, (c, &i)) in self.pre.columns.iter().zip(&self.index).enumerate() {
+            let cell = row[i].as_str();
+            match &c.encoding {
+                Encoding::Numeric { fill, center, scale, indicator } => {
+                    let gap = is_missing(cell);
+                    let x = if gap {
+                        *fill
+                    } else {
+                        let v = parse_number(cell, "feature")
+                            .map_err(|r| Error::parse(&self.table.path, self.at(ln, i), r))?;
+                        f64::from(v)
+                    };
+                    out.push(((x - center) / scale) as f32);
+                    if *indicator {
+                        out.push(if gap { 1.0 } else { 0.0 });
+                    }
+                }
+                Encoding::Categorical { levels, missing_level } => {
+                    let start = out.len();
+                    out.resize(start + levels.len() + usize::from(*missing_level), 0.0);
+                    if is_missing(cell) && *missing_level {
+                        out[start + levels.len()] = 1.0;
+                    } else if let Some(&l) = self.level_maps[k].get(cell) {
+                        out[start + l] = 1.0;
+                    } else {
+                        report.unseen[k].1 += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Row `ln`'s target: its class index, its standardised value, or 0 when the target is not read.
+    fn target(&self, ln: usize, row: &[String]) -> Result<f32> {
+        let path = &self.table.path;
+        Ok(match (self.target, &self.pre.target_encoding) {
+            (None, _) => 0.0,
+            (Some(t), TargetEncoding::Class { classes }) => match self.class_map.get(row[t].as_str()) {
+                // Exact: class counts are far below 2^24.
+                Some(&i) => i as f32,
+                None => {
+                    let reason =
+                        format!("label \"{}\" is not one of the model's classes: {}", row[t], name_list(classes));
+                    return Err(Error::parse(path, self.at(ln, t), reason));
+                }
+            },
+            (Some(t), TargetEncoding::Value { center, scale }) => {
+                let v = parse_number(&row[t], "target").map_err(|r| Error::parse(path, self.at(ln, t), r))?;
+                ((f64::from(v) - center) / scale) as f32
+            }
+        })
     }
 }
