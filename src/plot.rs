@@ -134,67 +134,115 @@ fn ticks(lo: f64, hi: f64, step: f64) -> impl Iterator<Item = f64> {
 /// `write!` into a String cannot fail, hence the ignored results throughout this module.
 fn panel(out: &mut String, x0: f64, title: &str, y_label: &str, all: &[Series], legend_bottom: bool) {
     let drawn: Vec<&Series> = all.iter().filter(|s| !s.points.is_empty()).collect();
-    let pts = || drawn.iter().flat_map(|s| s.points.iter());
-    let bounds = |f: fn(&(f64, f64)) -> f64| {
-        pts().map(f).fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))))
-    };
-    let (x_min, x_max) = bounds(|p| p.0).unwrap_or((1.0, 1.0));
-    let (y_min, y_max) = bounds(|p| p.1).unwrap_or((0.0, 1.0));
-    let (xl, xh, xs) = axis(x_min, x_max, true);
-    let (yl, yh, ys) = axis(y_min, y_max, false);
-    let (left, top) = (x0 + LEFT, TOP);
-    let (w, h) = (PANEL_W - LEFT - RIGHT, PANEL_H - TOP - BOTTOM);
-    let px = |x: f64| left + (x - xl) / (xh - xl) * w;
-    let py = |y: f64| top + h - (y - yl) / (yh - yl) * h;
-
+    let frame = Frame::fit(x0, &drawn);
     let _ = writeln!(out, r#"<g>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="{:.1}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{}</text>"#,
-        left + w / 2.0,
-        escape(title)
-    );
-    for x in ticks(xl, xh, xs) {
-        let p = px(x);
-        let _ =
-            writeln!(out, r##"<line x1="{p:.1}" y1="{top:.1}" x2="{p:.1}" y2="{:.1}" stroke="#e5e5e5"/>"##, top + h);
-        let _ = writeln!(
-            out,
-            r#"<text x="{p:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            top + h + 16.0,
-            escape(&tick_label(x, xs))
-        );
-    }
-    for y in ticks(yl, yh, ys) {
-        let p = py(y);
-        let _ =
-            writeln!(out, r##"<line x1="{left:.1}" y1="{p:.1}" x2="{:.1}" y2="{p:.1}" stroke="#e5e5e5"/>"##, left + w);
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            left - 6.0,
-            p + 4.0,
-            escape(&tick_label(y, ys))
-        );
-    }
-    let _ = writeln!(
-        out,
-        r#"<rect x="{left:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" fill="none" stroke="black"/>"#
-    );
-    let _ =
-        writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">epoch</text>"#, left + w / 2.0, PANEL_H - 10.0);
-    let (lx, ly) = (x0 + 16.0, top + h / 2.0);
-    let _ = writeln!(
-        out,
-        r#"<text x="{lx:.1}" y="{ly:.1}" text-anchor="middle" transform="rotate(-90 {lx:.1} {ly:.1})">{}</text>"#,
-        escape(y_label)
-    );
+    frame.axes(out, title, y_label);
     if drawn.is_empty() {
-        let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">no data</text>"#, left + w / 2.0, ly);
+        let (x, y) = (frame.left + frame.w / 2.0, frame.top + frame.h / 2.0);
+        let _ = writeln!(out, r#"<text x="{x:.1}" y="{y:.1}" text-anchor="middle">no data</text>"#);
     }
     for s in &drawn {
+        frame.curve(out, s);
+    }
+    frame.legend(out, &drawn, legend_bottom);
+    out.push_str("</g>\n");
+}
+
+/// A panel's plotting area and the axis ranges mapped onto it.
+struct Frame {
+    x0: f64,
+    left: f64,
+    top: f64,
+    w: f64,
+    h: f64,
+    /// x axis: low, high, tick step.
+    x: (f64, f64, f64),
+    /// y axis: low, high, tick step.
+    y: (f64, f64, f64),
+}
+
+impl Frame {
+    /// The frame at horizontal offset `x0` whose axes hold every point of `drawn`.
+    fn fit(x0: f64, drawn: &[&Series]) -> Self {
+        let pts = || drawn.iter().flat_map(|s| s.points.iter());
+        let bounds = |f: fn(&(f64, f64)) -> f64| {
+            pts()
+                .map(f)
+                .fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))))
+        };
+        let (x_min, x_max) = bounds(|p| p.0).unwrap_or((1.0, 1.0));
+        let (y_min, y_max) = bounds(|p| p.1).unwrap_or((0.0, 1.0));
+        Frame {
+            x0,
+            left: x0 + LEFT,
+            top: TOP,
+            w: PANEL_W - LEFT - RIGHT,
+            h: PANEL_H - TOP - BOTTOM,
+            x: axis(x_min, x_max, true),
+            y: axis(y_min, y_max, false),
+        }
+    }
+
+    fn px(&self, x: f64) -> f64 {
+        self.left + (x - self.x.0) / (self.x.1 - self.x.0) * self.w
+    }
+
+    fn py(&self, y: f64) -> f64 {
+        self.top + self.h - (y - self.y.0) / (self.y.1 - self.y.0) * self.h
+    }
+
+    /// The title, grid lines with tick labels, the frame and the axis titles.
+    fn axes(&self, out: &mut String, title: &str, y_label: &str) {
+        let (left, top, w, h) = (self.left, self.top, self.w, self.h);
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{}</text>"#,
+            left + w / 2.0,
+            escape(title)
+        );
+        for x in ticks(self.x.0, self.x.1, self.x.2) {
+            let p = self.px(x);
+            let _ = writeln!(
+                out,
+                r##"<line x1="{p:.1}" y1="{top:.1}" x2="{p:.1}" y2="{:.1}" stroke="#e5e5e5"/>"##,
+                top + h
+            );
+            let label = escape(&tick_label(x, self.x.2));
+            let _ = writeln!(out, r#"<text x="{p:.1}" y="{:.1}" text-anchor="middle">{label}</text>"#, top + h + 16.0);
+        }
+        for y in ticks(self.y.0, self.y.1, self.y.2) {
+            let p = self.py(y);
+            let _ = writeln!(
+                out,
+                r##"<line x1="{left:.1}" y1="{p:.1}" x2="{:.1}" y2="{p:.1}" stroke="#e5e5e5"/>"##,
+                left + w
+            );
+            let label = escape(&tick_label(y, self.y.2));
+            let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"#, left - 6.0, p + 4.0);
+        }
+        let _ = writeln!(
+            out,
+            r#"<rect x="{left:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" fill="none" stroke="black"/>"#
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">epoch</text>"#,
+            left + w / 2.0,
+            PANEL_H - 10.0
+        );
+        let (lx, ly) = (self.x0 + 16.0, top + h / 2.0);
+        let _ = writeln!(
+            out,
+            r#"<text x="{lx:.1}" y="{ly:.1}" text-anchor="middle" transform="rotate(-90 {lx:.1} {ly:.1})">{}</text>"#,
+            escape(y_label)
+        );
+    }
+
+    /// One series as a polyline, with markers when it is short.
+    fn curve(&self, out: &mut String, s: &Series) {
         let dash = if s.dashed { r#" stroke-dasharray="6 4""# } else { "" };
-        let coords: Vec<String> = s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
+        let coords: Vec<String> =
+            s.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", self.px(x), self.py(y))).collect();
         let _ = writeln!(
             out,
             r#"<polyline fill="none" stroke="{}" stroke-width="2"{dash} points="{}"/>"#,
@@ -204,29 +252,39 @@ fn panel(out: &mut String, x0: f64, title: &str, y_label: &str, all: &[Series], 
         // Markers make short runs (a single epoch draws no line at all) visible.
         if s.points.len() <= 40 {
             for &(x, y) in &s.points {
-                let _ = writeln!(out, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#, px(x), py(y), s.color);
+                let _ = writeln!(
+                    out,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
+                    self.px(x),
+                    self.py(y),
+                    s.color
+                );
             }
         }
     }
-    let legend_h = 18.0 * drawn.len() as f64 + 6.0;
-    let legend_top = if legend_bottom { top + h - 8.0 - legend_h } else { top + 8.0 };
-    if !drawn.is_empty() {
-        let lx = left + w - 116.0;
-        let _ = write!(out, r#"<rect x="{lx:.1}" y="{legend_top:.1}" width="104" height="{legend_h:.1}""#);
-        let _ = writeln!(out, r##" fill="white" fill-opacity="0.85" stroke="#999"/>"##);
+
+    /// The legend box in the top (or bottom) right corner, one line per drawn series.
+    fn legend(&self, out: &mut String, drawn: &[&Series], bottom: bool) {
+        let (left, top, w, h) = (self.left, self.top, self.w, self.h);
+        let legend_h = 18.0 * drawn.len() as f64 + 6.0;
+        let legend_top = if bottom { top + h - 8.0 - legend_h } else { top + 8.0 };
+        if !drawn.is_empty() {
+            let lx = left + w - 116.0;
+            let _ = write!(out, r#"<rect x="{lx:.1}" y="{legend_top:.1}" width="104" height="{legend_h:.1}""#);
+            let _ = writeln!(out, r##" fill="white" fill-opacity="0.85" stroke="#999"/>"##);
+        }
+        for (i, s) in drawn.iter().enumerate() {
+            let (x, y) = (left + w - 110.0, legend_top + 14.0 + 18.0 * i as f64);
+            let dash = if s.dashed { r#" stroke-dasharray="6 4""# } else { "" };
+            let _ = writeln!(
+                out,
+                r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="2"{dash}/>"#,
+                x + 24.0,
+                s.color
+            );
+            let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, x + 30.0, y + 4.0, escape(s.label));
+        }
     }
-    for (i, s) in drawn.iter().enumerate() {
-        let (x, y) = (left + w - 110.0, legend_top + 14.0 + 18.0 * i as f64);
-        let dash = if s.dashed { r#" stroke-dasharray="6 4""# } else { "" };
-        let _ = writeln!(
-            out,
-            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="2"{dash}/>"#,
-            x + 24.0,
-            s.color
-        );
-        let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, x + 30.0, y + 4.0, escape(s.label));
-    }
-    out.push_str("</g>\n");
 }
 
 #[cfg(test)]
