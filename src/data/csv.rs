@@ -69,29 +69,8 @@ pub fn read_csv_str(text: &str, path: &Path, opts: &CsvOptions) -> Result<Datase
     };
     let header: Vec<String> =
         split_fields(hraw).map_err(|r| Error::parse(path, at(hline), r))?.into_iter().map(Cow::into_owned).collect();
-    for (i, name) in header.iter().enumerate() {
-        if name.is_empty() {
-            let reason = format!("header column {} has an empty name; every column needs a name", i + 1);
-            return Err(Error::parse(path, at(hline), reason));
-        }
-        if let Some(j) = header[..i].iter().position(|h| h == name) {
-            let reason = format!("duplicate column name \"{name}\" (columns {} and {})", j + 1, i + 1);
-            return Err(Error::parse(path, at(hline), reason));
-        }
-    }
-    let target_col = match &opts.target {
-        Some(name) => match header.iter().position(|h| h == name) {
-            Some(i) => Some(i),
-            None if !opts.require_target => None,
-            None => {
-                let reason = format!("unknown target column \"{name}\"; the columns are: {}", name_list(&header));
-                return Err(Error::parse(path, at(hline), reason));
-            }
-        },
-        // Without a named target, a prediction file whose columns are exactly the model's features has no target.
-        None if !opts.require_target && opts.feature_names.as_deref() == Some(&header[..]) => None,
-        None => Some(header.len() - 1),
-    };
+    check_header_names(&header).map_err(|r| Error::parse(path, at(hline), r))?;
+    let target_col = target_column_of(&header, opts).map_err(|r| Error::parse(path, at(hline), r))?;
     let feature_cols: Vec<usize> = (0..header.len()).filter(|&c| Some(c) != target_col).collect();
     if feature_cols.is_empty() {
         let reason = format!("the only column is the target \"{}\"; at least one feature column is needed", header[0]);
@@ -136,6 +115,33 @@ pub fn read_csv_str(text: &str, path: &Path, opts: &CsvOptions) -> Result<Datase
         None => (vec![0.0; n_rows], opts.classes.clone()),
     };
     Ok(Dataset { features, n_features: feature_cols.len(), targets, classes, feature_names, target_name })
+}
+
+/// Every header name non-empty and unique.
+fn check_header_names(header: &[String]) -> std::result::Result<(), String> {
+    for (i, name) in header.iter().enumerate() {
+        if name.is_empty() {
+            return Err(format!("header column {} has an empty name; every column needs a name", i + 1));
+        }
+        if let Some(j) = header[..i].iter().position(|h| h == name) {
+            return Err(format!("duplicate column name \"{name}\" (columns {} and {})", j + 1, i + 1));
+        }
+    }
+    Ok(())
+}
+
+/// The target's column: the one named by `opts.target`, else the last; none when the file may lack a target and
+/// it does (the named column is absent, or the columns are exactly the model's features).
+fn target_column_of(header: &[String], opts: &CsvOptions) -> std::result::Result<Option<usize>, String> {
+    match &opts.target {
+        Some(name) => match header.iter().position(|h| h == name) {
+            Some(i) => Ok(Some(i)),
+            None if !opts.require_target => Ok(None),
+            None => Err(format!("unknown target column \"{name}\"; the columns are: {}", name_list(header))),
+        },
+        None if !opts.require_target && opts.feature_names.as_deref() == Some(header) => Ok(None),
+        None => Ok(Some(header.len() - 1)),
+    }
 }
 
 /// Turns the raw labels into targets (class indices or values) and the class list, per `opts`.
