@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use super::PlanKind;
 use crate::error::Result;
 use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::Dispatch;
@@ -106,6 +105,15 @@ fn transposed_len(gpu: &Gpu, config: &MlpConfig, max_rows: usize) -> usize {
     } else {
         4
     }
+}
+
+/// What a dispatch list computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum PlanKind {
+    Train,
+    Gradient,
+    Evaluate,
+    Predict,
 }
 
 /// The dispatch lists built so far, by kind, batch size and data set, and whether every pipeline they use has been

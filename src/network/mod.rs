@@ -17,16 +17,8 @@ pub use crate::data::device::DeviceData;
 mod buffers;
 mod plan;
 
-use buffers::{BatchBuffers, Parameters, PlanCache};
+use buffers::{BatchBuffers, Parameters, PlanCache, PlanKind};
 pub use plan::layer_matmuls;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum PlanKind {
-    Train,
-    Gradient,
-    Evaluate,
-    Predict,
-}
 
 /// An MLP on the device: what it is (architecture, loss, optimizer), what it holds (parameters and optimizer
 /// state, buffers for a batch) and the dispatch lists built so far.
