@@ -188,3 +188,14 @@ fn bad_sweeps_fail_with_one_line_before_training() {
         assert!(err.contains(needle) && err.trim().lines().count() == 1, "{all:?}: {err}");
     }
 }
+
+#[test]
+fn an_option_of_another_optimizer_fails_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(30, 1));
+    let o = wgtrain(d, &["sweep", "--data", "train.csv", "--optimizer", "adam,sgd", "--momentum", "0.9", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("--momentum") && err.contains("adam") && err.trim().lines().count() == 1, "{err}");
+}
