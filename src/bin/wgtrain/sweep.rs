@@ -3,7 +3,7 @@
 //! table of every configuration ranked by validation loss; `--merge` rebuilds that table from shards' results.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,6 +19,7 @@ use wgtrain::{Error, Gpu, Loss, Result};
 use crate::options::TrainOptions;
 use crate::sweep_args::{canonical_order, ShardSpec, SweepArgs, SWEEP_HELP};
 use crate::tabular::{load_training, Loaded};
+use crate::train_command::ctrl_c_stop_flag;
 
 /// One configuration, ready to train.
 struct Planned {
@@ -38,14 +39,7 @@ pub fn run(words: &[String]) -> Result<()> {
         return Ok(());
     }
     let args = SweepArgs::parse(words)?;
-    for p in [&args.results, &args.plot, &args.save_best].into_iter().flatten() {
-        check_writable(p)?;
-    }
-    if let Some(p) = &args.results {
-        if !matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "csv")) {
-            return Err(Error::config("--results", format!("{}: expected a .json or .csv file", p.display())));
-        }
-    }
+    check_outputs(&args)?;
     if args.merging && args.merge.is_empty() {
         return Err(Error::config("--merge", "needs the result files to merge (shard-0.json shard-1.json …)"));
     }
@@ -81,13 +75,7 @@ pub fn run(words: &[String]) -> Result<()> {
         let s = if g == 1 { "" } else { "s" };
         println!("{n} configurations in {g} group{s}, {} training samples", train.len());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    let stop = ctrl_c_stop_flag();
     let saver = Saver { train: &train, preprocessor: &preprocessor, normalizer: &normalizer };
     let mut results = Vec::new();
     let mut best: Option<(f64, SavedModel)> = None;
@@ -113,6 +101,19 @@ pub fn run(words: &[String]) -> Result<()> {
         m.save(p)?;
     }
     finish(&args, &mut results)
+}
+
+/// The output files can be written, and the results file is .json or .csv.
+fn check_outputs(args: &SweepArgs) -> Result<()> {
+    for p in [&args.results, &args.plot, &args.save_best].into_iter().flatten() {
+        check_writable(p)?;
+    }
+    if let Some(p) = &args.results {
+        if !matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "csv")) {
+            return Err(Error::config("--results", format!("{}: expected a .json or .csv file", p.display())));
+        }
+    }
+    Ok(())
 }
 
 /// The whole sweep's configurations (the grid or the random draw) and the indices this process trains.

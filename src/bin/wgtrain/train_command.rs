@@ -178,15 +178,7 @@ impl Prepared {
         if let Some(ck) = &self.resume {
             ck.restore(&mut trainer)?;
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        // A second Ctrl-C while the first is being honoured falls through to the default behaviour (exit).
-        let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
-        trainer.set_stop_flag(stop);
+        trainer.set_stop_flag(ctrl_c_stop_flag());
         let train_data = trainer.upload(&self.train.features, &self.train.targets)?;
         let val_data = self.val.as_ref().map(|v| trainer.upload(&v.features, &v.targets)).transpose()?;
         Ok((trainer, train_data, val_data))
@@ -265,6 +257,19 @@ impl Prepared {
         println!("{}", summary(&history)?);
         Ok(())
     }
+}
+
+/// A flag the first Ctrl-C sets, so training stops cleanly after the current step; a second Ctrl-C while the first
+/// is being honoured falls through to the default behaviour (exit).
+pub fn ctrl_c_stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    stop
 }
 
 /// "trained N epochs: loss …", with accuracy, validation and early stopping when there are.
