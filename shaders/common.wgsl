@@ -7,7 +7,7 @@ fn flat_workgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.x + wid.y * nwg.x;
 }
 
-// Scalars that change every optimizer step, written once per step (src/ops/step.rs: StepScalars).
+// Scalars that change every optimizer step, written once per step (src/optim.rs: StepScalars).
 struct Step {
     lr: f32,
     step_size: f32,

@@ -1,4 +1,4 @@
-// transpose_texture: out[c, r] = x[r, c] for an R×C matrix x read from a flat texture copy (src/ops/texture.rs),
+// transpose_texture: out[c, r] = x[r, c] for an R×C matrix x read from a flat texture copy (src/texture.rs),
 // R and C multiples of 4: each invocation moves one 4×4 block (four texel fetches, four vec4 stores).
 // The texture family uses it to turn dZ [B, out] into dZᵀ, so that the weight gradient dZᵀ·X runs as the A·B
 // product with large blocks (about 40 GFLOP/s on lavapipe) instead of Aᵀ·B (about 25).

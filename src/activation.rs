@@ -2,7 +2,7 @@
 //! `act_forward` / `act_derivative` of every shader and as the vec4 `act4` / `derivative4` of the generated matmuls
 //! (`shaders::prelude`). The CPU twin is `reference::activation`.
 //!
-//! Adding an activation: a variant here (with its arms in `code`, `name`, `parse`, `wgsl_forward`,
+//! Adding an activation: a variant here (with its arms in `code`, `kind_name`, `parse`, `wgsl_forward`,
 //! `wgsl_derivative` and `KINDS`), its twin in `reference::activation`, and a line in the tests' activation lists.
 
 use crate::error::{Error, Result};

@@ -74,19 +74,19 @@ impl EpochBatches {
     /// Rows covered from the start position through the batches handed out so far (a resumed epoch counts only
     /// what it trains itself).
     pub fn rows_done(&self) -> usize {
-        (self.next * self.batch_size).min(self.order.len()) - (self.start * self.batch_size).min(self.order.len())
+        let rows_before = |step: usize| step.saturating_mul(self.batch_size).min(self.order.len());
+        rows_before(self.next) - rows_before(self.start)
     }
 
     /// The rows of `batch` in this epoch's order.
     pub fn indices(&self, batch: Batch) -> &[u32] {
         &self.order[batch.offset..batch.offset + batch.rows]
     }
-}
 
-impl EpochBatches {
     /// The next batch, moving the position past it; `None` once the epoch is done.
     pub fn next_batch(&mut self) -> Option<Batch> {
-        let offset = self.next * self.batch_size;
+        // Saturating: a resume position read from a damaged checkpoint ends the epoch instead of overflowing.
+        let offset = self.next.saturating_mul(self.batch_size);
         if offset >= self.order.len() {
             return None;
         }
@@ -128,5 +128,11 @@ mod tests {
         assert_eq!((resumed.position(), resumed.rows_done()), (3, 3));
         resumed.next_batch();
         assert_eq!((resumed.position(), resumed.rows_done()), (4, 5));
+    }
+
+    #[test]
+    fn a_resume_position_past_the_epoch_yields_no_batch() {
+        let mut e = EpochBatches::new(&mut Rng::new(1), 10, false, 4, usize::MAX);
+        assert_eq!((e.next_batch(), e.rows_done()), (None, 0));
     }
 }

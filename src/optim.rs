@@ -7,7 +7,7 @@
 
 mod configs;
 
-pub use configs::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+pub use configs::{AdagradConfig, AdamConfig, AdamWConfig, RmsPropConfig, SgdConfig};
 
 use crate::error::{Error, Result};
 
@@ -65,7 +65,7 @@ impl OptimizerKind {
 }
 
 /// Hyperparameters of every optimizer, under torch's names: the general form the kernels take. Build it from the
-/// optimizer's own type ([`SgdConfig`], [`AdagradConfig`], [`RmsPropConfig`], [`AdamConfig`]); a field the chosen
+/// optimizer's own type ([`SgdConfig`], [`AdagradConfig`], [`RmsPropConfig`], [`AdamConfig`], [`AdamWConfig`]); a field the chosen
 /// optimizer does not have must keep its default, or [`OptimizerConfig::validate`] fails naming it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerConfig {

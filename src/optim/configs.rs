@@ -64,7 +64,7 @@ pub struct RmsPropConfig {
     pub centered: bool,
 }
 
-/// torch.optim.Adam, or torch.optim.AdamW through [`AdamConfig::build_adamw`] (decoupled weight decay).
+/// torch.optim.Adam (L2 penalty coupled into the gradient); for decoupled decay see [`AdamWConfig`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamConfig {
     /// Learning rate (torch: 1e-3).
@@ -75,7 +75,7 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Denominator term.
     pub eps: f64,
-    /// Adam: coupled L2 penalty λ (torch: 0). AdamW: decoupled decay θ *= 1 − lr·λ (torch: 1e-2).
+    /// Coupled L2 penalty λ: g += λ·θ (torch: 0).
     pub weight_decay: f64,
     /// Use the running maximum of the second moment (AMSGrad).
     pub amsgrad: bool,
@@ -138,24 +138,44 @@ impl Default for AdamConfig {
 }
 
 impl AdamConfig {
-    /// torch.optim.AdamW's defaults: Adam's, with decoupled weight decay 1e-2.
-    pub fn adamw() -> Self {
-        AdamConfig { weight_decay: 1e-2, ..Self::default() }
-    }
-
-    /// The validated configuration of Adam (weight_decay coupled).
+    /// The validated configuration of Adam.
     pub fn build(self) -> Result<OptimizerConfig> {
-        self.build_as(OptimizerKind::Adam)
-    }
-
-    /// The validated configuration of AdamW (weight_decay decoupled).
-    pub fn build_adamw(self) -> Result<OptimizerConfig> {
-        self.build_as(OptimizerKind::AdamW)
-    }
-
-    fn build_as(self, kind: OptimizerKind) -> Result<OptimizerConfig> {
         let AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad } = self;
-        finish(OptimizerConfig { beta1, beta2, eps, weight_decay, amsgrad, ..OptimizerConfig::new(kind, lr) })
+        let base = OptimizerConfig::new(OptimizerKind::Adam, lr);
+        finish(OptimizerConfig { beta1, beta2, eps, weight_decay, amsgrad, ..base })
+    }
+}
+
+/// torch.optim.AdamW: Adam with decoupled weight decay, θ *= 1 − lr·λ before the Adam update. A type of its own, so
+/// AdamW's default decay can never end up coupled into an Adam gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamWConfig {
+    /// Learning rate (torch: 1e-3).
+    pub lr: f64,
+    /// β1.
+    pub beta1: f64,
+    /// β2.
+    pub beta2: f64,
+    /// Denominator term.
+    pub eps: f64,
+    /// Decoupled decay λ (torch: 1e-2).
+    pub weight_decay: f64,
+    /// Use the running maximum of the second moment (AMSGrad).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        AdamWConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2, amsgrad: false }
+    }
+}
+
+impl AdamWConfig {
+    /// The validated configuration of AdamW.
+    pub fn build(self) -> Result<OptimizerConfig> {
+        let AdamWConfig { lr, beta1, beta2, eps, weight_decay, amsgrad } = self;
+        let base = OptimizerConfig::new(OptimizerKind::AdamW, lr);
+        finish(OptimizerConfig { beta1, beta2, eps, weight_decay, amsgrad, ..base })
     }
 }
 
@@ -177,8 +197,9 @@ mod tests {
         let rms = RmsPropConfig::default().build().unwrap();
         assert_eq!((rms.lr, rms.alpha, rms.eps, rms.momentum, rms.centered), (1e-2, 0.99, 1e-8, 0.0, false));
         let adam = AdamConfig::default().build().unwrap();
+        assert_eq!(adam.kind, OptimizerKind::Adam);
         assert_eq!((adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay), (1e-3, 0.9, 0.999, 1e-8, 0.0));
-        let adamw = AdamConfig::adamw().build_adamw().unwrap();
+        let adamw = AdamWConfig::default().build().unwrap();
         assert_eq!((adamw.kind, adamw.weight_decay), (OptimizerKind::AdamW, 1e-2));
     }
 
