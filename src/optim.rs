@@ -65,8 +65,9 @@ impl OptimizerKind {
 }
 
 /// Hyperparameters of every optimizer, under torch's names: the general form the kernels take. Build it from the
-/// optimizer's own type ([`SgdConfig`], [`AdagradConfig`], [`RmsPropConfig`], [`AdamConfig`], [`AdamWConfig`]); a field the chosen
-/// optimizer does not have must keep its default, or [`OptimizerConfig::validate`] fails naming it.
+/// optimizer's own type ([`SgdConfig`], [`AdagradConfig`], [`RmsPropConfig`], [`AdamConfig`], [`AdamWConfig`]);
+/// a field the chosen optimizer does not have must keep its default, or [`OptimizerConfig::validate`] fails
+/// naming it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerConfig {
     /// The update rule.
