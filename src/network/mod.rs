@@ -16,7 +16,9 @@ use crate::tensor::Tensor;
 
 pub use crate::data::device::DeviceData;
 
+mod group;
 mod plan;
+pub use group::NetworkGroup;
 pub use plan::layer_matmuls;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
