@@ -1,8 +1,9 @@
 //! K networks of one architecture on the device as one: parameters, gradients, optimizer state and activations in
 //! [K × …] buffers (model-major, each model's part 256-byte aligned), and a training step in which every matmul
 //! and the optimizer are one launch for all K models (the model index is the launch's z; the first layer's input,
-//! the batch every model sees, is read once). The loss, its statistics, the bias-gradient column sums, the
-//! texture family's dZ transposes and gradient clipping still run once per model, on that model's slices.
+//! the batch every model sees, is read once), and so are the loss, its statistics, the bias-gradient column sums
+//! and the texture family's dZ transposes. Gradient clipping (each model's own norm and max_norm) runs once per
+//! model that clips, on that model's slices.
 //!
 //! Each model's kernels are the ones a lone [`Network`](super::Network) runs (the matmul variant tuning picks for
 //! the single-model shape, in its model-batched form, summing in the same order), so each model trains bit for bit
@@ -18,14 +19,16 @@ use crate::kernel::Dispatch;
 use crate::model::{Layout, MlpConfig};
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
-use crate::ops::loss::{loss, weighted_cross_entropy, Loss};
+use crate::ops::loss::{loss_models, weighted_cross_entropy_models, Loss};
 use crate::ops::matmul::{matmul_activation_backward_models, matmul_forward_models, MatmulShape, ModelStrides};
 use crate::ops::optim::{optimizer_update_models, ModelHyper, ModelHyperBuffer, MAX_MODELS};
-use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+use crate::ops::reduce::{clip_scale, column_sum_models, partial_count, stats_accumulate_models, sum_squares_partial};
 use crate::ops::step::{StepBuffer, StepScalars};
-use crate::ops::transpose::transpose_texture;
+use crate::ops::transpose::transpose_texture_models;
+use crate::ops::Models;
 use crate::optim::OptimizerConfig;
 use crate::tensor::{Tensor, View};
+use crate::texture;
 
 /// Floats per model of the small per-model buffers (gradient scale, statistics): one 256-byte binding offset.
 const SMALL: usize = 64;
@@ -426,16 +429,14 @@ impl NetworkGroup {
         // dout, z, h and d of the output layer share one stride.
         let dl_stride = s.layer[last];
         let dlogits = if out_act == Activation::Identity { &self.d[last] } else { &self.dout };
-        for m in 0..k {
-            let logits = self.h[last].slice(m * s.layer[last], b * out);
-            let dl = dlogits.slice(m * dl_stride, b * out);
-            let rs = self.row_stats.slice(m * s.row_stats, 2 * b);
-            plan.push(match &self.class_weights {
-                Some(w) => weighted_cross_entropy(gpu, logits, self.y.view(), w.view(), dl, rs, b, out)?,
-                None => loss(gpu, self.loss, logits, self.y.view(), dl, rs, b, out)?,
-            });
-            plan.push(stats_accumulate(gpu, rs, self.stats.slice(m * SMALL, 3), b)?);
-        }
+        let per_model = Models { count: k, input: dl_stride, output: s.row_stats };
+        let (logits, dl, rs, y) = (self.h[last].view(), dlogits.view(), self.row_stats.view(), self.y.view());
+        plan.push(match &self.class_weights {
+            Some(w) => weighted_cross_entropy_models(gpu, logits, y, w.view(), dl, rs, b, out, &per_model)?,
+            None => loss_models(gpu, self.loss, logits, y, dl, rs, b, out, &per_model)?,
+        });
+        let per_model = Models { count: k, input: s.row_stats, output: SMALL };
+        plan.push(stats_accumulate_models(gpu, rs, self.stats.view(), b, &per_model)?);
         if kind == PlanKind::Evaluate {
             return Ok(plan);
         }
@@ -449,12 +450,9 @@ impl NetworkGroup {
             let (input_view, input_stride) = input(i);
             let dz = self.d[i].view();
             let dw = span(&self.grads, k, l.weight, l.outputs * l.inputs, n);
-            if transposes_dz(gpu, b, l.outputs, l.inputs) {
-                for m in 0..k {
-                    let dzm = self.d[i].slice(m * s.layer[i], b * l.outputs);
-                    let dtm = self.dt.slice(m * s.dt, b * l.outputs);
-                    plan.push(transpose_texture(gpu, dzm, dtm, b, l.outputs)?);
-                }
+            if transposes_dz(gpu, b, l.outputs, l.inputs) && texture::fits(gpu, k * s.layer[i]) {
+                let per_model = Models { count: k, input: s.layer[i], output: s.dt };
+                plan.push(transpose_texture_models(gpu, dz, self.dt.view(), b, l.outputs, &per_model)?);
                 let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
                 let strides = ModelStrides { models: k, a: s.dt, b: input_stride, c: n, bias: 0 };
                 let dt = self.dt.view();
@@ -484,10 +482,9 @@ impl NetworkGroup {
                     None,
                 )?);
             }
-            for m in 0..k {
-                let dzm = self.d[i].slice(m * s.layer[i], b * l.outputs);
-                plan.push(column_sum(gpu, dzm, self.grads.slice(m * n + l.bias, l.outputs), b, l.outputs)?);
-            }
+            let per_model = Models { count: k, input: s.layer[i], output: n };
+            let db = span(&self.grads, k, l.bias, l.outputs, n);
+            plan.push(column_sum_models(gpu, dz, db, b, l.outputs, &per_model)?);
             if i > 0 {
                 // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), as the single network does.
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };

@@ -9,7 +9,7 @@ use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts
 use crate::ops::activation::Activation;
 use crate::shaders;
 use crate::tensor::{uniform, View};
-use crate::texture::{upload_pair, Upload};
+use crate::texture::Upload;
 
 /// Output columns and rows computed by one workgroup of shaders/matmul.wgsl (8×8 invocations of 4×4 each).
 pub const TILE: usize = 32;
@@ -229,7 +229,19 @@ pub fn matmul_variant_models<'a>(
         }
         variant = variant.for_models();
     }
-    let p = params(s, act, ops, variant.blocks_n(s.n), models)?;
+    // Texture operands of models far apart are copied model by model; the kernel then steps by the texture's
+    // stride (a layer's weights in a group's [K × P] parameters would otherwise copy every other layer too).
+    let mut kernel_strides = *models;
+    let mut texture_ab = None;
+    if config.operands == Operands::Texture {
+        let a = texture_operand(gpu, "matmul a", &ops.a, s.m * s.k, models.a, models.models);
+        let b = texture_operand(gpu, "matmul b", &ops.b, s.k * s.n, models.b, models.models);
+        gpu.check()?;
+        let (Some((ua, a_stride)), Some((ub, b_stride))) = (a, b) else { return Ok(None) };
+        (kernel_strides.a, kernel_strides.b) = (a_stride, b_stride);
+        texture_ab = Some([ua, ub]);
+    }
+    let p = params(s, act, ops, variant.blocks_n(s.n), &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
     fn whole<'v>(v: &View<'v>, vec4: bool) -> Option<View<'v>> {
@@ -252,7 +264,7 @@ pub fn matmul_variant_models<'a>(
     let (a4, b4, aux_view);
     match config.operands {
         Operands::Texture => {
-            let Some(pair) = upload_pair(gpu, pass.entry(), &ops.a, &ops.b)? else { return Ok(None) };
+            let Some(pair) = texture_ab else { return Ok(None) };
             uploads.extend(pair);
             (ta, tb) = (uploads[0].view(), uploads[1].view());
             res.push(wgpu::BindingResource::TextureView(&ta));
@@ -293,6 +305,24 @@ pub fn matmul_variant_models<'a>(
     let kernel = gpu.kernel_with(&variant.shader(), pass.entry(), &constants)?;
     let workgroups = variant.workgroups(s.m, s.n);
     Dispatch::batched(gpu, kernel, &res, workgroups, models.models, uploads).map(Some)
+}
+
+/// The texture copy of a matmul operand of `len` floats per model and the models' distance in it: model by model
+/// when `count` models lie at least twice their size apart (a strided upload), else the whole range.
+fn texture_operand(
+    gpu: &Gpu,
+    label: &str,
+    view: &View<'_>,
+    len: usize,
+    stride: usize,
+    count: usize,
+) -> Option<(Upload, usize)> {
+    if count > 1 && stride >= 2 * len {
+        if let Some(strided) = Upload::strided(gpu, label, view, len, stride, count) {
+            return Some(strided);
+        }
+    }
+    Upload::new(gpu, label, view).map(|u| (u, stride))
 }
 
 /// The hand-written scalar kernel (any shape, any alignment, any strides): the fallback.
