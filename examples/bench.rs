@@ -1,6 +1,7 @@
 //! Training-step benchmark on the bundled MNIST subset, for comparison with bench/torch_mlp.py (see bench/compare.sh).
 //!
-//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--sweep K] [--profile | --profile-b]]
+//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--sweep K] [--profile | --profile-b |
+//! --profile-sweep K]]
 //!
 //! Workloads (ReLU, softmax cross-entropy, Adam 1e-3, as in torch_mlp.py):
 //!   MLP-A 784-128-64-10, batch 128;  MLP-B 784-1024-1024-10, batch 1024.
@@ -340,6 +341,32 @@ fn profile(workload: usize) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `--profile-sweep K`: as `--profile` for the launches of one group step of K MLP-A models.
+fn profile_sweep(k: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let gpu = Gpu::new()?;
+    let (train, _) = read_mnist_dir(&data_dir())?;
+    let w = &WORKLOADS[0];
+    let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
+    let params = (0..k).map(|s| init_params(&model, Init::Torch, s as u64)).collect::<wgtrain::Result<Vec<_>>>()?;
+    let optimizers = vec![OptimizerConfig::adam(1e-3); k];
+    let mut group = NetworkGroup::new(&gpu, &model, Loss::CrossEntropy, &optimizers, &params, w.batch)?;
+    let data = DeviceData::upload(&gpu, &train.features, train.n_features, &train.targets, 1)?;
+    group.prepare(&gpu, &data, w.batch)?;
+    println!(
+        "adapter: {}
+{k} × {}: launches of one group step, each alone (median of 10)",
+        gpu.adapter(),
+        w.name
+    );
+    let mut total = 0.0;
+    for (file, entry, ms) in group.profile_step(&gpu, &data, w.batch, 10)? {
+        println!("{:>9.3} ms  {file}:{entry}", ms);
+        total += ms;
+    }
+    println!("{total:>9.3} ms  sum");
+    Ok(())
+}
+
 /// The bundled MNIST subset: `WGTRAIN_BENCH_DATA` when set (a prebuilt binary run from another checkout, as
 /// bench/gpu.sh does), else the repository's data/mnist-10k.
 fn data_dir() -> std::path::PathBuf {
@@ -367,6 +394,10 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             "--json" => json = true,
             "--quick" => quick = true,
             "--profile" => return profile(0),
+            "--profile-sweep" => {
+                let k: usize = args.next().ok_or("--profile-sweep needs a number of models")?.parse()?;
+                return profile_sweep(k.max(1));
+            }
             "--profile-b" => return profile(1),
             "--matmul" => {
                 let list = args.next().ok_or("--matmul needs a comma list of sizes")?;

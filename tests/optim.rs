@@ -180,7 +180,7 @@ fn model_batched_optimizers_match_reference_and_single_models() {
                 OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update_models",
             };
             assert_eq!(d.name(), entry);
-            assert_eq!(d.reads_textures(), gpu.kernel_family() == KernelFamily::Texture);
+            assert!(!d.reads_textures(), "the model-batched update reads its storage buffers on every adapter");
             // Each model alone through the single-model kernel.
             let alone: Vec<_> = (0..k)
                 .map(|m| {

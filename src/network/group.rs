@@ -319,6 +319,35 @@ impl NetworkGroup {
         Ok(())
     }
 
+    /// Times each launch of a group step on batches of `rows` by running it alone `repeats` times; returns (shader
+    /// file, entry point, median milliseconds) in plan order. Diagnostic, as [`Network::profile_step`](super::Network):
+    /// it waits after every launch, and repeating the optimizer launch changes the parameters.
+    pub fn profile_step(
+        &mut self,
+        gpu: &Gpu,
+        data: &DeviceData,
+        rows: usize,
+        repeats: usize,
+    ) -> Result<Vec<(String, &'static str, f64)>> {
+        self.check_batch(data, 0, rows)?;
+        let lrs: Vec<f64> = self.optimizers.iter().map(|o| o.lr).collect();
+        self.train_step(gpu, data, 0, rows, &lrs)?;
+        let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
+        let mut out = Vec::with_capacity(plan.len());
+        for d in plan {
+            gpu.run(&[d])?;
+            let mut times: Vec<f64> = (0..repeats.max(1))
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    gpu.run(&[d]).map(|_| t.elapsed().as_secs_f64() * 1e3)
+                })
+                .collect::<Result<_>>()?;
+            times.sort_by(f64::total_cmp);
+            out.push((d.file().to_string(), d.name(), times[times.len() / 2]));
+        }
+        Ok(out)
+    }
+
     /// Each model's mean loss (and accuracy for classification) over `data`, in batches of the group's largest
     /// size; the training statistics must have been taken first.
     pub fn evaluate(&mut self, gpu: &Gpu, data: &DeviceData) -> Result<Vec<[f32; 3]>> {
