@@ -236,14 +236,15 @@ fn parse_backend(v: &str) -> Result<wgpu::Backends> {
 }
 
 /// Held while an instance is created and its adapters listed: Mesa's EGL set-up is not safe to run on several
-/// threads at once (tests creating devices in parallel saw "eglInitialize: DRI2: failed to load driver").
-static SETUP: Mutex<()> = Mutex::new(());
+/// threads at once (tests creating devices in parallel saw "eglInitialize: DRI2: failed to load driver"). An async
+/// lock, since the listing is awaited (in a browser it resolves a promise).
+static SETUP: futures::lock::Mutex<()> = futures::lock::Mutex::new(());
 
 /// The adapters of a fresh instance for `backends`, listed under [`SETUP`].
-fn adapters(backends: Option<wgpu::Backends>) -> Vec<wgpu::Adapter> {
-    let _guard = SETUP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+async fn adapters(backends: Option<wgpu::Backends>) -> Vec<wgpu::Adapter> {
+    let _guard = SETUP.lock().await;
     let inst = instance(backends);
-    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+    inst.enumerate_adapters(wgpu::Backends::all()).await
 }
 
 fn instance(backends: Option<wgpu::Backends>) -> wgpu::Instance {
@@ -300,20 +301,35 @@ impl std::fmt::Debug for Gpu {
     }
 }
 
-/// Every adapter wgpu can see, in the order it lists them.
+/// Every adapter wgpu can see, in the order it lists them (blocking form of [`list_adapters_async`]).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn list_adapters() -> Vec<AdapterSummary> {
-    adapters(None).iter().map(|a| AdapterSummary::from_info(&a.get_info())).collect()
+    pollster::block_on(list_adapters_async())
+}
+
+/// Every adapter wgpu can see, in the order it lists them (in a browser: the one it grants).
+pub async fn list_adapters_async() -> Vec<AdapterSummary> {
+    adapters(None).await.iter().map(|a| AdapterSummary::from_info(&a.get_info())).collect()
 }
 
 impl Gpu {
-    /// A device on the adapter chosen by the environment (see [`GpuOptions::from_env`]), headless.
+    /// A device on the adapter chosen by the environment (see [`GpuOptions::from_env`]), headless; blocks until
+    /// the device is ready (the blocking form of [`Gpu::request`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new() -> Result<Self> {
         Self::with_options(&GpuOptions::from_env()?)
     }
 
-    /// A device on the first adapter matching `opts`, preferring discrete GPUs, then integrated, then the rest.
+    /// Like [`Gpu::request`], blocking until the device is ready.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn with_options(opts: &GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::request(opts))
+    }
+
+    /// A device on the first adapter matching `opts`, preferring discrete GPUs, then integrated, then the rest.
+    pub async fn request(opts: &GpuOptions) -> Result<Self> {
         let mut adapters: Vec<wgpu::Adapter> = adapters(opts.backend)
+            .await
             .into_iter()
             .filter(|a| {
                 let info = a.get_info();
@@ -332,10 +348,10 @@ impl Gpu {
         });
         let adapter = adapters.into_iter().next().ok_or_else(|| Error::NoAdapter { filter: opts.describe() })?;
         let family = opts.kernels.unwrap_or_else(|| KernelFamily::for_device_type(adapter.get_info().device_type));
-        Self::from_adapter(&adapter, family, opts)
+        Self::from_adapter(&adapter, family, opts).await
     }
 
-    fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily, opts: &GpuOptions) -> Result<Self> {
+    async fn from_adapter(adapter: &wgpu::Adapter, family: KernelFamily, opts: &GpuOptions) -> Result<Self> {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         let limits = opts.limits.request(&adapter.limits());
         let cache_path = pipeline_cache_path(&adapter.get_info());
@@ -348,13 +364,15 @@ impl Gpu {
         if subgroups {
             features |= wgpu::Features::SUBGROUP;
         }
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("wgtrain"),
-            required_features: features,
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| Error::RequestDevice { adapter: summary.name.clone(), reason: e.to_string() })?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgtrain"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::RequestDevice { adapter: summary.name.clone(), reason: e.to_string() })?;
         let errors: ErrorSlot = Arc::new(Mutex::new(None));
         let slot = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -554,12 +572,35 @@ impl Gpu {
         }
     }
 
-    /// Blocks until all submitted work has finished, then reports any device error.
+    /// Blocks until all submitted work has finished, then reports any device error (the blocking form of
+    /// [`Gpu::wait_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn wait(&self) -> Result<()> {
+        pollster::block_on(self.wait_async())
+    }
+
+    /// Resolves once all submitted work has finished, then reports any device error.
+    pub async fn wait_async(&self) -> Result<()> {
+        let (done, finished) = futures::channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = done.send(());
+        });
+        self.drive()?;
+        finished
+            .await
+            .map_err(|_| Error::Device { kind: "wait", message: "the queue dropped its completion callback".into() })?;
+        self.check()
+    }
+
+    /// Makes the device run the callbacks of finished work (completion, buffer mapping). Native wgpu runs them only
+    /// inside `poll`, so this waits there for the latest submission; in a browser the page's event loop runs them,
+    /// and nothing may block.
+    pub(crate) fn drive(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(WAIT_TIMEOUT) })
             .map_err(|e| Error::Device { kind: "timeout", message: e.to_string() })?;
-        self.check()
+        Ok(())
     }
 
     /// The pipeline for `entry` of `shader` with its `override` constants set to `constants`, compiled on first

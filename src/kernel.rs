@@ -173,10 +173,17 @@ fn grid(gpu: &Gpu, what: &str, workgroups: u64) -> Result<(u32, u32)> {
 }
 
 impl Gpu {
-    /// Records `dispatches` into one compute pass, submits once, and waits for the result.
+    /// Records `dispatches` into one compute pass, submits once, and waits for the result (the blocking form of
+    /// [`Gpu::run_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run(&self, dispatches: &[&Dispatch]) -> Result<()> {
+        pollster::block_on(self.run_async(dispatches))
+    }
+
+    /// Records `dispatches` into one compute pass, submits once, and resolves when the work has finished.
+    pub async fn run_async(&self, dispatches: &[&Dispatch]) -> Result<()> {
         self.submit(dispatches);
-        self.wait()
+        self.wait_async().await
     }
 
     /// Records `dispatches` into one compute pass and submits it without waiting.

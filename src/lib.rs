@@ -1,5 +1,9 @@
 //! wgtrain: train small MLPs on any GPU through WebGPU (wgpu), with every WGSL kernel checked against a CPU twin.
 //!
+//! The host API is async at its core (`Gpu::request`, `Trainer::fit_async`, `Trainer::evaluate_async`,
+//! `Tensor::read_async`), since nothing may block in a browser; on native targets the blocking forms used below
+//! (`Gpu::new`, `Trainer::fit`, `Tensor::read`) wrap them with `pollster::block_on`.
+//!
 //! ```no_run
 //! use wgtrain::{Gpu, Tensor};
 //! use wgtrain::ops::{activation::Activation, matmul::{matmul_forward, MatmulShape}};

@@ -166,15 +166,27 @@ impl Tensor {
         Ok(())
     }
 
-    /// Copies the tensor back to the host as f32 (waits for queued work).
+    /// Copies the tensor back to the host as f32, blocking until queued work is done (the blocking form of
+    /// [`Tensor::read_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        let bytes = read_buffer(gpu, &self.buffer, 0, (self.len() * 4) as u64)?;
-        Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        pollster::block_on(self.read_async(gpu))
     }
 
-    /// Copies `len` elements from `offset` back to the host as f32.
+    /// Copies `len` elements from `offset` back to the host as f32, blocking (see [`Tensor::read_range_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read_range(&self, gpu: &Gpu, offset: usize, len: usize) -> Result<Vec<f32>> {
-        let bytes = read_buffer(gpu, &self.buffer, (offset * 4) as u64, (len * 4) as u64)?;
+        pollster::block_on(self.read_range_async(gpu, offset, len))
+    }
+
+    /// Copies the tensor back to the host as f32, once queued work is done.
+    pub async fn read_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        self.read_range_async(gpu, 0, self.len()).await
+    }
+
+    /// Copies `len` elements from `offset` back to the host as f32, once queued work is done.
+    pub async fn read_range_async(&self, gpu: &Gpu, offset: usize, len: usize) -> Result<Vec<f32>> {
+        let bytes = read_buffer_async(gpu, &self.buffer, (offset * 4) as u64, (len * 4) as u64).await?;
         Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
 }
@@ -190,8 +202,16 @@ fn check_len(what: &str, len: usize, shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// Reads `size` bytes at `offset` of a COPY_SRC buffer through a staging buffer.
+/// Reads `size` bytes at `offset` of a COPY_SRC buffer through a staging buffer, blocking (see
+/// [`read_buffer_async`]).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_buffer(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+    pollster::block_on(read_buffer_async(gpu, buffer, offset, size))
+}
+
+/// Reads `size` bytes at `offset` of a COPY_SRC buffer through a staging buffer, once queued work is done: the
+/// mapping's completion comes through a oneshot channel and is awaited.
+pub async fn read_buffer_async(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
     if size == 0 {
         return Ok(Vec::new());
     }
@@ -204,12 +224,14 @@ pub fn read_buffer(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, size: u64) -> 
     let mut encoder = gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
     encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
     gpu.queue().submit(Some(encoder.finish()));
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = futures::channel::oneshot::channel();
     staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r);
     });
-    gpu.wait()?;
-    match rx.recv() {
+    gpu.drive()?;
+    let mapped = rx.await;
+    gpu.check()?;
+    match mapped {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(Error::Device { kind: "map", message: e.to_string() }),
         Err(_) => return Err(Error::Device { kind: "map", message: "the map callback never ran".into() }),

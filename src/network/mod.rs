@@ -305,11 +305,24 @@ impl Network {
         4 * (n * (3 + optimizer.state_slots() as u64) + per_rows + partial_count(n as usize) as u64 + 8)
     }
 
-    /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating.
+    /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating; blocks
+    /// for the read-back (see [`Network::gradient_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn gradient(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize) -> Result<Vec<f32>> {
+        pollster::block_on(self.gradient_async(gpu, data, offset, rows))
+    }
+
+    /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating.
+    pub async fn gradient_async(
+        &mut self,
+        gpu: &Gpu,
+        data: &DeviceData,
+        offset: usize,
+        rows: usize,
+    ) -> Result<Vec<f32>> {
         let scalars = StepScalars { batch_offset: offset as u32, ..Default::default() };
         self.submit(gpu, PlanKind::Gradient, data, offset, rows, scalars)?;
-        self.grads.read(gpu)
+        self.grads.read_async(gpu).await
     }
 
     /// Adds a batch's loss and correct count to the device statistics, without training.
@@ -318,24 +331,50 @@ impl Network {
         self.submit(gpu, PlanKind::Evaluate, data, offset, rows, scalars)
     }
 
-    /// The network outputs [rows, outputs] for a batch (after the output activation).
+    /// The network outputs [rows, outputs] for a batch (after the output activation), blocking (see
+    /// [`Network::predict_batch_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_batch(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize) -> Result<Vec<f32>> {
+        pollster::block_on(self.predict_batch_async(gpu, data, offset, rows))
+    }
+
+    /// The network outputs [rows, outputs] for a batch (after the output activation).
+    pub async fn predict_batch_async(
+        &mut self,
+        gpu: &Gpu,
+        data: &DeviceData,
+        offset: usize,
+        rows: usize,
+    ) -> Result<Vec<f32>> {
         let scalars = StepScalars { batch_offset: offset as u32, ..Default::default() };
         self.submit(gpu, PlanKind::Predict, data, offset, rows, scalars)?;
         let last = self.config.layers.len() - 1;
-        self.h[last].read_range(gpu, 0, rows * self.config.output())
+        self.h[last].read_range_async(gpu, 0, rows * self.config.output()).await
     }
 
-    /// Reads and resets the accumulated [loss sum, correct sum, sample count] (waits for queued steps).
+    /// Reads and resets the accumulated [loss sum, correct sum, sample count], blocking until queued steps are
+    /// done (see [`Network::take_stats_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn take_stats(&self, gpu: &Gpu) -> Result<[f32; 3]> {
-        let s = self.peek_stats(gpu)?;
+        pollster::block_on(self.take_stats_async(gpu))
+    }
+
+    /// Reads and resets the accumulated [loss sum, correct sum, sample count] once queued steps are done.
+    pub async fn take_stats_async(&self, gpu: &Gpu) -> Result<[f32; 3]> {
+        let s = self.peek_stats_async(gpu).await?;
         self.set_stats(gpu, [0.0; 3])?;
         Ok(s)
     }
 
-    /// Reads the accumulated statistics without resetting them (a mid-epoch report, a checkpoint).
+    /// Reads the accumulated statistics without resetting them (a mid-epoch report, a checkpoint), blocking.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn peek_stats(&self, gpu: &Gpu) -> Result<[f32; 3]> {
-        let s = self.stats.read(gpu)?;
+        pollster::block_on(self.peek_stats_async(gpu))
+    }
+
+    /// Reads the accumulated statistics without resetting them, once queued steps are done.
+    pub async fn peek_stats_async(&self, gpu: &Gpu) -> Result<[f32; 3]> {
+        let s = self.stats.read_async(gpu).await?;
         Ok([s[0], s[1], s[2]])
     }
 
@@ -344,9 +383,15 @@ impl Network {
         self.stats.write(gpu, &stats)
     }
 
-    /// The flat parameters (waits for queued steps).
+    /// The flat parameters, blocking until queued steps are done (see [`Network::params_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn params(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        self.params.read(gpu)
+        pollster::block_on(self.params_async(gpu))
+    }
+
+    /// The flat parameters, once queued steps are done.
+    pub async fn params_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        self.params.read_async(gpu).await
     }
 
     /// Replaces the flat parameters.
@@ -354,9 +399,16 @@ impl Network {
         self.params.write(gpu, params)
     }
 
-    /// The flat optimizer state and the step count, for checkpoints.
+    /// The flat optimizer state and the step count, for checkpoints; blocking (see
+    /// [`Network::optimizer_state_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn optimizer_state(&self, gpu: &Gpu) -> Result<(Vec<f32>, u64)> {
-        Ok((self.state.read(gpu)?, self.steps_done))
+        pollster::block_on(self.optimizer_state_async(gpu))
+    }
+
+    /// The flat optimizer state and the step count, once queued steps are done.
+    pub async fn optimizer_state_async(&self, gpu: &Gpu) -> Result<(Vec<f32>, u64)> {
+        Ok((self.state.read_async(gpu).await?, self.steps_done))
     }
 
     /// The length of the flat optimizer state and the step count, without a read-back.
@@ -371,9 +423,15 @@ impl Network {
         Ok(())
     }
 
-    /// Early stopping's remembered parameters.
+    /// Early stopping's remembered parameters, blocking (see [`Network::best_params_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn best_params(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        self.best.read(gpu)
+        pollster::block_on(self.best_params_async(gpu))
+    }
+
+    /// Early stopping's remembered parameters, once queued steps are done.
+    pub async fn best_params_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        self.best.read_async(gpu).await
     }
 
     /// Replaces early stopping's remembered parameters (resume).

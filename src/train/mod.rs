@@ -118,7 +118,7 @@ fn early_stop_verdict(
 
 /// Mean loss and (for classification) accuracy of `net` over a data set in file order, in batches of its largest
 /// size.
-fn evaluate_network(gpu: &Gpu, net: &mut Network, data: &DeviceData, loss: Loss) -> Result<(f64, Option<f64>)> {
+async fn evaluate_network(gpu: &Gpu, net: &mut Network, data: &DeviceData, loss: Loss) -> Result<(f64, Option<f64>)> {
     data.reset_order(gpu)?;
     let b = net.max_rows();
     let mut offset = 0;
@@ -127,7 +127,7 @@ fn evaluate_network(gpu: &Gpu, net: &mut Network, data: &DeviceData, loss: Loss)
         net.evaluate_batch(gpu, data, offset, rows)?;
         offset += rows;
     }
-    Ok(mean_stats(net.take_stats(gpu)?, loss))
+    Ok(mean_stats(net.take_stats_async(gpu).await?, loss))
 }
 
 impl<'g> Trainer<'g> {
@@ -162,14 +162,26 @@ impl<'g> Trainer<'g> {
         self.stop = Some(flag);
     }
 
-    /// The flat optimizer state (waits for queued steps).
+    /// The flat optimizer state, blocking until queued steps are done (see [`Trainer::optimizer_state_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn optimizer_state(&self) -> Result<Vec<f32>> {
-        Ok(self.net.optimizer_state(self.gpu)?.0)
+        pollster::block_on(self.optimizer_state_async())
     }
 
-    /// Early stopping's remembered best parameters (waits for queued steps).
+    /// The flat optimizer state, once queued steps are done.
+    pub async fn optimizer_state_async(&self) -> Result<Vec<f32>> {
+        Ok(self.net.optimizer_state_async(self.gpu).await?.0)
+    }
+
+    /// Early stopping's remembered best parameters, blocking (see [`Trainer::best_params_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn best_params(&self) -> Result<Vec<f32>> {
-        self.net.best_params(self.gpu)
+        pollster::block_on(self.best_params_async())
+    }
+
+    /// Early stopping's remembered best parameters, once queued steps are done.
+    pub async fn best_params_async(&self) -> Result<Vec<f32>> {
+        self.net.best_params_async(self.gpu).await
     }
 
     /// The device this trainer runs on.
@@ -192,9 +204,15 @@ impl<'g> Trainer<'g> {
         &self.history
     }
 
-    /// The flat parameters.
+    /// The flat parameters, blocking until queued steps are done (see [`Trainer::params_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn params(&self) -> Result<Vec<f32>> {
-        self.net.params(self.gpu)
+        pollster::block_on(self.params_async())
+    }
+
+    /// The flat parameters, once queued steps are done.
+    pub async fn params_async(&self) -> Result<Vec<f32>> {
+        self.net.params_async(self.gpu).await
     }
 
     /// Uploads samples for this model's loss: targets are one value per row (class index or value) unless the
@@ -204,7 +222,9 @@ impl<'g> Trainer<'g> {
         DeviceData::upload(self.gpu, features, self.model.input, targets, tcols)
     }
 
-    /// Trains for the configured epochs (continuing from where a previous call or a resume stopped).
+    /// Trains for the configured epochs (continuing from where a previous call or a resume stopped), blocking
+    /// until done (the blocking form of [`Trainer::fit_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn fit(
         &mut self,
         train: &DeviceData,
@@ -215,7 +235,30 @@ impl<'g> Trainer<'g> {
     }
 
     /// Like [`Trainer::fit`], but runs at most `max_epochs` more epochs (checkpointing between calls, tests).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn fit_epochs(
+        &mut self,
+        train: &DeviceData,
+        val: Option<&DeviceData>,
+        max_epochs: usize,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<&History> {
+        pollster::block_on(self.fit_epochs_async(train, val, max_epochs, on_event))
+    }
+
+    /// Trains for the configured epochs (continuing from where a previous call or a resume stopped). Steps are
+    /// queued without waiting; the future yields at each read-back (the epoch's statistics, `report_every`).
+    pub async fn fit_async(
+        &mut self,
+        train: &DeviceData,
+        val: Option<&DeviceData>,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<&History> {
+        self.fit_epochs_async(train, val, usize::MAX, on_event).await
+    }
+
+    /// Like [`Trainer::fit_async`], but runs at most `max_epochs` more epochs.
+    pub async fn fit_epochs_async(
         &mut self,
         train: &DeviceData,
         val: Option<&DeviceData>,
@@ -260,7 +303,7 @@ impl<'g> Trainer<'g> {
                 self.net.train_step(self.gpu, train, offset, rows, lr)?;
                 self.step_in_epoch = s + 1;
                 let loss = match self.config.report_every {
-                    Some(k) if k > 0 && (s + 1) % k == 0 => Some(self.peek_loss()?),
+                    Some(k) if k > 0 && (s + 1) % k == 0 => Some(self.peek_loss().await?),
                     _ => None,
                 };
                 let done = (offset + rows - first_step * b) as f64;
@@ -271,11 +314,11 @@ impl<'g> Trainer<'g> {
                     samples_per_s: done / epoch_start.elapsed().as_secs_f64().max(1e-9),
                 });
                 if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
-                    self.gpu.wait()?;
+                    self.gpu.wait_async().await?;
                     return Err(Error::Interrupted { epoch: epoch + 1, step: self.net.steps_done() });
                 }
             }
-            let stats = self.net.take_stats(self.gpu)?;
+            let stats = self.net.take_stats_async(self.gpu).await?;
             self.step_in_epoch = 0;
             let secs = epoch_start.elapsed().as_secs_f64();
             let (train_loss, train_accuracy) = mean_stats(stats, self.config.loss);
@@ -289,7 +332,7 @@ impl<'g> Trainer<'g> {
             }
             let (val_loss, val_accuracy) = match val {
                 Some(v) => {
-                    let (l, a) = self.evaluate(v)?;
+                    let (l, a) = self.evaluate_async(v).await?;
                     (Some(l), a)
                 }
                 None => (None, None),
@@ -324,7 +367,7 @@ impl<'g> Trainer<'g> {
                 self.net.restore_best(self.gpu);
             }
         }
-        self.gpu.wait()?;
+        self.gpu.wait_async().await?;
         Ok(&self.history)
     }
 
@@ -342,8 +385,8 @@ impl<'g> Trainer<'g> {
         }
     }
 
-    fn peek_loss(&self) -> Result<f64> {
-        let s = self.net.peek_stats(self.gpu)?;
+    async fn peek_loss(&self) -> Result<f64> {
+        let s = self.net.peek_stats_async(self.gpu).await?;
         Ok(mean_stats(s, self.config.loss).0)
     }
 
@@ -352,20 +395,34 @@ impl<'g> Trainer<'g> {
         self.history.stopped_early || self.epochs_done >= self.config.epochs
     }
 
-    /// Mean loss and (for classification) accuracy over a data set, in file order.
+    /// Mean loss and (for classification) accuracy over a data set, in file order; blocking (see
+    /// [`Trainer::evaluate_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn evaluate(&mut self, data: &DeviceData) -> Result<(f64, Option<f64>)> {
-        evaluate_network(self.gpu, &mut self.net, data, self.config.loss)
+        pollster::block_on(self.evaluate_async(data))
+    }
+
+    /// Mean loss and (for classification) accuracy over a data set, in file order.
+    pub async fn evaluate_async(&mut self, data: &DeviceData) -> Result<(f64, Option<f64>)> {
+        evaluate_network(self.gpu, &mut self.net, data, self.config.loss).await
+    }
+
+    /// The network's outputs [rows, outputs] for a data set, in file order; blocking (see
+    /// [`Trainer::predict_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn predict(&mut self, data: &DeviceData) -> Result<Vec<f32>> {
+        pollster::block_on(self.predict_async(data))
     }
 
     /// The network's outputs [rows, outputs] for a data set, in file order.
-    pub fn predict(&mut self, data: &DeviceData) -> Result<Vec<f32>> {
+    pub async fn predict_async(&mut self, data: &DeviceData) -> Result<Vec<f32>> {
         data.reset_order(self.gpu)?;
         let b = self.net.max_rows();
         let mut out = Vec::with_capacity(data.rows() * self.model.output());
         let mut offset = 0;
         while offset < data.rows() {
             let rows = b.min(data.rows() - offset);
-            out.extend(self.net.predict_batch(self.gpu, data, offset, rows)?);
+            out.extend(self.net.predict_batch_async(self.gpu, data, offset, rows).await?);
             offset += rows;
         }
         Ok(out)
