@@ -88,7 +88,7 @@ fn derivative4(x: vec4<f32>) -> vec4<f32> {
 ";
 
 /// `"{name}_at + "` in a model-batched variant (the operand's offset for this launch's model, set by the entry
-/// point from `workgroup_id.z`), nothing in a single-model one, so those are written exactly as before.
+/// point from `workgroup_id.z`), nothing in a single-model one, whose indexing stays offset-free.
 pub fn at(v: &MatmulVariant, name: &str) -> String {
     if v.batched {
         format!("{name}_at + ")

@@ -117,7 +117,7 @@ pub struct MatmulVariant {
     /// Model-batched: the launch computes one product per model, the model being `workgroup_id.z`, each operand
     /// offset by its per-model stride (`a_batch`, `b_batch`, `c_batch`, `bias_batch` in the params, in floats, a
     /// stride of 0 sharing the operand, e.g. the first layer's input). Aux and z share c's stride. Single-model
-    /// variants are written exactly as before (no offsets).
+    /// variants carry no offsets at all, so their inner loops are what they were before batching existed.
     pub batched: bool,
 }
 

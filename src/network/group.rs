@@ -104,7 +104,7 @@ impl NetworkGroup {
                 as u64
                 * 4;
         let limits = gpu.limits();
-        let limit = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+        let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         ((limit / widest.max(1)) as usize).clamp(1, MAX_MODELS)
     }
 
@@ -159,7 +159,7 @@ impl NetworkGroup {
         let slots = first.state_slots();
         let mut state = Vec::with_capacity(k * slots * n);
         for o in optimizers {
-            state.extend(std::iter::repeat_n(o.initial_state() as f32, slots * n));
+            state.extend(std::iter::repeat_n(o.initial_state(), slots * n));
         }
         let state = if state.is_empty() {
             Tensor::zeros(gpu, "group optimizer state", &[4])?
