@@ -1,6 +1,7 @@
 //! Training-step benchmark on the bundled MNIST subset, for comparison with bench/torch_mlp.py (see bench/compare.sh).
 //!
-//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--sweep K] [--profile | --profile-b]]
+//! cargo run --release --example bench [-- [--json] [--steps N] [--quick] [--sweep K] [--profile | --profile-b |
+//! --profile-sweep K]]
 //!
 //! Workloads (ReLU, softmax cross-entropy, Adam 1e-3, as in torch_mlp.py):
 //!   MLP-A 784-128-64-10, batch 128;  MLP-B 784-1024-1024-10, batch 1024.
@@ -20,8 +21,9 @@
 //! --json prints one JSON object on stdout (progress goes to stderr); --quick runs a few steps and small matmuls;
 //! --matmul N,N,… times those sizes instead (bench/gpu.sh: 1024,4096).
 //!
-//! --sweep K also times a group step of K MLP-A models at batch 128 (what `wgtrain sweep` runs: every model's step
-//! recorded into one submission, then `Gpu::wait()`), on MLP-A's device right after MLP-A, and reports it as
+//! --sweep K also times a group step of K MLP-A models at batch 128 (what `wgtrain sweep` runs: a `NetworkGroup`,
+//! every matmul and the optimizer one launch for all K, one submission, then `Gpu::wait()`), on MLP-A's device
+//! right after MLP-A, interleaved with K single steps of the same models, and reports it as
 //! `"sweep_K": {"step_median_ms", "per_model_ms", "k"}` beside `mlp_a`; compare with K × mlp_a.step_median_ms.
 
 use std::path::Path;
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use wgtrain::data::idx::read_mnist_dir;
 use wgtrain::model::{init_params, Init, MlpConfig};
-use wgtrain::network::{DeviceData, Network};
+use wgtrain::network::{DeviceData, Network, NetworkGroup};
 use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
 use wgtrain::rng::Rng;
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, Tensor};
@@ -216,30 +218,26 @@ fn bench_mlp(
     Ok((stats, gpu))
 }
 
-/// Times a group step of `k` MLP-A models (Adam 1e-3, seeds 0..k): each model's step recorded into one submission,
-/// then one wait; the models see the same batches, as in a group.
+/// Times a group step of `k` MLP-A models (Adam 1e-3, seeds 0..k) in a `NetworkGroup`: every matmul and the
+/// optimizer one launch for all k, one submission, then one wait; the models see the same batches, as in a group.
 fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJson, Box<dyn std::error::Error>> {
     let w = &WORKLOADS[0];
     let (train, _) = read_mnist_dir(dir)?;
     let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
     let optimizer = OptimizerConfig::adam(1e-3);
     let data = DeviceData::upload(gpu, &train.features, train.n_features, &train.targets, 1)?;
-    let mut nets = (0..k)
-        .map(|s| {
-            Network::new(
-                gpu,
-                &model,
-                Loss::CrossEntropy,
-                &optimizer,
-                &init_params(&model, Init::Torch, s as u64)?,
-                w.batch,
-            )
-        })
+    let params = (0..k).map(|s| init_params(&model, Init::Torch, s as u64)).collect::<wgtrain::Result<Vec<_>>>()?;
+    let mut group = NetworkGroup::new(gpu, &model, Loss::CrossEntropy, &vec![optimizer.clone(); k], &params, w.batch)?;
+    group.prepare(gpu, &data, w.batch)?;
+    let mut nets = params
+        .iter()
+        .map(|p| Network::new(gpu, &model, Loss::CrossEntropy, &optimizer, p, w.batch))
         .collect::<wgtrain::Result<Vec<_>>>()?;
     for n in &mut nets {
         n.prepare(gpu, &data, w.batch)?;
     }
     let batches = (train.len() / w.batch).max(1);
+    let lrs = vec![1e-3; k];
     // Host time to record and submit the group step, to tell the host's share from the device's.
     let mut recorded = Vec::new();
     // After each group step, the same K models take one single step each (a submission and a wait apiece), so
@@ -248,11 +246,7 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
     let mut step = |i: usize| -> wgtrain::Result<f64> {
         let offset = (i % batches) * w.batch;
         let t = Instant::now();
-        let mut all: Vec<&wgtrain::Dispatch> = Vec::new();
-        for n in nets.iter_mut() {
-            all.extend(n.record_train_step(gpu, &data, offset, w.batch, 1e-3)?);
-        }
-        gpu.submit(&all);
+        group.train_step(gpu, &data, offset, w.batch, &lrs)?;
         recorded.push(t.elapsed().as_secs_f64());
         gpu.wait()?;
         let group = t.elapsed().as_secs_f64();
@@ -347,6 +341,32 @@ fn profile(workload: usize) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `--profile-sweep K`: as `--profile` for the launches of one group step of K MLP-A models.
+fn profile_sweep(k: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let gpu = Gpu::new()?;
+    let (train, _) = read_mnist_dir(&data_dir())?;
+    let w = &WORKLOADS[0];
+    let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
+    let params = (0..k).map(|s| init_params(&model, Init::Torch, s as u64)).collect::<wgtrain::Result<Vec<_>>>()?;
+    let optimizers = vec![OptimizerConfig::adam(1e-3); k];
+    let mut group = NetworkGroup::new(&gpu, &model, Loss::CrossEntropy, &optimizers, &params, w.batch)?;
+    let data = DeviceData::upload(&gpu, &train.features, train.n_features, &train.targets, 1)?;
+    group.prepare(&gpu, &data, w.batch)?;
+    println!(
+        "adapter: {}
+{k} × {}: launches of one group step, each alone (median of 10)",
+        gpu.adapter(),
+        w.name
+    );
+    let mut total = 0.0;
+    for (file, entry, ms) in group.profile_step(&gpu, &data, w.batch, 10)? {
+        println!("{:>9.3} ms  {file}:{entry}", ms);
+        total += ms;
+    }
+    println!("{total:>9.3} ms  sum");
+    Ok(())
+}
+
 /// The bundled MNIST subset: `WGTRAIN_BENCH_DATA` when set (a prebuilt binary run from another checkout, as
 /// bench/gpu.sh does), else the repository's data/mnist-10k.
 fn data_dir() -> std::path::PathBuf {
@@ -374,6 +394,10 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             "--json" => json = true,
             "--quick" => quick = true,
             "--profile" => return profile(0),
+            "--profile-sweep" => {
+                let k: usize = args.next().ok_or("--profile-sweep needs a number of models")?.parse()?;
+                return profile_sweep(k.max(1));
+            }
             "--profile-b" => return profile(1),
             "--matmul" => {
                 let list = args.next().ok_or("--matmul needs a comma list of sizes")?;

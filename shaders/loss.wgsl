@@ -11,11 +11,17 @@
 // Targets: [rows, cols] values for mse and bce, [rows] class indices stored as f32 for cross-entropy.
 // CPU twin: src/reference/loss.rs.
 
+// x_batch: floats between consecutive models' logits (and dlogits); stats_batch: between their row_stats. A
+// model-batched launch runs workgroup_id.z over the models, all reading the same targets (0 and z = 1 alone).
 struct LossParams {
     rows: u32,
     cols: u32,
     inv_count: f32,
-    _pad: u32,
+    x_batch: u32,
+    stats_batch: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: LossParams;
@@ -23,6 +29,15 @@ struct LossParams {
 @group(0) @binding(2) var<storage, read> targets: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> row_stats: array<f32>;
+
+// This launch's model's offsets (set first thing by every entry point).
+var<private> xo: u32;
+var<private> so: u32;
+
+fn model_offsets(wid: vec3<u32>) {
+    xo = wid.z * params.x_batch;
+    so = wid.z * params.stats_batch;
+}
 @group(0) @binding(5) var<storage, read> class_weights: array<f32>;
 
 var<workgroup> weight_sums: array<f32, WG_ROWS>;
@@ -30,65 +45,69 @@ var<workgroup> weight_sums: array<f32, WG_ROWS>;
 @compute @workgroup_size(WG_ROWS)
 fn mse_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
+    model_offsets(wid);
     let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (row >= params.rows) { return; }
     let base = row * params.cols;
     var sum = 0.0;
     for (var c = 0u; c < params.cols; c++) {
-        let d = logits[base + c] - targets[base + c];
+        let d = logits[xo + base + c] - targets[base + c];
         sum += d * d;
-        dlogits[base + c] = 2.0 * d * params.inv_count;
+        dlogits[xo + base + c] = 2.0 * d * params.inv_count;
     }
-    row_stats[row] = sum / f32(params.cols);
-    row_stats[params.rows + row] = 0.0;
+    row_stats[so + row] = sum / f32(params.cols);
+    row_stats[so + params.rows + row] = 0.0;
 }
 
 @compute @workgroup_size(WG_ROWS)
 fn bce_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
+    model_offsets(wid);
     let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (row >= params.rows) { return; }
     let base = row * params.cols;
     var sum = 0.0;
     var correct = 0.0;
     for (var c = 0u; c < params.cols; c++) {
-        let x = logits[base + c];
+        let x = logits[xo + base + c];
         let t = targets[base + c];
         sum += max(x, 0.0) - x * t + log(1.0 + exp(-abs(x)));
-        dlogits[base + c] = (stable_sigmoid(x) - t) * params.inv_count;
+        dlogits[xo + base + c] = (stable_sigmoid(x) - t) * params.inv_count;
         correct += select(0.0, 1.0, (x > 0.0) == (t > 0.5));
     }
-    row_stats[row] = sum / f32(params.cols);
-    row_stats[params.rows + row] = correct / f32(params.cols);
+    row_stats[so + row] = sum / f32(params.cols);
+    row_stats[so + params.rows + row] = correct / f32(params.cols);
 }
 
 @compute @workgroup_size(WG_ROWS)
 fn cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) lid: u32) {
+    model_offsets(wid);
     let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (row >= params.rows) { return; }
     let base = row * params.cols;
     // Labels are validated on the host; the clamp only keeps a bad one from reading out of range.
     let label = min(u32(targets[row]), params.cols - 1u);
-    var m = logits[base];
+    var m = logits[xo + base];
     var arg = 0u;
     for (var c = 1u; c < params.cols; c++) {
-        let v = logits[base + c];
+        let v = logits[xo + base + c];
         if (v > m) { m = v; arg = c; }
     }
     var s = 0.0;
-    for (var c = 0u; c < params.cols; c++) { s += exp(logits[base + c] - m); }
+    for (var c = 0u; c < params.cols; c++) { s += exp(logits[xo + base + c] - m); }
     for (var c = 0u; c < params.cols; c++) {
-        let p = exp(logits[base + c] - m) / s;
-        dlogits[base + c] = (p - select(0.0, 1.0, c == label)) * params.inv_count;
+        let p = exp(logits[xo + base + c] - m) / s;
+        dlogits[xo + base + c] = (p - select(0.0, 1.0, c == label)) * params.inv_count;
     }
-    row_stats[row] = m + log(s) - logits[base + label];
-    row_stats[params.rows + row] = select(0.0, 1.0, arg == label);
+    row_stats[so + row] = m + log(s) - logits[xo + base + label];
+    row_stats[so + params.rows + row] = select(0.0, 1.0, arg == label);
 }
 
 @compute @workgroup_size(WG_ROWS)
 fn weighted_cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                                @builtin(local_invocation_index) lid: u32) {
+    model_offsets(wid);
     let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     // W over the whole batch: invocation lid adds rows lid, lid + WG_ROWS, ... in order, then a tree halves WG_ROWS → 1.
     var part = 0.0;
@@ -106,19 +125,19 @@ fn weighted_cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(n
     let base = row * params.cols;
     let label = min(u32(targets[row]), params.cols - 1u);
     let w = class_weights[label];
-    var m = logits[base];
+    var m = logits[xo + base];
     var arg = 0u;
     for (var c = 1u; c < params.cols; c++) {
-        let v = logits[base + c];
+        let v = logits[xo + base + c];
         if (v > m) { m = v; arg = c; }
     }
     var s = 0.0;
-    for (var c = 0u; c < params.cols; c++) { s += exp(logits[base + c] - m); }
+    for (var c = 0u; c < params.cols; c++) { s += exp(logits[xo + base + c] - m); }
     let scale = w / total;
     for (var c = 0u; c < params.cols; c++) {
-        let p = exp(logits[base + c] - m) / s;
-        dlogits[base + c] = (p - select(0.0, 1.0, c == label)) * scale;
+        let p = exp(logits[xo + base + c] - m) / s;
+        dlogits[xo + base + c] = (p - select(0.0, 1.0, c == label)) * scale;
     }
-    row_stats[row] = (m + log(s) - logits[base + label]) * scale * f32(params.rows);
-    row_stats[params.rows + row] = select(0.0, 1.0, arg == label);
+    row_stats[so + row] = (m + log(s) - logits[xo + base + label]) * scale * f32(params.rows);
+    row_stats[so + params.rows + row] = select(0.0, 1.0, arg == label);
 }

@@ -4,6 +4,8 @@
 // Bindings: 0 params, 1 a, 2 b, 3 bias [N], 4 aux [M, N] (backward only), 5 c [M, N], 6 z [M, N] (forward only).
 // The entry points (matmul_forward, matmul_activation_backward) are in matmul_epilogue.wgsl, appended to this file.
 // Every load index is clamped into range, so the kernel is safe without runtime bounds checks.
+// Model-batched launches run workgroup_id.z over the models, each operand offset by its per-model stride in floats
+// (a_batch, b_batch, c_batch, bias_batch; aux and z share c's; 0 shares the operand); single launches pass 0 and z = 1.
 // CPU twin: src/reference/matmul.rs.
 
 struct MatmulParams {
@@ -19,6 +21,10 @@ struct MatmulParams {
     activation: u32,
     slope: f32,
     store_pre: u32,
+    a_batch: u32,
+    b_batch: u32,
+    c_batch: u32,
+    bias_batch: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: MatmulParams;
@@ -38,8 +44,8 @@ fn accumulate(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> Block {
     var a_base: array<u32, 4>;
     var b_base: array<u32, 4>;
     for (var i = 0u; i < 4u; i++) {
-        a_base[i] = min(row0 + i, params.m - 1u) * params.a_row_stride;
-        b_base[i] = min(col0 + i, params.n - 1u) * params.b_col_stride;
+        a_base[i] = wid.z * params.a_batch + min(row0 + i, params.m - 1u) * params.a_row_stride;
+        b_base[i] = wid.z * params.b_batch + min(col0 + i, params.n - 1u) * params.b_col_stride;
     }
     // The canonical order of every matmul (src/matmul_wgsl): k in groups of four, each group summed first.
     var acc: array<vec4<f32>, 4>;

@@ -21,8 +21,8 @@ fn matmul_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
             let col = blk.col0 + j;
             if (col >= params.n) { break; }
             var v = blk.acc[i][j];
-            if (params.has_bias != 0u) { v += bias[col]; }
-            let idx = row * params.n + col;
+            if (params.has_bias != 0u) { v += bias[wid.z * params.bias_batch + col]; }
+            let idx = wid.z * params.c_batch + row * params.n + col;
             if (params.store_pre != 0u) { z[idx] = v; }
             c[idx] = act_forward(v, params.activation, params.slope);
         }
@@ -39,7 +39,7 @@ fn matmul_activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
         for (var j = 0u; j < 4u; j++) {
             let col = blk.col0 + j;
             if (col >= params.n) { break; }
-            let idx = row * params.n + col;
+            let idx = wid.z * params.c_batch + row * params.n + col;
             c[idx] = blk.acc[i][j] * act_derivative(aux[idx], params.activation, params.slope);
         }
     }

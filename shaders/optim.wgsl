@@ -12,6 +12,11 @@
 // State slots: sgd [b]; adagrad [s]; rmsprop [v, ḡ, b]; adam [m, v, v̂max]. CPU twin: src/reference/optim.rs.
 // Every rule is element-wise, so each invocation updates four parameters as one vec4 (n is a multiple of 4: the
 // flat parameter buffer is padded to 64); on CPU-backed drivers this turns per-lane gathers into vector loads.
+// The *_models entry points update a group of K models in one launch: param and grad are [K × n] (model-major),
+// state [K × slots × n] (each model's state as one model's), workgroup_id.z is the model, and each model's
+// hyperparameters and step scalars come from models[z] (written once per step); a frozen model (stopped early or
+// diverged) is left as it is. Each model's update is the single-model rule on the same values, so bit for bit
+// the same. The rules are written once (the functions below), for both forms.
 
 struct OptimParams {
     n: u32,
@@ -53,9 +58,47 @@ override AMSGRAD: bool = true;
 @group(0) @binding(8) var state_texture: texture_2d<f32>;
 @group(0) @binding(9) var scale_texture: texture_2d<f32>;
 
-fn load_scale() -> f32 {
-    if (TEXTURE_INPUTS) { return flat_texel(scale_texture, 0u).x; }
-    return scale[0];
+// Per-model hyperparameters and step scalars of a model-batched launch (ops::optim::ModelHyper mirrors it).
+struct Hyper {
+    momentum: f32,
+    dampening: f32,
+    nesterov: u32,
+    weight_decay: f32,
+    decoupled_weight_decay: f32,
+    l1: f32,
+    eps: f32,
+    alpha: f32,
+    centered: u32,
+    beta1: f32,
+    beta2: f32,
+    amsgrad: u32,
+    lr: f32,
+    step_size: f32,
+    bias_correction2_sqrt: f32,
+    first_step: u32,
+    frozen: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// The most models one launch updates (the uniform array's length; larger groups are split).
+const MAX_MODELS: u32 = 256u;
+
+// n: parameters per model; scale_stride: floats between consecutive models' gradient scales; slots: state slots.
+struct ModelsParams {
+    n: u32,
+    scale_stride: u32,
+    slots: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(10) var<uniform> models_params: ModelsParams;
+@group(0) @binding(11) var<uniform> models: array<Hyper, MAX_MODELS>;
+
+fn load_scale(at: u32) -> f32 {
+    if (TEXTURE_INPUTS) { return flat_texel(scale_texture, at / 4u)[at % 4u]; }
+    return scale[at];
 }
 
 fn load_grad(i: u32) -> vec4<f32> {
@@ -77,8 +120,42 @@ fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
 }
 
-fn regularized_grad(i: u32, theta: vec4<f32>) -> vec4<f32> {
-    return load_scale() * load_grad(i) + params.weight_decay * theta + params.l1 * sign(theta);
+// Where one invocation's four parameters live: p indexes param and grad (vec4s), s the first state slot, slot is
+// the distance between slots (vec4s); scale is the gradient scale from clip_scale (or 1).
+struct Element {
+    p: u32,
+    s: u32,
+    slot: u32,
+    scale: f32,
+}
+
+// The single-model launch's hyperparameters, from its two uniforms.
+fn single_hyper() -> Hyper {
+    return Hyper(params.momentum, params.dampening, params.nesterov, params.weight_decay,
+                 params.decoupled_weight_decay, params.l1, params.eps, params.alpha, params.centered, params.beta1,
+                 params.beta2, params.amsgrad, step.lr, step.step_size, step.bias_correction2_sqrt, step.first_step,
+                 0u, 0u, 0u, 0u);
+}
+
+// The single-model launch's element i, or None-like (slot = 0) past the end.
+fn single_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Element {
+    let i = element_index(wid, nwg, lid);
+    let n = params.n / 4u;
+    return Element(i, i, select(0u, n, i < n), load_scale(0u));
+}
+
+// The model-batched launch's element: model wid.z, its i-th vec4 (slot = 0 past the end or when frozen).
+fn model_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Element {
+    let i = element_index(wid, nwg, lid);
+    let n = models_params.n / 4u;
+    let m = wid.z;
+    let live = i < n && models[m].frozen == 0u;
+    return Element(m * n + i, m * models_params.slots * n + i, select(0u, n, live),
+                   load_scale(m * models_params.scale_stride));
+}
+
+fn regularized_grad(e: Element, h: Hyper, theta: vec4<f32>) -> vec4<f32> {
+    return e.scale * load_grad(e.p) + h.weight_decay * theta + h.l1 * sign(theta);
 }
 
 fn lerp(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
@@ -86,76 +163,122 @@ fn lerp(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
     return b - (b - a) * (1.0 - w);
 }
 
+fn sgd_rule(e: Element, h: Hyper) {
+    let theta = load_param(e.p);
+    var g = regularized_grad(e, h, theta);
+    if (HAS_MOMENTUM && h.momentum > 0.0) {
+        var b = g;
+        if (h.first_step == 0u) { b = h.momentum * load_state(e.s) + (1.0 - h.dampening) * g; }
+        state[e.s] = b;
+        g = select(b, g + h.momentum * b, h.nesterov != 0u);
+    }
+    param[e.p] = theta - h.lr * g;
+}
+
+fn adagrad_rule(e: Element, h: Hyper) {
+    let theta = load_param(e.p);
+    let g = regularized_grad(e, h, theta);
+    let s = load_state(e.s) + g * g;
+    state[e.s] = s;
+    param[e.p] = theta - h.step_size * g / (sqrt(s) + h.eps);
+}
+
+fn rmsprop_rule(e: Element, h: Hyper) {
+    let theta = load_param(e.p);
+    let g = regularized_grad(e, h, theta);
+    let v = h.alpha * load_state(e.s) + (1.0 - h.alpha) * g * g;
+    state[e.s] = v;
+    var avg = v;
+    if (CENTERED && h.centered != 0u) {
+        let gm = lerp(load_state(e.s + e.slot), g, 1.0 - h.alpha);
+        state[e.s + e.slot] = gm;
+        avg = v - gm * gm;
+    }
+    let denom = sqrt(avg) + h.eps;
+    if (HAS_MOMENTUM && h.momentum > 0.0) {
+        let b = h.momentum * load_state(e.s + 2u * e.slot) + g / denom;
+        state[e.s + 2u * e.slot] = b;
+        param[e.p] = theta - h.lr * b;
+    } else {
+        param[e.p] = theta - h.lr * g / denom;
+    }
+}
+
+fn adam_rule(e: Element, h: Hyper) {
+    let theta = load_param(e.p) * (1.0 - h.lr * h.decoupled_weight_decay);
+    let g = regularized_grad(e, h, theta);
+    let m = lerp(load_state(e.s), g, 1.0 - h.beta1);
+    let v = h.beta2 * load_state(e.s + e.slot) + (1.0 - h.beta2) * g * g;
+    state[e.s] = m;
+    state[e.s + e.slot] = v;
+    var vhat = v;
+    if (AMSGRAD && h.amsgrad != 0u) {
+        vhat = max(load_state(e.s + 2u * e.slot), v);
+        state[e.s + 2u * e.slot] = vhat;
+    }
+    param[e.p] = theta - h.step_size * m / (sqrt(vhat) / h.bias_correction2_sqrt + h.eps);
+}
+
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_index) lid: u32) {
-    let i = element_index(wid, nwg, lid);
-    if (i >= params.n / 4u) { return; }
-    let theta = load_param(i);
-    var g = regularized_grad(i, theta);
-    if (HAS_MOMENTUM) {
-        var b = g;
-        if (step.first_step == 0u) { b = params.momentum * load_state(i) + (1.0 - params.dampening) * g; }
-        state[i] = b;
-        g = select(b, g + params.momentum * b, params.nesterov != 0u);
-    }
-    param[i] = theta - step.lr * g;
+               @builtin(local_invocation_index) lid: u32) {
+    let e = single_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    sgd_rule(e, single_hyper());
+}
+
+@compute @workgroup_size(WG_ELEMENTWISE)
+fn sgd_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+    let e = model_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    sgd_rule(e, models[wid.z]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_index) lid: u32) {
-    let i = element_index(wid, nwg, lid);
-    if (i >= params.n / 4u) { return; }
-    let theta = load_param(i);
-    let g = regularized_grad(i, theta);
-    let s = load_state(i) + g * g;
-    state[i] = s;
-    param[i] = theta - step.step_size * g / (sqrt(s) + params.eps);
+                   @builtin(local_invocation_index) lid: u32) {
+    let e = single_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    adagrad_rule(e, single_hyper());
+}
+
+@compute @workgroup_size(WG_ELEMENTWISE)
+fn adagrad_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32) {
+    let e = model_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    adagrad_rule(e, models[wid.z]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_index) lid: u32) {
-    let i = element_index(wid, nwg, lid);
-    let n = params.n / 4u;
-    if (i >= n) { return; }
-    let theta = load_param(i);
-    let g = regularized_grad(i, theta);
-    let v = params.alpha * load_state(i) + (1.0 - params.alpha) * g * g;
-    state[i] = v;
-    var avg = v;
-    if (CENTERED) {
-        let gm = lerp(load_state(n + i), g, 1.0 - params.alpha);
-        state[n + i] = gm;
-        avg = v - gm * gm;
-    }
-    let denom = sqrt(avg) + params.eps;
-    if (HAS_MOMENTUM) {
-        let b = params.momentum * load_state(2u * n + i) + g / denom;
-        state[2u * n + i] = b;
-        param[i] = theta - step.lr * b;
-    } else {
-        param[i] = theta - step.lr * g / denom;
-    }
+                   @builtin(local_invocation_index) lid: u32) {
+    let e = single_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    rmsprop_rule(e, single_hyper());
+}
+
+@compute @workgroup_size(WG_ELEMENTWISE)
+fn rmsprop_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32) {
+    let e = model_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    rmsprop_rule(e, models[wid.z]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
-    let i = element_index(wid, nwg, lid);
-    let n = params.n / 4u;
-    if (i >= n) { return; }
-    let theta = load_param(i) * (1.0 - step.lr * params.decoupled_weight_decay);
-    let g = regularized_grad(i, theta);
-    let m = lerp(load_state(i), g, 1.0 - params.beta1);
-    let v = params.beta2 * load_state(n + i) + (1.0 - params.beta2) * g * g;
-    state[i] = m;
-    state[n + i] = v;
-    var vhat = v;
-    if (AMSGRAD) {
-        vhat = max(load_state(2u * n + i), v);
-        state[2u * n + i] = vhat;
-    }
-    param[i] = theta - step.step_size * m / (sqrt(vhat) / step.bias_correction2_sqrt + params.eps);
+                @builtin(local_invocation_index) lid: u32) {
+    let e = single_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    adam_rule(e, single_hyper());
+}
+
+@compute @workgroup_size(WG_ELEMENTWISE)
+fn adam_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+    let e = model_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    adam_rule(e, models[wid.z]);
 }

@@ -7,13 +7,19 @@
 //                      (torch.nn.utils.clip_grad_norm_); a single invocation.
 // stats_accumulate:    out[0] += Σ x[0..rows]; out[1] += Σ x[rows..2·rows]; out[2] += rows   (loss and correct
 //                      sums of a batch, accumulated on the GPU over an epoch); a single invocation.
+// column_sum, column_sum_texture and stats_accumulate also run model-batched: workgroup_id.z is the model, whose
+// x starts x_batch floats and whose out starts out_batch floats after the previous model's (0 and z = 1 alone).
 // CPU twin: src/reference/reduce.rs.
 
 struct ReduceParams {
     n: u32,
     cols: u32,
     max_norm: f32,
-    _pad: u32,
+    x_batch: u32,
+    out_batch: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: ReduceParams;
@@ -32,9 +38,10 @@ fn column_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let col = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (col >= params.cols) { return; }
     let rows = params.n / params.cols;
+    let xo = wid.z * params.x_batch;
     var s = 0.0;
-    for (var r = 0u; r < rows; r++) { s += x[r * params.cols + col]; }
-    out[col] = s;
+    for (var r = 0u; r < rows; r++) { s += x[xo + r * params.cols + col]; }
+    out[wid.z * params.out_batch + col] = s;
 }
 
 @compute @workgroup_size(WG_ROWS)
@@ -44,12 +51,14 @@ fn column_sum_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     let g = flat_workgroup(wid, nwg) * WG_ROWS + lid;
     if (g >= c4) { return; }
     let rows = params.n / params.cols;
+    let xo = wid.z * params.x_batch / 4u;
+    let o = wid.z * params.out_batch + 4u * g;
     var s = vec4<f32>();
-    for (var r = 0u; r < rows; r++) { s += flat_texel(x_texture, r * c4 + g); }
-    out[4u * g] = s.x;
-    out[4u * g + 1u] = s.y;
-    out[4u * g + 2u] = s.z;
-    out[4u * g + 3u] = s.w;
+    for (var r = 0u; r < rows; r++) { s += flat_texel(x_texture, xo + r * c4 + g); }
+    out[o] = s.x;
+    out[o + 1u] = s.y;
+    out[o + 2u] = s.z;
+    out[o + 3u] = s.w;
 }
 
 fn tree_sum(lid: u32, v: f32) -> f32 {
@@ -89,15 +98,17 @@ fn clip_scale() {
 }
 
 @compute @workgroup_size(1)
-fn stats_accumulate() {
+fn stats_accumulate(@builtin(workgroup_id) wid: vec3<u32>) {
     let rows = params.n;
+    let xo = wid.z * params.x_batch;
+    let o = wid.z * params.out_batch;
     var loss = 0.0;
     var correct = 0.0;
     for (var i = 0u; i < rows; i++) {
-        loss += x[i];
-        correct += x[rows + i];
+        loss += x[xo + i];
+        correct += x[xo + rows + i];
     }
-    out[0] += loss;
-    out[1] += correct;
-    out[2] += f32(rows);
+    out[o] += loss;
+    out[o + 1u] += correct;
+    out[o + 2u] += f32(rows);
 }

@@ -3,7 +3,8 @@
 // sum_squares_partial_subgroup: out[w] = Σ_{i in chunk w} x[i]²   (as sum_squares_partial: the global norm's first
 //                               pass), subgroupAdd in place of a workgroup-memory tree of 8 barrier rounds;
 // stats_accumulate_subgroup:    out[0] += Σ x[0..rows]; out[1] += Σ x[rows..2·rows]; out[2] += rows (as
-//                               stats_accumulate), one workgroup of 256 instead of one invocation.
+//                               stats_accumulate), one workgroup of REDUCE_WG instead of one invocation.
+// stats_accumulate_subgroup runs model-batched as stats_accumulate does (workgroup_id.z, x_batch, out_batch).
 // Bindings as reduce.wgsl: 0 params, 1 x (read), 2 out (read_write). CPU twin: src/reference/reduce.rs (the same
 // sums; the order of the additions differs: within each subgroup the driver's, then the subgroups in order).
 // No `enable subgroups;`: naga 30 rejects the directive (not yet implemented) and takes the built-ins without it.
@@ -12,7 +13,11 @@ struct ReduceParams {
     n: u32,
     cols: u32,
     max_norm: f32,
-    _pad: u32,
+    x_batch: u32,
+    out_batch: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: ReduceParams;
@@ -57,20 +62,22 @@ fn sum_squares_partial_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
 }
 
 @compute @workgroup_size(WG)
-fn stats_accumulate_subgroup(@builtin(local_invocation_index) lid: u32,
+fn stats_accumulate_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
                              @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) size: u32) {
     let rows = params.n;
+    let xo = wid.z * params.x_batch;
+    let o = wid.z * params.out_batch;
     var loss = 0.0;
     var correct = 0.0;
     for (var i = lid; i < rows; i += WG) {
-        loss += x[i];
-        correct += x[rows + i];
+        loss += x[xo + i];
+        correct += x[xo + rows + i];
     }
     let loss_sum = workgroup_sum(lid, sid, size, loss);
     let correct_sum = workgroup_sum(lid, sid, size, correct);
     if (lid == 0u) {
-        out[0] += loss_sum;
-        out[1] += correct_sum;
-        out[2] += f32(rows);
+        out[o] += loss_sum;
+        out[o + 1u] += correct_sum;
+        out[o + 2u] += f32(rows);
     }
 }

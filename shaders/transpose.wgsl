@@ -4,11 +4,13 @@
 // product with large blocks (about 40 GFLOP/s on lavapipe) instead of Aᵀ·B (about 25).
 // Bindings: 0 params, 1 x (texture), 2 out [C, R]. CPU twin: src/reference/transpose.rs.
 
+// x_batch, out_batch: texels and vec4s between consecutive models' x and out of a model-batched launch
+// (workgroup_id.z is the model; 0 and z = 1 alone).
 struct TransposeParams {
     rows: u32,
     cols: u32,
-    _pad0: u32,
-    _pad1: u32,
+    x_batch: u32,
+    out_batch: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: TransposeParams;
@@ -24,12 +26,14 @@ fn transpose_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     if (g >= r4 * c4) { return; }
     let br = g / c4;
     let bc = g % c4;
-    let t0 = flat_texel(x, (4u * br) * c4 + bc);
-    let t1 = flat_texel(x, (4u * br + 1u) * c4 + bc);
-    let t2 = flat_texel(x, (4u * br + 2u) * c4 + bc);
-    let t3 = flat_texel(x, (4u * br + 3u) * c4 + bc);
-    out[(4u * bc) * r4 + br] = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
-    out[(4u * bc + 1u) * r4 + br] = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
-    out[(4u * bc + 2u) * r4 + br] = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
-    out[(4u * bc + 3u) * r4 + br] = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
+    let xo = wid.z * params.x_batch;
+    let o = wid.z * params.out_batch;
+    let t0 = flat_texel(x, xo + (4u * br) * c4 + bc);
+    let t1 = flat_texel(x, xo + (4u * br + 1u) * c4 + bc);
+    let t2 = flat_texel(x, xo + (4u * br + 2u) * c4 + bc);
+    let t3 = flat_texel(x, xo + (4u * br + 3u) * c4 + bc);
+    out[o + (4u * bc) * r4 + br] = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
+    out[o + (4u * bc + 1u) * r4 + br] = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
+    out[o + (4u * bc + 2u) * r4 + br] = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
+    out[o + (4u * bc + 3u) * r4 + br] = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
 }

@@ -82,6 +82,8 @@ pub struct Dispatch {
     kernel: Arc<Kernel>,
     group: wgpu::BindGroup,
     grid: (u32, u32),
+    /// Workgroups along z: the model index of a model-batched launch (1 otherwise).
+    models: u32,
     uploads: Vec<Upload>,
 }
 
@@ -95,7 +97,27 @@ impl Dispatch {
     ) -> Result<Self> {
         let grid = grid(gpu, kernel.name, workgroups)?;
         let group = kernel.bind(gpu, resources)?;
-        Ok(Dispatch { kernel, group, grid, uploads: Vec::new() })
+        Ok(Dispatch { kernel, group, grid, models: 1, uploads: Vec::new() })
+    }
+
+    /// Like [`Dispatch::with_uploads`], repeated for `models` models: the grid's z index is the model (the
+    /// model-batched kernels read it as `workgroup_id.z` and offset their operands by per-model strides).
+    pub fn batched(
+        gpu: &Gpu,
+        kernel: Arc<Kernel>,
+        resources: &[wgpu::BindingResource<'_>],
+        workgroups: u64,
+        models: usize,
+        uploads: Vec<Upload>,
+    ) -> Result<Self> {
+        let max = gpu.limits().max_compute_workgroups_per_dimension;
+        let z = u32::try_from(models).ok().filter(|&z| z >= 1 && z <= max).ok_or_else(|| Error::Limit {
+            what: format!("{} ({models} models)", kernel.name),
+            limit: "max_compute_workgroups_per_dimension",
+            needed: models as u64,
+            max: u64::from(max),
+        })?;
+        Ok(Dispatch { models: z, ..Self::with_uploads(gpu, kernel, resources, workgroups, uploads)? })
     }
 
     /// Like [`Dispatch::new`], with texture operands refreshed from their buffers before every launch.
@@ -128,7 +150,7 @@ impl Dispatch {
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.kernel.pipeline);
         pass.set_bind_group(0, &self.group, &[]);
-        pass.dispatch_workgroups(self.grid.0, self.grid.1, 1);
+        pass.dispatch_workgroups(self.grid.0, self.grid.1, self.models);
     }
 }
 

@@ -62,6 +62,16 @@ impl OptimizerKind {
             OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update",
         }
     }
+
+    /// The model-batched entry point of shaders/optim.wgsl (a group's one optimizer launch).
+    pub fn models_entry(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd_update_models",
+            OptimizerKind::Adagrad => "adagrad_update_models",
+            OptimizerKind::RmsProp => "rmsprop_update_models",
+            OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update_models",
+        }
+    }
 }
 
 /// Hyperparameters of every optimizer, under torch's names: the general form the kernels take. Build it from the

@@ -2,7 +2,6 @@
 //! the generated texture matmuls (`matmul_wgsl`) and of the texture reductions. Float f of the range is component f % 4 of texel f / 4, and texel t sits at
 //! (t % TEXTURE_WIDTH, t / TEXTURE_WIDTH), so any range uploads with one or two plain copies.
 
-use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::tensor::View;
 
@@ -29,13 +28,26 @@ fn height(rows: usize) -> usize {
     }
 }
 
-/// A texture and the copy that refreshes it from its buffer range; recorded before every launch that reads it.
+/// A texture and the copies that refresh it from its buffer ranges; recorded before every launch that reads it.
 #[derive(Debug)]
 pub struct Upload {
     buffer: wgpu::Buffer,
-    offset: u64,
-    texels: usize,
+    /// (byte offset in the buffer, texels, first texture row) of each range.
+    parts: Vec<(u64, usize, usize)>,
     texture: wgpu::Texture,
+}
+
+fn flat_texture(gpu: &Gpu, label: &str, rows: usize) -> wgpu::Texture {
+    gpu.device().create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d { width: TEXTURE_WIDTH as u32, height: height(rows) as u32, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba32Float,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    })
 }
 
 impl Upload {
@@ -51,17 +63,36 @@ impl Upload {
         {
             return None;
         }
-        let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
-            label: Some(label),
-            size: wgpu::Extent3d { width: TEXTURE_WIDTH as u32, height: height(rows) as u32, depth_or_array_layers: 1 },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        Some(Upload { buffer: view.buffer.clone(), offset, texels, texture })
+        let texture = flat_texture(gpu, label, rows);
+        Some(Upload { buffer: view.buffer.clone(), parts: vec![(offset, texels, 0)], texture })
+    }
+
+    /// A texture holding `count` ranges of `len` floats, range m from `view.offset + m·stride` of the view's
+    /// buffer, each starting a texture row: a model-batched operand whose models lie far apart in the buffer (a
+    /// layer's weights in a group's [K × P] parameters) is copied without what lies between. Returns the upload and
+    /// the distance in floats between ranges in the texture; None as [`Upload::new`], or when the ranges are not
+    /// whole texels apart.
+    pub fn strided(
+        gpu: &Gpu,
+        label: &str,
+        view: &View<'_>,
+        len: usize,
+        stride: usize,
+        count: usize,
+    ) -> Option<(Self, usize)> {
+        let texels = len.div_ceil(4);
+        let rows = texels.div_ceil(TEXTURE_WIDTH).max(1);
+        let last = ((view.offset + (count.max(1) - 1) * stride) * 4) as u64 + texels as u64 * TEXEL_BYTES;
+        if (view.offset * 4) % TEXEL_BYTES as usize != 0
+            || stride % 4 != 0
+            || last > view.buffer.size()
+            || !fits(gpu, count * rows * TEXTURE_WIDTH * 4)
+        {
+            return None;
+        }
+        let parts = (0..count).map(|m| (((view.offset + m * stride) * 4) as u64, texels, m * rows)).collect();
+        let texture = flat_texture(gpu, label, count * rows);
+        Some((Upload { buffer: view.buffer.clone(), parts, texture }, rows * TEXTURE_WIDTH * 4))
     }
 
     /// A view of the texture to bind.
@@ -71,41 +102,35 @@ impl Upload {
 
     /// Records the copies (whole rows, then the partial last row) into `encoder`, outside any pass.
     pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
-        let full_rows = self.texels / TEXTURE_WIDTH;
-        let rest = self.texels % TEXTURE_WIDTH;
         let row_bytes = TEXTURE_WIDTH as u64 * TEXEL_BYTES;
-        let copy = |encoder: &mut wgpu::CommandEncoder, row: usize, width: usize, height: usize| {
-            encoder.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer: &self.buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: self.offset + row as u64 * row_bytes,
-                        bytes_per_row: Some(row_bytes as u32),
-                        rows_per_image: None,
+        for &(offset, texels, first_row) in &self.parts {
+            let full_rows = texels / TEXTURE_WIDTH;
+            let rest = texels % TEXTURE_WIDTH;
+            let copy = |encoder: &mut wgpu::CommandEncoder, row: usize, width: usize, height: usize| {
+                encoder.copy_buffer_to_texture(
+                    wgpu::TexelCopyBufferInfo {
+                        buffer: &self.buffer,
+                        layout: wgpu::TexelCopyBufferLayout {
+                            offset: offset + row as u64 * row_bytes,
+                            bytes_per_row: Some(row_bytes as u32),
+                            rows_per_image: None,
+                        },
                     },
-                },
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d { x: 0, y: row as u32, z: 0 },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
-            );
-        };
-        if full_rows > 0 {
-            copy(encoder, 0, TEXTURE_WIDTH, full_rows);
-        }
-        if rest > 0 {
-            copy(encoder, full_rows, rest, 1);
+                    wgpu::TexelCopyTextureInfo {
+                        texture: &self.texture,
+                        mip_level: 0,
+                        origin: wgpu::Origin3d { x: 0, y: (first_row + row) as u32, z: 0 },
+                        aspect: wgpu::TextureAspect::All,
+                    },
+                    wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
+                );
+            };
+            if full_rows > 0 {
+                copy(encoder, 0, TEXTURE_WIDTH, full_rows);
+            }
+            if rest > 0 {
+                copy(encoder, full_rows, rest, 1);
+            }
         }
     }
-}
-
-/// Both operands of a launch as textures, or None when either cannot be uploaded.
-pub fn upload_pair(gpu: &Gpu, op: &str, a: &View<'_>, b: &View<'_>) -> Result<Option<[Upload; 2]>> {
-    let ua = Upload::new(gpu, &format!("{op} a"), a);
-    let ub = Upload::new(gpu, &format!("{op} b"), b);
-    gpu.check()?;
-    Ok(ua.zip(ub).map(|(a, b)| [a, b]))
 }

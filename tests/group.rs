@@ -10,8 +10,9 @@ use wgtrain::schedule::{LrSchedule, Schedule, SchedulePer};
 use wgtrain::train::{EarlyStopping, GroupMember, GroupTrainer, Monitor, StopReason, TrainConfig, Trainer};
 use wgtrain::{Activation, Loss, OptimizerConfig, OptimizerKind};
 
-/// The group runs the same kernels as a lone trainer on each model's own buffers, in the same order, so the
-/// weights must agree bit for bit; any tolerance would hide a model reading another's buffer or batch.
+/// The group's model-batched launches sum each model's products with the same kernels (the batched form of the
+/// variant a lone trainer picks) in the same order, so the weights must agree bit for bit; any tolerance would
+/// hide a model reading another's buffer or batch.
 const BITWISE: bool = true;
 
 const ROWS: usize = 37;
@@ -175,7 +176,7 @@ fn members_that_differ_in_batch_size_are_refused() {
 #[test]
 fn a_group_larger_than_the_memory_budget_is_cut_to_fit() {
     let c = config(OptimizerConfig::adam(0.01), 1);
-    let per = wgtrain::network::Network::device_bytes(&model(), c.loss, &c.optimizer, 8);
+    let per = wgtrain::network::NetworkGroup::device_bytes_per_model(&model(), &c.optimizer, 8);
     assert_eq!(wgtrain::train::group_capacity(&model(), &c, 8, 10 * per + per / 2), 10);
     assert_eq!(wgtrain::train::group_capacity(&model(), &c, 8, 1), 1, "at least one model");
 }

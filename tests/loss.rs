@@ -2,7 +2,8 @@
 
 mod common;
 use common::*;
-use wgtrain::ops::loss::{loss, weighted_cross_entropy};
+use wgtrain::ops::loss::{loss, loss_models, weighted_cross_entropy, weighted_cross_entropy_models};
+use wgtrain::ops::Models;
 use wgtrain::reference::loss as reference;
 use wgtrain::rng::Rng;
 use wgtrain::Loss;
@@ -130,4 +131,63 @@ fn weighted_cross_entropy_by_hand() {
     let (du, su) = run(Loss::CrossEntropy, &logits, &labels, 70, 3);
     assert_close("equal weights grad", &dw, &du, 1e-7, 1e-5);
     assert_close("equal weights loss", &sw, &su, 1e-6, 1e-5);
+}
+
+/// The model-batched losses (`mse_loss`, `bce_loss`, `cross_entropy_loss`, `weighted_cross_entropy_loss` with
+/// workgroup z = model, every model on the same targets) for 1 and 3 models on ragged shapes: against the twin
+/// (the tolerance above) and bit for bit against the single-model launch on each model's logits.
+#[test]
+fn model_batched_losses_match_reference_and_single_launches() {
+    let same = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    for (rows, cols) in [(1usize, 1usize), (37, 3), (130, 10)] {
+        for count in [1, 3] {
+            let n = rows * cols;
+            let models = Models { count, input: n.next_multiple_of(4) + 4, output: 2 * rows + 4 };
+            let logits = uniform((n + count) as u64, models.span(models.input, n), -4.0, 4.0);
+            let mut rng = Rng::new(rows as u64);
+            let weights: Vec<f32> = (0..cols).map(|c| 0.5 + c as f32).collect();
+            for (kind, weighted) in
+                [(Loss::Mse, false), (Loss::Bce, false), (Loss::CrossEntropy, false), (Loss::CrossEntropy, true)]
+            {
+                let targets: Vec<f32> = match kind {
+                    Loss::Mse => (0..n).map(|_| rng.uniform(-2.0, 2.0)).collect(),
+                    Loss::Bce => (0..n).map(|_| if rng.next_f64() < 0.5 { 0.0 } else { 1.0 }).collect(),
+                    Loss::CrossEntropy => (0..rows).map(|_| (rng.next_u64() % cols as u64) as f32).collect(),
+                };
+                let (tl, tt, tw) = (upload(&logits), upload(&targets), upload(&weights));
+                let (td, ts) = (zeros(models.span(models.input, n)), zeros(models.span(models.output, 2 * rows)));
+                let d = if weighted {
+                    let (l, t, w, dl, st) = (tl.view(), tt.view(), tw.view(), td.view(), ts.view());
+                    weighted_cross_entropy_models(gpu(), l, t, w, dl, st, rows, cols, &models).unwrap()
+                } else {
+                    loss_models(gpu(), kind, tl.view(), tt.view(), td.view(), ts.view(), rows, cols, &models).unwrap()
+                };
+                gpu().run(&[&d]).unwrap();
+                let (dl, stats) = (td.read(gpu()).unwrap(), ts.read(gpu()).unwrap());
+                let one = |x: &[f32]| match (kind, weighted) {
+                    (Loss::Mse, _) => reference::mse_loss(x, &targets, rows, cols),
+                    (Loss::Bce, _) => reference::bce_loss(x, &targets, rows, cols),
+                    (Loss::CrossEntropy, false) => reference::cross_entropy_loss(x, &targets, rows, cols),
+                    (Loss::CrossEntropy, true) => {
+                        reference::weighted_cross_entropy_loss(x, &targets, &weights, rows, cols)
+                    }
+                };
+                let (want_dl, want_stats) = reference::loss_models(one, &logits, rows, cols, &models);
+                let label = format!("{} ×{count} {rows}x{cols}", d.name());
+                assert_close(&format!("{label} dlogits"), &dl, &want_dl, ATOL, RTOL);
+                assert_close(&format!("{label} row stats"), &stats, &want_stats, ATOL, RTOL);
+                for m in 0..count {
+                    let xm = &logits[m * models.input..m * models.input + n];
+                    let (single_dl, single_stats) = if weighted {
+                        run_weighted(xm, &targets, &weights, rows, cols)
+                    } else {
+                        run(kind, xm, &targets, rows, cols)
+                    };
+                    let (a, s) = (m * models.input, m * models.output);
+                    assert!(same(&dl[a..a + n], &single_dl), "{label}: model {m}'s dlogits differ from alone");
+                    assert!(same(&stats[s..s + 2 * rows], &single_stats), "{label}: model {m}'s row stats");
+                }
+            }
+        }
+    }
 }

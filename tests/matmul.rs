@@ -6,7 +6,8 @@ use common::{assert_close, assert_nontrivial, device, devices, uniform, ACTIVATI
 use wgtrain::gpu::KernelFamily;
 use wgtrain::matmul_wgsl::{all_configs, MatmulConfig, MatmulVariant, Pass};
 use wgtrain::ops::matmul::{
-    matmul_activation_backward, matmul_forward, matmul_scalar, matmul_variant, MatmulOperands, MatmulShape,
+    matmul_activation_backward, matmul_forward, matmul_scalar, matmul_scalar_models, matmul_variant,
+    matmul_variant_models, MatmulOperands, MatmulShape, ModelStrides,
 };
 use wgtrain::reference::matmul as reference;
 use wgtrain::{Activation, Gpu, Tensor};
@@ -193,8 +194,14 @@ fn every_generated_variant_matches_reference() {
                     let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
                     let Some(v) = MatmulVariant::for_shape(config, &s.facts(), pass) else { continue };
                     let seed = (1000 * c + 10 * i) as u64 + u64::from(ta) * 3 + u64::from(tb) * 5;
-                    check_variant(gpu, config, s, pass, ACTIVATIONS[(c + i) % ACTIVATIONS.len()], seed);
+                    let act = ACTIVATIONS[(c + i) % ACTIVATIONS.len()];
+                    check_variant(gpu, config, s, pass, act, seed);
                     seen.insert(v.name());
+                    // The model-batched form: 3 models (A shared on every other shape, as a first layer's input)
+                    // or 1 model launched through the batched form.
+                    let models = if i % 2 == 0 { 3 } else { 1 };
+                    let name = check_variant_models(gpu, Some(config), s, pass, act, seed, models, i % 4 == 0);
+                    seen.insert(name);
                 }
             }
         }
@@ -231,6 +238,117 @@ fn check_variant(gpu: &Gpu, config: MatmulConfig, s: MatmulShape, pass: Pass, ac
     } else {
         let want = reference::matmul_activation_backward(&s, &a, &b, &aux, act);
         assert_close(&label, &tc.read(gpu).unwrap(), &want, ATOL, RTOL);
+    }
+}
+
+/// Floats between models in a batched test launch: a model's extent rounded up to four, plus four, so models are
+/// neither adjacent nor overlapping and an offset error reads or writes the gap.
+fn gap_stride(len: usize) -> usize {
+    len.next_multiple_of(4) + 4
+}
+
+/// The model-batched form of `config`'s variant (None: the scalar kernel) for `models` models against the CPU
+/// twin per model, and bit for bit against the single-model launch on each model's data (same kernel, same
+/// order: anything else is an offset bug); returns the kernel's name. The floats between models must stay zero.
+#[allow(clippy::too_many_arguments)]
+fn check_variant_models(
+    gpu: &Gpu,
+    config: Option<MatmulConfig>,
+    s: MatmulShape,
+    pass: Pass,
+    act: Activation,
+    seed: u64,
+    models: usize,
+    share_a: bool,
+) -> String {
+    let (mk, kn, mn) = (s.m * s.k, s.k * s.n, s.m * s.n);
+    let strides = ModelStrides {
+        models,
+        a: if share_a { 0 } else { gap_stride(mk) },
+        b: gap_stride(kn),
+        c: gap_stride(mn),
+        bias: gap_stride(s.n),
+    };
+    let span = |stride: usize, one: usize| (models - 1) * stride + one;
+    let a = uniform(seed, span(strides.a, mk), -1.0, 1.0);
+    let b = uniform(seed + 1, span(strides.b, kn), -1.0, 1.0);
+    let bias = uniform(seed + 2, span(strides.bias, s.n), -1.0, 1.0);
+    let aux = uniform(seed + 3, span(strides.c, mn), -3.0, 3.0);
+    let (ta, tb, tbias, taux) = (upload(gpu, &a), upload(gpu, &b), upload(gpu, &bias), upload(gpu, &aux));
+    let (tc, tz) = (zeros(gpu, span(strides.c, mn)), zeros(gpu, span(strides.c, mn)));
+    let forward = pass == Pass::Forward;
+    let ops = MatmulOperands {
+        a: ta.view(),
+        b: tb.view(),
+        bias: forward.then(|| tbias.view()),
+        aux: (!forward).then(|| taux.view()),
+        c: tc.view(),
+        z: forward.then(|| tz.view()),
+    };
+    let d = match config {
+        Some(config) => matmul_variant_models(gpu, config, &s, pass, act, &ops, &strides)
+            .expect("launch")
+            .expect("variant supports the shape"),
+        None => matmul_scalar_models(gpu, &s, pass, act, &ops, &strides).expect("launch"),
+    };
+    gpu.run(&[&d]).expect("run");
+    let label = format!("{} ×{models} {s:?} {act:?}", d.file());
+    let (got_c, got_z) = (tc.read(gpu).unwrap(), tz.read(gpu).unwrap());
+    if forward {
+        let (want_c, want_z) = reference::matmul_forward_models(&s, &strides, &a, &b, Some(&bias[..]), act);
+        assert_close(&format!("{label} z"), &got_z, &want_z, ATOL, RTOL);
+        assert_close(&format!("{label} c"), &got_c, &want_c, ATOL, RTOL);
+    } else {
+        let want = reference::matmul_activation_backward_models(&s, &strides, &a, &b, &aux, act);
+        assert_close(&label, &got_c, &want, ATOL, RTOL);
+    }
+    for m in 0..models {
+        let one = |v: &[f32], stride: usize, len: usize| upload(gpu, &v[m * stride..m * stride + len]);
+        let (ta, tb) = (one(&a, strides.a, mk), one(&b, strides.b, kn));
+        let (tbias, taux) = (one(&bias, strides.bias, s.n), one(&aux, strides.c, mn));
+        let (tc1, tz1) = (zeros(gpu, mn), zeros(gpu, mn));
+        let ops = MatmulOperands {
+            a: ta.view(),
+            b: tb.view(),
+            bias: forward.then(|| tbias.view()),
+            aux: (!forward).then(|| taux.view()),
+            c: tc1.view(),
+            z: forward.then(|| tz1.view()),
+        };
+        let single = match config {
+            Some(config) => matmul_variant(gpu, config, &s, pass, act, &ops).unwrap().unwrap(),
+            None => matmul_scalar(gpu, &s, pass, act, &ops).unwrap(),
+        };
+        gpu.run(&[&single]).unwrap();
+        let at = m * strides.c;
+        let same = |got: &[f32], want: &[f32]| got.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same(&got_c[at..at + mn], &tc1.read(gpu).unwrap()), "{label}: model {m}'s c differs from alone");
+        if forward {
+            assert!(same(&got_z[at..at + mn], &tz1.read(gpu).unwrap()), "{label}: model {m}'s z differs from alone");
+        }
+        if m + 1 < models {
+            let gap = &got_c[at + mn..(m + 1) * strides.c];
+            assert!(gap.iter().all(|&v| v == 0.0), "{label}: wrote between models {m} and {}", m + 1);
+        }
+    }
+    d.file().to_string()
+}
+
+/// The scalar kernel's model-batched launch (workgroup z = model), including Aᵀ·Bᵀ, on ragged shapes for 1 and 3
+/// models, one with the shared A of a first layer.
+#[test]
+fn scalar_fallback_models_match_reference_and_single_launches() {
+    let gpu = device(KernelFamily::Buffer);
+    for (i, &(m, n, k)) in [(3, 5, 7), (37, 20, 36), (1, 1, 1), (33, 8, 7)].iter().enumerate() {
+        for (ta, tb) in [(false, true), (true, true), (true, false)] {
+            for pass in [Pass::Forward, Pass::ActivationBackward] {
+                let s = MatmulShape { m, n, k, trans_a: ta, trans_b: tb };
+                let act = ACTIVATIONS[i % ACTIVATIONS.len()];
+                for (models, share) in [(1, false), (3, false), (3, true)] {
+                    check_variant_models(gpu, None, s, pass, act, 500 + i as u64, models, share);
+                }
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use wgtrain::gpu::KernelFamily;
-use wgtrain::ops::optim::{optimizer_update, OptimParams};
+use wgtrain::ops::optim::{optimizer_update, optimizer_update_models, ModelHyper, ModelHyperBuffer, OptimParams};
 use wgtrain::ops::step::StepBuffer;
 use wgtrain::reference::optim as reference;
 use wgtrain::{OptimizerConfig, OptimizerKind, Tensor};
@@ -122,4 +122,133 @@ fn optimizer_update_needs_whole_vec4s() {
     let step = StepBuffer::new(gpu(), &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
     let err = optimizer_update(gpu(), &cfg, &step, t.view(), t.view(), t.view(), t.view(), 5).unwrap_err();
     assert!(err.to_string().contains("multiple of 4"), "{err}");
+}
+
+/// The model-batched entry points (`sgd_update_models`, `adagrad_update_models`, `rmsprop_update_models`,
+/// `adam_update_models`): the configs of each kind above as one group (1 to 5 models with different
+/// hyperparameters, momentum on for some and off for others), each with its own schedule and gradient scale, one
+/// frozen half-way. Against the twin with the single-model tolerance (the same rule, see ATOL), and bit for bit
+/// against the single-model kernel run on each model alone (the same operations in the same order).
+#[test]
+fn model_batched_optimizers_match_reference_and_single_models() {
+    const STEPS: u64 = 20;
+    const SCALE_STRIDE: usize = 8;
+    for gpu in devices() {
+        let upload = |data: &[f32]| Tensor::from_slice(gpu, "test", data, &[data.len()]).expect("upload");
+        let n = 1028;
+        let all = configs();
+        let mut groups: Vec<Vec<(&str, OptimizerConfig)>> = Vec::new();
+        for (name, cfg) in &all {
+            match groups.iter_mut().find(|g| g[0].1.kind.models_entry() == cfg.kind.models_entry()) {
+                Some(g) => g.push((name, cfg.clone())),
+                None => groups.push(vec![(name, cfg.clone())]),
+            }
+        }
+        let singles: Vec<_> = groups.iter().map(|g| vec![g[0].clone()]).collect();
+        for group in groups.into_iter().chain(singles) {
+            let k = group.len();
+            let cfgs: Vec<OptimizerConfig> = group.iter().map(|(_, c)| c.clone()).collect();
+            let slots = cfgs[0].state_slots();
+            let mut param = uniform(7, k * n, -1.0, 1.0);
+            param[0] = 0.0;
+            let initial = param.clone();
+            let mut state: Vec<f32> =
+                cfgs.iter().flat_map(|c| std::iter::repeat_n(c.initial_state(), slots * n)).collect();
+            let scales: Vec<f32> = (0..k).map(|m| [1.0, 0.37, 2.0][m % 3]).collect();
+            let mut scale_buf = vec![0.0; k * SCALE_STRIDE];
+            for (m, &sc) in scales.iter().enumerate() {
+                scale_buf[m * SCALE_STRIDE] = sc;
+            }
+            let (tp, ts, tg, tscale) = (upload(&param), upload(&state), upload(&vec![0.0; k * n]), upload(&scale_buf));
+            let hyper = ModelHyperBuffer::new(gpu).unwrap();
+            let d = optimizer_update_models(
+                gpu,
+                &cfgs,
+                &hyper,
+                tscale.view(),
+                SCALE_STRIDE,
+                tg.view(),
+                tp.view(),
+                ts.view(),
+                n,
+            )
+            .unwrap();
+            let entry = match cfgs[0].kind {
+                OptimizerKind::Sgd => "sgd_update_models",
+                OptimizerKind::Adagrad => "adagrad_update_models",
+                OptimizerKind::RmsProp => "rmsprop_update_models",
+                OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update_models",
+            };
+            assert_eq!(d.name(), entry);
+            assert!(!d.reads_textures(), "the model-batched update reads its storage buffers on every adapter");
+            // Each model alone through the single-model kernel.
+            let alone: Vec<_> = (0..k)
+                .map(|m| {
+                    let (p, st) =
+                        (upload(&param[m * n..(m + 1) * n]), upload(&state[m * slots * n..(m + 1) * slots * n]));
+                    let (g, sc) = (upload(&vec![0.0; n]), upload(&[scales[m], 0.0, 0.0, 0.0]));
+                    let step = StepBuffer::new(gpu, &cfgs[m].step_scalars(1, cfgs[m].lr, 0)).unwrap();
+                    let d =
+                        optimizer_update(gpu, &cfgs[m], &step, sc.view(), g.view(), p.view(), st.view(), n).unwrap();
+                    (p, st, g, step, d)
+                })
+                .collect();
+            let frozen_model = 1;
+            for t in 1..=STEPS {
+                let grad = uniform(300 + t, k * n, -1.0, 1.0);
+                tg.write(gpu, &grad).unwrap();
+                let frozen = |m: usize| m == frozen_model && t > STEPS / 2;
+                let steps: Vec<reference::ModelStep> = (0..k)
+                    .map(|m| {
+                        let lr = cfgs[m].lr * (0.98f64 - 0.01 * m as f64).powi(t as i32);
+                        reference::ModelStep {
+                            params: OptimParams::new(&cfgs[m], n as u32),
+                            step: cfgs[m].step_scalars(t, lr, 0),
+                            scale: scales[m],
+                            frozen: frozen(m),
+                        }
+                    })
+                    .collect();
+                let records: Vec<ModelHyper> =
+                    (0..k).map(|m| ModelHyper::new(&cfgs[m], &steps[m].step, steps[m].frozen)).collect();
+                hyper.write(gpu, &records).unwrap();
+                gpu.run(&[&d]).unwrap();
+                reference::optimizer_update_models(cfgs[0].kind, &steps, slots, &grad, &mut param, &mut state);
+                for (m, (_, _, g, step, d)) in alone.iter().enumerate() {
+                    if frozen(m) {
+                        continue;
+                    }
+                    g.write(gpu, &grad[m * n..(m + 1) * n]).unwrap();
+                    step.write(gpu, &steps[m].step);
+                    gpu.run(&[d]).unwrap();
+                }
+            }
+            let names: Vec<&str> = group.iter().map(|(name, _)| *name).collect();
+            let label = format!("{names:?} ({:?})", gpu.kernel_family());
+            let (got_p, got_s) = (tp.read(gpu).unwrap(), ts.read(gpu).unwrap());
+            let moved: Vec<f32> = param.iter().zip(&initial).map(|(a, b)| a - b).collect();
+            assert_nontrivial(&label, &moved);
+            assert_close(&format!("{label} params"), &got_p, &param, ATOL, RTOL);
+            assert_close(&format!("{label} state"), &got_s, &state, ATOL, RTOL);
+            for (m, (p, st, ..)) in alone.iter().enumerate() {
+                let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                let (want_p, want_s) = (p.read(gpu).unwrap(), st.read(gpu).unwrap());
+                assert!(same(&got_p[m * n..(m + 1) * n], &want_p), "{label}: model {m}'s params differ from alone");
+                assert!(same(&got_s[m * slots * n..(m + 1) * slots * n], &want_s), "{label}: model {m}'s state");
+            }
+        }
+    }
+}
+
+#[test]
+fn model_batched_optimizer_refuses_mixed_kinds_and_too_many_models() {
+    let t = Tensor::zeros(gpu(), "x", &[64]).unwrap();
+    let hyper = ModelHyperBuffer::new(gpu()).unwrap();
+    let mixed = [OptimizerConfig::adam(0.1), OptimizerConfig::sgd(0.1)];
+    let err = optimizer_update_models(gpu(), &mixed, &hyper, t.view(), 4, t.view(), t.view(), t.view(), 4).unwrap_err();
+    assert!(err.to_string().contains("share the optimizer kind"), "{err}");
+    let many = vec![OptimizerConfig::sgd(0.1); wgtrain::ops::optim::MAX_MODELS + 1];
+    assert!(hyper.write(gpu(), &vec![ModelHyper::default(); many.len()]).is_err());
+    let err = optimizer_update_models(gpu(), &many, &hyper, t.view(), 4, t.view(), t.view(), t.view(), 4).unwrap_err();
+    assert!(err.to_string().contains("at most"), "{err}");
 }

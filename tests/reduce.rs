@@ -3,7 +3,11 @@
 mod common;
 use common::*;
 use wgtrain::gpu::KernelFamily;
-use wgtrain::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
+use wgtrain::ops::reduce::{
+    clip_scale, column_sum, column_sum_models, partial_count, stats_accumulate, stats_accumulate_models,
+    sum_squares_partial,
+};
+use wgtrain::ops::Models;
 use wgtrain::reference::reduce as reference;
 use wgtrain::{Gpu, Tensor};
 
@@ -99,6 +103,71 @@ fn stats_accumulate_adds_across_batches() {
             reference::stats_accumulate(&mut want, &row_stats, rows);
             assert_close(&format!("{entry} rows={rows}"), &ts.read(gpu).unwrap(), &want, 1e-3, RTOL);
             assert_eq!(want[2], 2.0 * rows as f32);
+        }
+    }
+}
+
+/// Floats between models in a batched test launch: one model's extent rounded up to four, plus four, so an offset
+/// error reads or writes the gap.
+fn gap(len: usize) -> usize {
+    len.next_multiple_of(4) + 4
+}
+
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// The model-batched column sums (`column_sum` and `column_sum_texture`, workgroup z = model) for 1 and 3 models on
+/// ragged shapes: against the twin (the tolerance above) and bit for bit against one single-model launch per
+/// model (the same kernel summing in the same order).
+#[test]
+fn column_sum_models_match_reference_and_single_launches() {
+    for gpu in devices() {
+        for (rows, cols) in [(1, 1), (37, 61), (128, 64), (3, 12)] {
+            for count in [1, 3] {
+                let models = Models { count, input: gap(rows * cols), output: gap(cols) };
+                let x = uniform((rows * cols + count) as u64, models.span(models.input, rows * cols), -1.0, 1.0);
+                let tx = Tensor::from_slice(gpu, "x", &x, &[x.len()]).unwrap();
+                let to = Tensor::zeros(gpu, "out", &[models.span(models.output, cols)]).unwrap();
+                let d = column_sum_models(gpu, tx.view(), to.view(), rows, cols, &models).unwrap();
+                let texture = gpu.kernel_family() == KernelFamily::Texture && cols % 4 == 0;
+                assert_eq!(d.name(), if texture { "column_sum_texture" } else { "column_sum" });
+                gpu.run(&[&d]).unwrap();
+                let got = to.read(gpu).unwrap();
+                let label = format!("{} ×{count} {rows}x{cols}", d.name());
+                assert_close(&label, &got, &reference::column_sum_models(&x, rows, cols, &models), ATOL, RTOL);
+                for m in 0..count {
+                    let xm = &x[m * models.input..m * models.input + rows * cols];
+                    let t1 = Tensor::from_slice(gpu, "x", xm, &[xm.len()]).unwrap();
+                    let o1 = Tensor::zeros(gpu, "out", &[cols]).unwrap();
+                    gpu.run(&[&column_sum(gpu, t1.view(), o1.view(), rows, cols).unwrap()]).unwrap();
+                    let at = m * models.output;
+                    assert!(same_bits(&got[at..at + cols], &o1.read(gpu).unwrap()), "{label}: model {m}");
+                }
+            }
+        }
+    }
+}
+
+/// The model-batched statistics (`stats_accumulate` and `stats_accumulate_subgroup`) for 1 and 3 models, twice.
+#[test]
+fn stats_accumulate_models_match_reference() {
+    for gpu in reduction_devices() {
+        let entry = if gpu.has_subgroups() { "stats_accumulate_subgroup" } else { "stats_accumulate" };
+        for rows in [1, 37, 300] {
+            for count in [1, 3] {
+                let models = Models { count, input: gap(2 * rows), output: 64 };
+                let row_stats = uniform(rows as u64 + 9, models.span(models.input, 2 * rows), 0.0, 2.0);
+                let tr = Tensor::from_slice(gpu, "rows", &row_stats, &[row_stats.len()]).unwrap();
+                let ts = Tensor::zeros(gpu, "stats", &[models.span(64, 3)]).unwrap();
+                let d = stats_accumulate_models(gpu, tr.view(), ts.view(), rows, &models).unwrap();
+                assert_eq!(d.name(), entry);
+                gpu.run(&[&d, &d]).unwrap();
+                let mut want = vec![0.0f32; models.span(64, 3)];
+                reference::stats_accumulate_models(&mut want, &row_stats, rows, &models);
+                reference::stats_accumulate_models(&mut want, &row_stats, rows, &models);
+                assert_close(&format!("{entry} ×{count} rows={rows}"), &ts.read(gpu).unwrap(), &want, 1e-3, RTOL);
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 mod common;
 use common::{device, uniform};
 use wgtrain::gpu::KernelFamily;
-use wgtrain::ops::transpose::transpose_texture;
+use wgtrain::ops::transpose::{transpose_texture, transpose_texture_models};
+use wgtrain::ops::Models;
 use wgtrain::reference::transpose as reference;
 use wgtrain::Tensor;
 
@@ -27,4 +28,25 @@ fn transpose_texture_rejects_ragged_shapes() {
     let t = Tensor::zeros(gpu, "t", &[64]).unwrap();
     let err = transpose_texture(gpu, t.view(), t.view(), 6, 4).unwrap_err();
     assert!(err.to_string().contains("multiples of 4"), "{err}");
+}
+
+/// The model-batched transpose (workgroup z = model) for 1 and 3 models, the gaps between models left alone:
+/// bit for bit the twin's.
+#[test]
+fn transpose_texture_models_match_reference_exactly() {
+    let gpu = device(KernelFamily::Texture);
+    for (rows, cols) in [(4, 4), (8, 12), (132, 20)] {
+        for count in [1, 3] {
+            let n = rows * cols;
+            let models = Models { count, input: n + 8, output: n + 4 };
+            let x = uniform((n + count) as u64, models.span(models.input, n), -1.0, 1.0);
+            let tx = Tensor::from_slice(gpu, "x", &x, &[x.len()]).unwrap();
+            let out = Tensor::zeros(gpu, "out", &[models.span(models.output, n)]).unwrap();
+            let d = transpose_texture_models(gpu, tx.view(), out.view(), rows, cols, &models).unwrap();
+            assert_eq!(d.name(), "transpose_texture");
+            gpu.run(&[&d]).unwrap();
+            let want = reference::transpose_texture_models(&x, rows, cols, &models);
+            assert_eq!(out.read(gpu).unwrap(), want, "{rows}×{cols} ×{count}");
+        }
+    }
 }

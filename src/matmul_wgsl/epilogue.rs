@@ -23,6 +23,10 @@ struct MatmulParams {
     activation: u32,
     slope: f32,
     store_pre: u32,
+    a_batch: u32,
+    b_batch: u32,
+    c_batch: u32,
+    bias_batch: u32,
 }
 
 override ACTIVATION: u32 = 0u;
@@ -51,6 +55,31 @@ pub fn act4() -> String {
         prelude::activation_function(&format!("derivative4({sig}"), slope, "ACTIVATION", prelude::VEC4, true),
     ]
     .concat()
+}
+
+/// `"{name}_at + "` in a model-batched variant (the operand's offset for this launch's model, set by the entry
+/// point from `workgroup_id.z`), nothing in a single-model one, whose indexing stays offset-free.
+pub fn at(v: &MatmulVariant, name: &str) -> String {
+    if v.batched {
+        format!("{name}_at + ")
+    } else {
+        String::new()
+    }
+}
+
+/// The private offsets of a model-batched variant and the entry-point lines that set them: A's and B's in units of
+/// their loads (`a_div` floats), c's (also aux's and z's) and bias's in units of their stores (`c_div` floats).
+pub fn model_offsets(v: &MatmulVariant, a_div: u32, c_div: u32) -> (String, String) {
+    if !v.batched {
+        return (String::new(), String::new());
+    }
+    let decls =
+        "var<private> a_at: u32;\nvar<private> b_at: u32;\nvar<private> c_at: u32;\nvar<private> bias_at: u32;\n";
+    let set = format!(
+        "    a_at = wid.z * params.a_batch / {a_div}u;\n    b_at = wid.z * params.b_batch / {a_div}u;\n    \
+         c_at = wid.z * params.c_batch / {c_div}u;\n    bias_at = wid.z * params.bias_batch / {c_div}u;\n"
+    );
+    (decls.to_string(), set)
 }
 
 /// Declares bias, aux, c and z as the variant's pass and store width need them: vec4 arrays for vec4 stores,
@@ -97,6 +126,7 @@ pub fn bindings(w: &mut String, v: &MatmulVariant, texture_aux: bool) {
 /// M and columns past N are skipped; with vec4 stores N % 4 = 0, so a group of four is wholly in or out.
 pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
     let b4 = bn / 4;
+    let (c_at, bias_at) = (at(v, "c"), at(v, "bias"));
     let mut l: Vec<String> = Vec::new();
     match (v.pass, v.vec4_store) {
         (Pass::Forward, true) => {
@@ -105,10 +135,10 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
             l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
             for j in 0..b4 {
                 l.push(format!("    var bias{j} = vec4<f32>();"));
-                l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[min(c0 + {j}u, n4 - 1u)]; }}"));
+                l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[{bias_at}min(c0 + {j}u, n4 - 1u)]; }}"));
             }
             for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * n4 + c0;"));
+                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
                 for j in 0..b4 {
                     l.push(format!("        if ({j}u < groups) {{"));
                     l.push(format!("            let v = blk[{i}][{j}] + bias{j};"));
@@ -124,12 +154,12 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
             for j in 0..b4 {
                 l.push(format!("    var bias{j} = vec4<f32>();\n    if (HAS_BIAS) {{"));
                 for q in 0..4 {
-                    l.push(format!("        bias{j}[{q}] = bias[min(o.y + {}u, params.n - 1u)];", 4 * j + q));
+                    l.push(format!("        bias{j}[{q}] = bias[{bias_at}min(o.y + {}u, params.n - 1u)];", 4 * j + q));
                 }
                 l.push("    }".into());
             }
             for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * params.n + o.y;"));
+                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * params.n + o.y;"));
                 for j in 0..b4 {
                     l.push(format!("        if ({}u < cols) {{", 4 * j));
                     l.push(format!("            let v = blk[{i}][{j}] + bias{j};\n            let h = act4(v);"));
@@ -150,7 +180,7 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
             l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
             l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
             for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * n4 + c0;"));
+                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
                 for j in 0..b4 {
                     l.push(format!(
                         "        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u)); }}"
@@ -163,10 +193,10 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
             l.push("fn store_backward_scalar(o: vec2<u32>, blk: Block) {".into());
             l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
             for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = (o.x + {i}u) * params.n + o.y;"));
+                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * params.n + o.y;"));
                 for j in 0..b4 {
                     l.push(format!("        if ({}u < cols) {{", 4 * j));
-                    let last = "params.m * params.n - 1u";
+                    let last = format!("{c_at}params.m * params.n - 1u");
                     let aux: Vec<String> =
                         (0..4).map(|q| format!("aux_element(min(base + {}u, {last}))", 4 * j + q)).collect();
                     l.push(format!("            let g = blk[{i}][{j}] * derivative4(vec4<f32>({}));", aux.join(", ")));
@@ -188,22 +218,23 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
 /// The scalar epilogue of one element of C at `idx` (row < M and col < N checked by the caller), for the tiled
 /// family whose invocations store columns strided across the workgroup, so neighbouring invocations store
 /// neighbouring floats.
-pub fn element_store(pass: Pass) -> &'static str {
-    match pass {
-        Pass::Forward => {
-            "fn store_element(idx: u32, col: u32, acc: f32) {
+pub fn element_store(v: &MatmulVariant) -> String {
+    let (c_at, bias_at) = (at(v, "c"), at(v, "bias"));
+    match v.pass {
+        Pass::Forward => format!(
+            "fn store_element(idx: u32, col: u32, acc: f32) {{
     var v = acc;
-    if (HAS_BIAS) { v += bias[col]; }
-    if (STORE_PRE) { z[idx] = v; }
-    c[idx] = act_forward(v, ACTIVATION, params.slope);
-}
+    if (HAS_BIAS) {{ v += bias[{bias_at}col]; }}
+    if (STORE_PRE) {{ z[{c_at}idx] = v; }}
+    c[{c_at}idx] = act_forward(v, ACTIVATION, params.slope);
+}}
 "
-        }
-        Pass::ActivationBackward => {
-            "fn store_element(idx: u32, col: u32, acc: f32) {
-    c[idx] = acc * act_derivative(aux[idx], ACTIVATION, params.slope);
-}
+        ),
+        Pass::ActivationBackward => format!(
+            "fn store_element(idx: u32, col: u32, acc: f32) {{
+    c[{c_at}idx] = acc * act_derivative(aux[{c_at}idx], ACTIVATION, params.slope);
+}}
 "
-        }
+        ),
     }
 }

@@ -114,6 +114,11 @@ pub struct MatmulVariant {
     pub pass: Pass,
     /// C (bias, aux, z) stored four floats at a time, which needs N % 4 = 0; else one float at a time.
     pub vec4_store: bool,
+    /// Model-batched: the launch computes one product per model, the model being `workgroup_id.z`, each operand
+    /// offset by its per-model stride (`a_batch`, `b_batch`, `c_batch`, `bias_batch` in the params, in floats, a
+    /// stride of 0 sharing the operand, e.g. the first layer's input). Aux and z share c's stride. Single-model
+    /// variants carry no offsets at all, so their inner loops are what they were before batching existed.
+    pub batched: bool,
 }
 
 /// The shape facts a variant's support depends on.
@@ -246,7 +251,12 @@ impl MatmulVariant {
             // Register blocks read B four columns at a time except in A·Bᵀ.
             return None;
         }
-        Some(MatmulVariant { config, layout, pass, vec4_store })
+        Some(MatmulVariant { config, layout, pass, vec4_store, batched: false })
+    }
+
+    /// The model-batched form of this variant (see the `batched` field).
+    pub fn for_models(self) -> Self {
+        MatmulVariant { batched: true, ..self }
     }
 
     /// A unique name: the config, the layout, the pass and the store width.
@@ -256,7 +266,8 @@ impl MatmulVariant {
             Pass::ActivationBackward => "backward",
         };
         let store = if self.vec4_store { "" } else { "_scalar_store" };
-        format!("matmul_{}_{}_{pass}{store}", self.config.name(), self.layout.name())
+        let models = if self.batched { "_batched" } else { "" };
+        format!("matmul_{}_{}_{pass}{store}{models}", self.config.name(), self.layout.name())
     }
 
     /// The WGSL module of this variant: common.wgsl, then the generated kernel with one entry point.
@@ -332,7 +343,8 @@ pub fn all_configs() -> Vec<MatmulConfig> {
     all
 }
 
-/// Every variant of every config: each layout the config supports, both passes, both store widths.
+/// Every variant of every config: each layout the config supports, both passes, both store widths, single-model
+/// and model-batched.
 pub fn all_variants() -> Vec<MatmulVariant> {
     let mut out = Vec::new();
     for config in all_configs() {
@@ -346,7 +358,9 @@ pub fn all_variants() -> Vec<MatmulVariant> {
                     if (register && !vec4_store && layout != Layout::Nt) || (!register && vec4_store) {
                         continue;
                     }
-                    out.push(MatmulVariant { config, layout, pass, vec4_store });
+                    for batched in [false, true] {
+                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched });
+                    }
                 }
             }
         }

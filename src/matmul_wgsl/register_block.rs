@@ -44,12 +44,15 @@ pub fn write(v: &MatmulVariant) -> String {
     let _ = writeln!(w, "@group(0) @binding(1) var{space} a: {operand};");
     let _ = writeln!(w, "@group(0) @binding(2) var{space} b: {operand};");
     epilogue::bindings(&mut w, v, texture);
+    let (decls, set_offsets) = epilogue::model_offsets(v, 4, if v.vec4_store { 4 } else { 1 });
+    w.push_str(&decls);
+    let (a_at, b_at) = (epilogue::at(v, "a"), epilogue::at(v, "b"));
     if texture {
-        w.push_str("fn fetch_a(t: u32) -> vec4<f32> { return flat_texel(a, t); }\n");
-        w.push_str("fn fetch_b(t: u32) -> vec4<f32> { return flat_texel(b, t); }\n");
+        let _ = writeln!(w, "fn fetch_a(t: u32) -> vec4<f32> {{ return flat_texel(a, {a_at}t); }}");
+        let _ = writeln!(w, "fn fetch_b(t: u32) -> vec4<f32> {{ return flat_texel(b, {b_at}t); }}");
     } else {
-        w.push_str("fn fetch_a(t: u32) -> vec4<f32> { return a[t]; }\n");
-        w.push_str("fn fetch_b(t: u32) -> vec4<f32> { return b[t]; }\n");
+        let _ = writeln!(w, "fn fetch_a(t: u32) -> vec4<f32> {{ return a[{a_at}t]; }}");
+        let _ = writeln!(w, "fn fetch_b(t: u32) -> vec4<f32> {{ return b[{b_at}t]; }}");
     }
     w.push_str("fn element_a(f: u32) -> f32 { return fetch_a(f >> 2u)[f & 3u]; }\n");
     w.push_str(epilogue::DOT4);
@@ -76,7 +79,7 @@ pub fn write(v: &MatmulVariant) -> String {
 @compute @workgroup_size({group})
 fn {entry}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {{
-    let g = flat_workgroup(wid, nwg) * {group}u + lid.x;
+{set_offsets}    let g = flat_workgroup(wid, nwg) * {group}u + lid.x;
     let o = vec2<u32>((g / params.blocks_n) * {bm}u, (g % params.blocks_n) * {bn}u);
     if (o.x >= params.m) {{ return; }}
     {store}(o, accumulate(o.x, o.y));

@@ -30,6 +30,7 @@ enum Contiguous {
 }
 
 /// The loads of one operand's tile (`outer` = BM rows of A or BN columns of B, by BK) into `tile[k * outer + o]`.
+#[allow(clippy::too_many_arguments)]
 fn tile_loads(
     l: &mut Vec<String>,
     name: &str,
@@ -38,8 +39,10 @@ fn tile_loads(
     invocations: u32,
     vector: u32,
     contiguous: Contiguous,
+    batched: bool,
 ) {
     // `index(o, k)`: the element's index in the operand; `limit_o`: the operand's extent along `outer`.
+    let at = if batched { format!("{name}_at + ") } else { String::new() };
     let (origin, limit_o, stride_o, stride_k) = if name == "a" {
         ("row0", "params.m", "params.a_row_stride", "params.a_k_stride")
     } else {
@@ -58,7 +61,7 @@ fn tile_loads(
         l.push(format!("    {{\n        let o = {o};\n        let kk = {k};"));
         l.push(format!("        let go = {origin} + o;\n        let gk = k0 + kk;"));
         l.push(format!("        let inside = go < {limit_o} && gk < params.k;"));
-        let idx = format!("min(go, {limit_o} - 1u) * {stride_o} + min(gk, params.k - 1u) * {stride_k}");
+        let idx = format!("{at}min(go, {limit_o} - 1u) * {stride_o} + min(gk, params.k - 1u) * {stride_k}");
         if vector == 1 {
             l.push(format!("        tile_{name}[kk * {outer}u + o] = select(0.0, {name}[{idx}], inside);"));
         } else {
@@ -104,10 +107,12 @@ pub fn write(v: &MatmulVariant) -> String {
     let _ = writeln!(w, "var<workgroup> tile_a: array<f32, {}>;", bm * bk);
     let _ = writeln!(w, "var<workgroup> tile_b: array<f32, {}>;", bn * bk);
     w.push_str(epilogue::DOT4);
-    w.push_str(epilogue::element_store(v.pass));
+    let (decls, set_offsets) = epilogue::model_offsets(v, 1, 1);
+    w.push_str(&decls);
+    w.push_str(&epilogue::element_store(v));
     let mut l = vec!["fn load_tiles(li: u32, row0: u32, col0: u32, k0: u32) {".to_string()];
-    tile_loads(&mut l, "a", bm, bk, inv, c.vector, a_contig);
-    tile_loads(&mut l, "b", bn, bk, inv, c.vector, b_contig);
+    tile_loads(&mut l, "a", bm, bk, inv, c.vector, a_contig, v.batched);
+    tile_loads(&mut l, "b", bn, bk, inv, c.vector, b_contig, v.batched);
     l.push("}".into());
     let _ = writeln!(w, "{}", l.join("\n"));
     let mut e = vec![
@@ -117,7 +122,7 @@ pub fn write(v: &MatmulVariant) -> String {
             v.pass.entry()
         ),
         "        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {".into(),
-        "    let tile = flat_workgroup(wid, nwg);".into(),
+        format!("{set_offsets}    let tile = flat_workgroup(wid, nwg);"),
         format!("    let row0 = (tile / params.blocks_n) * {bm}u;"),
         format!("    let col0 = (tile % params.blocks_n) * {bn}u;"),
     ];

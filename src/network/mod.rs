@@ -18,6 +18,9 @@ mod buffers;
 mod plan;
 
 use buffers::{BatchBuffers, Parameters, PlanCache, PlanKind};
+
+mod group;
+pub use group::NetworkGroup;
 pub use plan::layer_matmuls;
 
 /// An MLP on the device: what it is (architecture, loss, optimizer), what it holds (parameters and optimizer

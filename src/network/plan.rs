@@ -21,13 +21,13 @@ use crate::texture;
 
 /// Whether a hidden layer's activation derivative can be read off its output instead of its pre-activation, so the
 /// forward pass need not store z: identity (no derivative) and ReLU (h > 0 exactly where z > 0).
-fn derivative_from_output(act: Activation) -> bool {
+pub(super) fn derivative_from_output(act: Activation) -> bool {
     matches!(act, Activation::Identity | Activation::Relu)
 }
 
 /// Whether the forward pass stores a layer's pre-activation z: the backward pass needs it for the output layer's
 /// activation (when there is one) and for hidden layers whose derivative cannot come from the output.
-fn keeps_pre_activation(act: Activation, output_layer: bool) -> bool {
+pub(super) fn keeps_pre_activation(act: Activation, output_layer: bool) -> bool {
     if output_layer {
         act != Activation::Identity
     } else {
@@ -309,7 +309,7 @@ impl Network {
 
 /// Whether a layer's weight gradient goes through dZᵀ: on the texture family, where the dimensions are multiples
 /// of 4, its A·B kernel is much faster than its Aᵀ·B one.
-fn transposes_dz(gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
+pub(super) fn transposes_dz(gpu: &Gpu, b: usize, outputs: usize, inputs: usize) -> bool {
     gpu.kernel_family() == KernelFamily::Texture
         && transposable(b, outputs)
         && inputs % 4 == 0

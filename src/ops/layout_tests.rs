@@ -9,8 +9,14 @@ use std::mem::{offset_of, size_of};
 use bytemuck::Zeroable;
 
 use super::{
-    activation::ActivationParams, gather::GatherParams, loss::LossParams, matmul::MatmulParams, optim::OptimParams,
-    reduce::ReduceParams, step::StepScalars, transpose::TransposeParams,
+    activation::ActivationParams,
+    gather::GatherParams,
+    loss::LossParams,
+    matmul::MatmulParams,
+    optim::{ModelHyper, ModelsParams, OptimParams},
+    reduce::ReduceParams,
+    step::StepScalars,
+    transpose::TransposeParams,
 };
 use crate::shaders::{self, Shader};
 
@@ -65,14 +71,14 @@ fn check(rust: Layout, shader: &Shader, wgsl_name: &str) {
 #[test]
 fn params_structs_match_their_wgsl_layout() {
     check(rust_layout!(ActivationParams { n, kind, slope, cols }), &shaders::ACTIVATION, "ActivationParams");
-    check(rust_layout!(LossParams { rows, cols, inv_count, _pad }), &shaders::LOSS, "LossParams");
-    let reduce = rust_layout!(ReduceParams { n, cols, max_norm, _pad });
+    check(rust_layout!(LossParams { rows, cols, inv_count, x_batch, stats_batch, _pad }), &shaders::LOSS, "LossParams");
+    let reduce = rust_layout!(ReduceParams { n, cols, max_norm, x_batch, out_batch, _pad });
     check(reduce.clone(), &shaders::REDUCE, "ReduceParams");
     check(reduce, &shaders::REDUCE_SUBGROUP, "ReduceParams");
     let gather = rust_layout!(GatherParams { rows, cols, src_rows, row_start });
     check(gather.clone(), &shaders::GATHER, "GatherParams");
     check(gather, &shaders::GATHER_VEC4, "GatherParams");
-    check(rust_layout!(TransposeParams { rows, cols, _pad }), &shaders::TRANSPOSE, "TransposeParams");
+    check(rust_layout!(TransposeParams { rows, cols, x_batch, out_batch }), &shaders::TRANSPOSE, "TransposeParams");
     let optim = rust_layout!(OptimParams {
         n,
         momentum,
@@ -92,6 +98,28 @@ fn params_structs_match_their_wgsl_layout() {
     check(optim, &shaders::OPTIM, "OptimParams");
     let step = rust_layout!(StepScalars { lr, step_size, bias_correction2_sqrt, first_step, batch_offset, _pad });
     check(step, &shaders::OPTIM, "Step");
+    let hyper = rust_layout!(ModelHyper {
+        momentum,
+        dampening,
+        nesterov,
+        weight_decay,
+        decoupled_weight_decay,
+        l1,
+        eps,
+        alpha,
+        centered,
+        beta1,
+        beta2,
+        amsgrad,
+        lr,
+        step_size,
+        bias_correction2_sqrt,
+        first_step,
+        frozen,
+        _pad,
+    });
+    check(hyper, &shaders::OPTIM, "Hyper");
+    check(rust_layout!(ModelsParams { n, scale_stride, slots, _pad }), &shaders::OPTIM, "ModelsParams");
 }
 
 #[test]
@@ -109,6 +137,10 @@ fn matmul_params_match_the_hand_written_and_every_generated_matmul() {
         activation,
         slope,
         store_pre,
+        a_batch,
+        b_batch,
+        c_batch,
+        bias_batch,
     });
     check(rust.clone(), &shaders::MATMUL, "MatmulParams");
     for v in crate::matmul_wgsl::all_variants() {
@@ -122,5 +154,8 @@ fn a_field_on_one_side_only_is_noticed() {
     let source =
         format!("{}\nstruct ReduceParams {{ n: u32, cols: u32, max_norm: f32, extra: u32 }}", *shaders::COMMON);
     let shader = Shader { file: "test.wgsl".into(), source: source.into(), trusted: false };
-    assert_ne!(rust_layout!(ReduceParams { n, cols, max_norm, _pad }), wgsl_layout(&shader, "ReduceParams"));
+    assert_ne!(
+        rust_layout!(ReduceParams { n, cols, max_norm, x_batch, out_batch, _pad }),
+        wgsl_layout(&shader, "ReduceParams")
+    );
 }

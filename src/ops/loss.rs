@@ -1,6 +1,6 @@
 //! Launchers for shaders/loss.wgsl.
 
-use super::{need, positive, to_u32};
+use super::{need, positive, to_u32, Models};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
@@ -68,7 +68,22 @@ pub struct LossParams {
     pub(crate) rows: u32,
     pub(crate) cols: u32,
     pub(crate) inv_count: f32,
-    pub(crate) _pad: u32,
+    pub(crate) x_batch: u32,
+    pub(crate) stats_batch: u32,
+    pub(crate) _pad: [u32; 3],
+}
+
+impl LossParams {
+    fn new(op: &'static str, rows: usize, cols: usize, count: usize, models: &Models) -> Result<Self> {
+        Ok(LossParams {
+            rows: to_u32(op, "rows", rows)?,
+            cols: to_u32(op, "cols", cols)?,
+            inv_count: (1.0 / count as f64) as f32,
+            x_batch: to_u32(op, "logits model stride", models.input)?,
+            stats_batch: to_u32(op, "row_stats model stride", models.output)?,
+            _pad: [0; 3],
+        })
+    }
 }
 
 /// Loss value per row, correct flags and d loss / d logits for `rows` samples of `cols` outputs.
@@ -84,27 +99,50 @@ pub fn loss(
     rows: usize,
     cols: usize,
 ) -> Result<Dispatch> {
+    loss_models(gpu, kind, logits, targets, dlogits, row_stats, rows, cols, &Models::ONE)
+}
+
+/// [`loss`] of `models.count` models in one launch, all on the same targets: model m's logits and dlogits at
+/// m·`models.input`, its row_stats at m·`models.output`.
+#[allow(clippy::too_many_arguments)]
+pub fn loss_models(
+    gpu: &Gpu,
+    kind: Loss,
+    logits: View<'_>,
+    targets: View<'_>,
+    dlogits: View<'_>,
+    row_stats: View<'_>,
+    rows: usize,
+    cols: usize,
+    models: &Models,
+) -> Result<Dispatch> {
     const OP: &str = "loss";
     positive(OP, "rows", rows)?;
     positive(OP, "cols", cols)?;
-    need(OP, "logits", &logits, rows * cols)?;
+    check_models(OP, models, rows, cols)?;
+    need(OP, "logits", &logits, models.span(models.input, rows * cols))?;
     need(OP, "targets", &targets, rows * kind.target_cols(cols))?;
-    need(OP, "dlogits", &dlogits, rows * cols)?;
-    need(OP, "row_stats", &row_stats, 2 * rows)?;
+    need(OP, "dlogits", &dlogits, models.span(models.input, rows * cols))?;
+    need(OP, "row_stats", &row_stats, models.span(models.output, 2 * rows))?;
     let count = match kind {
         Loss::CrossEntropy => rows,
         _ => rows * cols,
     };
-    let p = LossParams {
-        rows: to_u32(OP, "rows", rows)?,
-        cols: to_u32(OP, "cols", cols)?,
-        inv_count: (1.0 / count as f64) as f32,
-        _pad: 0,
-    };
+    let p = LossParams::new(OP, rows, cols, count, models)?;
     let kernel = gpu.kernel(&shaders::LOSS, kind.entry())?;
     let u = uniform(gpu, kind.entry(), &p);
     let res = [u.as_entire_binding(), logits.binding(), targets.binding(), dlogits.binding(), row_stats.binding()];
-    Dispatch::new(gpu, kernel, &res, rows.div_ceil(WG_ROWS as usize) as u64)
+    Dispatch::batched(gpu, kernel, &res, rows.div_ceil(WG_ROWS as usize) as u64, models.count, Vec::new())
+}
+
+/// Both outputs of consecutive models (dlogits, row_stats) must not overlap.
+fn check_models(op: &'static str, models: &Models, rows: usize, cols: usize) -> Result<()> {
+    models.check(op, 2 * rows)?;
+    if models.count > 1 && models.input < rows * cols {
+        let detail = format!("{} models' dlogits of {} overlap at stride {}", models.count, rows * cols, models.input);
+        return Err(Error::Shape { op, detail });
+    }
+    Ok(())
 }
 
 /// Class-weighted cross-entropy (`weighted_cross_entropy_loss` in shaders/loss.wgsl): like [`loss`] with
@@ -123,21 +161,33 @@ pub fn weighted_cross_entropy(
     rows: usize,
     cols: usize,
 ) -> Result<Dispatch> {
+    weighted_cross_entropy_models(gpu, logits, targets, weights, dlogits, row_stats, rows, cols, &Models::ONE)
+}
+
+/// [`weighted_cross_entropy`] of `models.count` models in one launch (strides as [`loss_models`]).
+#[allow(clippy::too_many_arguments)]
+pub fn weighted_cross_entropy_models(
+    gpu: &Gpu,
+    logits: View<'_>,
+    targets: View<'_>,
+    weights: View<'_>,
+    dlogits: View<'_>,
+    row_stats: View<'_>,
+    rows: usize,
+    cols: usize,
+    models: &Models,
+) -> Result<Dispatch> {
     const OP: &str = "weighted cross-entropy";
     const ENTRY: &str = "weighted_cross_entropy_loss";
     positive(OP, "rows", rows)?;
     positive(OP, "cols", cols)?;
-    need(OP, "logits", &logits, rows * cols)?;
+    check_models(OP, models, rows, cols)?;
+    need(OP, "logits", &logits, models.span(models.input, rows * cols))?;
     need(OP, "targets", &targets, rows)?;
     need(OP, "weights", &weights, cols)?;
-    need(OP, "dlogits", &dlogits, rows * cols)?;
-    need(OP, "row_stats", &row_stats, 2 * rows)?;
-    let p = LossParams {
-        rows: to_u32(OP, "rows", rows)?,
-        cols: to_u32(OP, "cols", cols)?,
-        inv_count: (1.0 / rows as f64) as f32,
-        _pad: 0,
-    };
+    need(OP, "dlogits", &dlogits, models.span(models.input, rows * cols))?;
+    need(OP, "row_stats", &row_stats, models.span(models.output, 2 * rows))?;
+    let p = LossParams::new(OP, rows, cols, rows, models)?;
     let kernel = gpu.kernel(&shaders::LOSS, ENTRY)?;
     let u = uniform(gpu, ENTRY, &p);
     let res = [
@@ -148,5 +198,5 @@ pub fn weighted_cross_entropy(
         row_stats.binding(),
         weights.binding(),
     ];
-    Dispatch::new(gpu, kernel, &res, rows.div_ceil(WG_ROWS as usize) as u64)
+    Dispatch::batched(gpu, kernel, &res, rows.div_ceil(WG_ROWS as usize) as u64, models.count, Vec::new())
 }

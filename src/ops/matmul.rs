@@ -4,7 +4,8 @@
 //! variant's alignment rules hold (the launches themselves are in `ops::matmul_kernel`).
 
 pub use super::matmul_kernel::{
-    epilogue_constants, matmul_scalar, matmul_variant, MatmulOperands, MatmulParams, MatmulShape, TILE,
+    epilogue_constants, matmul_scalar, matmul_scalar_models, matmul_variant, matmul_variant_models, MatmulOperands,
+    MatmulParams, MatmulShape, ModelStrides, TILE,
 };
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -27,7 +28,42 @@ pub fn matmul_forward(
     z: Option<View<'_>>,
 ) -> Result<Dispatch> {
     let ops = MatmulOperands { a, b, bias, aux: None, c, z };
-    matmul_tuned(gpu, s, Pass::Forward, act, &ops)
+    matmul_tuned(gpu, s, Pass::Forward, act, &ops, &ModelStrides::SINGLE)
+}
+
+/// [`matmul_forward`] for several models in one launch: each view spans every model's operand, `models` says
+/// how far apart they are (z uses c's stride). Each model's product is summed exactly as alone: the variant is
+/// the one tuning picks for the single-model shape.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_forward_models(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    models: &ModelStrides,
+    a: View<'_>,
+    b: View<'_>,
+    bias: Option<View<'_>>,
+    act: Activation,
+    c: View<'_>,
+    z: Option<View<'_>>,
+) -> Result<Dispatch> {
+    let ops = MatmulOperands { a, b, bias, aux: None, c, z };
+    matmul_tuned(gpu, s, Pass::Forward, act, &ops, models)
+}
+
+/// [`matmul_activation_backward`] for several models in one launch (aux uses c's stride).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_activation_backward_models(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    models: &ModelStrides,
+    a: View<'_>,
+    b: View<'_>,
+    aux: View<'_>,
+    act: Activation,
+    c: View<'_>,
+) -> Result<Dispatch> {
+    let ops = MatmulOperands { a, b, bias: None, aux: Some(aux), c, z: None };
+    matmul_tuned(gpu, s, Pass::ActivationBackward, act, &ops, models)
 }
 
 /// c = (op(A)·op(B)) ⊙ act'(aux), aux [M, N] the pre-activation whose gradient this is.
@@ -41,16 +77,23 @@ pub fn matmul_activation_backward(
     c: View<'_>,
 ) -> Result<Dispatch> {
     let ops = MatmulOperands { a, b, bias: None, aux: Some(aux), c, z: None };
-    matmul_tuned(gpu, s, Pass::ActivationBackward, act, &ops)
+    matmul_tuned(gpu, s, Pass::ActivationBackward, act, &ops, &ModelStrides::SINGLE)
 }
 
 /// The launch with the config `ops::tune` picks for this device and shape, or the scalar kernel where none fits.
-fn matmul_tuned(gpu: &Gpu, s: &MatmulShape, pass: Pass, act: Activation, ops: &MatmulOperands<'_>) -> Result<Dispatch> {
-    super::matmul_kernel::validate(s, pass, act, ops)?;
+fn matmul_tuned(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+) -> Result<Dispatch> {
+    super::matmul_kernel::validate(s, pass, act, ops, models)?;
     if let Some(config) = tune::config_for(gpu, s)? {
-        if let Some(d) = matmul_variant(gpu, config, s, pass, act, ops)? {
+        if let Some(d) = matmul_variant_models(gpu, config, s, pass, act, ops, models)? {
             return Ok(d);
         }
     }
-    matmul_scalar(gpu, s, pass, act, ops)
+    matmul_scalar_models(gpu, s, pass, act, ops, models)
 }

@@ -2,14 +2,14 @@
 //! scalar shaders/matmul.wgsl. `ops::matmul` picks between them (through `ops::tune`); `ops::tune` times them.
 
 use super::{need, positive, to_u32};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
 use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts};
 use crate::ops::activation::Activation;
 use crate::shaders;
 use crate::tensor::{uniform, View};
-use crate::texture::{upload_pair, Upload};
+use crate::texture::Upload;
 
 /// Output columns and rows computed by one workgroup of shaders/matmul.wgsl (8×8 invocations of 4×4 each).
 pub const TILE: usize = crate::shaders::prelude::MATMUL_TILE as usize;
@@ -57,6 +57,41 @@ pub struct MatmulParams {
     pub(crate) activation: u32,
     pub(crate) slope: f32,
     pub(crate) store_pre: u32,
+    pub(crate) a_batch: u32,
+    pub(crate) b_batch: u32,
+    pub(crate) c_batch: u32,
+    pub(crate) bias_batch: u32,
+}
+
+/// How a model-batched launch finds each model's operands: `models` products, model m's A at `a`·m floats past
+/// the A view's start, and so on; aux and z use c's stride; a stride of 0 shares the operand between models (every
+/// model's first layer reads the same batch). [`ModelStrides::SINGLE`] is an ordinary launch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelStrides {
+    /// Number of models (the launch's z extent).
+    pub models: usize,
+    /// Floats between consecutive models' A.
+    pub a: usize,
+    /// Floats between consecutive models' B.
+    pub b: usize,
+    /// Floats between consecutive models' C (and aux and z).
+    pub c: usize,
+    /// Floats between consecutive models' bias.
+    pub bias: usize,
+}
+
+impl ModelStrides {
+    /// One model.
+    pub const SINGLE: ModelStrides = ModelStrides { models: 1, a: 0, b: 0, c: 0, bias: 0 };
+
+    /// Elements a view must hold for all models when one model needs `one`.
+    fn span(&self, stride: usize, one: usize) -> usize {
+        (self.models - 1) * stride + one
+    }
+
+    fn is_single(&self) -> bool {
+        *self == Self::SINGLE
+    }
 }
 
 /// The buffers of one launch: A, B, and the epilogue's bias, aux (the backward pass's pre-activation), c and z.
@@ -76,7 +111,13 @@ pub struct MatmulOperands<'a> {
     pub z: Option<View<'a>>,
 }
 
-fn params(s: &MatmulShape, act: Activation, ops: &MatmulOperands<'_>, blocks_n: usize) -> Result<MatmulParams> {
+fn params(
+    s: &MatmulShape,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+    blocks_n: usize,
+    models: &ModelStrides,
+) -> Result<MatmulParams> {
     const OP: &str = "matmul";
     positive(OP, "M", s.m)?;
     positive(OP, "N", s.n)?;
@@ -100,28 +141,49 @@ fn params(s: &MatmulShape, act: Activation, ops: &MatmulOperands<'_>, blocks_n: 
         activation: act.code(),
         slope: act.slope(),
         store_pre: u32::from(ops.z.is_some()),
+        a_batch: to_u32(OP, "A's model stride", models.a)?,
+        b_batch: to_u32(OP, "B's model stride", models.b)?,
+        c_batch: to_u32(OP, "C's model stride", models.c)?,
+        bias_batch: to_u32(OP, "bias's model stride", models.bias)?,
     })
 }
 
 /// Checks the shape (positive, u32-indexable) and that every buffer is large enough, before any kernel is chosen.
-pub(crate) fn validate(s: &MatmulShape, pass: Pass, act: Activation, ops: &MatmulOperands<'_>) -> Result<()> {
-    check_sizes(s, pass, ops)?;
-    params(s, act, ops, 1).map(|_| ())
+pub(crate) fn validate(
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+) -> Result<()> {
+    check_sizes(s, pass, ops, models)?;
+    params(s, act, ops, 1, models).map(|_| ())
 }
 
-fn check_sizes(s: &MatmulShape, pass: Pass, ops: &MatmulOperands<'_>) -> Result<()> {
+fn check_sizes(s: &MatmulShape, pass: Pass, ops: &MatmulOperands<'_>, models: &ModelStrides) -> Result<()> {
     let op = pass.entry();
-    need(op, "a", &ops.a, s.m * s.k)?;
-    need(op, "b", &ops.b, s.k * s.n)?;
-    need(op, "c", &ops.c, s.m * s.n)?;
+    positive(op, "models", models.models)?;
+    let mn = models.span(models.c, s.m * s.n);
+    need(op, "a", &ops.a, models.span(models.a, s.m * s.k))?;
+    need(op, "b", &ops.b, models.span(models.b, s.k * s.n))?;
+    need(op, "c", &ops.c, mn)?;
     if let Some(bias) = &ops.bias {
-        need(op, "bias", bias, s.n)?;
+        need(op, "bias", bias, models.span(models.bias, s.n))?;
     }
     if let Some(aux) = &ops.aux {
-        need(op, "aux", aux, s.m * s.n)?;
+        need(op, "aux", aux, mn)?;
     }
     if let Some(z) = &ops.z {
-        need(op, "z", z, s.m * s.n)?;
+        need(op, "z", z, mn)?;
+    }
+    if models.models > 1 && models.c < s.m * s.n {
+        return Err(Error::Shape {
+            op,
+            detail: format!(
+                "{} models write C [{}, {}] {} floats apart: they would overlap",
+                models.models, s.m, s.n, models.c
+            ),
+        });
     }
     Ok(())
 }
@@ -145,9 +207,41 @@ pub fn matmul_variant<'a>(
     act: Activation,
     ops: &MatmulOperands<'a>,
 ) -> Result<Option<Dispatch>> {
-    check_sizes(s, pass, ops)?;
-    let Some(variant) = MatmulVariant::for_shape(config, &s.facts(), pass) else { return Ok(None) };
-    let p = params(s, act, ops, variant.blocks_n(s.n))?;
+    matmul_variant_models(gpu, config, s, pass, act, ops, &ModelStrides::SINGLE)
+}
+
+/// [`matmul_variant`] for `models.models` models at once (the variant's model-batched form, one launch), or
+/// None as there, or when a stride is not a whole number of the variant's loads and stores (four floats).
+pub fn matmul_variant_models<'a>(
+    gpu: &Gpu,
+    config: MatmulConfig,
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'a>,
+    models: &ModelStrides,
+) -> Result<Option<Dispatch>> {
+    check_sizes(s, pass, ops, models)?;
+    let Some(mut variant) = MatmulVariant::for_shape(config, &s.facts(), pass) else { return Ok(None) };
+    if !models.is_single() {
+        if [models.a, models.b, models.c, models.bias].iter().any(|stride| stride % 4 != 0) {
+            return Ok(None);
+        }
+        variant = variant.for_models();
+    }
+    // Texture operands of models far apart are copied model by model; the kernel then steps by the texture's
+    // stride (a layer's weights in a group's [K × P] parameters would otherwise copy every other layer too).
+    let mut kernel_strides = *models;
+    let mut texture_ab = None;
+    if config.operands == Operands::Texture {
+        let a = texture_operand(gpu, "matmul a", &ops.a, s.m * s.k, models.a, models.models);
+        let b = texture_operand(gpu, "matmul b", &ops.b, s.k * s.n, models.b, models.models);
+        gpu.check()?;
+        let (Some((ua, a_stride)), Some((ub, b_stride))) = (a, b) else { return Ok(None) };
+        (kernel_strides.a, kernel_strides.b) = (a_stride, b_stride);
+        texture_ab = Some([ua, ub]);
+    }
+    let p = params(s, act, ops, variant.blocks_n(s.n), &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
     fn whole<'v>(v: &View<'v>, vec4: bool) -> Option<View<'v>> {
@@ -170,7 +264,7 @@ pub fn matmul_variant<'a>(
     let (a4, b4, aux_view);
     match config.operands {
         Operands::Texture => {
-            let Some(pair) = upload_pair(gpu, pass.entry(), &ops.a, &ops.b)? else { return Ok(None) };
+            let Some(pair) = texture_ab else { return Ok(None) };
             uploads.extend(pair);
             (ta, tb) = (uploads[0].view(), uploads[1].view());
             res.push(wgpu::BindingResource::TextureView(&ta));
@@ -210,7 +304,25 @@ pub fn matmul_variant<'a>(
     let constants = epilogue_constants(act, ops.bias.is_some(), ops.z.is_some());
     let kernel = gpu.kernel_with(&variant.shader(), pass.entry(), &constants)?;
     let workgroups = variant.workgroups(s.m, s.n);
-    Dispatch::with_uploads(gpu, kernel, &res, workgroups, uploads).map(Some)
+    Dispatch::batched(gpu, kernel, &res, workgroups, models.models, uploads).map(Some)
+}
+
+/// The texture copy of a matmul operand of `len` floats per model and the models' distance in it: model by model
+/// when `count` models lie at least twice their size apart (a strided upload), else the whole range.
+fn texture_operand(
+    gpu: &Gpu,
+    label: &str,
+    view: &View<'_>,
+    len: usize,
+    stride: usize,
+    count: usize,
+) -> Option<(Upload, usize)> {
+    if count > 1 && stride >= 2 * len {
+        if let Some(strided) = Upload::strided(gpu, label, view, len, stride, count) {
+            return Some(strided);
+        }
+    }
+    Upload::new(gpu, label, view).map(|u| (u, stride))
 }
 
 /// The hand-written scalar kernel (any shape, any alignment, any strides): the fallback.
@@ -221,8 +333,20 @@ pub fn matmul_scalar(
     act: Activation,
     ops: &MatmulOperands<'_>,
 ) -> Result<Dispatch> {
-    check_sizes(s, pass, ops)?;
-    let p = params(s, act, ops, s.n.div_ceil(TILE))?;
+    matmul_scalar_models(gpu, s, pass, act, ops, &ModelStrides::SINGLE)
+}
+
+/// [`matmul_scalar`] for `models.models` models in one launch (any strides).
+pub fn matmul_scalar_models(
+    gpu: &Gpu,
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+) -> Result<Dispatch> {
+    check_sizes(s, pass, ops, models)?;
+    let p = params(s, act, ops, s.n.div_ceil(TILE), models)?;
     let u = uniform(gpu, pass.entry(), &p);
     let kernel = gpu.kernel(&shaders::MATMUL, pass.entry())?;
     let workgroups = (s.m.div_ceil(TILE) * s.n.div_ceil(TILE)) as u64;
@@ -238,5 +362,5 @@ pub fn matmul_scalar(
             res.push(ops.c.binding());
         }
     }
-    Dispatch::new(gpu, kernel, &res, workgroups)
+    Dispatch::batched(gpu, kernel, &res, workgroups, models.models, Vec::new())
 }

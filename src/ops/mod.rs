@@ -15,6 +15,38 @@ pub mod tune;
 use crate::error::{Error, Result};
 use crate::tensor::View;
 
+/// Where each model's data lies in a model-batched launch of a loss, reduction or transpose: `count` models (the
+/// launch's z extent), model m's input `input`·m elements and its output `output`·m elements past model 0's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Models {
+    /// Number of models.
+    pub count: usize,
+    /// Elements between consecutive models' inputs.
+    pub input: usize,
+    /// Elements between consecutive models' outputs.
+    pub output: usize,
+}
+
+impl Models {
+    /// One model: an ordinary launch.
+    pub const ONE: Models = Models { count: 1, input: 0, output: 0 };
+
+    /// Elements a view must hold for every model when one model needs `one`, at `stride` apart.
+    pub fn span(&self, stride: usize, one: usize) -> usize {
+        (self.count.max(1) - 1) * stride + one
+    }
+
+    /// Checks the count, and that consecutive models' outputs of `one` elements do not overlap.
+    pub(crate) fn check(&self, op: &'static str, one_output: usize) -> Result<()> {
+        positive(op, "models", self.count)?;
+        if self.count > 1 && self.output < one_output {
+            let detail = format!("{} models' outputs of {one_output} overlap at stride {}", self.count, self.output);
+            return Err(Error::Shape { op, detail });
+        }
+        Ok(())
+    }
+}
+
 /// Fails with a shape error unless `view` holds at least `need` elements.
 pub(crate) fn need(op: &'static str, name: &str, view: &View<'_>, need: usize) -> Result<()> {
     if view.len < need {

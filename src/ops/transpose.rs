@@ -1,6 +1,6 @@
 //! Launcher for shaders/transpose.wgsl (texture family only).
 
-use super::{need, positive, to_u32};
+use super::{need, positive, to_u32, Models};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
@@ -14,7 +14,8 @@ use crate::texture::Upload;
 pub struct TransposeParams {
     pub(crate) rows: u32,
     pub(crate) cols: u32,
-    pub(crate) _pad: [u32; 2],
+    pub(crate) x_batch: u32,
+    pub(crate) out_batch: u32,
 }
 
 /// Whether [`transpose_texture`] takes an R×C matrix: both dimensions multiples of 4.
@@ -24,15 +25,36 @@ pub fn transposable(rows: usize, cols: usize) -> bool {
 
 /// out [cols, rows] = xᵀ for x [rows, cols], x read through a texture copy refreshed before every launch.
 pub fn transpose_texture(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, cols: usize) -> Result<Dispatch> {
+    transpose_texture_models(gpu, x, out, rows, cols, &Models::ONE)
+}
+
+/// [`transpose_texture`] of `models.count` models in one launch: model m's x at m·`models.input`, its out at
+/// m·`models.output` (both multiples of 4).
+pub fn transpose_texture_models(
+    gpu: &Gpu,
+    x: View<'_>,
+    out: View<'_>,
+    rows: usize,
+    cols: usize,
+    models: &Models,
+) -> Result<Dispatch> {
     const OP: &str = "transpose_texture";
     positive(OP, "rows", rows)?;
     positive(OP, "cols", cols)?;
-    if !transposable(rows, cols) {
-        return Err(Error::Shape { op: OP, detail: format!("{rows}×{cols}: both must be multiples of 4") });
+    if !transposable(rows, cols) || models.input % 4 != 0 || models.output % 4 != 0 {
+        let detail =
+            format!("{rows}×{cols}, model strides {} and {}: all must be multiples of 4", models.input, models.output);
+        return Err(Error::Shape { op: OP, detail });
     }
-    need(OP, "x", &x, rows * cols)?;
-    need(OP, "out", &out, rows * cols)?;
-    let p = TransposeParams { rows: to_u32(OP, "rows", rows)?, cols: to_u32(OP, "cols", cols)?, _pad: [0; 2] };
+    models.check(OP, rows * cols)?;
+    need(OP, "x", &x, models.span(models.input, rows * cols))?;
+    need(OP, "out", &out, models.span(models.output, rows * cols))?;
+    let p = TransposeParams {
+        rows: to_u32(OP, "rows", rows)?,
+        cols: to_u32(OP, "cols", cols)?,
+        x_batch: to_u32(OP, "input model stride", models.input / 4)?,
+        out_batch: to_u32(OP, "output model stride", models.output / 4)?,
+    };
     to_u32(OP, "elements", rows * cols)?;
     let upload = Upload::new(gpu, OP, &x).ok_or_else(|| Error::Shape {
         op: OP,
@@ -44,5 +66,12 @@ pub fn transpose_texture(gpu: &Gpu, x: View<'_>, out: View<'_>, rows: usize, col
     let u = uniform(gpu, OP, &p);
     let texture = upload.view();
     let res = [u.as_entire_binding(), wgpu::BindingResource::TextureView(&texture), out.binding()];
-    Dispatch::with_uploads(gpu, kernel, &res, (rows * cols / 16).div_ceil(WG_ROWS as usize) as u64, vec![upload])
+    Dispatch::batched(
+        gpu,
+        kernel,
+        &res,
+        (rows * cols / 16).div_ceil(WG_ROWS as usize) as u64,
+        models.count,
+        vec![upload],
+    )
 }

@@ -3,6 +3,7 @@
 //! the batch loss (reduction = mean, as PyTorch) is the mean of the first half.
 
 use super::{max, Real};
+use crate::ops::Models;
 
 /// Mean squared error: l = (y − t)², dy = 2 (y − t) / (rows·cols).
 pub fn mse_loss<T: Real>(y: &[T], t: &[T], rows: usize, cols: usize) -> (Vec<T>, Vec<T>) {
@@ -122,4 +123,25 @@ pub fn weighted_cross_entropy_loss<T: Real>(
         stats[rows + r] = T::of(if arg == t { 1.0 } else { 0.0 });
     }
     (dx, stats)
+}
+
+/// The model-batched loss (`loss_models`, `weighted_cross_entropy_models`): `one` (this file's twin of the loss,
+/// its targets bound) on each model's logits [rows, cols] at m·`models.input`, its dlogits written at the same
+/// offset and its row_stats at m·`models.output`; returns (dlogits, row_stats), zero between models.
+pub fn loss_models<T: Real>(
+    one: impl Fn(&[T]) -> (Vec<T>, Vec<T>),
+    logits: &[T],
+    rows: usize,
+    cols: usize,
+    models: &Models,
+) -> (Vec<T>, Vec<T>) {
+    let n = rows * cols;
+    let mut dl = vec![T::of(0.0); models.span(models.input, n)];
+    let mut stats = vec![T::of(0.0); models.span(models.output, 2 * rows)];
+    for m in 0..models.count {
+        let (d, s) = one(&logits[m * models.input..m * models.input + n]);
+        dl[m * models.input..m * models.input + n].copy_from_slice(&d);
+        stats[m * models.output..m * models.output + 2 * rows].copy_from_slice(&s);
+    }
+    (dl, stats)
 }

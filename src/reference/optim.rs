@@ -127,3 +127,38 @@ pub fn optimizer_update(
         OptimizerKind::Adam | OptimizerKind::AdamW => adam_update(p, s, scale, grad, param, state),
     }
 }
+
+/// One model of a model-batched update: its hyperparameters, this step's scalars, its gradient scale, and whether
+/// it is frozen (then left as it is).
+#[derive(Clone, Copy, Debug)]
+pub struct ModelStep {
+    /// Hyperparameters (`n` = parameters per model).
+    pub params: OptimParams,
+    /// This step's scalars.
+    pub step: StepScalars,
+    /// Gradient scale (clip_scale's, or 1).
+    pub scale: f32,
+    /// A frozen model is not updated.
+    pub frozen: bool,
+}
+
+/// The model-batched entry points (`*_update_models`): model m's parameters and gradients at [m·n, (m+1)·n), its
+/// state at [m·slots·n, (m+1)·slots·n), each updated by the single-model rule.
+pub fn optimizer_update_models(
+    kind: OptimizerKind,
+    models: &[ModelStep],
+    slots: usize,
+    grad: &[f32],
+    param: &mut [f32],
+    state: &mut [f32],
+) {
+    for (m, ms) in models.iter().enumerate() {
+        if ms.frozen {
+            continue;
+        }
+        let n = ms.params.n as usize;
+        let (g, p) = (&grad[m * n..(m + 1) * n], &mut param[m * n..(m + 1) * n]);
+        let s = &mut state[m * slots * n..(m + 1) * slots * n];
+        optimizer_update(kind, &ms.params, &ms.step, ms.scale, g, p, s);
+    }
+}

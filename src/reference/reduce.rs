@@ -1,5 +1,7 @@
 //! CPU twin of shaders/reduce.wgsl.
 
+use crate::ops::Models;
+
 /// Elements summed by one workgroup of `sum_squares_partial`.
 pub const CHUNK: usize = crate::shaders::prelude::REDUCE_CHUNK as usize;
 
@@ -30,4 +32,26 @@ pub fn stats_accumulate(stats: &mut [f32; 3], row_stats: &[f32], rows: usize) {
     stats[0] += row_stats[..rows].iter().sum::<f32>();
     stats[1] += row_stats[rows..2 * rows].iter().sum::<f32>();
     stats[2] += rows as f32;
+}
+
+/// `column_sum_models`: [`column_sum`] of each model's x [rows, cols] (at m·`models.input`) into its out (at
+/// m·`models.output`); the floats between models' outputs stay zero.
+pub fn column_sum_models(x: &[f32], rows: usize, cols: usize, models: &Models) -> Vec<f32> {
+    let mut out = vec![0.0; models.span(models.output, cols)];
+    for m in 0..models.count {
+        let xm = &x[m * models.input..m * models.input + rows * cols];
+        out[m * models.output..m * models.output + cols].copy_from_slice(&column_sum(xm, cols));
+    }
+    out
+}
+
+/// `stats_accumulate_models`: [`stats_accumulate`] of each model's row_stats (at m·`models.input`) into its stats
+/// (the three floats at m·`models.output`).
+pub fn stats_accumulate_models(stats: &mut [f32], row_stats: &[f32], rows: usize, models: &Models) {
+    for m in 0..models.count {
+        let at = m * models.output;
+        let mut s = [stats[at], stats[at + 1], stats[at + 2]];
+        stats_accumulate(&mut s, &row_stats[m * models.input..m * models.input + 2 * rows], rows);
+        stats[at..at + 3].copy_from_slice(&s);
+    }
 }

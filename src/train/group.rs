@@ -1,24 +1,26 @@
 //! A group: K models of one architecture trained together. Every model sees the same batches in the same order
 //! (one shuffle, seeded by the group's data seed); each has its own initial weights, optimizer hyperparameters,
-//! schedule, early stopping and divergence check. Each optimizer step of all K models is recorded into one command
-//! buffer and submitted once, so the group pays one submission per step instead of K.
+//! schedule, early stopping and divergence check. The models live in a [`NetworkGroup`]: [K × P] parameter,
+//! gradient and state buffers, every matmul and the optimizer one launch for all K (per-model learning rates,
+//! schedule values and hyperparameters from a per-model buffer written once per step), one submission per step.
+//! A model that stops early or diverges is frozen (the optimizer leaves it alone) while the others go on. Groups
+//! larger than one [`NetworkGroup`] may hold (device buffer limits) are split into several, each stepped in turn.
 //!
 //! A model ends with exactly the weights a [`Trainer`](super::Trainer) gives it alone, with the same options, the
-//! same initial weights and `seed` set to the group's data seed: the group runs the same kernels on the model's own
-//! buffers, so the result is bitwise the same (`tests/group.rs` checks it for every optimizer).
+//! same initial weights and `seed` set to the group's data seed: each model's products are summed by the same
+//! kernels in the same order, so the result is bitwise the same (`tests/group.rs` checks it for every optimizer).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{early_stop_verdict, epoch_order, evaluate_network, mean_stats, TrainConfig, Verdict};
+use super::{early_stop_verdict, epoch_order, mean_stats, TrainConfig, Verdict};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::history::{EpochRecord, History};
 use crate::internal::rng::Rng;
-use crate::kernel::Dispatch;
 use crate::model::MlpConfig;
-use crate::network::{DeviceData, Network};
+use crate::network::{DeviceData, NetworkGroup};
 use crate::schedule::{LrSchedule, PlateauState};
 
 /// Device memory a group may use unless told otherwise: larger groups are split (see [`group_capacity`]).
@@ -94,7 +96,9 @@ pub struct MemberOutcome {
 
 struct Slot {
     config: TrainConfig,
-    net: Network,
+    /// Which network group holds the model, and its index there.
+    chunk: usize,
+    index: usize,
     plateau: Option<PlateauState>,
     history: History,
     best: Option<f64>,
@@ -106,6 +110,7 @@ struct Slot {
 pub struct GroupTrainer<'g> {
     gpu: &'g Gpu,
     slots: Vec<Slot>,
+    chunks: Vec<NetworkGroup>,
     rng: Rng,
     shuffle: bool,
     epochs_done: usize,
@@ -114,7 +119,7 @@ pub struct GroupTrainer<'g> {
 
 /// How many models of this architecture and optimizer fit in `budget` bytes of device memory (at least 1).
 pub fn group_capacity(model: &MlpConfig, config: &TrainConfig, max_batch: usize, budget: u64) -> usize {
-    let per = Network::device_bytes(model, config.loss, &config.optimizer, max_batch).max(1);
+    let per = NetworkGroup::device_bytes_per_model(model, &config.optimizer, max_batch).max(1);
     ((budget / per) as usize).max(1)
 }
 
@@ -149,30 +154,48 @@ impl<'g> GroupTrainer<'g> {
         let Some(first) = members.first().map(|m| m.config.clone()) else {
             return Err(Error::config("group", "needs at least one model"));
         };
-        let mut slots = Vec::with_capacity(members.len());
-        for (i, m) in members.into_iter().enumerate() {
+        for (i, m) in members.iter().enumerate() {
             m.config.validate()?;
             if let Some(field) = incompatible(&first, &m.config) {
                 let reason = format!("model {i} differs from model 0 in {field}; a group shares it");
                 return Err(Error::config("group", reason));
             }
-            let mut net = Network::new(gpu, model, m.config.loss, &m.config.optimizer, &m.params, max_batch)?;
-            net.set_class_weights(gpu, m.config.class_weights.as_deref())?;
-            let plateau = match &m.config.schedule.kind {
-                LrSchedule::Plateau(p) => Some(PlateauState::new(*p, m.config.optimizer.lr)),
-                _ => None,
-            };
-            slots.push(Slot {
-                config: m.config,
-                net,
-                plateau,
-                history: History::default(),
-                best: None,
-                bad_epochs: 0,
-                stop: None,
-            });
         }
-        Ok(GroupTrainer { gpu, slots, rng: Rng::new(data_seed), shuffle: first.shuffle, epochs_done: 0, stop: None })
+        let per_chunk = NetworkGroup::max_models(gpu, model, &first.optimizer, max_batch);
+        let mut slots = Vec::with_capacity(members.len());
+        let mut chunks = Vec::new();
+        for (c, part) in members.chunks(per_chunk).enumerate() {
+            let optimizers: Vec<_> = part.iter().map(|m| m.config.optimizer.clone()).collect();
+            let params: Vec<Vec<f32>> = part.iter().map(|m| m.params.clone()).collect();
+            let mut net = NetworkGroup::new(gpu, model, first.loss, &optimizers, &params, max_batch)?;
+            net.set_class_weights(gpu, first.class_weights.as_deref())?;
+            chunks.push(net);
+            for (index, m) in part.iter().enumerate() {
+                let plateau = match &m.config.schedule.kind {
+                    LrSchedule::Plateau(p) => Some(PlateauState::new(*p, m.config.optimizer.lr)),
+                    _ => None,
+                };
+                slots.push(Slot {
+                    config: m.config.clone(),
+                    chunk: c,
+                    index,
+                    plateau,
+                    history: History::default(),
+                    best: None,
+                    bad_epochs: 0,
+                    stop: None,
+                });
+            }
+        }
+        Ok(GroupTrainer {
+            gpu,
+            slots,
+            chunks,
+            rng: Rng::new(data_seed),
+            shuffle: first.shuffle,
+            epochs_done: 0,
+            stop: None,
+        })
     }
 
     /// The number of models.
@@ -203,17 +226,18 @@ impl<'g> GroupTrainer<'g> {
         let n = train.rows();
         let epochs = self.slots.iter().map(|s| s.config.epochs).max().unwrap_or(0);
         let first = self.slots.first().map_or(1, |s| s.config.batch_size_at(n, 0));
-        for s in &mut self.slots {
-            s.net.prepare(self.gpu, train, first)?;
+        for c in &mut self.chunks {
+            c.prepare(self.gpu, train, first)?;
         }
         while self.epochs_done < epochs {
             let epoch = self.epochs_done;
             let Some(lead) = self.slots.iter().find(|s| s.stop.is_none()) else { break };
             let b = lead.config.batch_size_at(n, epoch);
-            if b > lead.net.max_rows() {
+            let max_rows = self.chunks[lead.chunk].max_rows();
+            if b > max_rows {
                 return Err(Error::config(
                     "batch_size",
-                    format!("batch of {b} exceeds the {} the group was built for", lead.net.max_rows()),
+                    format!("batch of {b} exceeds the {max_rows} the group was built for"),
                 ));
             }
             let order = epoch_order(&mut self.rng, n, self.shuffle);
@@ -224,22 +248,43 @@ impl<'g> GroupTrainer<'g> {
             for s in 0..steps {
                 let offset = s * b;
                 let rows = b.min(n - offset);
-                let mut plan: Vec<&Dispatch> = Vec::new();
-                for slot in self.slots.iter_mut().filter(|s| s.stop.is_none()) {
-                    let base = slot.plateau.as_ref().map_or(slot.config.optimizer.lr, |p| p.lr());
-                    let lr = slot.config.lr_at(base, slot.net.steps_done(), epoch);
-                    plan.extend(slot.net.record_train_step(self.gpu, train, offset, rows, lr)?);
+                for (c, net) in self.chunks.iter_mut().enumerate() {
+                    let members = self.slots.iter().filter(|s| s.chunk == c);
+                    if members.clone().all(|s| s.stop.is_some()) {
+                        continue;
+                    }
+                    let lrs: Vec<f64> = members
+                        .map(|slot| {
+                            let base = slot.plateau.as_ref().map_or(slot.config.optimizer.lr, |p| p.lr());
+                            slot.config.lr_at(base, net.steps_done(slot.index), epoch)
+                        })
+                        .collect();
+                    net.train_step(self.gpu, train, offset, rows, &lrs)?;
                 }
-                self.gpu.submit(&plan);
                 on_progress(GroupProgress { epoch: epoch + 1, epochs, step: s + 1, steps, active });
                 if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
                     self.gpu.wait()?;
-                    let step = self.slots.iter().map(|s| s.net.steps_done()).max().unwrap_or(0);
+                    let step = self.slots.iter().map(|s| self.chunks[s.chunk].steps_done(s.index)).max().unwrap_or(0);
                     return Err(Error::Interrupted { epoch: epoch + 1, step });
                 }
             }
-            for slot in self.slots.iter_mut().filter(|s| s.stop.is_none()) {
-                slot.end_epoch(self.gpu, val, epoch, b, n, start)?;
+            for (c, net) in self.chunks.iter_mut().enumerate() {
+                if self.slots.iter().filter(|s| s.chunk == c).all(|s| s.stop.is_some()) {
+                    continue;
+                }
+                let train_stats = net.take_stats(self.gpu)?;
+                let val_stats = match val {
+                    Some(v) => Some(net.evaluate(self.gpu, v)?),
+                    None => None,
+                };
+                for slot in self.slots.iter_mut().filter(|s| s.chunk == c && s.stop.is_none()) {
+                    let m = slot.index;
+                    let val_stats = val_stats.as_ref().map(|v| v[m]);
+                    slot.end_epoch(self.gpu, net, train_stats[m], val_stats, epoch, b, n, start)?;
+                    if slot.stop.is_some() {
+                        net.set_frozen(m, true);
+                    }
+                }
             }
             self.epochs_done += 1;
         }
@@ -254,7 +299,7 @@ impl<'g> GroupTrainer<'g> {
                 Ok(MemberOutcome {
                     history: s.history.clone(),
                     stop: s.stop.unwrap_or(StopReason::Epochs),
-                    params: s.net.params(self.gpu)?,
+                    params: self.chunks[s.chunk].params(self.gpu, s.index)?,
                 })
             })
             .collect()
@@ -262,27 +307,31 @@ impl<'g> GroupTrainer<'g> {
 }
 
 impl Slot {
-    /// Reads the epoch's statistics, validates, and applies the plateau schedule, early stopping and divergence.
+    /// Takes the epoch's training and validation statistics and applies the plateau schedule, early stopping and
+    /// divergence.
+    #[allow(clippy::too_many_arguments)]
     fn end_epoch(
         &mut self,
         gpu: &Gpu,
-        val: Option<&DeviceData>,
+        net: &NetworkGroup,
+        train_stats: [f32; 3],
+        val_stats: Option<[f32; 3]>,
         epoch: usize,
         b: usize,
         n: usize,
         start: Instant,
     ) -> Result<()> {
-        let (train_loss, train_accuracy) = mean_stats(self.net.take_stats(gpu)?, self.config.loss);
+        let (train_loss, train_accuracy) = mean_stats(train_stats, self.config.loss);
         if !train_loss.is_finite() {
             // Frozen where it stands, as a run alone would stop with an error here.
             self.stop = Some(StopReason::Diverged);
             return Ok(());
         }
         let base = self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr());
-        let lr = self.config.lr_at(base, self.net.steps_done().saturating_sub(1), epoch);
-        let (val_loss, val_accuracy) = match val {
+        let lr = self.config.lr_at(base, net.steps_done(self.index).saturating_sub(1), epoch);
+        let (val_loss, val_accuracy) = match val_stats {
             Some(v) => {
-                let (l, a) = pollster::block_on(evaluate_network(gpu, &mut self.net, v, self.config.loss))?;
+                let (l, a) = mean_stats(v, self.config.loss);
                 (Some(l), a)
             }
             None => (None, None),
@@ -302,7 +351,7 @@ impl Slot {
             samples_per_s: n as f64 / secs.max(1e-9),
             wall_s: secs,
         });
-        if self.early_stop_check(gpu, val_loss, val_accuracy) {
+        if self.early_stop_check(gpu, net, val_loss, val_accuracy) {
             self.history.stopped_early = true;
             self.stop = Some(StopReason::EarlyStop);
         } else if self.history.epochs.len() >= self.config.epochs {
@@ -311,7 +360,7 @@ impl Slot {
         if self.stop.is_some() {
             if let Some(es) = &self.config.early_stopping {
                 if es.restore_best && self.history.best_epoch.is_some() {
-                    self.net.restore_best(gpu);
+                    net.restore_best(gpu, self.index);
                 }
             }
         }
@@ -319,12 +368,18 @@ impl Slot {
     }
 
     /// The trainer's early-stopping rule, per model.
-    fn early_stop_check(&mut self, gpu: &Gpu, val_loss: Option<f64>, val_accuracy: Option<f64>) -> bool {
+    fn early_stop_check(
+        &mut self,
+        gpu: &Gpu,
+        net: &NetworkGroup,
+        val_loss: Option<f64>,
+        val_accuracy: Option<f64>,
+    ) -> bool {
         let Some(es) = &self.config.early_stopping else { return false };
         match early_stop_verdict(es, &mut self.best, &mut self.bad_epochs, val_loss, val_accuracy) {
             Verdict::Improved => {
                 self.history.best_epoch = Some(self.history.epochs.len());
-                self.net.remember_best(gpu);
+                net.remember_best(gpu, self.index);
                 false
             }
             Verdict::Wait => false,
