@@ -396,135 +396,139 @@ impl NetworkGroup {
         gpu.queue().submit(Some(enc.finish()));
     }
 
+    /// One step's launches for batches of `b` rows: gather, forward, loss and statistics, and unless evaluating,
+    /// backward and the optimizer (the single network's plan, each launch for all K models).
     fn build_plan(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
-        let cfg = &self.config;
-        let k = self.len();
-        let n = self.layout.len;
-        let s = Strides::new(cfg, n, self.max_rows);
-        let last = cfg.layers.len() - 1;
-        let out = cfg.output();
-        let tcols = self.loss.target_cols(out);
-        // All of a [K × stride] buffer from `offset`: the view a model-batched launch binds.
-        fn span(t: &Tensor, k: usize, offset: usize, one: usize, stride: usize) -> View<'_> {
-            t.slice(offset, (k - 1) * stride + one)
+        let s = Strides::new(&self.config, self.layout.len, self.max_rows);
+        let mut plan = self.gather_batch(gpu, data, b)?;
+        self.forward(gpu, &s, b, &mut plan)?;
+        self.loss_and_statistics(gpu, &s, b, &mut plan)?;
+        if kind == PlanKind::Evaluate {
+            return Ok(plan);
         }
+        self.backward(gpu, &s, b, &mut plan)?;
+        self.update(gpu, &s, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// The batch's features and targets, gathered once for every model.
+    fn gather_batch(&self, gpu: &Gpu, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+        let (input, tcols) = (self.config.input, self.loss.target_cols(self.config.output()));
+        let order = data.order.view();
         let mut plan = Vec::new();
         for c in &data.chunks {
-            let order = data.order.view();
-            let x = gather_rows(
-                gpu,
-                &self.step,
-                order,
-                c.features.view(),
-                self.x.view(),
-                b,
-                cfg.input,
-                c.rows,
-                c.row_start,
-            );
-            plan.push(x?);
-            plan.push(gather_rows(
-                gpu,
-                &self.step,
-                order,
-                c.targets.view(),
-                self.y.view(),
-                b,
-                tcols,
-                c.rows,
-                c.row_start,
-            )?);
+            let (rows, start) = (c.rows, c.row_start);
+            plan.push(gather_rows(gpu, &self.step, order, c.features.view(), self.x.view(), b, input, rows, start)?);
+            plan.push(gather_rows(gpu, &self.step, order, c.targets.view(), self.y.view(), b, tcols, rows, start)?);
         }
-        // Layer i's input: the shared batch for the first layer (stride 0), the layer below's activations else.
-        let input = |i: usize| -> (View<'_>, usize) {
-            if i == 0 {
-                (self.x.view(), 0)
-            } else {
-                (self.h[i - 1].view(), s.layer[i - 1])
-            }
-        };
+        Ok(plan)
+    }
+
+    /// Layer i's input and its per-model stride: the shared batch for the first layer (stride 0), the layer
+    /// below's activations else.
+    fn layer_input(&self, s: &Strides, i: usize) -> (View<'_>, usize) {
+        if i == 0 {
+            (self.x.view(), 0)
+        } else {
+            (self.h[i - 1].view(), s.layer[i - 1])
+        }
+    }
+
+    /// Model-batched span of a [K × n] buffer from `offset`, `one` floats per model: the view a launch binds.
+    fn span<'t>(&self, t: &'t Tensor, offset: usize, one: usize) -> View<'t> {
+        t.slice(offset, (self.len() - 1) * self.layout.len + one)
+    }
+
+    fn forward(&self, gpu: &Gpu, s: &Strides, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, n, last) = (self.len(), self.layout.len, self.config.layers.len() - 1);
         for (i, l) in self.layout.layers.iter().enumerate() {
-            let (a, a_stride) = input(i);
+            let (a, a_stride) = self.layer_input(s, i);
             let sh = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
             let strides = ModelStrides { models: k, a: a_stride, b: n, c: s.layer[i], bias: n };
-            let w = span(&self.params, k, l.weight, l.outputs * l.inputs, n);
-            let bias = span(&self.params, k, l.bias, l.outputs, n);
-            let act = cfg.activation_of(i);
-            let keep_z = keeps_pre_activation(act, i == last);
-            let z = keep_z.then(|| self.z[i].view());
+            let w = self.span(&self.params, l.weight, l.outputs * l.inputs);
+            let bias = self.span(&self.params, l.bias, l.outputs);
+            let act = self.config.activation_of(i);
+            let z = keeps_pre_activation(act, i == last).then(|| self.z[i].view());
             plan.push(matmul_forward_models(gpu, &sh, &strides, a, w, Some(bias), act, self.h[i].view(), z)?);
         }
-        let out_act = cfg.output_activation;
+        Ok(())
+    }
+
+    /// The gradient buffer the loss writes: d of the output layer, or dout when an output activation follows.
+    fn dlogits(&self) -> &Tensor {
+        if self.config.output_activation == Activation::Identity {
+            &self.d[self.config.layers.len() - 1]
+        } else {
+            &self.dout
+        }
+    }
+
+    fn loss_and_statistics(&self, gpu: &Gpu, s: &Strides, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, last, out) = (self.len(), self.config.layers.len() - 1, self.config.output());
         // dout, z, h and d of the output layer share one stride.
-        let dl_stride = s.layer[last];
-        let dlogits = if out_act == Activation::Identity { &self.d[last] } else { &self.dout };
-        let per_model = Models { count: k, input: dl_stride, output: s.row_stats };
-        let (logits, dl, rs, y) = (self.h[last].view(), dlogits.view(), self.row_stats.view(), self.y.view());
+        let per_model = Models { count: k, input: s.layer[last], output: s.row_stats };
+        let (logits, dl, rs, y) = (self.h[last].view(), self.dlogits().view(), self.row_stats.view(), self.y.view());
         plan.push(match &self.class_weights {
             Some(w) => weighted_cross_entropy_models(gpu, logits, y, w.view(), dl, rs, b, out, &per_model)?,
             None => loss_models(gpu, self.loss, logits, y, dl, rs, b, out, &per_model)?,
         });
         let per_model = Models { count: k, input: s.row_stats, output: SMALL };
         plan.push(stats_accumulate_models(gpu, rs, self.stats.view(), b, &per_model)?);
-        if kind == PlanKind::Evaluate {
-            return Ok(plan);
-        }
+        Ok(())
+    }
+
+    fn backward(&self, gpu: &Gpu, s: &Strides, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, n, last) = (self.len(), self.layout.len, self.config.layers.len() - 1);
+        let out_act = self.config.output_activation;
         if out_act != Activation::Identity {
             // Element-wise, so one launch over every model's [B, out] (and the padding between them).
-            let len = k * dl_stride;
+            let len = k * s.layer[last];
             let (z, dout, d) = (self.z[last].slice(0, len), self.dout.slice(0, len), self.d[last].slice(0, len));
             plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
         }
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
-            let (input_view, input_stride) = input(i);
+            self.weight_gradient(gpu, s, b, i, plan)?;
             let dz = self.d[i].view();
-            let dw = span(&self.grads, k, l.weight, l.outputs * l.inputs, n);
-            if transposes_dz(gpu, b, l.outputs, l.inputs) && texture::fits(gpu, k * s.layer[i]) {
-                let per_model = Models { count: k, input: s.layer[i], output: s.dt };
-                plan.push(transpose_texture_models(gpu, dz, self.dt.view(), b, l.outputs, &per_model)?);
-                let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
-                let strides = ModelStrides { models: k, a: s.dt, b: input_stride, c: n, bias: 0 };
-                let dt = self.dt.view();
-                plan.push(matmul_forward_models(
-                    gpu,
-                    &sw,
-                    &strides,
-                    dt,
-                    input_view,
-                    None,
-                    Activation::Identity,
-                    dw,
-                    None,
-                )?);
-            } else {
-                let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
-                let strides = ModelStrides { models: k, a: s.layer[i], b: input_stride, c: n, bias: 0 };
-                plan.push(matmul_forward_models(
-                    gpu,
-                    &sw,
-                    &strides,
-                    dz,
-                    input_view,
-                    None,
-                    Activation::Identity,
-                    dw,
-                    None,
-                )?);
-            }
             let per_model = Models { count: k, input: s.layer[i], output: n };
-            let db = span(&self.grads, k, l.bias, l.outputs, n);
+            let db = self.span(&self.grads, l.bias, l.outputs);
             plan.push(column_sum_models(gpu, dz, db, b, l.outputs, &per_model)?);
             if i > 0 {
                 // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), as the single network does.
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
                 let strides = ModelStrides { models: k, a: s.layer[i], b: n, c: s.layer[i - 1], bias: 0 };
-                let w = span(&self.params, k, l.weight, l.outputs * l.inputs, n);
-                let act = cfg.activation_of(i - 1);
+                let w = self.span(&self.params, l.weight, l.outputs * l.inputs);
+                let act = self.config.activation_of(i - 1);
                 let aux = if derivative_from_output(act) { self.h[i - 1].view() } else { self.z[i - 1].view() };
                 let c = self.d[i - 1].view();
                 plan.push(matmul_activation_backward_models(gpu, &sx, &strides, dz, w, aux, act, c)?);
             }
         }
+        Ok(())
+    }
+
+    /// dW_i = dZ_iᵀ·X_i: as A·B on a transposed dZ where the single network transposes it too, else as Aᵀ·B.
+    fn weight_gradient(&self, gpu: &Gpu, s: &Strides, b: usize, i: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, n, l) = (self.len(), self.layout.len, &self.layout.layers[i]);
+        let (input, input_stride) = self.layer_input(s, i);
+        let dw = self.span(&self.grads, l.weight, l.outputs * l.inputs);
+        let dz = self.d[i].view();
+        let (a, a_stride, trans_a) = if transposes_dz(gpu, b, l.outputs, l.inputs) && texture::fits(gpu, k * s.layer[i])
+        {
+            let per_model = Models { count: k, input: s.layer[i], output: s.dt };
+            plan.push(transpose_texture_models(gpu, dz, self.dt.view(), b, l.outputs, &per_model)?);
+            (self.dt.view(), s.dt, false)
+        } else {
+            (dz, s.layer[i], true)
+        };
+        let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
+        let strides = ModelStrides { models: k, a: a_stride, b: input_stride, c: n, bias: 0 };
+        plan.push(matmul_forward_models(gpu, &sw, &strides, a, input, None, Activation::Identity, dw, None)?);
+        Ok(())
+    }
+
+    /// Clipping (per model that clips, on its own slices), then one optimizer launch for all K.
+    fn update(&self, gpu: &Gpu, s: &Strides, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let n = self.layout.len;
         for (m, o) in self.optimizers.iter().enumerate() {
             if let Some(max_norm) = o.clip_norm {
                 let partials = self.partials.slice(m * s.partials, partial_count(n));
@@ -533,17 +537,9 @@ impl NetworkGroup {
                 plan.push(clip_scale(gpu, partials, scale, partial_count(n), max_norm as f32)?);
             }
         }
-        plan.push(optimizer_update_models(
-            gpu,
-            &self.optimizers,
-            &self.hyper,
-            self.scale.view(),
-            SMALL,
-            self.grads.view(),
-            self.params.view(),
-            self.state.view(),
-            n,
-        )?);
-        Ok(plan)
+        let (hyper, scale, grads, params, state) =
+            (&self.hyper, self.scale.view(), self.grads.view(), self.params.view(), self.state.view());
+        plan.push(optimizer_update_models(gpu, &self.optimizers, hyper, scale, SMALL, grads, params, state, n)?);
+        Ok(())
     }
 }
