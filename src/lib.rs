@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod atomic_file;
 pub mod checkpoint;
 pub mod data;
@@ -42,13 +43,16 @@ pub mod rng;
 pub mod saved;
 pub mod schedule;
 pub mod shaders;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod sweep;
 pub mod tensor;
 pub mod texture;
 pub mod train;
 
 pub use error::{Error, Result};
-pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions, LimitsMode};
+#[cfg(not(target_arch = "wasm32"))]
+pub use gpu::list_adapters;
+pub use gpu::{list_adapters_async, AdapterSummary, Gpu, GpuOptions, LimitsMode};
 pub use kernel::{Dispatch, Kernel};
 pub use ops::activation::Activation;
 pub use ops::loss::Loss;

@@ -239,6 +239,7 @@ impl Network {
     /// Times each kernel of a training step on batches of `rows` by running it alone `repeats` times; returns
     /// (shader file, entry point, median milliseconds) in plan order. Diagnostic: it waits after every launch, and
     /// repeating the optimizer launch changes the parameters.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn profile_step(
         &mut self,
         gpu: &Gpu,

@@ -2,10 +2,13 @@
 //! early stopping and the history. Loss and accuracy accumulate on the GPU and are read once per epoch.
 
 mod config;
+// Groups train many models for `wgtrain sweep`: a native command line feature.
+#[cfg(not(target_arch = "wasm32"))]
 mod group;
 mod progress;
 
 pub use config::{epoch_order, EarlyStopping, Monitor, TrainConfig};
+#[cfg(not(target_arch = "wasm32"))]
 pub use group::{
     group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, DEFAULT_GROUP_BYTES,
 };
@@ -13,7 +16,8 @@ pub use progress::Progress;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+
+use web_time::Instant;
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
