@@ -2,7 +2,8 @@
 # Every browser test, in Debian's headless Chromium (its WebGPU adapter here is SwiftShader): builds the page
 # (web/build.sh), lints the wasm build, runs the wasm-bindgen tests (kernels against their CPU twins, a training
 # run against the CPU reference trainer, the page's engine) through chromedriver, then the end-to-end test that
-# trains MNIST through the page with Playwright and checks the downloaded model with `wgtrain eval`. Exits non-zero
+# trains MNIST through the page with Playwright and checks the downloaded model with `wgtrain eval`, and the page in
+# a Chromium without WebGPU (it must say so). Exits non-zero
 # on any failure. Needs chromium, chromium-driver, node and npm (.ci/run installs them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,4 +41,5 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
     step "npm ci" npm ci --prefix "$here" --no-audit --no-fund
 fi
 step "end to end: MNIST through the page (Playwright)" node "$here/e2e/mnist.mjs"
+step "the page without WebGPU says so (Playwright)" node "$here/e2e/no_webgpu.mjs"
 echo "web/test.sh: all browser tests passed"

@@ -23,13 +23,14 @@ export function serve(directory) {
   });
 }
 
-/** Headless Chromium (Playwright's default --headless) with the flags that give it a WebGPU adapter here. Playwright
- * starts every launch in a fresh temporary profile (it refuses --user-data-dir in `launch`). */
-export async function launch() {
+/** Headless Chromium (Playwright's default --headless) with the flags that give it a WebGPU adapter here (without
+ * --enable-unsafe-webgpu when `webgpu` is false: then it has none). Playwright starts every launch in a fresh
+ * temporary profile (it refuses --user-data-dir in `launch`). */
+export async function launch({ webgpu = true } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--disable-quic", "--enable-unsafe-webgpu"],
+      "--disable-sync", "--disable-quic", ...(webgpu ? ["--enable-unsafe-webgpu"] : [])],
   });
   return { browser, close: () => browser.close() };
 }

@@ -14,8 +14,9 @@ use crate::{js_error, Engine, WebConfig};
 #[wasm_bindgen]
 impl Engine {
     /// Times `warmup` + `steps` training steps of `config_json`'s model (see [`WebConfig`]) on the loaded data's
-    /// training rows, batches taken in file order and cycling; resolves to the step times in ms (after warm-up)
-    /// as a Float64Array. Each step is queued and then its loss statistics are read back, which waits for it.
+    /// training rows, batches taken in file order and cycling; resolves to JSON `{"times_ms": [...], "first_loss",
+    /// "mean_loss"}`: the step times after warm-up, the first batch's loss and the mean over every step (a check that
+    /// it trains). Each step is queued and then its loss statistics are read back, which waits for it.
     pub fn benchmark_steps(&self, config_json: &str, warmup: usize, steps: usize) -> Promise {
         let gpu = self.gpu;
         let state = self.state.clone();
@@ -36,17 +37,24 @@ impl Engine {
             trainer.network().prepare(gpu, &train, b).map_err(js_error)?;
             let batches = data.train.len() / b;
             let mut times = Vec::with_capacity(steps);
+            let mut first_loss = f64::NAN;
+            let mut stats = [0.0; 3];
             for i in 0..warmup + steps {
                 let offset = (i % batches.max(1)) * b;
                 let started = Instant::now();
                 let net = trainer.network();
                 net.train_step(gpu, &train, offset, b, lr).map_err(js_error)?;
-                net.peek_stats_async(gpu).await.map_err(js_error)?;
+                stats = net.peek_stats_async(gpu).await.map_err(js_error)?;
                 if i >= warmup {
                     times.push(started.elapsed().as_secs_f64() * 1e3);
                 }
+                if i == 0 {
+                    first_loss = f64::from(stats[0]) / f64::from(stats[2]).max(1.0);
+                }
             }
-            Ok(js_sys::Float64Array::from(&times[..]).into())
+            let mean_loss = f64::from(stats[0]) / f64::from(stats[2]).max(1.0);
+            let json = serde_json::json!({ "times_ms": times, "first_loss": first_loss, "mean_loss": mean_loss });
+            Ok(JsValue::from_str(&json.to_string()))
         })
     }
 

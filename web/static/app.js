@@ -50,6 +50,11 @@ async function boot() {
     return;
   }
   try {
+    // Asked first so the message names the browser's refusal (wgtrain's own error speaks of native drivers).
+    if (!(await navigator.gpu.requestAdapter())) {
+      noWebGpu("the browser offers no WebGPU adapter: WebGPU is turned off, or this GPU is on its blocklist");
+      return;
+    }
     await init();
     engine = await start();
   } catch (e) {
