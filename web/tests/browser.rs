@@ -321,3 +321,38 @@ async fn engine_trains_xor_and_its_download_loads() {
     let probs = js_sys::Float32Array::new(&probs).to_vec();
     assert!(probs[1] > 0.5, "x·y > 0 is class 1: {probs:?}");
 }
+
+/// A CSV through the page's engine: the CLI's reader and preprocessor (a text column one-hot encoded, numbers
+/// standardised, text labels), trained, and the download carries the preprocessing; a malformed file is refused
+/// with the line named.
+#[wasm_bindgen_test]
+async fn engine_trains_on_a_csv_with_a_text_column() {
+    let engine = wgtrain_web::Engine::create().await.expect("the browser's WebGPU adapter");
+    let mut rng = Rng::new(9);
+    let mut csv = String::from("x,colour,label\n");
+    for _ in 0..600 {
+        let x = rng.uniform(-3.0, 3.0);
+        let red = rng.next_u64() % 2 == 0;
+        // The class needs both columns: the sign of x, flipped for red rows.
+        let label = if (x > 0.0) != red { "yes" } else { "no" };
+        csv.push_str(&format!("{x},{},{label}\n", if red { "red" } else { "blue" }));
+    }
+    let summary = engine.load_csv(csv.as_bytes(), "colours.csv", "", 0.25).expect("csv");
+    assert!(summary.contains("\"features\":3"), "x plus two one-hot colour columns: {summary}");
+    let config = r#"{"hidden":[16],"activation":"relu","optimizer":"adam","lr":0.02,"schedule":"cosine:2000:0",
+        "schedule_per":"step","batch_size":32,"epochs":40,"seed":1}"#;
+    let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(String)>::new(|_: String| {});
+    let result = JsFuture::from(engine.train(config, ignore.as_ref().unchecked_ref::<js_sys::Function>().clone()))
+        .await
+        .expect("training");
+    let summary: serde_json::Value = serde_json::from_str(&result.as_string().unwrap()).unwrap();
+    let accuracy = summary["test_accuracy"].as_f64().expect("an accuracy");
+    assert!(accuracy >= 0.9, "csv test accuracy {accuracy}: {summary}");
+    let bytes = JsFuture::from(engine.model_bytes()).await.expect("model bytes");
+    let saved = SavedModel::from_bytes(Path::new("m.safetensors"), &js_sys::Uint8Array::new(&bytes).to_vec()).unwrap();
+    assert_eq!(saved.classes, Some(vec!["no".to_string(), "yes".to_string()]));
+    assert!(saved.preprocessor.is_some(), "the model carries the CSV preprocessing");
+    let err = engine.load_csv(b"a,b\n1,2\n3\n", "bad.csv", "", 0.2).expect_err("a short row");
+    let message = format!("{:?}", err);
+    assert!(message.contains("bad.csv") && message.contains("line 3"), "{message}");
+}
