@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use wgtrain::data::idx::read_mnist_dir;
+use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::{DeviceData, Network, NetworkGroup};
 use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
-use wgtrain::rng::Rng;
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, Tensor};
 
 const WARMUP: usize = 20;

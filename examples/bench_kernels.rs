@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
+use wgtrain::internal::rng::Rng;
 use wgtrain::matmul_wgsl::{MatmulConfig, Pass};
 use wgtrain::ops::matmul::{matmul_forward, matmul_variant, MatmulOperands, MatmulShape};
 use wgtrain::ops::tune::candidates;
-use wgtrain::rng::Rng;
 use wgtrain::{Activation, Gpu, Tensor};
 
 /// Timed runs per shape stop after this much time (or `MAX_RUNS`), but never before `MIN_RUNS`.

@@ -8,9 +8,9 @@ mod support;
 
 use std::time::Instant;
 
+use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
-use wgtrain::rng::Rng;
 use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig};
 

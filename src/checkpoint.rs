@@ -9,6 +9,7 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::internal::atomic_file::write_atomic;
 
 /// One f32 tensor in row-major order: `data.len()` = product of `shape` (1 for a scalar).
@@ -34,7 +35,13 @@ struct RawInfo {
 }
 
 /// Writes `tensors` (F32, little-endian) and string `metadata` to `path` atomically.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn save_tensors(path: &Path, tensors: &[NamedTensor], metadata: &BTreeMap<String, String>) -> Result<()> {
+    write_atomic(path, &encode_tensors(path, tensors, metadata)?)
+}
+
+/// The safetensors bytes [`save_tensors`] writes (a download in a browser); `path` only names the file in errors.
+pub fn encode_tensors(path: &Path, tensors: &[NamedTensor], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
     let mut seen = BTreeSet::new();
     for t in tensors {
         if t.name == "__metadata__" || !seen.insert(t.name.as_str()) {
@@ -57,7 +64,7 @@ pub fn save_tensors(path: &Path, tensors: &[NamedTensor], metadata: &BTreeMap<St
     let meta: Option<HashMap<String, String>> =
         (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     let buf = safetensors::serialize(views, meta).map_err(encode_err)?;
-    write_atomic(path, &canonical_header(buf))
+    Ok(canonical_header(buf))
 }
 
 /// Rewrites the JSON header with every object's keys sorted, so the same tensors and metadata give the same bytes:
@@ -79,11 +86,17 @@ fn canonical_header(buf: Vec<u8>) -> Vec<u8> {
 }
 
 /// Reads an F32-only safetensors file; tensors come back sorted by name, with the `__metadata__` map.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn load_tensors(path: &Path) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let infos = check_header(path, &bytes)?;
+    decode_tensors(path, &bytes)
+}
+
+/// Parses the bytes of an F32-only safetensors file, as [`load_tensors`]; `path` only names the file in errors.
+pub fn decode_tensors(path: &Path, bytes: &[u8]) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>)> {
+    let infos = check_header(path, bytes)?;
     // The crate re-validates what we did not: offsets contiguous from 0 and no trailing bytes.
-    let (n, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+    let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
         let location = match &e {
             SafeTensorError::InvalidOffset(name) => Some(name.clone()),
             _ => None,

@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+#[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::shaders::Shader;
 
 /// How long a wait on the device may take before it is reported as a hang instead of blocking forever.
+#[cfg(not(target_arch = "wasm32"))]
 const WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What wgtrain reports about the adapter it runs on.
@@ -384,7 +386,8 @@ impl Gpu {
             modules: Mutex::new(HashMap::new()),
             tuned: Mutex::new(std::collections::BTreeMap::new()),
             matmul: opts.matmul.clone(),
-            tune: opts.tune,
+            // Timing candidates waits on each launch, which a browser cannot do: there the heuristic default runs.
+            tune: opts.tune && cfg!(not(target_arch = "wasm32")),
             tuning_loaded: std::sync::Once::new(),
             subgroups,
             placeholders,
@@ -409,7 +412,7 @@ impl Gpu {
         self.subgroups
     }
 
-    /// Whether matmul variants are tuned on this device (`GpuOptions::tune`).
+    /// Whether matmul variants are tuned on this device (`GpuOptions::tune`; never in a browser).
     pub fn tuning_enabled(&self) -> bool {
         self.tune
     }
@@ -470,6 +473,8 @@ impl Gpu {
     /// Writes the driver's compiled pipelines to disk so the next process starts faster; failures only log,
     /// since the cache is an optimisation.
     pub fn save_pipeline_cache(&self) {
+        // A browser's device has no pipeline cache to save.
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some((cache, path)) = &self.pipeline_cache {
             if let Some(data) = cache.get_data() {
                 if let Some(dir) = path.parent() {
@@ -483,12 +488,25 @@ impl Gpu {
     }
 
     /// Compiles `entries` (shader, entry point, constants) on several threads at once, so the first step does not
-    /// wait on the driver's shader compiler one pipeline after another.
+    /// wait on the driver's shader compiler one pipeline after another. In a browser, one after the other: there
+    /// are no threads, and the browser compiles pipelines in the background anyway.
     pub fn precompile(&self, entries: &[(Shader, &'static str, Constants)]) -> Result<()> {
         // Each module once, up front, so the threads do not parse the same source twice.
         for (shader, _, _) in entries {
             self.module(shader)?;
         }
+        self.compile_entries(entries)
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn compile_entries(&self, entries: &[(Shader, &'static str, Constants)]) -> Result<()> {
+        entries
+            .iter()
+            .try_for_each(|(shader, entry, constants)| self.compiled_entry(shader, entry, constants).map(drop))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn compile_entries(&self, entries: &[(Shader, &'static str, Constants)]) -> Result<()> {
         // A shared queue rather than fixed chunks: the kernels differ in cost by a factor of fifty.
         let next = std::sync::atomic::AtomicUsize::new(0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, entries.len().max(1));

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::internal::atomic_file::write_atomic;
 
 /// The measurements of one epoch.
@@ -51,6 +52,7 @@ impl History {
     }
 
     /// Writes [`History::to_json`] to `path` atomically (temporary file + rename).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn write_json(&self, path: &Path) -> Result<()> {
         let mut json = self.to_json();
         json.push('\n');
@@ -64,6 +66,7 @@ impl History {
     }
 
     /// Reads a history file written by [`History::write_json`].
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read_json(path: &Path) -> Result<History> {
         let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         History::from_json(&json, path)

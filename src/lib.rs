@@ -74,6 +74,7 @@ pub mod reference;
 pub mod saved;
 pub mod schedule;
 pub mod shaders;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod sweep;
 pub mod tensor;
 pub mod texture;
@@ -82,12 +83,10 @@ mod train_config;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
-pub use gpu::{list_adapters, AdapterSummary, Gpu, GpuOptions, LimitsMode};
+#[cfg(not(target_arch = "wasm32"))]
+pub use gpu::list_adapters;
+pub use gpu::{list_adapters_async, AdapterSummary, Gpu, GpuOptions, LimitsMode};
 pub use kernel::{Dispatch, Kernel};
 pub use ops::loss::Loss;
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use tensor::{Tensor, View};
-
-// The paths these helpers had before they moved into `internal`, for code written against them.
-#[doc(hidden)]
-pub use internal::{atomic_file, plateau, rng};

@@ -1,11 +1,10 @@
 //! A dependency-free SVG of the training curves: loss per epoch and, when recorded, accuracy per epoch.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use crate::error::Result;
 use crate::history::{EpochRecord, History};
-use crate::internal::atomic_file::write_atomic;
+#[cfg(not(target_arch = "wasm32"))]
+use {crate::error::Result, crate::internal::atomic_file::write_atomic, std::path::Path};
 
 const PANEL_W: f64 = 480.0;
 const PANEL_H: f64 = 340.0;
@@ -54,6 +53,7 @@ pub fn history_svg(history: &History) -> String {
 }
 
 /// Writes [`history_svg`] to `path` atomically.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn write_svg(path: &Path, history: &History) -> Result<()> {
     write_atomic(path, history_svg(history).as_bytes())
 }

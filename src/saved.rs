@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::checkpoint::{load_tensors, save_tensors, NamedTensor};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::checkpoint::load_tensors;
+use crate::checkpoint::{decode_tensors, encode_tensors, NamedTensor};
 use crate::data::normalize::Normalizer;
 use crate::data::preprocess::{Encoding, Preprocessor, TargetEncoding};
 use crate::error::{Error, Result};
@@ -43,12 +45,23 @@ fn layer_names(i: usize) -> (String, String) {
 
 impl SavedModel {
     /// Writes the model to `path` (temporary file, then rename).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, path: &Path) -> Result<()> {
         self.save_with(path, Vec::new(), BTreeMap::new())
     }
 
     /// Writes the model plus `extra` tensors and metadata (a resumable checkpoint) in one atomic file.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn save_with(&self, path: &Path, extra: Vec<NamedTensor>, extra_meta: BTreeMap<String, String>) -> Result<()> {
+        crate::internal::atomic_file::write_atomic(path, &self.encode(path, extra, extra_meta)?)
+    }
+
+    /// The bytes [`SavedModel::save`] writes (the web page's download); `name` only names the file in errors.
+    pub fn to_bytes(&self, name: &Path) -> Result<Vec<u8>> {
+        self.encode(name, Vec::new(), BTreeMap::new())
+    }
+
+    fn encode(&self, path: &Path, extra: Vec<NamedTensor>, extra_meta: BTreeMap<String, String>) -> Result<Vec<u8>> {
         self.model.validate()?;
         let layout = self.model.layout();
         if self.params.len() != layout.len {
@@ -85,12 +98,19 @@ impl SavedModel {
         }
         tensors.extend(extra);
         meta.extend(extra_meta);
-        save_tensors(path, &tensors, &meta)
+        encode_tensors(path, &tensors, &meta)
     }
 
     /// Reads a model written by [`SavedModel::save`].
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn load(path: &Path) -> Result<Self> {
-        let (tensors, meta) = load_tensors(path)?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Parses the bytes of a model file, as [`SavedModel::load`]; `path` only names the file in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let (tensors, meta) = decode_tensors(path, bytes)?;
         let field = |key: &str| -> Result<&String> {
             meta.get(key).ok_or_else(|| {
                 Error::parse(path, Some(format!("metadata {key:?}")), "missing; not a wgtrain model file")
@@ -227,6 +247,7 @@ pub fn pack_named(path: &Path, model: &MlpConfig, tensors: &[NamedTensor]) -> Re
 }
 
 /// Loads only the weights from `path` for `model` (the CLI's --init).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn load_weights(path: &Path, model: &MlpConfig) -> Result<Vec<f32>> {
     let (tensors, _) = load_tensors(path)?;
     pack_named(path, model, &tensors)

@@ -2,10 +2,10 @@
 
 mod common;
 use common::*;
+use wgtrain::internal::rng::Rng;
 use wgtrain::ops::gather::gather_rows;
 use wgtrain::ops::step::{StepBuffer, StepScalars};
 use wgtrain::reference::gather as reference;
-use wgtrain::rng::Rng;
 use wgtrain::Tensor;
 
 fn check(src_rows: usize, cols: usize, rows: usize, offset: usize, seed: u64) {
@@ -63,7 +63,7 @@ fn gather_rows_beyond_65535_workgroups() {
 fn gather_rows_assembles_a_batch_from_chunks() {
     let (n, cols, rows) = (103, 7, 41);
     let src = uniform(9, n * cols, -1.0, 1.0);
-    let indices = wgtrain::rng::Rng::new(3).permutation(n);
+    let indices = wgtrain::internal::rng::Rng::new(3).permutation(n);
     let ti = Tensor::from_u32(gpu(), "indices", &indices).unwrap();
     let to = zeros(rows * cols);
     let step = StepBuffer::new(gpu(), &StepScalars { batch_offset: 50, ..Default::default() }).unwrap();

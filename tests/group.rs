@@ -4,8 +4,8 @@
 
 mod common;
 use common::*;
+use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
-use wgtrain::rng::Rng;
 use wgtrain::schedule::{LrSchedule, Schedule, SchedulePer};
 use wgtrain::train::{EarlyStopping, GroupMember, GroupTrainer, Monitor, StopReason, TrainConfig, Trainer};
 use wgtrain::{Activation, Loss, OptimizerConfig, OptimizerKind};

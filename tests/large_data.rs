@@ -2,9 +2,9 @@
 
 mod common;
 use common::*;
+use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
-use wgtrain::rng::Rng;
 use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Loss, OptimizerConfig};
 

@@ -2,10 +2,10 @@
 
 mod common;
 use common::*;
+use wgtrain::internal::rng::Rng;
 use wgtrain::ops::loss::{loss, loss_models, weighted_cross_entropy, weighted_cross_entropy_models};
 use wgtrain::ops::Models;
 use wgtrain::reference::loss as reference;
-use wgtrain::rng::Rng;
 use wgtrain::Loss;
 
 /// Per-row sums run in the same order as the twin; exp/log on the GPU are within a few ulp, and losses are O(10)

@@ -141,7 +141,7 @@ fn class_weights_lift_a_rare_class() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // 90% "common", 10% "rare", overlapping: unweighted training favours "common"; balanced recalls more "rare".
-    let mut rng = wgtrain::rng::Rng::new(11);
+    let mut rng = wgtrain::internal::rng::Rng::new(11);
     let mut s = String::from("x,colour,label\n");
     for i in 0..400 {
         let rare = i % 10 == 0;

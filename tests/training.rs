@@ -3,10 +3,10 @@
 
 mod common;
 use common::*;
+use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::reference::network::loss_and_gradient;
 use wgtrain::reference::trainer;
-use wgtrain::rng::Rng;
 use wgtrain::schedule::{BatchGrowth, LrSchedule, Schedule, SchedulePer};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig, Trainer};
 use wgtrain::{Activation, Loss, OptimizerConfig};

@@ -41,6 +41,7 @@ impl Default for CsvOptions {
 }
 
 /// Reads a CSV file into a [`Dataset`]; see [`read_csv_str`] for the format rules.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
     if path.is_dir() {
         return Err(Error::parse(path, None, "is a directory, expected a CSV file"));

@@ -1,7 +1,9 @@
 //! MNIST IDX files (u8 images and labels), plain or gzip-compressed.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(not(target_arch = "wasm32"))]
+use std::path::PathBuf;
 
 use super::Dataset;
 use crate::error::{Error, Result};
@@ -12,11 +14,17 @@ const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// Reads a whole file, gunzipping it when it starts with the gzip magic bytes (the name is not trusted).
+#[cfg(not(target_arch = "wasm32"))]
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     if path.is_dir() {
         return Err(Error::parse(path, None, "is a directory, expected an IDX file"));
     }
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    maybe_gunzip(path, raw)
+}
+
+/// The IDX bytes of a file's contents, gunzipped when they start with the gzip magic bytes.
+fn maybe_gunzip(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }
@@ -98,26 +106,40 @@ fn parse_idx<'a>(path: &Path, bytes: &'a [u8], magic: u32, what: &str) -> Result
 }
 
 /// Reads an IDX image file: (pixels scaled to [0, 1] row-major [n, rows*cols], n, rows*cols).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_idx_images(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
-    let bytes = read_bytes(path)?;
+    parse_idx_images(path, read_bytes(path)?)
+}
+
+/// Parses IDX image bytes (plain or gzipped), as [`read_idx_images`]; `path` only names the file in errors.
+pub fn parse_idx_images(path: &Path, raw: Vec<u8>) -> Result<(Vec<f32>, usize, usize)> {
+    let bytes = maybe_gunzip(path, raw)?;
     let (dims, data) = parse_idx(path, &bytes, IMAGES_MAGIC, "u8 images [n, rows, cols]")?;
     let pixels = data.iter().map(|&p| f32::from(p) / 255.0).collect();
     Ok((pixels, dims[0], dims[1] * dims[2]))
 }
 
 /// Reads an IDX label file.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read_bytes(path)?;
+    parse_idx_labels(path, read_bytes(path)?)
+}
+
+/// Parses IDX label bytes (plain or gzipped), as [`read_idx_labels`]; `path` only names the file in errors.
+pub fn parse_idx_labels(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
+    let bytes = maybe_gunzip(path, raw)?;
     let (_, data) = parse_idx(path, &bytes, LABELS_MAGIC, "u8 labels [n]")?;
     Ok(data.to_vec())
 }
 
 /// The first of `name` and `name.gz` present in `dir`.
+#[cfg(not(target_arch = "wasm32"))]
 fn find(dir: &Path, name: &str) -> Option<PathBuf> {
     [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file())
 }
 
 /// Loads one images/labels pair as a digit dataset; None when neither file exists.
+#[cfg(not(target_arch = "wasm32"))]
 fn load_pair(dir: &Path, images: &str, labels: &str) -> Result<Option<(Dataset, PathBuf)>> {
     let (image_path, label_path) = match (find(dir, images), find(dir, labels)) {
         (None, None) => return Ok(None),
@@ -128,28 +150,35 @@ fn load_pair(dir: &Path, images: &str, labels: &str) -> Result<Option<(Dataset, 
             return Err(Error::parse(dir, None, reason));
         }
     };
-    let (features, n, n_features) = read_idx_images(&image_path)?;
-    let labels = read_idx_labels(&label_path)?;
+    let dataset = digits(&image_path, read_bytes(&image_path)?, &label_path, read_bytes(&label_path)?)?;
+    Ok(Some((dataset, image_path)))
+}
+
+/// A digit dataset from the contents of an images file and a labels file (plain or gzipped IDX), with the feature
+/// and class names [`read_mnist_dir`] gives; the paths only name the files in errors (files fetched by the web page).
+pub fn digits(image_path: &Path, images: Vec<u8>, label_path: &Path, labels: Vec<u8>) -> Result<Dataset> {
+    let (features, n, n_features) = parse_idx_images(image_path, images)?;
+    let labels = parse_idx_labels(label_path, labels)?;
     if labels.len() != n {
         let reason = format!("has {} labels but {} has {n} images", labels.len(), image_path.display());
-        return Err(Error::parse(&label_path, None, reason));
+        return Err(Error::parse(label_path, None, reason));
     }
     if let Some(i) = labels.iter().position(|&l| l > 9) {
         let reason = format!("label {} is not a digit 0-9", labels[i]);
-        return Err(Error::parse(&label_path, Some(format!("sample {i}")), reason));
+        return Err(Error::parse(label_path, Some(format!("sample {i}")), reason));
     }
-    let dataset = Dataset {
+    Ok(Dataset {
         features,
         n_features,
         targets: labels.iter().map(|&l| f32::from(l)).collect(),
         classes: Some((0..10).map(|d| d.to_string()).collect()),
         feature_names: (0..n_features).map(|i| format!("pixel{i}")).collect(),
         target_name: "label".to_string(),
-    };
-    Ok(Some((dataset, image_path)))
+    })
 }
 
 /// Reads the MNIST training set (required) and test set (optional) from a directory of IDX files.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_mnist_dir(dir: &Path) -> Result<(Dataset, Option<Dataset>)> {
     if !dir.is_dir() {
         if dir.exists() {
@@ -174,6 +203,7 @@ pub fn read_mnist_dir(dir: &Path) -> Result<(Dataset, Option<Dataset>)> {
 }
 
 /// Writes an uncompressed IDX file from a magic number, dimensions and data.
+#[cfg(not(target_arch = "wasm32"))]
 fn write_idx(path: &Path, magic: u32, dims: &[usize], data: &[u8]) -> Result<()> {
     let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     if expected != Some(data.len()) {
@@ -190,11 +220,13 @@ fn write_idx(path: &Path, magic: u32, dims: &[usize], data: &[u8]) -> Result<()>
 }
 
 /// Writes `n` images of `rows` x `cols` u8 pixels as an uncompressed IDX file.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn write_idx_images(path: &Path, n: usize, rows: usize, cols: usize, pixels: &[u8]) -> Result<()> {
     write_idx(path, IMAGES_MAGIC, &[n, rows, cols], pixels)
 }
 
 /// Writes u8 labels as an uncompressed IDX file.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn write_idx_labels(path: &Path, labels: &[u8]) -> Result<()> {
     write_idx(path, LABELS_MAGIC, &[labels.len()], labels)
 }

@@ -69,12 +69,19 @@ impl Table {
 }
 
 /// Reads a CSV file as a [`Table`]; see [`read_table_str`] for the format rules.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_table(path: &Path) -> Result<Table> {
     if path.is_dir() {
         return Err(Error::parse(path, None, "is a directory, expected a CSV file"));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
+    read_table_bytes(&bytes, path)
+}
+
+/// Parses the bytes of a CSV file (UTF-8 required) as [`read_table`] does; `path` only names the file in errors
+/// (a file dropped on the web page).
+pub fn read_table_bytes(bytes: &[u8], path: &Path) -> Result<Table> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
         Error::parse(path, Some(format!("line {line}")), "the file is not valid UTF-8 text; re-save it as UTF-8")
     })?;

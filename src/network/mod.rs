@@ -19,7 +19,10 @@ mod plan;
 
 use buffers::{BatchBuffers, Parameters, PlanCache, PlanKind};
 
+// Model-batched groups serve the native sweep trainer (blocking read-backs).
+#[cfg(not(target_arch = "wasm32"))]
 mod group;
+#[cfg(not(target_arch = "wasm32"))]
 pub use group::NetworkGroup;
 pub use plan::layer_matmuls;
 
@@ -176,6 +179,7 @@ impl Network {
     /// Times each kernel of a training step on batches of `rows` by running it alone `repeats` times; returns
     /// (shader file, entry point, median milliseconds) in plan order. Diagnostic: it waits after every launch, and
     /// repeating the optimizer launch changes the parameters.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn profile_step(
         &mut self,
         gpu: &Gpu,

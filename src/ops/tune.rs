@@ -5,18 +5,22 @@
 //!
 //! Every variant sums over k in the same order (see `matmul_wgsl`), so the choice never changes results.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Instant;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::gpu::{cache_dir, Gpu, KernelFamily};
+use crate::gpu::{Gpu, KernelFamily};
 use crate::matmul_wgsl::{cpu_configs, gpu_configs, MatmulConfig, MatmulVariant, Operands, Pass};
-use crate::ops::activation::Activation;
-use crate::ops::matmul_kernel::{epilogue_constants, matmul_variant, MatmulOperands, MatmulShape};
-use crate::tensor::Tensor;
+use crate::ops::matmul_kernel::MatmulShape;
+#[cfg(not(target_arch = "wasm32"))]
+use {
+    crate::gpu::cache_dir,
+    crate::ops::activation::Activation,
+    crate::ops::matmul_kernel::{epilogue_constants, matmul_variant, MatmulOperands},
+    crate::tensor::Tensor,
+    std::collections::BTreeMap,
+    std::path::PathBuf,
+    std::time::Instant,
+};
 
 /// A tuned choice: the shape class, the config and the throughput measured for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +32,7 @@ pub struct Choice {
 }
 
 /// The on-disk form of the tuning cache of one adapter.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Serialize, Deserialize)]
 struct CacheFile {
     version: u32,
@@ -35,6 +40,7 @@ struct CacheFile {
     choices: BTreeMap<String, Choice>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 const CACHE_VERSION: u32 = 1;
 
 /// Powers of two bound a shape class: products within a factor of two of each other share a choice.
@@ -133,15 +139,25 @@ pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
         gpu.set_tuned_choice(&key, &default.name());
         return Ok(Some(default));
     }
-    load_cache_once(gpu);
-    if let Some(c) = remembered(gpu) {
-        return Ok(Some(c));
+    #[cfg(target_arch = "wasm32")]
+    {
+        // Not reached: a browser's device never tunes (see `Gpu::tuning_enabled`).
+        Ok(Some(default))
     }
-    Ok(tune(gpu, s)?.map(|(config, _)| config))
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        load_cache_once(gpu);
+        if let Some(c) = remembered(gpu) {
+            return Ok(Some(c));
+        }
+        Ok(tune(gpu, s)?.map(|(config, _)| config))
+    }
 }
 
 /// Times every candidate on `s`, keeps the fastest for its shape class (in memory and in the cache file), and
-/// returns it with its GFLOP/s; None when no generated variant computes the shape.
+/// returns it with its GFLOP/s; None when no generated variant computes the shape. Native only: it times launches
+/// by waiting on each.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
     let cands = candidates(gpu, s);
     if cands.is_empty() {
@@ -198,11 +214,13 @@ pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
 }
 
 /// The adapter as the cache file records it: a foreign file (another adapter or driver) is ignored.
+#[cfg(not(target_arch = "wasm32"))]
 fn adapter_id(gpu: &Gpu) -> String {
     let a = gpu.adapter();
     format!("{} | {} | {} | {}", a.name, a.backend, a.device_type, a.driver)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn cache_path(gpu: &Gpu) -> Option<PathBuf> {
     let id: String = adapter_id(gpu)
         .chars()
@@ -212,6 +230,7 @@ fn cache_path(gpu: &Gpu) -> Option<PathBuf> {
     Some(cache_dir()?.join(format!("tune-{short}.json")))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn read_cache(gpu: &Gpu) -> Option<CacheFile> {
     let path = cache_path(gpu)?;
     let bytes = std::fs::read(&path).ok()?;
@@ -229,6 +248,7 @@ fn read_cache(gpu: &Gpu) -> Option<CacheFile> {
 }
 
 /// Reads the cache file into the device's memory once per device.
+#[cfg(not(target_arch = "wasm32"))]
 fn load_cache_once(gpu: &Gpu) {
     gpu.once_tuning_loaded(|| {
         if let Some(file) = read_cache(gpu) {
@@ -243,6 +263,7 @@ fn load_cache_once(gpu: &Gpu) {
 
 /// Adds one choice to the cache file (read, merge, write atomically); failures only warn, the cache being an
 /// optimisation.
+#[cfg(not(target_arch = "wasm32"))]
 fn save_choice(gpu: &Gpu, key: &str, choice: Choice) {
     let Some(path) = cache_path(gpu) else { return };
     let mut file = read_cache(gpu).unwrap_or(CacheFile {

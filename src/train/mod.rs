@@ -1,11 +1,14 @@
 //! The trainer: epochs of shuffled mini-batches on the device, learning-rate and batch-size schedules, validation,
 //! early stopping and the history. Loss and accuracy accumulate on the GPU and are read once per epoch.
 
+// Groups train many models for `wgtrain sweep`: a native command line feature.
+#[cfg(not(target_arch = "wasm32"))]
 mod group;
 mod progress;
 
 pub use crate::batches::epoch_order;
 pub use crate::train_config::{EarlyStopping, Monitor, TrainConfig};
+#[cfg(not(target_arch = "wasm32"))]
 pub use group::{
     group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, DEFAULT_GROUP_BYTES,
 };
@@ -13,7 +16,8 @@ pub use progress::Progress;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+
+use web_time::Instant;
 
 use crate::batches::EpochBatches;
 use crate::error::{Error, Result};

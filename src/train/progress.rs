@@ -32,9 +32,16 @@ pub struct Progress {
 }
 
 impl Trainer<'_> {
-    /// The run's position and counters, for a checkpoint (waits for queued steps).
+    /// The run's position and counters, for a checkpoint; blocks until queued steps are done (see
+    /// [`Trainer::progress_async`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn progress(&self) -> Result<Progress> {
-        let stats = self.net.peek_stats(self.gpu)?;
+        pollster::block_on(self.progress_async())
+    }
+
+    /// The run's position and counters, for a checkpoint, once queued steps are done.
+    pub async fn progress_async(&self) -> Result<Progress> {
+        let stats = self.net.peek_stats_async(self.gpu).await?;
         Ok(Progress {
             rng: self.rng.state(),
             epoch_start_rng: self.epoch_start_rng,

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::sync::{Mutex, OnceLock};
 
 use wgtrain::gpu::KernelFamily;
-use wgtrain::rng::Rng;
+use wgtrain::internal::rng::Rng;
 use wgtrain::{Activation, Gpu, GpuOptions, Tensor};
 
 /// Every activation, with a leaky slope other than torch's default so the slope is exercised.

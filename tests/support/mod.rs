@@ -26,7 +26,7 @@ pub fn stderr(o: &Output) -> String {
 
 /// A CSV of three well-separated 2-D clusters with string labels, `n` rows, seeded.
 pub fn clusters_csv(n: usize, seed: u64) -> String {
-    let mut rng = wgtrain::rng::Rng::new(seed);
+    let mut rng = wgtrain::internal::rng::Rng::new(seed);
     let names = ["setosa", "virginica", "versicolor"];
     let centres = [(0.0, 0.0), (3.0, 3.0), (0.0, 3.0)];
     let mut s = String::from("x1,x2,species\n");
@@ -58,7 +58,7 @@ pub fn linear_csv() -> String {
 /// A penguins-like table of `n` rows (seeded): text columns island and sex, four measurements, the species last;
 /// about 4% of feature cells are gaps written as "", NA or ?, and the species depends on measurements and island.
 pub fn penguins_csv(n: usize, seed: u64) -> String {
-    let mut rng = wgtrain::rng::Rng::new(seed);
+    let mut rng = wgtrain::internal::rng::Rng::new(seed);
     // species, islands, bill length, bill depth, flipper, mass (means)
     let species = [
         ("Adelie", ["Torgersen", "Biscoe", "Dream"], 38.8, 18.3, 190.0, 3700.0),
@@ -92,7 +92,7 @@ pub fn penguins_csv(n: usize, seed: u64) -> String {
 /// A house-price table of `n` rows (seeded): a text neighbourhood, area, rooms, a gap now and then, and a price
 /// around 10⁵ that is linear in them plus noise.
 pub fn houses_csv(n: usize, seed: u64) -> String {
-    let mut rng = wgtrain::rng::Rng::new(seed);
+    let mut rng = wgtrain::internal::rng::Rng::new(seed);
     let hoods = [("Old Town", 30_000.0), ("Harbour", 10_000.0), ("Hillside", -15_000.0)];
     let mut s = String::from("neighbourhood,area_m2,rooms,price\n");
     for _ in 0..n {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use wgtrain::atomic_file::{check_writable, write_atomic};
+use wgtrain::internal::atomic_file::{check_writable, write_atomic};
 use wgtrain::metrics::{argmax, classification, regression, softmax};
 use wgtrain::saved::SavedModel;
 use wgtrain::train::Trainer;

@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use wgtrain::atomic_file::check_writable;
 use wgtrain::data::csv::TargetKind;
+use wgtrain::internal::atomic_file::check_writable;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
 use wgtrain::saved::{load_weights, SavedModel};
@@ -151,7 +151,7 @@ fn finish(args: &SweepArgs, results: &mut [ConfigResult]) -> Result<()> {
         sweep::write_results(p, results)?;
     }
     if let Some(p) = &args.plot {
-        wgtrain::atomic_file::write_atomic(p, sweep::curves_svg(results, 10).as_bytes())?;
+        wgtrain::internal::atomic_file::write_atomic(p, sweep::curves_svg(results, 10).as_bytes())?;
     }
     Ok(())
 }

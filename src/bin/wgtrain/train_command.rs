@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use wgtrain::atomic_file::check_writable;
 use wgtrain::data::csv::TargetKind;
 use wgtrain::data::normalize::Normalizer;
 use wgtrain::data::preprocess::Preprocessor;
 use wgtrain::data::Dataset;
 use wgtrain::history::History;
+use wgtrain::internal::atomic_file::check_writable;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
 use wgtrain::saved::{load_weights, SavedModel};

@@ -1,0 +1,452 @@
+//! wgtrain in the browser: what the training page (web/static) calls through wasm-bindgen. The page picks a data
+//! set (the bundled MNIST subset fetched as files, XOR, or a dropped CSV read by the CLI's own reader), trains with
+//! wgtrain's async API on the visitor's WebGPU adapter, charts the epochs, predicts drawn digits and downloads the
+//! model as the safetensors file `wgtrain train --save` writes.
+//!
+//! Nothing here blocks: every read-back is awaited, so the page stays responsive while the GPU trains.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use js_sys::Promise;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use wgtrain::data::preprocess::{usable_rows, PreprocessOptions, Preprocessor};
+use wgtrain::data::table::read_table_bytes;
+use wgtrain::data::{idx, split_indices, Dataset};
+use wgtrain::history::EpochRecord;
+use wgtrain::model::{init_params, Init, MlpConfig};
+use wgtrain::network::DeviceData;
+use wgtrain::saved::SavedModel;
+use wgtrain::schedule::{Schedule, SchedulePer};
+use wgtrain::train::{Event, TrainConfig, Trainer};
+use wgtrain::{Activation, Gpu, GpuOptions, Loss, OptimizerConfig, OptimizerKind};
+
+mod bench;
+pub mod xor;
+
+/// A wgtrain error as a JavaScript `Error` with wgtrain's message (it names the file, line, column or option).
+fn js_error(e: impl std::fmt::Display) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+/// A data set ready to train on: training and test rows, and how raw CSV columns were encoded.
+struct Loaded {
+    name: String,
+    train: Dataset,
+    test: Dataset,
+    preprocessor: Option<Preprocessor>,
+}
+
+/// What the page shows about a loaded data set.
+#[derive(Serialize)]
+struct DataSummary<'a> {
+    name: &'a str,
+    train_rows: usize,
+    test_rows: usize,
+    features: usize,
+    classes: Option<&'a [String]>,
+    task: &'static str,
+}
+
+impl Loaded {
+    fn summary(&self) -> String {
+        let s = DataSummary {
+            name: &self.name,
+            train_rows: self.train.len(),
+            test_rows: self.test.len(),
+            features: self.train.n_features,
+            classes: self.train.classes.as_deref(),
+            task: if self.train.classes.is_some() { "classification" } else { "regression" },
+        };
+        serde_json::to_string(&s).unwrap_or_default()
+    }
+
+    fn loss(&self) -> Loss {
+        if self.train.classes.is_some() {
+            Loss::CrossEntropy
+        } else {
+            Loss::Mse
+        }
+    }
+
+    fn outputs(&self) -> usize {
+        self.train.n_classes().unwrap_or(1)
+    }
+}
+
+/// The settings of the page's form, as JSON.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// relu, leaky_relu, tanh, sigmoid, gelu (the CLI's names).
+    pub activation: String,
+    /// sgd, adagrad, rmsprop, adam or adamw.
+    pub optimizer: String,
+    /// Base learning rate.
+    pub lr: f64,
+    /// A `--schedule` of the CLI (constant, cosine:T:MIN, step:K:GAMMA, plateau:PATIENCE:FACTOR, ...).
+    pub schedule: String,
+    /// What the schedule's counter counts: "step" or "epoch".
+    pub schedule_per: String,
+    /// Rows per mini-batch.
+    pub batch_size: usize,
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Seeds the initial weights and the shuffling.
+    pub seed: u64,
+}
+
+impl WebConfig {
+    fn train_config(&self, loss: Loss) -> wgtrain::Result<TrainConfig> {
+        let kind = OptimizerKind::parse(&self.optimizer)?;
+        let per = match self.schedule_per.as_str() {
+            "step" => SchedulePer::Step,
+            "epoch" => SchedulePer::Epoch,
+            other => return Err(wgtrain::Error::config("schedule_per", format!("{other:?}: expected step or epoch"))),
+        };
+        let schedule = Schedule { kind: Schedule::parse(&self.schedule)?, warmup: 0, per };
+        let config = TrainConfig {
+            schedule,
+            batch_size: Some(self.batch_size),
+            epochs: self.epochs,
+            seed: self.seed,
+            ..TrainConfig::new(loss, OptimizerConfig::new(kind, self.lr))
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// One epoch as the page charts it.
+#[derive(Serialize)]
+struct EpochReport<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    record: &'a EpochRecord,
+    steps: usize,
+    test_loss: f64,
+    test_accuracy: Option<f64>,
+}
+
+/// The outcome of a run.
+#[derive(Serialize)]
+struct RunSummary {
+    epochs: usize,
+    test_loss: f64,
+    test_accuracy: Option<f64>,
+    /// Median over epochs of the epoch's wall time divided by its steps, in ms (steps are queued without waiting,
+    /// so this is the throughput of the pipelined steps, read-back at the epoch's end included).
+    step_ms_median: f64,
+    stopped: bool,
+}
+
+/// A trained (or training) model and what it needs to predict and be saved.
+struct Session {
+    trainer: Trainer<'static>,
+    loss: Loss,
+    train: Dataset,
+    preprocessor: Option<Preprocessor>,
+}
+
+#[derive(Default)]
+struct State {
+    data: Option<Rc<Loaded>>,
+    /// None while a run or a request holds it.
+    session: Option<Session>,
+    training: bool,
+    session_in_use: bool,
+}
+
+/// The page's handle on wgtrain: one device on the browser's adapter, the loaded data and the last model.
+#[wasm_bindgen]
+pub struct Engine {
+    gpu: &'static Gpu,
+    state: Rc<RefCell<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Requests a device on the browser's WebGPU adapter; rejects with a message where there is none.
+#[wasm_bindgen]
+pub async fn start() -> Result<Engine, JsValue> {
+    Engine::create().await
+}
+
+impl Engine {
+    /// What [`start`] resolves to, for Rust callers (the browser tests).
+    pub async fn create() -> Result<Engine, JsValue> {
+        let gpu = Gpu::request(&GpuOptions::default()).await.map_err(js_error)?;
+        // The device lives as long as the page: trainers borrow it, and the page never drops its engine.
+        let gpu: &'static Gpu = Box::leak(Box::new(gpu));
+        Ok(Engine { gpu, state: Rc::default(), stop: Arc::new(AtomicBool::new(false)) })
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// The adapter, as `wgtrain devices` describes it.
+    pub fn adapter(&self) -> String {
+        self.gpu.adapter().to_string()
+    }
+
+    /// How the kernels read their inputs on this adapter (texture or buffer).
+    pub fn kernel_family(&self) -> String {
+        self.gpu.kernel_family().name().to_string()
+    }
+
+    /// MNIST from the contents of the four IDX files (plain or gzipped), as `wgtrain train --data DIR` reads them.
+    pub fn load_mnist(
+        &self,
+        train_images: Vec<u8>,
+        train_labels: Vec<u8>,
+        test_images: Vec<u8>,
+        test_labels: Vec<u8>,
+    ) -> Result<String, JsValue> {
+        let train = idx::digits(
+            Path::new("train-images-idx3-ubyte.gz"),
+            train_images,
+            Path::new("train-labels-idx1-ubyte.gz"),
+            train_labels,
+        )
+        .map_err(js_error)?;
+        let test = idx::digits(
+            Path::new("t10k-images-idx3-ubyte.gz"),
+            test_images,
+            Path::new("t10k-labels-idx1-ubyte.gz"),
+            test_labels,
+        )
+        .map_err(js_error)?;
+        self.set_data(Loaded { name: "mnist".into(), train, test, preprocessor: None })
+    }
+
+    /// Noisy XOR: points in [−1, 1]², class 1 where x·y > 0; `rows` for training and a quarter as many for test.
+    pub fn load_xor(&self, rows: usize, seed: u64) -> Result<String, JsValue> {
+        let train = xor::dataset(rows, seed);
+        let test = xor::dataset((rows / 4).max(1), seed.wrapping_add(1));
+        self.set_data(Loaded { name: "xor".into(), train, test, preprocessor: None })
+    }
+
+    /// A CSV file's bytes, read by the CLI's reader and encoded by its preprocessor (numeric columns standardised,
+    /// text columns one-hot), fitted on the training rows; `test_fraction` of the rows are held out for testing.
+    /// `target` names the target column ("" = the last).
+    pub fn load_csv(&self, bytes: &[u8], name: &str, target: &str, test_fraction: f64) -> Result<String, JsValue> {
+        let path = Path::new(name);
+        let table = read_table_bytes(bytes, path).map_err(js_error)?;
+        let opts = PreprocessOptions {
+            target: (!target.trim().is_empty()).then(|| target.trim().to_string()),
+            normalize: true,
+            ..PreprocessOptions::default()
+        };
+        let (table, _, _) = usable_rows(&table, &opts).map_err(js_error)?;
+        let (train_rows, test_rows) = split_indices(table.len(), test_fraction, 0).map_err(js_error)?;
+        let (train_t, test_t) = (table.subset(&train_rows), table.subset(&test_rows));
+        let pre = Preprocessor::fit(&train_t, &opts).map_err(js_error)?;
+        let (train, _) = pre.transform(&train_t, true).map_err(js_error)?;
+        let (test, _) = pre.transform(&test_t, true).map_err(js_error)?;
+        if test.is_empty() {
+            return Err(js_error(format!("{name}: no rows left for testing; raise the test fraction")));
+        }
+        self.set_data(Loaded { name: name.to_string(), train, test, preprocessor: Some(pre) })
+    }
+
+    fn set_data(&self, loaded: Loaded) -> Result<String, JsValue> {
+        let mut state = self.state.try_borrow_mut().map_err(|_| js_error("busy"))?;
+        if state.training {
+            return Err(js_error("a run is in progress; stop it first"));
+        }
+        let summary = loaded.summary();
+        state.data = Some(Rc::new(loaded));
+        state.session = None;
+        Ok(summary)
+    }
+
+    /// Trains a fresh model on the loaded data with `config_json` (see [`WebConfig`]); `on_event` receives JSON
+    /// strings: `{"type":"epoch_start",...}`, `{"type":"step",...}` (with the running loss a few times an epoch)
+    /// and `{"type":"epoch_end",...}` with the test loss and accuracy. Resolves to the run's summary as JSON.
+    pub fn train(&self, config_json: &str, on_event: js_sys::Function) -> Promise {
+        let gpu = self.gpu;
+        let state = self.state.clone();
+        let stop = self.stop.clone();
+        let config_json = config_json.to_string();
+        future_to_promise(async move {
+            let data = {
+                let mut s = state.try_borrow_mut().map_err(|_| js_error("busy"))?;
+                if s.training || s.session_in_use {
+                    return Err(js_error("a run or a request is already in progress"));
+                }
+                let data = s.data.clone().ok_or_else(|| js_error("no data set loaded"))?;
+                s.training = true;
+                s.session = None;
+                data
+            };
+            stop.store(false, Ordering::SeqCst);
+            let result = run(gpu, &data, &config_json, &on_event, stop).await;
+            let mut s = state.borrow_mut();
+            s.training = false;
+            let (session, summary) = result?;
+            s.session = Some(session);
+            Ok(JsValue::from_str(&serde_json::to_string(&summary).unwrap_or_default()))
+        })
+    }
+
+    /// Ends the current run after the step in flight; its model stays available.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// The trained model as the safetensors bytes `wgtrain train --save` writes (loads in `wgtrain eval`).
+    pub fn model_bytes(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let session = take_session(&state)?;
+            let params = session.trainer.params_async().await;
+            let saved = params.map(|params| SavedModel {
+                model: session.trainer.model().clone(),
+                loss: session.loss,
+                params,
+                classes: session.train.classes.clone(),
+                feature_names: session.train.feature_names.clone(),
+                target_name: session.train.target_name.clone(),
+                normalizer: None,
+                preprocessor: session.preprocessor.clone(),
+            });
+            put_session(&state, session);
+            let bytes = saved.and_then(|m| m.to_bytes(Path::new("model.safetensors"))).map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    /// The model's outputs for one row of features (for a classifier, softmax probabilities per class).
+    pub fn predict(&self, features: Vec<f32>) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let mut session = take_session(&state)?;
+            let out = match session.trainer.upload(&features, &[0.0]) {
+                Ok(row) => session.trainer.predict_async(&row).await,
+                Err(e) => Err(e),
+            };
+            let loss = session.loss;
+            put_session(&state, session);
+            let mut out = out.map_err(js_error)?;
+            if loss == Loss::CrossEntropy {
+                softmax(&mut out);
+            }
+            Ok(js_sys::Float32Array::from(&out[..]).into())
+        })
+    }
+}
+
+/// Takes the trained model out of the state for an awaited use (put back with [`put_session`]), so that no
+/// `RefCell` borrow is held while the GPU works and the page can call in meanwhile.
+fn take_session(state: &RefCell<State>) -> Result<Session, JsValue> {
+    let mut s = state.try_borrow_mut().map_err(|_| js_error("busy"))?;
+    if s.training {
+        return Err(js_error("a run is in progress"));
+    }
+    if s.session_in_use {
+        return Err(js_error("busy with the previous request"));
+    }
+    let session = s.session.take().ok_or_else(|| js_error("no trained model yet"))?;
+    s.session_in_use = true;
+    Ok(session)
+}
+
+fn put_session(state: &RefCell<State>, session: Session) {
+    let mut s = state.borrow_mut();
+    s.session = Some(session);
+    s.session_in_use = false;
+}
+
+/// Softmax in place, stabilised by the maximum.
+fn softmax(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    for x in v.iter_mut() {
+        *x /= sum;
+    }
+}
+
+fn emit(on_event: &js_sys::Function, json: &str) {
+    // An exception in the page's handler must not end the run.
+    let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(json));
+}
+
+/// One run: a fresh model trained epoch by epoch, each epoch followed by the test loss and accuracy.
+async fn run(
+    gpu: &'static Gpu,
+    data: &Loaded,
+    config_json: &str,
+    on_event: &js_sys::Function,
+    stop: Arc<AtomicBool>,
+) -> Result<(Session, RunSummary), JsValue> {
+    let web: WebConfig = serde_json::from_str(config_json).map_err(|e| js_error(format!("settings: {e}")))?;
+    let loss = data.loss();
+    let mut config = web.train_config(loss).map_err(js_error)?;
+    let n = data.train.len();
+    let steps = n.div_ceil(config.batch_size_at(n, 0));
+    // The running loss a few times an epoch: each report waits for the GPU, so not every step.
+    config.report_every = Some((steps / 8).max(1));
+    let activation = Activation::parse(&web.activation).map_err(js_error)?;
+    let model = MlpConfig::new(data.train.n_features, &web.hidden, data.outputs(), activation);
+    model.validate().map_err(js_error)?;
+    let params = init_params(&model, Init::Torch, config.seed).map_err(js_error)?;
+    let max_batch = config.max_batch(n).max(data.test.len().min(1024));
+    let epochs = config.epochs;
+    let mut trainer = Trainer::new(gpu, &model, &params, config, max_batch).map_err(js_error)?;
+    trainer.set_stop_flag(stop);
+    let train_data: DeviceData = trainer.upload(&data.train.features, &data.train.targets).map_err(js_error)?;
+    let test_data: DeviceData = trainer.upload(&data.test.features, &data.test.targets).map_err(js_error)?;
+    let mut step_ms = Vec::new();
+    let mut last = (f64::NAN, None);
+    let mut stopped = false;
+    let mut on_train_event = |event: Event<'_>| match event {
+        Event::EpochStart { epoch, steps, batch_size } => emit(
+            on_event,
+            &format!(r#"{{"type":"epoch_start","epoch":{epoch},"steps":{steps},"batch_size":{batch_size}}}"#),
+        ),
+        Event::Step { step, lr, loss: Some(l), .. } if l.is_finite() => {
+            emit(on_event, &format!(r#"{{"type":"step","step":{step},"lr":{lr},"loss":{l}}}"#))
+        }
+        _ => {}
+    };
+    while !trainer.finished() {
+        match trainer.fit_epochs_async(&train_data, None, 1, &mut on_train_event).await {
+            Ok(_) => {}
+            Err(wgtrain::Error::Interrupted { .. }) => {
+                stopped = true;
+                break;
+            }
+            Err(e) => return Err(js_error(e)),
+        }
+        let record = trainer.history().epochs.last().cloned().ok_or_else(|| js_error("no epoch ran"))?;
+        let steps = n.div_ceil(record.batch_size);
+        step_ms.push(record.wall_s * 1e3 / steps as f64);
+        last = trainer.evaluate_async(&test_data).await.map_err(js_error)?;
+        let report =
+            EpochReport { kind: "epoch_end", record: &record, steps, test_loss: last.0, test_accuracy: last.1 };
+        emit(on_event, &serde_json::to_string(&report).unwrap_or_default());
+    }
+    if stopped || last.0.is_nan() {
+        last = trainer.evaluate_async(&test_data).await.map_err(js_error)?;
+    }
+    step_ms.sort_by(f64::total_cmp);
+    let summary = RunSummary {
+        epochs: trainer.history().epochs.len().min(epochs),
+        test_loss: last.0,
+        test_accuracy: last.1,
+        step_ms_median: step_ms.get(step_ms.len() / 2).copied().unwrap_or(f64::NAN),
+        stopped,
+    };
+    let session = Session { trainer, loss, train: data.train.clone(), preprocessor: data.preprocessor.clone() };
+    Ok((session, summary))
+}
