@@ -128,91 +128,103 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
     let b4 = bn / 4;
     let (c_at, bias_at) = (at(v, "c"), at(v, "bias"));
     let mut l: Vec<String> = Vec::new();
-    match (v.pass, v.vec4_store) {
-        (Pass::Forward, true) => {
-            l.push("fn store_forward(o: vec2<u32>, blk: Block) {".into());
-            l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
-            l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
-            for j in 0..b4 {
-                l.push(format!("    var bias{j} = vec4<f32>();"));
-                l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[{bias_at}min(c0 + {j}u, n4 - 1u)]; }}"));
-            }
-            for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
-                for j in 0..b4 {
-                    l.push(format!("        if ({j}u < groups) {{"));
-                    l.push(format!("            let v = blk[{i}][{j}] + bias{j};"));
-                    l.push(format!("            if (STORE_PRE) {{ z[base + {j}u] = v; }}"));
-                    l.push(format!("            c[base + {j}u] = act4(v);\n        }}"));
-                }
-                l.push("    }".into());
-            }
-        }
-        (Pass::Forward, false) => {
-            l.push("fn store_forward_scalar(o: vec2<u32>, blk: Block) {".into());
-            l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
-            for j in 0..b4 {
-                l.push(format!("    var bias{j} = vec4<f32>();\n    if (HAS_BIAS) {{"));
-                for q in 0..4 {
-                    l.push(format!("        bias{j}[{q}] = bias[{bias_at}min(o.y + {}u, params.n - 1u)];", 4 * j + q));
-                }
-                l.push("    }".into());
-            }
-            for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * params.n + o.y;"));
-                for j in 0..b4 {
-                    l.push(format!("        if ({}u < cols) {{", 4 * j));
-                    l.push(format!("            let v = blk[{i}][{j}] + bias{j};\n            let h = act4(v);"));
-                    for q in 0..4 {
-                        let col = 4 * j + q;
-                        let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
-                        l.push(format!("            {guard}{{"));
-                        l.push(format!("                if (STORE_PRE) {{ z[base + {col}u] = v[{q}]; }}"));
-                        l.push(format!("                c[base + {col}u] = h[{q}];\n            }}"));
-                    }
-                    l.push("        }".into());
-                }
-                l.push("    }".into());
-            }
-        }
-        (Pass::ActivationBackward, true) => {
-            l.push("fn store_backward(o: vec2<u32>, blk: Block) {".into());
-            l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
-            l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
-            for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
-                for j in 0..b4 {
-                    l.push(format!(
-                        "        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u)); }}"
-                    ));
-                }
-                l.push("    }".into());
-            }
-        }
-        (Pass::ActivationBackward, false) => {
-            l.push("fn store_backward_scalar(o: vec2<u32>, blk: Block) {".into());
-            l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
-            for i in 0..bm {
-                l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * params.n + o.y;"));
-                for j in 0..b4 {
-                    l.push(format!("        if ({}u < cols) {{", 4 * j));
-                    let last = format!("{c_at}params.m * params.n - 1u");
-                    let aux: Vec<String> =
-                        (0..4).map(|q| format!("aux_element(min(base + {}u, {last}))", 4 * j + q)).collect();
-                    l.push(format!("            let g = blk[{i}][{j}] * derivative4(vec4<f32>({}));", aux.join(", ")));
-                    for q in 0..4 {
-                        let col = 4 * j + q;
-                        let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
-                        l.push(format!("            {guard}{{ c[base + {col}u] = g[{q}]; }}"));
-                    }
-                    l.push("        }".into());
-                }
-                l.push("    }".into());
-            }
-        }
-    }
+    let store = match (v.pass, v.vec4_store) {
+        (Pass::Forward, true) => store_forward_vec4,
+        (Pass::Forward, false) => store_forward_scalar,
+        (Pass::ActivationBackward, true) => store_backward_vec4,
+        (Pass::ActivationBackward, false) => store_backward_scalar,
+    };
+    store(&mut l, bm, b4, &c_at, &bias_at);
     l.push("}".into());
     l.join("\n") + "\n"
+}
+
+/// The vec4 stores of the forward pass: bias, pre-activation, activation.
+fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str) {
+    l.push("fn store_forward(o: vec2<u32>, blk: Block) {".into());
+    l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
+    l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
+    for j in 0..b4 {
+        l.push(format!("    var bias{j} = vec4<f32>();"));
+        l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[{bias_at}min(c0 + {j}u, n4 - 1u)]; }}"));
+    }
+    for i in 0..bm {
+        l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
+        for j in 0..b4 {
+            l.push(format!("        if ({j}u < groups) {{"));
+            l.push(format!("            let v = blk[{i}][{j}] + bias{j};"));
+            l.push(format!("            if (STORE_PRE) {{ z[base + {j}u] = v; }}"));
+            l.push(format!("            c[base + {j}u] = act4(v);\n        }}"));
+        }
+        l.push("    }".into());
+    }
+}
+
+/// The scalar stores of the forward pass (N not a multiple of 4).
+fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str) {
+    l.push("fn store_forward_scalar(o: vec2<u32>, blk: Block) {".into());
+    l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
+    for j in 0..b4 {
+        l.push(format!("    var bias{j} = vec4<f32>();\n    if (HAS_BIAS) {{"));
+        for q in 0..4 {
+            l.push(format!("        bias{j}[{q}] = bias[{bias_at}min(o.y + {}u, params.n - 1u)];", 4 * j + q));
+        }
+        l.push("    }".into());
+    }
+    for i in 0..bm {
+        l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * params.n + o.y;"));
+        for j in 0..b4 {
+            l.push(format!("        if ({}u < cols) {{", 4 * j));
+            l.push(format!("            let v = blk[{i}][{j}] + bias{j};\n            let h = act4(v);"));
+            for q in 0..4 {
+                let col = 4 * j + q;
+                let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
+                l.push(format!("            {guard}{{"));
+                l.push(format!("                if (STORE_PRE) {{ z[base + {col}u] = v[{q}]; }}"));
+                l.push(format!("                c[base + {col}u] = h[{q}];\n            }}"));
+            }
+            l.push("        }".into());
+        }
+        l.push("    }".into());
+    }
+}
+
+/// The vec4 stores of the backward pass: times the activation derivative.
+fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str) {
+    l.push("fn store_backward(o: vec2<u32>, blk: Block) {".into());
+    l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
+    l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
+    for i in 0..bm {
+        l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
+        for j in 0..b4 {
+            l.push(format!(
+                    "        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u)); }}"
+                ));
+        }
+        l.push("    }".into());
+    }
+}
+
+/// The scalar stores of the backward pass.
+fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str) {
+    l.push("fn store_backward_scalar(o: vec2<u32>, blk: Block) {".into());
+    l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
+    for i in 0..bm {
+        l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * params.n + o.y;"));
+        for j in 0..b4 {
+            l.push(format!("        if ({}u < cols) {{", 4 * j));
+            let last = format!("{c_at}params.m * params.n - 1u");
+            let aux: Vec<String> = (0..4).map(|q| format!("aux_element(min(base + {}u, {last}))", 4 * j + q)).collect();
+            l.push(format!("            let g = blk[{i}][{j}] * derivative4(vec4<f32>({}));", aux.join(", ")));
+            for q in 0..4 {
+                let col = 4 * j + q;
+                let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
+                l.push(format!("            {guard}{{ c[base + {col}u] = g[{q}]; }}"));
+            }
+            l.push("        }".into());
+        }
+        l.push("    }".into());
+    }
 }
 
 /// The scalar epilogue of one element of C at `idx` (row < M and col < N checked by the caller), for the tiled

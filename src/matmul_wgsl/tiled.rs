@@ -115,6 +115,18 @@ pub fn write(v: &MatmulVariant) -> String {
     tile_loads(&mut l, "b", bn, bk, inv, c.vector, b_contig, v.batched);
     l.push("}".into());
     let _ = writeln!(w, "{}", l.join("\n"));
+    w.push_str(&entry_point(v, &set_offsets));
+    w
+}
+
+/// The entry point: each invocation accumulates its tm×tn outputs over k, one workgroup tile of A and B at a time,
+/// then stores them through the epilogue.
+fn entry_point(v: &MatmulVariant, set_offsets: &str) -> String {
+    let c = &v.config;
+    let (tm, tn) = c.block;
+    let (wx, wy) = c.workgroup;
+    let (bm, bn) = c.workgroup_tile();
+    let bk = c.tile_k.unwrap_or(16);
     let mut e = vec![
         format!("@compute @workgroup_size({wx}, {wy})"),
         format!(
@@ -135,6 +147,34 @@ pub fn write(v: &MatmulVariant) -> String {
     e.push(format!("    for (var k0 = 0u; k0 < params.k; k0 += {bk}u) {{"));
     e.push("        load_tiles(li, row0, col0, k0);".into());
     e.push("        workgroupBarrier();".into());
+    tile_products(&mut e, v);
+    e.push("        workgroupBarrier();\n    }".into());
+    for i in 0..tm {
+        e.push(format!("    let out_row{i} = row0 + lid.y + {}u;", i * wy));
+    }
+    for j in 0..tn {
+        e.push(format!("    let out_col{j} = col0 + lid.x + {}u;", j * wx));
+    }
+    for i in 0..tm {
+        for j in 0..tn {
+            e.push(format!(
+                "    if (out_row{i} < params.m && out_col{j} < params.n) {{ store_element(out_row{i} * params.n + \
+                 out_col{j}, out_col{j}, acc{i}_{j}); }}"
+            ));
+        }
+    }
+    e.push("}".into());
+    e.join("\n") + "\n"
+}
+
+/// One k-tile's products: groups of four k, each group's dot products added to the accumulators in order (the
+/// canonical summation order every variant shares).
+fn tile_products(e: &mut Vec<String>, v: &MatmulVariant) {
+    let c = &v.config;
+    let (tm, tn) = c.block;
+    let (wx, wy) = c.workgroup;
+    let (bm, bn) = c.workgroup_tile();
+    let bk = c.tile_k.unwrap_or(16);
     for g in 0..bk / 4 {
         e.push(format!("        if (k0 + {}u < params.k) {{", 4 * g));
         for i in 0..tm {
@@ -154,23 +194,4 @@ pub fn write(v: &MatmulVariant) -> String {
         }
         e.push("        }".into());
     }
-    e.push("        workgroupBarrier();\n    }".into());
-    for i in 0..tm {
-        e.push(format!("    let out_row{i} = row0 + lid.y + {}u;", i * wy));
-    }
-    for j in 0..tn {
-        e.push(format!("    let out_col{j} = col0 + lid.x + {}u;", j * wx));
-    }
-    for i in 0..tm {
-        for j in 0..tn {
-            e.push(format!(
-                "    if (out_row{i} < params.m && out_col{j} < params.n) {{ store_element(out_row{i} * params.n + \
-                 out_col{j}, out_col{j}, acc{i}_{j}); }}"
-            ));
-        }
-    }
-    e.push("}".into());
-    w.push_str(&e.join("\n"));
-    w.push('\n');
-    w
 }

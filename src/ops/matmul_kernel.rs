@@ -210,6 +210,38 @@ pub fn matmul_variant<'a>(
     matmul_variant_models(gpu, config, s, pass, act, ops, &ModelStrides::SINGLE)
 }
 
+/// The variant of `config` for the shape, in its model-batched form for several models; None where it does not
+/// apply or a model stride is not a whole number of its four-float loads and stores.
+fn batched_variant(config: MatmulConfig, s: &MatmulShape, pass: Pass, models: &ModelStrides) -> Option<MatmulVariant> {
+    let variant = MatmulVariant::for_shape(config, &s.facts(), pass)?;
+    if models.is_single() {
+        return Some(variant);
+    }
+    let whole_loads = [models.a, models.b, models.c, models.bias].iter().all(|stride| stride % 4 == 0);
+    whole_loads.then(|| variant.for_models())
+}
+
+/// For texture operands, A's and B's texture copies and the model strides the kernel steps by in them: operands
+/// of models far apart are copied model by model (a layer's weights in a group's [K × P] parameters would
+/// otherwise copy every other layer too). Buffer operands need none: the strides are the launch's own.
+#[allow(clippy::type_complexity)]
+fn texture_operands(
+    gpu: &Gpu,
+    config: MatmulConfig,
+    s: &MatmulShape,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+) -> Result<Option<(Option<[Upload; 2]>, ModelStrides)>> {
+    if config.operands != Operands::Texture {
+        return Ok(Some((None, *models)));
+    }
+    let a = texture_operand(gpu, "matmul a", &ops.a, s.m * s.k, models.a, models.models);
+    let b = texture_operand(gpu, "matmul b", &ops.b, s.k * s.n, models.b, models.models);
+    gpu.check()?;
+    let (Some((ua, a_stride)), Some((ub, b_stride))) = (a, b) else { return Ok(None) };
+    Ok(Some((Some([ua, ub]), ModelStrides { a: a_stride, b: b_stride, ..*models })))
+}
+
 /// [`matmul_variant`] for `models.models` models at once (the variant's model-batched form, one launch), or
 /// None as there, or when a stride is not a whole number of the variant's loads and stores (four floats).
 pub fn matmul_variant_models<'a>(
@@ -222,25 +254,8 @@ pub fn matmul_variant_models<'a>(
     models: &ModelStrides,
 ) -> Result<Option<Dispatch>> {
     check_sizes(s, pass, ops, models)?;
-    let Some(mut variant) = MatmulVariant::for_shape(config, &s.facts(), pass) else { return Ok(None) };
-    if !models.is_single() {
-        if [models.a, models.b, models.c, models.bias].iter().any(|stride| stride % 4 != 0) {
-            return Ok(None);
-        }
-        variant = variant.for_models();
-    }
-    // Texture operands of models far apart are copied model by model; the kernel then steps by the texture's
-    // stride (a layer's weights in a group's [K × P] parameters would otherwise copy every other layer too).
-    let mut kernel_strides = *models;
-    let mut texture_ab = None;
-    if config.operands == Operands::Texture {
-        let a = texture_operand(gpu, "matmul a", &ops.a, s.m * s.k, models.a, models.models);
-        let b = texture_operand(gpu, "matmul b", &ops.b, s.k * s.n, models.b, models.models);
-        gpu.check()?;
-        let (Some((ua, a_stride)), Some((ub, b_stride))) = (a, b) else { return Ok(None) };
-        (kernel_strides.a, kernel_strides.b) = (a_stride, b_stride);
-        texture_ab = Some([ua, ub]);
-    }
+    let Some(variant) = batched_variant(config, s, pass, models) else { return Ok(None) };
+    let Some((texture_ab, kernel_strides)) = texture_operands(gpu, config, s, ops, models)? else { return Ok(None) };
     let p = params(s, act, ops, variant.blocks_n(s.n), &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
