@@ -21,7 +21,7 @@ use wgtrain::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulSha
 use wgtrain::ops::optim::{optimizer_update, OptimParams};
 use wgtrain::ops::step::StepBuffer;
 use wgtrain::reference;
-use wgtrain::rng::Rng;
+use wgtrain::internal::rng::Rng;
 use wgtrain::saved::SavedModel;
 use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, GpuOptions, Loss, OptimizerConfig, Tensor};
