@@ -180,6 +180,25 @@ impl Gpu {
         pollster::block_on(self.run_async(dispatches))
     }
 
+    /// Runs each of `plan`'s launches alone `repeats` times (after one untimed run) and returns (shader file, entry
+    /// point, median milliseconds) in plan order: a diagnostic, since it waits after every launch.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn time_each(&self, plan: &[Dispatch], repeats: usize) -> Result<Vec<(String, &'static str, f64)>> {
+        let mut out = Vec::with_capacity(plan.len());
+        for d in plan {
+            self.run(&[d])?;
+            let mut times: Vec<f64> = (0..repeats.max(1))
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    self.run(&[d]).map(|_| t.elapsed().as_secs_f64() * 1e3)
+                })
+                .collect::<Result<_>>()?;
+            times.sort_by(f64::total_cmp);
+            out.push((d.file().to_string(), d.name(), times[times.len() / 2]));
+        }
+        Ok(out)
+    }
+
     /// Records `dispatches` into one compute pass, submits once, and resolves when the work has finished.
     pub async fn run_async(&self, dispatches: &[&Dispatch]) -> Result<()> {
         self.submit(dispatches);

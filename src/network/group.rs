@@ -333,19 +333,7 @@ impl NetworkGroup {
         let lrs: Vec<f64> = self.optimizers.iter().map(|o| o.lr).collect();
         self.train_step(gpu, data, 0, rows, &lrs)?;
         let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
-        let mut out = Vec::with_capacity(plan.len());
-        for d in plan {
-            gpu.run(&[d])?;
-            let mut times: Vec<f64> = (0..repeats.max(1))
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    gpu.run(&[d]).map(|_| t.elapsed().as_secs_f64() * 1e3)
-                })
-                .collect::<Result<_>>()?;
-            times.sort_by(f64::total_cmp);
-            out.push((d.file().to_string(), d.name(), times[times.len() / 2]));
-        }
-        Ok(out)
+        gpu.time_each(&plan, repeats)
     }
 
     /// Each model's mean loss (and accuracy for classification) over `data`, in batches of the group's largest

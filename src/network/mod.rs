@@ -192,19 +192,7 @@ impl Network {
             .step
             .write(gpu, &self.optimizer.step_scalars(self.parameters.steps_done + 1, self.optimizer.lr, 0));
         let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
-        let mut out = Vec::with_capacity(plan.len());
-        for d in plan {
-            gpu.run(&[d])?;
-            let mut times: Vec<f64> = (0..repeats.max(1))
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    gpu.run(&[d]).map(|_| t.elapsed().as_secs_f64() * 1e3)
-                })
-                .collect::<Result<_>>()?;
-            times.sort_by(f64::total_cmp);
-            out.push((d.file().to_string(), d.name(), times[times.len() / 2]));
-        }
-        Ok(out)
+        gpu.time_each(&plan, repeats)
     }
 
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.

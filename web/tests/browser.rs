@@ -14,6 +14,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use wgtrain::gpu::KernelFamily;
+use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::ops::activation::{activation_backward, activation_forward};
 use wgtrain::ops::loss::loss;
@@ -21,7 +22,6 @@ use wgtrain::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulSha
 use wgtrain::ops::optim::{optimizer_update, OptimParams};
 use wgtrain::ops::step::StepBuffer;
 use wgtrain::reference;
-use wgtrain::internal::rng::Rng;
 use wgtrain::saved::SavedModel;
 use wgtrain::train::{TrainConfig, Trainer};
 use wgtrain::{Activation, Gpu, GpuOptions, Loss, OptimizerConfig, Tensor};
