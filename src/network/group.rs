@@ -333,7 +333,7 @@ impl NetworkGroup {
         let lrs: Vec<f64> = self.optimizers.iter().map(|o| o.lr).collect();
         self.train_step(gpu, data, 0, rows, &lrs)?;
         let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
-        gpu.time_each(&plan, repeats)
+        gpu.time_each(plan, repeats)
     }
 
     /// Each model's mean loss (and accuracy for classification) over `data`, in batches of the group's largest

@@ -192,7 +192,7 @@ impl Network {
             .step
             .write(gpu, &self.optimizer.step_scalars(self.parameters.steps_done + 1, self.optimizer.lr, 0));
         let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
-        gpu.time_each(&plan, repeats)
+        gpu.time_each(plan, repeats)
     }
 
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.
