@@ -109,7 +109,8 @@ fn weighted_cross_entropy_loss(@builtin(workgroup_id) wid: vec3<u32>, @builtin(n
                                @builtin(local_invocation_index) lid: u32) {
     model_offsets(wid);
     let row = flat_workgroup(wid, nwg) * WG_ROWS + lid;
-    // W over the whole batch: invocation lid adds rows lid, lid + WG_ROWS, ... in order, then a tree halves WG_ROWS → 1.
+    // W over the whole batch: invocation lid adds rows lid, lid + WG_ROWS, ... in order, then a tree halves
+    // WG_ROWS → 1.
     var part = 0.0;
     for (var r = lid; r < params.rows; r += WG_ROWS) {
         part += class_weights[min(u32(targets[r]), params.cols - 1u)];

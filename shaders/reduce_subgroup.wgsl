@@ -1,7 +1,7 @@
 // The reductions that combine values across invocations, with subgroup operations, for adapters with wgpu's
 // SUBGROUP feature (src/gpu.rs requests it; WGTRAIN_SUBGROUPS=off keeps reduce.wgsl's paths):
 // sum_squares_partial_subgroup: out[w] = Σ_{i in chunk w} x[i]²   (as sum_squares_partial: the global norm's first
-//                               pass), subgroupAdd in place of a workgroup-memory tree of 8 barrier rounds;
+//                               pass), subgroupAdd in place of a tree of log2(REDUCE_WG) barrier rounds;
 // stats_accumulate_subgroup:    out[0] += Σ x[0..rows]; out[1] += Σ x[rows..2·rows]; out[2] += rows (as
 //                               stats_accumulate), one workgroup of REDUCE_WG instead of one invocation.
 // stats_accumulate_subgroup runs model-batched as stats_accumulate does (workgroup_id.z, x_batch, out_batch).

@@ -197,9 +197,8 @@ fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_
     for i in 0..bm {
         l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
         for j in 0..b4 {
-            l.push(format!(
-                    "        if ({j}u < groups) {{ c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u)); }}"
-                ));
+            let store = format!("c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u));");
+            l.push(format!("        if ({j}u < groups) {{ {store} }}"));
         }
         l.push("    }".into());
     }

@@ -148,7 +148,7 @@ fn check_models(op: &'static str, models: &Models, rows: usize, cols: usize) -> 
 /// Class-weighted cross-entropy (`weighted_cross_entropy_loss` in shaders/loss.wgsl): like [`loss`] with
 /// [`Loss::CrossEntropy`], with `weights` [cols] so that the batch loss is Σ w[yᵢ]·nllᵢ / Σ w[yᵢ] (PyTorch's
 /// `CrossEntropyLoss(weight=w)`), and the gradient w[y]·(softmax − onehot) / Σ w[yᵢ]. Each workgroup sums the
-/// batch's weights itself: rows²/64 loads per launch, negligible for mini-batches, noticeable only for full-batch
+/// batch's weights itself: rows²/`WG_ROWS` loads per launch, negligible for mini-batches, noticeable only for full-batch
 /// training on hundreds of thousands of rows. A batch whose weights sum to 0 gives NaN, as in PyTorch.
 #[allow(clippy::too_many_arguments)]
 pub fn weighted_cross_entropy(

@@ -283,7 +283,7 @@ pub fn optimizer_update_models(
     let entry = first.kind.models_entry();
     let u = uniform(gpu, entry, &p);
     let mut res = vec![scale.binding(), grad.binding(), param.binding(), state.binding()];
-    let workgroups = (n / 4).div_ceil(256) as u64;
+    let workgroups = (n / 4).div_ceil(WG_ELEMENTWISE as usize) as u64;
     // Storage-buffer inputs on every adapter: on lavapipe the texture copies of a group's [K × P] gradients,
     // parameters and state (35 MB a step for 16 MLP-A models with Adam) cost more than the cheaper loads save
     // (profiled side by side, 16 × MLP-A: 12.2–13.7 ms with buffers against 14.2–15.1 ms with textures).

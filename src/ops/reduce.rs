@@ -89,7 +89,7 @@ pub fn partial_count(n: usize) -> usize {
     n.div_ceil(REDUCE_CHUNK as usize).max(1)
 }
 
-/// out[w] = Σ x[i]² over chunks of 4096 elements: the first pass of the global gradient norm (with subgroup sums
+/// out[w] = Σ x[i]² over chunks of `REDUCE_CHUNK` elements: the first pass of the global gradient norm (with subgroup sums
 /// where the device has them).
 pub fn sum_squares_partial(gpu: &Gpu, x: View<'_>, out: View<'_>, n: usize) -> Result<Dispatch> {
     const OP: &str = "sum_squares_partial";

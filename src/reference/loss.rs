@@ -4,6 +4,7 @@
 
 use super::{max, Real};
 use crate::ops::Models;
+use crate::shaders::prelude::WG_ROWS;
 
 /// Mean squared error: l = (y − t)², dy = 2 (y − t) / (rows·cols).
 pub fn mse_loss<T: Real>(y: &[T], t: &[T], rows: usize, cols: usize) -> (Vec<T>, Vec<T>) {
@@ -76,7 +77,7 @@ pub fn cross_entropy_loss<T: Real>(x: &[T], labels: &[T], rows: usize, cols: usi
 
 /// Class-weighted softmax cross-entropy (CrossEntropyLoss(weight=w), reduction = mean): with W = Σ w[tᵢ] over the
 /// batch, dx = w[t]·(softmax − onehot)/W and the per-row loss w[t]·nll·rows/W, so that the mean of the per-row
-/// losses is PyTorch's Σ w[tᵢ]·nllᵢ / W. W is summed in the kernel's order (64 strided partials, then a tree).
+/// losses is PyTorch's Σ w[tᵢ]·nllᵢ / W. W is summed in the kernel's order (`WG_ROWS` strided partials, then a tree).
 pub fn weighted_cross_entropy_loss<T: Real>(
     x: &[T],
     labels: &[T],
@@ -85,13 +86,13 @@ pub fn weighted_cross_entropy_loss<T: Real>(
     cols: usize,
 ) -> (Vec<T>, Vec<T>) {
     let label = |r: usize| (labels[r].to_f64() as usize).min(cols - 1);
-    let mut partial = [T::of(0.0); 64];
+    let mut partial = [T::of(0.0); WG_ROWS as usize];
     for (lid, p) in partial.iter_mut().enumerate() {
-        for r in (lid..rows).step_by(64) {
+        for r in (lid..rows).step_by(WG_ROWS as usize) {
             *p += weights[label(r)];
         }
     }
-    let mut s = 32;
+    let mut s = WG_ROWS as usize / 2;
     while s > 0 {
         for lid in 0..s {
             let v = partial[lid + s];
