@@ -229,21 +229,7 @@ impl NetworkGroup {
 
     /// Weights the cross-entropy by class for every model, as [`Network::set_class_weights`](super::Network).
     pub fn set_class_weights(&mut self, gpu: &Gpu, weights: Option<&[f32]>) -> Result<()> {
-        let out = self.config.output();
-        self.class_weights = match weights {
-            None => None,
-            Some(w) => {
-                if self.loss != Loss::CrossEntropy || w.len() != out || w.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                    let reason = format!(
-                        "{} weights for a {} network with {out} outputs; cross-entropy needs {out} finite weights ≥ 0",
-                        w.len(),
-                        self.loss.name()
-                    );
-                    return Err(Error::config("class_weights", reason));
-                }
-                Some(Tensor::from_slice(gpu, "class weights", w, &[out])?)
-            }
-        };
+        self.class_weights = super::class_weights_tensor(gpu, self.loss, self.config.output(), weights)?;
         self.plans.clear();
         Ok(())
     }

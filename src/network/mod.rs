@@ -80,21 +80,7 @@ impl Network {
     /// Weights the cross-entropy by class, as PyTorch's `CrossEntropyLoss(weight=w)`: the batch loss becomes
     /// Σ w[yᵢ]·nllᵢ / Σ w[yᵢ]. `None` returns to the unweighted loss. `w` needs one finite weight ≥ 0 per output.
     pub fn set_class_weights(&mut self, gpu: &Gpu, weights: Option<&[f32]>) -> Result<()> {
-        self.class_weights = match weights {
-            None => None,
-            Some(w) => {
-                let out = self.config.output();
-                if self.loss != Loss::CrossEntropy || w.len() != out || w.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                    let reason = format!(
-                        "{} weights for a {} network with {out} outputs; cross-entropy needs {out} finite weights ≥ 0",
-                        w.len(),
-                        self.loss.name()
-                    );
-                    return Err(Error::config("class_weights", reason));
-                }
-                Some(Tensor::from_slice(gpu, "class weights", w, &[out])?)
-            }
-        };
+        self.class_weights = class_weights_tensor(gpu, self.loss, self.config.output(), weights)?;
         // Cached plans bind the loss kernel they were built with.
         self.plans.clear();
         Ok(())
@@ -383,4 +369,19 @@ fn copy(gpu: &Gpu, from: &Tensor, to: &Tensor) {
     let mut enc = gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("copy params") });
     enc.copy_buffer_to_buffer(from.buffer(), 0, to.buffer(), 0, (from.len() * 4) as u64);
     gpu.queue().submit(Some(enc.finish()));
+}
+
+/// The device copy of cross-entropy's per-class weights (None: unweighted), checked against the loss and the
+/// `out` outputs.
+fn class_weights_tensor(gpu: &Gpu, loss: Loss, out: usize, weights: Option<&[f32]>) -> Result<Option<Tensor>> {
+    let Some(w) = weights else { return Ok(None) };
+    if loss != Loss::CrossEntropy || w.len() != out || w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        let reason = format!(
+            "{} weights for a {} network with {out} outputs; cross-entropy needs {out} finite weights ≥ 0",
+            w.len(),
+            loss.name()
+        );
+        return Err(Error::config("class_weights", reason));
+    }
+    Ok(Some(Tensor::from_slice(gpu, "class weights", w, &[out])?))
 }
