@@ -235,31 +235,7 @@ impl NetworkGroup {
     }
 
     fn check_batch(&self, data: &DeviceData, offset: usize, rows: usize) -> Result<()> {
-        let out = self.config.output();
-        if data.n_features != self.config.input || data.target_cols != self.loss.target_cols(out) {
-            return Err(Error::Shape {
-                op: "batch",
-                detail: format!(
-                    "data has {} features and {} target columns; the networks take {} inputs and {} targets",
-                    data.n_features,
-                    data.target_cols,
-                    self.config.input,
-                    self.loss.target_cols(out)
-                ),
-            });
-        }
-        if rows == 0 || rows > self.max_rows || offset + rows > data.rows {
-            return Err(Error::Shape {
-                op: "batch",
-                detail: format!(
-                    "rows {offset}..{} of {} with batches of at most {}",
-                    offset + rows,
-                    data.rows,
-                    self.max_rows
-                ),
-            });
-        }
-        Ok(())
+        super::check_batch(&self.config, self.loss, self.max_rows, data, offset, rows)
     }
 
     fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {

@@ -106,31 +106,7 @@ impl Network {
     }
 
     fn check_batch(&self, data: &DeviceData, offset: usize, rows: usize) -> Result<()> {
-        let out = self.config.output();
-        if data.n_features != self.config.input || data.target_cols != self.loss.target_cols(out) {
-            return Err(Error::Shape {
-                op: "batch",
-                detail: format!(
-                    "data has {} features and {} target columns; the network takes {} inputs and {} targets",
-                    data.n_features,
-                    data.target_cols,
-                    self.config.input,
-                    self.loss.target_cols(out)
-                ),
-            });
-        }
-        if rows == 0 || rows > self.batch.max_rows || offset + rows > data.rows {
-            return Err(Error::Shape {
-                op: "batch",
-                detail: format!(
-                    "rows {offset}..{} of {} with batches of at most {}",
-                    offset + rows,
-                    data.rows,
-                    self.batch.max_rows
-                ),
-            });
-        }
-        Ok(())
+        check_batch(&self.config, self.loss, self.batch.max_rows, data, offset, rows)
     }
 
     fn submit(
@@ -384,4 +360,29 @@ fn class_weights_tensor(gpu: &Gpu, loss: Loss, out: usize, weights: Option<&[f32
         return Err(Error::config("class_weights", reason));
     }
     Ok(Some(Tensor::from_slice(gpu, "class weights", w, &[out])?))
+}
+
+/// Rows offset..offset+rows of `data` fit a network (or group) of `config` with `loss` and batches of at most
+/// `max_rows`: the same features and target columns, a non-empty batch within the data and the buffers.
+fn check_batch(
+    config: &MlpConfig,
+    loss: Loss,
+    max_rows: usize,
+    data: &DeviceData,
+    offset: usize,
+    rows: usize,
+) -> Result<()> {
+    let targets = loss.target_cols(config.output());
+    if data.n_features != config.input || data.target_cols != targets {
+        let detail = format!(
+            "data has {} features and {} target columns; the network takes {} inputs and {targets} targets",
+            data.n_features, data.target_cols, config.input
+        );
+        return Err(Error::Shape { op: "batch", detail });
+    }
+    if rows == 0 || rows > max_rows || offset + rows > data.rows {
+        let detail = format!("rows {offset}..{} of {} with batches of at most {max_rows}", offset + rows, data.rows);
+        return Err(Error::Shape { op: "batch", detail });
+    }
+    Ok(())
 }
