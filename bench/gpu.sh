@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # wgtrain on a machine with an NVIDIA GPU (Vulkan) beside PyTorch on CUDA, same workloads, one ratio table.
-# Runs from prebuilt binaries (BIN, default .devbin/, else target/release/) and the working tree; writes the raw
-# results to OUT (default: a temporary folder) and prints the table last. See ../shared/GPU.md for the one command
-# that prepares and runs it; it finishes within about five minutes on an H200.
+# Runs from prebuilt binaries (BIN, default .devbin/, else target/release/; `bench` there or in BIN/examples/) and
+# the working tree; writes the raw results to OUT (default: a temporary folder) and prints the table last.
+# docs/gpu-benchmark.md says what the machine needs and how to prepare it.
 #   MLP-A 784-128-64-10, batch 128; MLP-B 784-1024-1024-10, batch 1024 (ReLU, cross-entropy, Adam 1e-3);
 #   FP32 matmul 1024³ and 4096³: ours (tuned) against torch.matmul (cuBLAS, TF32 off).
 # Targets: MLP-A step ≤ 0.5× PyTorch's; MLP-B throughput ≥ 0.7× PyTorch's; matmul 4096³ ≥ 50 % of cuBLAS.
@@ -13,7 +13,9 @@ BIN="${BIN:-}"
 if [ -z "$BIN" ]; then
     if [ -x .devbin/bench ]; then BIN=.devbin; else BIN=target/release; fi
 fi
-[ -x "$BIN/bench" ] && [ -x "$BIN/wgtrain" ] || { echo "gpu.sh: $BIN/bench and $BIN/wgtrain are needed (see ../shared/GPU.md)" >&2; exit 2; }
+BENCH="$BIN/bench"
+[ -x "$BENCH" ] || BENCH="$BIN/examples/bench"
+[ -x "$BENCH" ] && [ -x "$BIN/wgtrain" ] || { echo "gpu.sh: $BIN/wgtrain and $BIN/bench (or $BIN/examples/bench) are needed (see docs/gpu-benchmark.md)" >&2; exit 2; }
 OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 export WGTRAIN_BENCH_DATA="$PWD/data/mnist-10k" WGTRAIN_CACHE_DIR="$OUT/cache"
@@ -24,7 +26,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | t
 echo "gpu.sh: wgtrain tune" >&2
 timeout 120 "$BIN/wgtrain" tune --json >"$OUT/tune.json"
 echo "gpu.sh: wgtrain bench" >&2
-timeout 200 "$BIN/bench" --json --steps 200 --matmul 1024,4096 >"$OUT/wgtrain.json"
+timeout 200 "$BENCH" --json --steps 200 --matmul 1024,4096 >"$OUT/wgtrain.json"
 echo "gpu.sh: PyTorch CUDA" >&2
 python3 bench/torch_mlp.py --device cuda --layers 128,64 --batch 128 | tail -n 1 >"$OUT/torch_a.json"
 python3 bench/torch_mlp.py --device cuda --layers 1024,1024 --batch 1024 | tail -n 1 >"$OUT/torch_b.json"
