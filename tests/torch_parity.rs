@@ -9,7 +9,7 @@ use wgtrain::model::MlpConfig;
 use wgtrain::network::{DeviceData, Network};
 use wgtrain::{Activation, Loss, OptimizerConfig, OptimizerKind};
 
-/// The bar: wgtrain's weights match torch's to a relative 1e-4. A weight that crosses zero during the
+/// The parity bar: wgtrain's weights match torch's to a relative 1e-4. A weight that crosses zero during the
 /// ten steps has no meaningful relative error, so the floor is 1e-4 of the typical weight scale (≈ 0.1 here):
 /// 1e-5. Measured worst case: 1.2e-6 absolute (adam_clip, a weight of 7e-4 after crossing zero; Adam divides by
 /// √v̂ so the f32 rounding of torch's norm-of-norms clip coefficient shows up there).

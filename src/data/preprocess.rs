@@ -2,7 +2,7 @@
 //! raw CSV files exactly as training did: column types, one-hot levels, missing-value imputation with indicator
 //! columns, standardisation, and the target's encoding (class names, or a value's mean and std).
 //!
-//! The rules (see README): a feature column whose non-missing cells are not all numbers is categorical; a
+//! The rules (see docs/tables.md): a feature column whose non-missing cells are not all numbers is categorical; a
 //! numeric column's gaps take its training mean, plus a 0/1 indicator column when training had gaps; a categorical
 //! column's gaps are a level of their own. Levels are sorted; a level unseen in training encodes as all zeros.
 //!
