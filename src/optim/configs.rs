@@ -85,7 +85,13 @@ impl SgdConfig {
     /// SGD at learning rate `lr`, torch's defaults otherwise.
     pub fn new(lr: f64) -> Self {
         let d = defaults(OptimizerKind::Sgd);
-        SgdConfig { lr, momentum: d.momentum, dampening: d.dampening, nesterov: d.nesterov, weight_decay: d.weight_decay }
+        SgdConfig {
+            lr,
+            momentum: d.momentum,
+            dampening: d.dampening,
+            nesterov: d.nesterov,
+            weight_decay: d.weight_decay,
+        }
     }
 
     /// The validated general configuration.
@@ -144,7 +150,14 @@ impl RmsPropConfig {
 impl Default for AdamConfig {
     fn default() -> Self {
         let d = defaults(OptimizerKind::Adam);
-        AdamConfig { lr: d.lr, beta1: d.beta1, beta2: d.beta2, eps: d.eps, weight_decay: d.weight_decay, amsgrad: d.amsgrad }
+        AdamConfig {
+            lr: d.lr,
+            beta1: d.beta1,
+            beta2: d.beta2,
+            eps: d.eps,
+            weight_decay: d.weight_decay,
+            amsgrad: d.amsgrad,
+        }
     }
 }
 
@@ -276,7 +289,8 @@ mod tests {
         let rms = OptimizerConfig { amsgrad: true, ..OptimizerConfig::rmsprop(0.1) };
         assert!(rms.validate().unwrap_err().to_string().contains("amsgrad"));
         let adam = OptimizerConfig { momentum_decay: 0.01, ..OptimizerConfig::adam(1e-3) };
-        assert!(adam.validate().unwrap_err().to_string().contains("momentum_decay (it is a hyperparameter of nadam)"));
+        let err = adam.validate().unwrap_err().to_string();
+        assert!(err.contains("momentum_decay") && err.contains("a hyperparameter of nadam)"), "{err}");
         let nadam = OptimizerConfig { amsgrad: true, ..OptimizerConfig::nadam(1e-3) };
         assert!(nadam.validate().unwrap_err().to_string().contains("amsgrad"));
         // Every optimizer's own fields, and the terms all share, stay allowed.

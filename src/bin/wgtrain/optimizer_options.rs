@@ -97,7 +97,10 @@ pub fn hyper_help(field: &str) -> String {
 
 /// Help of --l2.
 pub fn l2_help() -> String {
-    format!("L2 penalty, coupled (torch's weight_decay): λ·θ added to the gradient [{}]", defaults("weight_decay", Some(false)))
+    format!(
+        "L2 penalty, coupled (torch's weight_decay): λ·θ added to the gradient [{}]",
+        defaults("weight_decay", Some(false))
+    )
 }
 
 /// Help of --weight-decay.

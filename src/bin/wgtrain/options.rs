@@ -5,14 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
+use wgtrain::optim::HyperValue;
 use wgtrain::schedule::{BatchGrowth, Schedule, SchedulePer, SCHEDULE_HELP};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig};
-use wgtrain::optim::HyperValue;
 use wgtrain::{Activation, Error, Loss, OptimizerConfig, Result};
 
-use crate::optimizer_options::{
-    hyper_help, l2_help, lr_help, optimizer, optimizer_help, weight_decay_help, Given,
-};
+use crate::optimizer_options::{hyper_help, l2_help, lr_help, optimizer, optimizer_help, weight_decay_help, Given};
 
 fn is_false(b: &bool) -> bool {
     !*b
