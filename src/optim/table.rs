@@ -18,6 +18,8 @@ pub enum HyperValue {
 impl std::fmt::Display for HyperValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // 1e-8 rather than 0.00000001 in help texts and messages.
+            HyperValue::Number(v) if *v != 0.0 && !(1e-3..1e4).contains(&v.abs()) => write!(f, "{v:e}"),
             HyperValue::Number(v) => write!(f, "{v}"),
             HyperValue::Flag(b) => write!(f, "{b}"),
         }

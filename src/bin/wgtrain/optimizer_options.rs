@@ -92,20 +92,23 @@ pub fn lr_help() -> String {
 /// Help of the option for the hyperparameter `field`: what it does, and which optimizers have it with what default.
 pub fn hyper_help(field: &str) -> String {
     let doc = HYPERPARAMETERS.iter().find(|f| f.name == field).map_or("", |f| f.doc);
-    format!("{doc} [{}]", defaults(field, None))
+    format!("{doc} [default: {}]", defaults(field, None))
 }
 
 /// Help of --l2.
 pub fn l2_help() -> String {
     format!(
-        "L2 penalty, coupled (torch's weight_decay): λ·θ added to the gradient [{}]",
+        "L2 penalty, coupled (torch's weight_decay): λ·θ added to the gradient [default: {}]",
         defaults("weight_decay", Some(false))
     )
 }
 
 /// Help of --weight-decay.
 pub fn weight_decay_help() -> String {
-    format!("Decoupled weight decay: θ *= 1 − lr·λ before the update [{}]", defaults("weight_decay", Some(true)))
+    format!(
+        "Decoupled weight decay: θ *= 1 − lr·λ before the update [default: {}]",
+        defaults("weight_decay", Some(true))
+    )
 }
 
 #[cfg(test)]
