@@ -1,10 +1,13 @@
 //! The fused optimizer kernels against src/reference/optim.rs: 50 steps for every optimizer and option.
 
 mod common;
+use std::collections::BTreeSet;
+
 use common::*;
 use wgtrain::gpu::KernelFamily;
 use wgtrain::ops::optim::{optimizer_update, optimizer_update_models, ModelHyper, ModelHyperBuffer, OptimParams};
 use wgtrain::ops::step::StepBuffer;
+use wgtrain::optim::OPTIMIZERS;
 use wgtrain::reference::optim as reference;
 use wgtrain::{OptimizerConfig, OptimizerKind, Tensor};
 
@@ -45,6 +48,27 @@ fn configs() -> Vec<(&'static str, OptimizerConfig)> {
         ),
         ("nadam eps beta2 l1", OptimizerConfig { eps: 1e-6, beta2: 0.9, l1: 0.01, ..OptimizerConfig::nadam(0.02) }),
     ]
+}
+
+/// The entry points of shaders/optim.wgsl that the tests below run (through the table's `entry` and
+/// `models_entry`): the table names each of them, and nothing else.
+const ENTRY_POINTS: [&str; 10] = [
+    "sgd_update",
+    "sgd_update_models",
+    "adagrad_update",
+    "adagrad_update_models",
+    "rmsprop_update",
+    "rmsprop_update_models",
+    "adam_update",
+    "adam_update_models",
+    "nadam_update",
+    "nadam_update_models",
+];
+
+#[test]
+fn the_table_names_every_optimizer_entry_point() {
+    let table: BTreeSet<&str> = OPTIMIZERS.iter().flat_map(|o| [o.entry, o.models_entry]).collect();
+    assert_eq!(table, ENTRY_POINTS.into_iter().collect());
 }
 
 /// The list above covers every optimizer of the library's table, so a new one cannot go untested.
