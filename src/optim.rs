@@ -42,10 +42,17 @@ impl OptimizerKind {
         OPTIMIZERS.iter().map(|o| o.kind)
     }
 
-    /// This optimizer's row of [`OPTIMIZERS`].
+    /// This optimizer's row of [`OPTIMIZERS`] (a new kind does not compile without one).
     pub fn spec(self) -> &'static OptimizerSpec {
-        // Every kind has a row (tested), so the fallback to the first is never taken.
-        OPTIMIZERS.iter().find(|o| o.kind == self).unwrap_or(&OPTIMIZERS[0])
+        let row = match self {
+            OptimizerKind::Sgd => 0,
+            OptimizerKind::Adagrad => 1,
+            OptimizerKind::RmsProp => 2,
+            OptimizerKind::Adam => 3,
+            OptimizerKind::AdamW => 4,
+            OptimizerKind::NAdam => 5,
+        };
+        &OPTIMIZERS[row]
     }
 
     /// Parses an optimizer's name (any case): sgd, adagrad, rmsprop, adam, adamw or nadam.

@@ -173,3 +173,17 @@ impl OptimizerSpec {
         self.hyperparameters.iter().find(|h| h.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_is_its_kinds_and_names_are_unique() {
+        for (i, o) in OPTIMIZERS.iter().enumerate() {
+            assert_eq!(o.kind.spec(), o, "row {i}");
+            assert!(OPTIMIZERS[..i].iter().all(|p| p.name != o.name), "{} is listed twice", o.name);
+            assert!(o.lr > 0.0 && !o.state.is_empty(), "{}", o.name);
+        }
+    }
+}
