@@ -73,45 +73,59 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<String>,
+    /// The optimizer's name. Its help text comes from the optimizer tables.
     #[arg(long, help = optimizer_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<String>,
+    /// Learning rate. Its help text comes from the optimizer tables.
     #[arg(long, help = lr_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
+    /// Momentum. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("momentum"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
+    /// Dampening. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("dampening"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dampening: Option<f64>,
+    /// Nesterov momentum. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("nesterov"))]
     #[serde(default, skip_serializing_if = "is_false")]
     pub nesterov: bool,
+    /// Learning-rate decay. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("lr_decay"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr_decay: Option<f64>,
+    /// Initial squared-gradient sum. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("initial_accumulator_value"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initial_accumulator_value: Option<f64>,
+    /// Smoothing constant. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("alpha"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f64>,
+    /// Centered second moment. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("centered"))]
     #[serde(default, skip_serializing_if = "is_false")]
     pub centered: bool,
+    /// β1. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("beta1"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beta1: Option<f64>,
+    /// β2. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("beta2"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beta2: Option<f64>,
+    /// Denominator epsilon. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("eps"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eps: Option<f64>,
+    /// AMSGrad. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("amsgrad"))]
     #[serde(default, skip_serializing_if = "is_false")]
     pub amsgrad: bool,
+    /// Momentum decay. Its help text comes from the optimizer tables.
     #[arg(long, help = hyper_help("momentum_decay"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum_decay: Option<f64>,
@@ -119,9 +133,11 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l1: Option<f64>,
+    /// Coupled L2 penalty. Its help text comes from the optimizer tables.
     #[arg(long, help = l2_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l2: Option<f64>,
+    /// Decoupled weight decay. Its help text comes from the optimizer tables.
     #[arg(long, help = weight_decay_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
