@@ -47,6 +47,7 @@ fn optimizers() -> Vec<(&'static str, OptimizerConfig)> {
         ("adam", OptimizerConfig::adam(0.01)),
         ("adam amsgrad", OptimizerConfig { amsgrad: true, ..OptimizerConfig::adam(0.01) }),
         ("adamw (decay 0.01)", OptimizerConfig::adamw(0.01)),
+        ("nadam", OptimizerConfig::nadam(0.01)),
     ]
 }
 

@@ -14,9 +14,9 @@ struct Step {
     bias_correction2_sqrt: f32,
     first_step: u32,
     batch_offset: u32,
+    grad_step_size: f32,
+    bias_correction2: f32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 // Flat texture layout (src/texture.rs): float f of a buffer range copied into an rgba32float texture is

@@ -8,8 +8,12 @@
 //                 momentum: b = μ b + g / (√v' + eps), θ −= lr b;  else θ −= lr g / (√v' + eps)
 // adam_update:    AdamW first: θ *= 1 − lr·λ (decoupled, and then no coupled term);  m = lerp(m, g, 1 − β1);
 //                 v = β2 v + (1 − β2) g²;  amsgrad: v̂ = max(v̂, v);  θ −= (lr / bc1) · m / (√v̂ / √bc2 + eps)
+// nadam_update:   m = lerp(m, g, 1 − β1);  v = β2 v + (1 − β2) g²;  d = √(v / bc2) + eps;
+//                 θ −= c_g · g / d;  then θ −= c_m · m / d  (two roundings, as torch's two addcdiv_), with the host's
+//                 c_g = lr (1 − μ_t) / (1 − Π_{i≤t} μ_i) (step.grad_step_size), c_m = lr μ_{t+1} / (1 − Π_{i≤t+1} μ_i)
+//                 (step.step_size), bc2 = 1 − β2^t (step.bias_correction2), μ_t = β1 (1 − ½ 0.96^(t ψ))
 // lerp(a, b, w) is torch's: a + w (b − a) for w < ½, else b − (b − a)(1 − w).
-// State slots: sgd [b]; adagrad [s]; rmsprop [v, ḡ, b]; adam [m, v, v̂max]. CPU twin: src/reference/optim.rs.
+// State slots: sgd [b]; adagrad [s]; rmsprop [v, ḡ, b]; adam [m, v, v̂max]; nadam [m, v]. CPU twin: src/reference/optim.rs.
 // Every rule is element-wise, so each invocation updates four parameters as one vec4 (n is a multiple of 4: the
 // flat parameter buffer is padded to 64); on CPU-backed drivers this turns per-lane gathers into vector loads.
 // The *_models entry points update a group of K models in one launch: param and grad are [K × n] (model-major),
@@ -77,9 +81,9 @@ struct Hyper {
     bias_correction2_sqrt: f32,
     first_step: u32,
     frozen: u32,
+    grad_step_size: f32,
+    bias_correction2: f32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 // The most models one launch updates (the uniform array's length; larger groups are split).
@@ -134,7 +138,7 @@ fn single_hyper() -> Hyper {
     return Hyper(params.momentum, params.dampening, params.nesterov, params.weight_decay,
                  params.decoupled_weight_decay, params.l1, params.eps, params.alpha, params.centered, params.beta1,
                  params.beta2, params.amsgrad, step.lr, step.step_size, step.bias_correction2_sqrt, step.first_step,
-                 0u, 0u, 0u, 0u);
+                 0u, step.grad_step_size, step.bias_correction2, 0u);
 }
 
 // The single-model launch's element i, or None-like (slot = 0) past the end.
@@ -219,6 +223,18 @@ fn adam_rule(e: Element, h: Hyper) {
     param[e.p] = theta - h.step_size * m / (sqrt(vhat) / h.bias_correction2_sqrt + h.eps);
 }
 
+fn nadam_rule(e: Element, h: Hyper) {
+    let theta = load_param(e.p);
+    let g = regularized_grad(e, h, theta);
+    let m = lerp(load_state(e.s), g, 1.0 - h.beta1);
+    let v = h.beta2 * load_state(e.s + e.slot) + (1.0 - h.beta2) * g * g;
+    state[e.s] = m;
+    state[e.s + e.slot] = v;
+    let denom = sqrt(v / h.bias_correction2) + h.eps;
+    let after_grad = theta - h.grad_step_size * g / denom;
+    param[e.p] = after_grad - h.step_size * m / denom;
+}
+
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
@@ -281,4 +297,20 @@ fn adam_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
     adam_rule(e, models[wid.z]);
+}
+
+@compute @workgroup_size(WG_ELEMENTWISE)
+fn nadam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+    let e = single_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    nadam_rule(e, single_hyper());
+}
+
+@compute @workgroup_size(WG_ELEMENTWISE)
+fn nadam_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                        @builtin(local_invocation_index) lid: u32) {
+    let e = model_element(wid, nwg, lid);
+    if (e.slot == 0u) { return; }
+    nadam_rule(e, models[wid.z]);
 }

@@ -103,6 +103,7 @@ fn optimizers_all_train() {
         "adam ",
         "adam amsgrad",
         "adamw",
+        "nadam",
     ];
     for name in names {
         let row = line(&out, name);
@@ -110,6 +111,10 @@ fn optimizers_all_train() {
         let cols: Vec<&str> = row.split_whitespace().rev().take(4).collect();
         let loss: f64 = cols[2].parse().unwrap_or(f64::NAN);
         assert!(loss.is_finite() && loss < 1.0986, "{name}: train loss {loss} in {row:?}\n{out}");
+    }
+    // Every optimizer of the library's table is in the comparison.
+    for kind in wgtrain::OptimizerKind::all() {
+        assert!(out.lines().any(|l| l.trim_start().starts_with(kind.name())), "{} is missing:\n{out}", kind.name());
     }
 }
 

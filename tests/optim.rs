@@ -1,10 +1,13 @@
 //! The fused optimizer kernels against src/reference/optim.rs: 50 steps for every optimizer and option.
 
 mod common;
+use std::collections::BTreeSet;
+
 use common::*;
 use wgtrain::gpu::KernelFamily;
 use wgtrain::ops::optim::{optimizer_update, optimizer_update_models, ModelHyper, ModelHyperBuffer, OptimParams};
 use wgtrain::ops::step::StepBuffer;
+use wgtrain::optim::OPTIMIZERS;
 use wgtrain::reference::optim as reference;
 use wgtrain::{OptimizerConfig, OptimizerKind, Tensor};
 
@@ -38,7 +41,42 @@ fn configs() -> Vec<(&'static str, OptimizerConfig)> {
         ("adam betas eps l1", OptimizerConfig { beta1: 0.5, beta2: 0.9, eps: 1e-6, l1: 0.01, ..adam }),
         ("adamw", OptimizerConfig::adamw(0.01)),
         ("adamw amsgrad wd", OptimizerConfig { amsgrad: true, weight_decay: 0.1, ..OptimizerConfig::adamw(0.01) }),
+        ("nadam", OptimizerConfig::nadam(0.01)),
+        (
+            "nadam l2 momentum_decay betas",
+            OptimizerConfig { weight_decay: 0.05, momentum_decay: 0.05, beta1: 0.8, ..OptimizerConfig::nadam(0.01) },
+        ),
+        ("nadam eps beta2 l1", OptimizerConfig { eps: 1e-6, beta2: 0.9, l1: 0.01, ..OptimizerConfig::nadam(0.02) }),
     ]
+}
+
+/// The entry points of shaders/optim.wgsl that the tests below run (through the table's `entry` and
+/// `models_entry`): the table names each of them, and nothing else.
+const ENTRY_POINTS: [&str; 10] = [
+    "sgd_update",
+    "sgd_update_models",
+    "adagrad_update",
+    "adagrad_update_models",
+    "rmsprop_update",
+    "rmsprop_update_models",
+    "adam_update",
+    "adam_update_models",
+    "nadam_update",
+    "nadam_update_models",
+];
+
+#[test]
+fn the_table_names_every_optimizer_entry_point() {
+    let table: BTreeSet<&str> = OPTIMIZERS.iter().flat_map(|o| [o.entry, o.models_entry]).collect();
+    assert_eq!(table, ENTRY_POINTS.into_iter().collect());
+}
+
+/// The list above covers every optimizer of the library's table, so a new one cannot go untested.
+#[test]
+fn every_optimizer_is_tested() {
+    for kind in OptimizerKind::all() {
+        assert!(configs().iter().any(|(_, c)| c.kind == kind), "{} has no case in configs()", kind.name());
+    }
 }
 
 #[test]
@@ -58,13 +96,7 @@ fn optimizers_match_reference_over_50_steps() {
                 let step = StepBuffer::new(gpu, &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
                 let d = optimizer_update(gpu, &cfg, &step, tscale.view(), tg.view(), tp.view(), ts.view(), n).unwrap();
                 assert_eq!(d.reads_textures(), gpu.kernel_family() == KernelFamily::Texture, "{name}");
-                let entry = match cfg.kind {
-                    OptimizerKind::Sgd => "sgd_update",
-                    OptimizerKind::Adagrad => "adagrad_update",
-                    OptimizerKind::RmsProp => "rmsprop_update",
-                    OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update",
-                };
-                assert_eq!(d.name(), entry, "{name}");
+                assert_eq!(d.name(), cfg.kind.entry(), "{name}");
                 let p = OptimParams::new(&cfg, n as u32);
                 for t in 1..=50u64 {
                     let grad = uniform(100 + t, n, -1.0, 1.0);
@@ -97,6 +129,21 @@ fn adam_first_step_matches_hand_computation() {
     assert_close("adam step 1", &tp.read(gpu()).unwrap(), &[0.9, 1.1, 0.0, 0.0], 1e-6, 1e-6);
 }
 
+/// One NAdam step by hand: m = 0.1 g, v = 0.001 g², bc2 = 0.001, so the denominator is |g| + eps and θ moves by
+/// (c_g + 0.1·c_m)·sign(g), with c_g = lr (1 − μ1) / (1 − μ1) = lr and c_m = lr μ2 / (1 − μ1 μ2).
+#[test]
+fn nadam_first_step_matches_hand_computation() {
+    let cfg = OptimizerConfig::nadam(0.1);
+    let (tp, tg, ts) = (upload(&[1.0, 1.0, 0.0, 0.0]), upload(&[0.5, -2.0, 0.0, 0.0]), zeros(8));
+    let one = upload(&[1.0]);
+    let step = StepBuffer::new(gpu(), &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
+    let d = optimizer_update(gpu(), &cfg, &step, one.view(), tg.view(), tp.view(), ts.view(), 4).unwrap();
+    gpu().run(&[&d]).unwrap();
+    let mu = |t: f64| 0.9 * (1.0 - 0.5 * 0.96f64.powf(0.004 * t));
+    let moved = (0.1 + 0.1 * 0.1 * mu(2.0) / (1.0 - mu(1.0) * mu(2.0))) as f32;
+    assert_close("nadam step 1", &tp.read(gpu()).unwrap(), &[1.0 - moved, 1.0 + moved, 0.0, 0.0], 1e-6, 1e-6);
+}
+
 #[test]
 fn invalid_hyperparameters_name_the_field() {
     let cases = [
@@ -107,12 +154,16 @@ fn invalid_hyperparameters_name_the_field() {
         (OptimizerConfig { nesterov: true, ..OptimizerConfig::sgd(0.1) }, "nesterov"),
         (OptimizerConfig { eps: f64::NAN, ..OptimizerConfig::adam(0.1) }, "eps"),
         (OptimizerConfig { clip_norm: Some(0.0), ..OptimizerConfig::adam(0.1) }, "clip_norm"),
+        (OptimizerConfig { momentum_decay: f64::INFINITY, ..OptimizerConfig::nadam(0.1) }, "momentum_decay"),
     ];
     for (cfg, field) in cases {
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains(field), "{field}: {err}");
     }
     assert_eq!(OptimizerKind::parse("AdamW").unwrap(), OptimizerKind::AdamW);
+    assert_eq!(OptimizerKind::parse(" NAdam").unwrap(), OptimizerKind::NAdam);
+    let err = OptimizerKind::parse("adamax").unwrap_err().to_string();
+    assert!(err.contains("sgd, adagrad, rmsprop, adam, adamw or nadam"), "{err}");
 }
 
 #[test]
@@ -124,8 +175,8 @@ fn optimizer_update_needs_whole_vec4s() {
     assert!(err.to_string().contains("multiple of 4"), "{err}");
 }
 
-/// The model-batched entry points (`sgd_update_models`, `adagrad_update_models`, `rmsprop_update_models`,
-/// `adam_update_models`): the configs of each kind above as one group (1 to 5 models with different
+/// The model-batched entry points (`sgd_update_models` … `nadam_update_models`, one per row of the optimizer
+/// table): the configs of each kind above as one group (1 to 5 models with different
 /// hyperparameters, momentum on for some and off for others), each with its own schedule and gradient scale, one
 /// frozen half-way. Against the twin with the single-model tolerance (the same rule, see ATOL), and bit for bit
 /// against the single-model kernel run on each model alone (the same operations in the same order).
@@ -173,13 +224,7 @@ fn model_batched_optimizers_match_reference_and_single_models() {
                 n,
             )
             .unwrap();
-            let entry = match cfgs[0].kind {
-                OptimizerKind::Sgd => "sgd_update_models",
-                OptimizerKind::Adagrad => "adagrad_update_models",
-                OptimizerKind::RmsProp => "rmsprop_update_models",
-                OptimizerKind::Adam | OptimizerKind::AdamW => "adam_update_models",
-            };
-            assert_eq!(d.name(), entry);
+            assert_eq!(d.name(), cfgs[0].kind.models_entry());
             assert!(!d.reads_textures(), "the model-batched update reads its storage buffers on every adapter");
             // Each model alone through the single-model kernel.
             let alone: Vec<_> = (0..k)

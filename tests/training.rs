@@ -9,7 +9,7 @@ use wgtrain::reference::network::loss_and_gradient;
 use wgtrain::reference::trainer;
 use wgtrain::schedule::{BatchGrowth, LrSchedule, Schedule, SchedulePer};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig, Trainer};
-use wgtrain::{Activation, Loss, OptimizerConfig};
+use wgtrain::{Activation, Loss, OptimizerConfig, OptimizerKind};
 
 /// Central differences in f64 with h = 1e-6 have truncation error O(h²·f''') ≈ 1e-12 and rounding error
 /// O(1e-16/h) ≈ 1e-10, so analytic and numeric gradients agree to ~1e-8; 1e-6 fails on any real mistake.
@@ -164,7 +164,22 @@ fn configs() -> Vec<(&'static str, TrainConfig)> {
             "adamw full batch, no shuffle",
             TrainConfig { batch_size: None, shuffle: false, ..base(OptimizerConfig::adamw(0.01)) },
         ),
+        (
+            "nadam l2 momentum-decay step-schedule per epoch",
+            TrainConfig {
+                schedule: sched(LrSchedule::Step { every: 2, gamma: 0.5 }, SchedulePer::Epoch, 0),
+                ..base(OptimizerConfig { weight_decay: 0.01, momentum_decay: 0.01, ..OptimizerConfig::nadam(0.01) })
+            },
+        ),
     ]
+}
+
+/// The trainer cases cover every optimizer of the library's table.
+#[test]
+fn every_optimizer_has_a_trainer_case() {
+    for kind in OptimizerKind::all() {
+        assert!(configs().iter().any(|(_, c)| c.optimizer.kind == kind), "{} has no case", kind.name());
+    }
 }
 
 #[test]

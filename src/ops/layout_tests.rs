@@ -96,7 +96,16 @@ fn params_structs_match_their_wgsl_layout() {
         _pad,
     });
     check(optim, &shaders::OPTIM, "OptimParams");
-    let step = rust_layout!(StepScalars { lr, step_size, bias_correction2_sqrt, first_step, batch_offset, _pad });
+    let step = rust_layout!(StepScalars {
+        lr,
+        step_size,
+        bias_correction2_sqrt,
+        first_step,
+        batch_offset,
+        grad_step_size,
+        bias_correction2,
+        _pad
+    });
     check(step, &shaders::OPTIM, "Step");
     let hyper = rust_layout!(ModelHyper {
         momentum,
@@ -116,6 +125,8 @@ fn params_structs_match_their_wgsl_layout() {
         bias_correction2_sqrt,
         first_step,
         frozen,
+        grad_step_size,
+        bias_correction2,
         _pad,
     });
     check(hyper, &shaders::OPTIM, "Hyper");

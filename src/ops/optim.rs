@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu, KernelFamily};
 use crate::kernel::Dispatch;
 use crate::ops::step::{StepBuffer, StepScalars};
-use crate::optim::{OptimizerConfig, OptimizerKind};
+use crate::optim::OptimizerConfig;
 use crate::shaders::{self, prelude::WG_ELEMENTWISE};
 use crate::tensor::{uniform, View};
 use crate::texture::Upload;
@@ -48,7 +48,7 @@ pub struct OptimParams {
 impl OptimParams {
     /// The kernel parameters for `cfg` over `n` parameters.
     pub fn new(cfg: &OptimizerConfig, n: u32) -> Self {
-        let decoupled = cfg.kind == OptimizerKind::AdamW;
+        let decoupled = cfg.kind.spec().decoupled_decay;
         OptimParams {
             n,
             momentum: cfg.momentum as f32,
@@ -154,7 +154,9 @@ pub struct ModelHyper {
     pub(crate) bias_correction2_sqrt: f32,
     pub(crate) first_step: u32,
     pub(crate) frozen: u32,
-    pub(crate) _pad: [u32; 3],
+    pub(crate) grad_step_size: f32,
+    pub(crate) bias_correction2: f32,
+    pub(crate) _pad: u32,
 }
 
 impl ModelHyper {
@@ -179,7 +181,9 @@ impl ModelHyper {
             bias_correction2_sqrt: step.bias_correction2_sqrt,
             first_step: step.first_step,
             frozen: u32::from(frozen),
-            _pad: [0; 3],
+            grad_step_size: step.grad_step_size,
+            bias_correction2: step.bias_correction2,
+            _pad: 0,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! One configuration type per optimizer, holding only the hyperparameters that optimizer has, under torch.optim's
-//! names and with its defaults ([`Default`]); `build` validates and gives the general [`OptimizerConfig`] the
+//! names and with its defaults ([`Default`], read from the table [`super::OPTIMIZERS`]); `build` validates and gives the general [`OptimizerConfig`] the
 //! kernels take. The terms every optimizer takes (an L1 penalty, gradient clipping) are set on that.
 //!
 //! ```
@@ -20,7 +20,7 @@ use crate::error::Result;
 /// torch.optim.SGD: with momentum μ, dampening τ and Nesterov's variant; weight_decay is coupled L2.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SgdConfig {
-    /// Learning rate (torch: 1e-3).
+    /// Learning rate (torch: 1e-3; the table's default).
     pub lr: f64,
     /// Momentum μ (0: plain SGD).
     pub momentum: f64,
@@ -84,7 +84,14 @@ pub struct AdamConfig {
 impl SgdConfig {
     /// SGD at learning rate `lr`, torch's defaults otherwise.
     pub fn new(lr: f64) -> Self {
-        SgdConfig { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+        let d = defaults(OptimizerKind::Sgd);
+        SgdConfig {
+            lr,
+            momentum: d.momentum,
+            dampening: d.dampening,
+            nesterov: d.nesterov,
+            weight_decay: d.weight_decay,
+        }
     }
 
     /// The validated general configuration.
@@ -95,15 +102,22 @@ impl SgdConfig {
     }
 }
 
+/// `kind`'s general configuration with the table's defaults, to read a configuration type's defaults from.
+fn defaults(kind: OptimizerKind) -> OptimizerConfig {
+    OptimizerConfig::new(kind, kind.default_lr())
+}
+
 impl Default for SgdConfig {
     fn default() -> Self {
-        Self::new(1e-3)
+        Self::new(OptimizerKind::Sgd.default_lr())
     }
 }
 
 impl Default for AdagradConfig {
     fn default() -> Self {
-        AdagradConfig { lr: 1e-2, lr_decay: 0.0, weight_decay: 0.0, initial_accumulator_value: 0.0, eps: 1e-10 }
+        let d = defaults(OptimizerKind::Adagrad);
+        let (lr, lr_decay, weight_decay, eps) = (d.lr, d.lr_decay, d.weight_decay, d.eps);
+        AdagradConfig { lr, lr_decay, weight_decay, initial_accumulator_value: d.initial_accumulator_value, eps }
     }
 }
 
@@ -118,7 +132,9 @@ impl AdagradConfig {
 
 impl Default for RmsPropConfig {
     fn default() -> Self {
-        RmsPropConfig { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
+        let d = defaults(OptimizerKind::RmsProp);
+        let (alpha, eps, weight_decay, momentum, centered) = (d.alpha, d.eps, d.weight_decay, d.momentum, d.centered);
+        RmsPropConfig { lr: d.lr, alpha, eps, weight_decay, momentum, centered }
     }
 }
 
@@ -133,7 +149,15 @@ impl RmsPropConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: false }
+        let d = defaults(OptimizerKind::Adam);
+        AdamConfig {
+            lr: d.lr,
+            beta1: d.beta1,
+            beta2: d.beta2,
+            eps: d.eps,
+            weight_decay: d.weight_decay,
+            amsgrad: d.amsgrad,
+        }
     }
 }
 
@@ -166,7 +190,9 @@ pub struct AdamWConfig {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        AdamWConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2, amsgrad: false }
+        let d = defaults(OptimizerKind::AdamW);
+        let (beta1, beta2, eps, weight_decay, amsgrad) = (d.beta1, d.beta2, d.eps, d.weight_decay, d.amsgrad);
+        AdamWConfig { lr: d.lr, beta1, beta2, eps, weight_decay, amsgrad }
     }
 }
 
@@ -176,6 +202,41 @@ impl AdamWConfig {
         let AdamWConfig { lr, beta1, beta2, eps, weight_decay, amsgrad } = self;
         let base = OptimizerConfig::new(OptimizerKind::AdamW, lr);
         finish(OptimizerConfig { beta1, beta2, eps, weight_decay, amsgrad, ..base })
+    }
+}
+
+/// torch.optim.NAdam: Adam with Nesterov momentum, whose momentum coefficient follows the schedule
+/// μ_t = β1·(1 − ½·0.96^(t·ψ)); weight_decay is torch's coupled L2 penalty (its decoupled_weight_decay=False).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NAdamConfig {
+    /// Learning rate (torch: 2e-3).
+    pub lr: f64,
+    /// β1.
+    pub beta1: f64,
+    /// β2.
+    pub beta2: f64,
+    /// Denominator term.
+    pub eps: f64,
+    /// Coupled L2 penalty λ: g += λ·θ (torch: 0).
+    pub weight_decay: f64,
+    /// Momentum decay ψ (torch: 4e-3).
+    pub momentum_decay: f64,
+}
+
+impl Default for NAdamConfig {
+    fn default() -> Self {
+        let d = defaults(OptimizerKind::NAdam);
+        let (beta1, beta2, eps, weight_decay) = (d.beta1, d.beta2, d.eps, d.weight_decay);
+        NAdamConfig { lr: d.lr, beta1, beta2, eps, weight_decay, momentum_decay: d.momentum_decay }
+    }
+}
+
+impl NAdamConfig {
+    /// The validated configuration of NAdam.
+    pub fn build(self) -> Result<OptimizerConfig> {
+        let NAdamConfig { lr, beta1, beta2, eps, weight_decay, momentum_decay } = self;
+        let base = OptimizerConfig::new(OptimizerKind::NAdam, lr);
+        finish(OptimizerConfig { beta1, beta2, eps, weight_decay, momentum_decay, ..base })
     }
 }
 
@@ -201,6 +262,9 @@ mod tests {
         assert_eq!((adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay), (1e-3, 0.9, 0.999, 1e-8, 0.0));
         let adamw = AdamWConfig::default().build().unwrap();
         assert_eq!((adamw.kind, adamw.weight_decay), (OptimizerKind::AdamW, 1e-2));
+        let nadam = NAdamConfig::default().build().unwrap();
+        assert_eq!((nadam.kind, nadam.lr, nadam.beta1, nadam.beta2), (OptimizerKind::NAdam, 2e-3, 0.9, 0.999));
+        assert_eq!((nadam.eps, nadam.weight_decay, nadam.momentum_decay), (1e-8, 0.0, 4e-3));
     }
 
     #[test]
@@ -209,6 +273,10 @@ mod tests {
         assert!(err.contains("beta1"), "{err}");
         let err = RmsPropConfig { alpha: -1.0, ..RmsPropConfig::default() }.build().unwrap_err().to_string();
         assert!(err.contains("alpha"), "{err}");
+        let err = NAdamConfig { momentum_decay: -1.0, ..NAdamConfig::default() }.build().unwrap_err().to_string();
+        assert!(err.contains("momentum_decay"), "{err}");
+        let err = NAdamConfig { beta2: 1.0, ..NAdamConfig::default() }.build().unwrap_err().to_string();
+        assert!(err.contains("beta2"), "{err}");
     }
 
     #[test]
@@ -220,6 +288,11 @@ mod tests {
         assert!(sgd.validate().unwrap_err().to_string().contains("eps"));
         let rms = OptimizerConfig { amsgrad: true, ..OptimizerConfig::rmsprop(0.1) };
         assert!(rms.validate().unwrap_err().to_string().contains("amsgrad"));
+        let adam = OptimizerConfig { momentum_decay: 0.01, ..OptimizerConfig::adam(1e-3) };
+        let err = adam.validate().unwrap_err().to_string();
+        assert!(err.contains("momentum_decay") && err.contains("a hyperparameter of nadam)"), "{err}");
+        let nadam = OptimizerConfig { amsgrad: true, ..OptimizerConfig::nadam(1e-3) };
+        assert!(nadam.validate().unwrap_err().to_string().contains("amsgrad"));
         // Every optimizer's own fields, and the terms all share, stay allowed.
         let shared =
             OptimizerConfig { l1: 1e-4, clip_norm: Some(1.0), weight_decay: 1e-3, ..OptimizerConfig::adagrad(0.1) };

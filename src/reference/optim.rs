@@ -110,6 +110,23 @@ pub fn adam_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], p
     }
 }
 
+/// One NAdam step (state: m, v); s.grad_step_size and s.step_size are the gradient's and the first moment's
+/// coefficients, s.bias_correction2 is 1 − β2^t.
+pub fn nadam_update(p: &OptimParams, s: &StepScalars, scale: f32, grad: &[f32], param: &mut [f32], state: &mut [f32]) {
+    let n = p.n as usize;
+    for i in 0..n {
+        let theta = param[i];
+        let g = regularized(p, scale, grad[i], theta);
+        let m = lerp(state[i], g, 1.0 - p.beta1);
+        let v = p.beta2 * state[n + i] + (1.0 - p.beta2) * g * g;
+        state[i] = m;
+        state[n + i] = v;
+        let denom = (v / s.bias_correction2).sqrt() + p.eps;
+        let after_grad = theta - s.grad_step_size * g / denom;
+        param[i] = after_grad - s.step_size * m / denom;
+    }
+}
+
 /// Dispatches to the rule of `kind`.
 pub fn optimizer_update(
     kind: OptimizerKind,
@@ -125,6 +142,7 @@ pub fn optimizer_update(
         OptimizerKind::Adagrad => adagrad_update(p, s, scale, grad, param, state),
         OptimizerKind::RmsProp => rmsprop_update(p, s, scale, grad, param, state),
         OptimizerKind::Adam | OptimizerKind::AdamW => adam_update(p, s, scale, grad, param, state),
+        OptimizerKind::NAdam => nadam_update(p, s, scale, grad, param, state),
     }
 }
 

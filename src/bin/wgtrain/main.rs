@@ -2,6 +2,7 @@
 //! stderr, nothing written), 1 for device or training failures, 130 when interrupted.
 
 mod commands;
+mod optimizer_options;
 mod options;
 mod report;
 mod resume;

@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
+use wgtrain::optim::HyperValue;
 use wgtrain::schedule::{BatchGrowth, Schedule, SchedulePer, SCHEDULE_HELP};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig};
-use wgtrain::{Activation, Error, Loss, OptimizerConfig, OptimizerKind, Result};
+use wgtrain::{Activation, Error, Loss, OptimizerConfig, Result};
+
+use crate::optimizer_options::{hyper_help, l2_help, lr_help, optimizer, optimizer_help, weight_decay_help, Given};
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -70,60 +73,72 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<String>,
-    /// sgd, adagrad, rmsprop, adam or adamw [default: adam].
-    #[arg(long)]
+    /// The optimizer's name. Its help text comes from the optimizer tables.
+    #[arg(long, help = optimizer_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<String>,
-    /// Learning rate [default: torch's default for the optimizer; 0.01 for sgd].
-    #[arg(long)]
+    /// Learning rate. Its help text comes from the optimizer tables.
+    #[arg(long, help = lr_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
-    /// Momentum (sgd, rmsprop).
-    #[arg(long)]
+    /// Momentum. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("momentum"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
-    /// SGD dampening.
-    #[arg(long)]
+    /// Dampening. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("dampening"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dampening: Option<f64>,
-    /// SGD Nesterov momentum.
-    #[arg(long)]
+    /// Nesterov momentum. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("nesterov"))]
     #[serde(default, skip_serializing_if = "is_false")]
     pub nesterov: bool,
-    /// Adam β1.
-    #[arg(long)]
+    /// Learning-rate decay. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("lr_decay"))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub beta1: Option<f64>,
-    /// Adam β2.
-    #[arg(long)]
+    pub lr_decay: Option<f64>,
+    /// Initial squared-gradient sum. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("initial_accumulator_value"))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub beta2: Option<f64>,
-    /// RMSprop smoothing constant.
-    #[arg(long)]
+    pub initial_accumulator_value: Option<f64>,
+    /// Smoothing constant. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("alpha"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f64>,
-    /// Denominator epsilon.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eps: Option<f64>,
-    /// Centered RMSprop.
-    #[arg(long)]
+    /// Centered second moment. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("centered"))]
     #[serde(default, skip_serializing_if = "is_false")]
     pub centered: bool,
-    /// AMSGrad variant of Adam/AdamW.
-    #[arg(long)]
+    /// β1. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("beta1"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// β2. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("beta2"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// Denominator epsilon. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("eps"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// AMSGrad. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("amsgrad"))]
     #[serde(default, skip_serializing_if = "is_false")]
     pub amsgrad: bool,
+    /// Momentum decay. Its help text comes from the optimizer tables.
+    #[arg(long, help = hyper_help("momentum_decay"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentum_decay: Option<f64>,
     /// L1 penalty λ·sign(θ) added to the gradient.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l1: Option<f64>,
-    /// L2 penalty, coupled (torch's weight_decay): λ·θ added to the gradient.
-    #[arg(long)]
+    /// Coupled L2 penalty. Its help text comes from the optimizer tables.
+    #[arg(long, help = l2_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l2: Option<f64>,
-    /// AdamW's decoupled weight decay [default 0.01 for adamw].
-    #[arg(long)]
+    /// Decoupled weight decay. Its help text comes from the optimizer tables.
+    #[arg(long, help = weight_decay_help())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
     /// Clip the global gradient norm to this value.
@@ -268,65 +283,30 @@ impl TrainOptions {
 
     /// The optimizer configuration with torch's defaults where an option is absent.
     pub fn optimizer(&self) -> Result<OptimizerConfig> {
-        let kind = self
-            .optimizer
-            .as_deref()
-            .map_or(Ok(OptimizerKind::Adam), OptimizerKind::parse)
-            .map_err(|e| rename(e, "--optimizer"))?;
-        let default_lr = match kind {
-            OptimizerKind::Sgd | OptimizerKind::Adagrad | OptimizerKind::RmsProp => 0.01,
-            OptimizerKind::Adam | OptimizerKind::AdamW => 0.001,
-        };
-        let given = [
-            ("momentum", self.momentum.is_some()),
-            ("dampening", self.dampening.is_some()),
-            ("nesterov", self.nesterov),
-            ("beta1", self.beta1.is_some()),
-            ("beta2", self.beta2.is_some()),
-            ("alpha", self.alpha.is_some()),
-            ("eps", self.eps.is_some()),
-            ("centered", self.centered),
-            ("amsgrad", self.amsgrad),
+        use HyperValue::{Flag, Number};
+        let hyper = [
+            ("momentum", self.momentum.map(Number)),
+            ("dampening", self.dampening.map(Number)),
+            ("nesterov", self.nesterov.then_some(Flag(true))),
+            ("lr_decay", self.lr_decay.map(Number)),
+            ("initial_accumulator_value", self.initial_accumulator_value.map(Number)),
+            ("alpha", self.alpha.map(Number)),
+            ("centered", self.centered.then_some(Flag(true))),
+            ("beta1", self.beta1.map(Number)),
+            ("beta2", self.beta2.map(Number)),
+            ("eps", self.eps.map(Number)),
+            ("amsgrad", self.amsgrad.then_some(Flag(true))),
+            ("momentum_decay", self.momentum_decay.map(Number)),
         ];
-        // The library's rule (OptimizerConfig::validate), also for an option given at its default value.
-        if let Some((field, _)) = given.iter().find(|&&(f, given)| given && !OptimizerConfig::applies(kind, f)) {
-            let owners = OptimizerConfig::kinds_with(field).join(", ");
-            return Err(Error::config(
-                format!("--{field}"),
-                format!("does not apply to {} (it is a hyperparameter of {owners})", kind.name()),
-            ));
-        }
-        let mut c = OptimizerConfig::new(kind, self.lr.unwrap_or(default_lr));
-        c.momentum = self.momentum.unwrap_or(c.momentum);
-        c.dampening = self.dampening.unwrap_or(c.dampening);
-        c.nesterov = self.nesterov;
-        c.beta1 = self.beta1.unwrap_or(c.beta1);
-        c.beta2 = self.beta2.unwrap_or(c.beta2);
-        c.alpha = self.alpha.unwrap_or(c.alpha);
-        c.eps = self.eps.unwrap_or(c.eps);
-        c.centered = self.centered;
-        c.amsgrad = self.amsgrad;
-        c.l1 = self.l1.unwrap_or(0.0);
-        c.clip_norm = self.clip_norm;
-        match kind {
-            OptimizerKind::AdamW => {
-                if self.l2.is_some() {
-                    return Err(Error::config("--l2", "adamw decays weights decoupled; use --weight-decay"));
-                }
-                c.weight_decay = self.weight_decay.unwrap_or(c.weight_decay);
-            }
-            _ => {
-                if self.weight_decay.is_some() {
-                    return Err(Error::config(
-                        "--weight-decay",
-                        "is AdamW's decoupled decay; use --l2 (coupled) for other optimizers",
-                    ));
-                }
-                c.weight_decay = self.l2.unwrap_or(0.0);
-            }
-        }
-        c.validate().map_err(|e| rename(e, ""))?;
-        Ok(c)
+        optimizer(Given {
+            optimizer: self.optimizer.as_deref(),
+            lr: self.lr,
+            hyper: hyper.into_iter().filter_map(|(f, v)| v.map(|v| (f, v))).collect(),
+            l1: self.l1,
+            l2: self.l2,
+            weight_decay: self.weight_decay,
+            clip_norm: self.clip_norm,
+        })
     }
 
     /// The training configuration for `loss`.

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser};
+use wgtrain::optim::{Check, HYPERPARAMETERS};
 use wgtrain::sweep::{Assignment, Axis, ValueKind};
 use wgtrain::{Error, Result};
 
@@ -42,20 +43,25 @@ const REFUSED: [(&str, &str); 4] = [
     ("resume", "a sweep does not resume"),
 ];
 const COMMA_TEXT: [&str; 2] = ["layers", "schedule"];
-const FLOATS: [&str; 11] =
-    ["lr", "momentum", "dampening", "beta1", "beta2", "alpha", "eps", "l1", "l2", "weight-decay", "clip-norm"];
+/// Numeric options besides the optimizers' hyperparameters (those come from `wgtrain::optim::HYPERPARAMETERS`).
+const FLOATS: [&str; 5] = ["lr", "l1", "l2", "clip-norm", "min-delta"];
 const INTEGERS: [&str; 5] = ["batch-size", "epochs", "early-stop", "seed", "warmup"];
 
 fn kind(name: &str) -> ValueKind {
     if COMMA_TEXT.contains(&name) {
         ValueKind::CommaText
-    } else if FLOATS.contains(&name) || name == "min-delta" {
+    } else if FLOATS.contains(&name) || numeric_hyperparameter(name) {
         ValueKind::Float
     } else if INTEGERS.contains(&name) {
         ValueKind::Integer
     } else {
         ValueKind::Text
     }
+}
+
+/// Whether `name` is the option of a numeric optimizer hyperparameter (`momentum-decay` for `momentum_decay`).
+fn numeric_hyperparameter(name: &str) -> bool {
+    HYPERPARAMETERS.iter().any(|f| f.check != Check::Flag && f.name.replace('_', "-") == name)
 }
 
 /// Where this process's slice of the sweep comes from.
