@@ -87,7 +87,7 @@ pub struct WebConfig {
     pub hidden: Vec<usize>,
     /// relu, leaky_relu, tanh, sigmoid, gelu (the CLI's names).
     pub activation: String,
-    /// sgd, adagrad, rmsprop, adam or adamw.
+    /// An optimizer name of the library's table (sgd, adagrad, rmsprop, adam, adamw, nadam).
     pub optimizer: String,
     /// Base learning rate.
     pub lr: f64,
