@@ -1,0 +1,449 @@
+"""The estimators' common part: scikit-learn's parameters, its training loop (shuffles, batches, learning-rate
+rules, stopping on ``tol`` / ``n_iter_no_change``, early stopping) around epochs that run on the device.
+
+The device trains with PyTorch's loss scaling; scikit-learn's differs by a constant per loss, which is folded into
+the optimizer so the updates are scikit-learn's: its squared error is half the mean over outputs with a gradient
+that is not averaged over the k outputs (k/2 times torch's mse gradient), and its multilabel log-loss sums over the
+k outputs (k times torch's bce).
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, shuffle
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, validate_data
+
+from . import _table
+from ._layout import glorot_init, layer_units, pack, unpack
+from ._native import Net
+
+#: scikit-learn's activation names → the library's.
+ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+#: Solvers wgtrain trains with (scikit-learn's stochastic ones, and three of its own).
+SOLVERS = ("adam", "sgd", "adamw", "rmsprop", "adagrad")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+#: Rows per launch when predicting.
+PREDICT_BATCH = 4096
+
+
+def _check(condition, message):
+    if not condition:
+        raise ValueError(message)
+
+
+class BaseMLP(BaseEstimator):
+    """scikit-learn's multilayer perceptron parameters and training loop, trained by wgtrain on a GPU."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        device=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.device = device
+
+    # ----- parameters -------------------------------------------------------------------------------------------
+
+    def _hidden(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        _check(
+            all(isinstance(s, Integral) and s > 0 for s in sizes),
+            f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}.",
+        )
+        return [int(s) for s in sizes]
+
+    def _validate_hyperparameters(self):
+        _check(
+            self.solver in SOLVERS,
+            f"solver={self.solver!r} is not supported by wgtrain; supported solvers: {', '.join(SOLVERS)}.",
+        )
+        _check(
+            self.activation in ACTIVATIONS,
+            f"activation={self.activation!r} is not supported; supported: {', '.join(ACTIVATIONS)}.",
+        )
+        _check(
+            self.learning_rate in LEARNING_RATES,
+            f"learning_rate={self.learning_rate!r} is not supported; supported: {', '.join(LEARNING_RATES)}.",
+        )
+        _check(
+            isinstance(self.max_iter, Integral) and self.max_iter >= 1,
+            f"max_iter must be an int >= 1, got {self.max_iter!r}.",
+        )
+        _check(isinstance(self.alpha, Real) and self.alpha >= 0, f"alpha must be >= 0, got {self.alpha!r}.")
+        _check(
+            isinstance(self.learning_rate_init, Real) and self.learning_rate_init > 0,
+            f"learning_rate_init must be > 0, got {self.learning_rate_init!r}.",
+        )
+        _check(isinstance(self.power_t, Real) and self.power_t >= 0, f"power_t must be >= 0, got {self.power_t!r}.")
+        _check(isinstance(self.tol, Real) and self.tol >= 0, f"tol must be >= 0, got {self.tol!r}.")
+        _check(
+            isinstance(self.momentum, Real) and 0 <= self.momentum <= 1,
+            f"momentum must be in [0, 1], got {self.momentum!r}.",
+        )
+        for name in ("beta_1", "beta_2"):
+            v = getattr(self, name)
+            _check(isinstance(v, Real) and 0 <= v < 1, f"{name} must be in [0, 1), got {v!r}.")
+        _check(isinstance(self.epsilon, Real) and self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon!r}.")
+        _check(
+            isinstance(self.validation_fraction, Real) and 0 < self.validation_fraction < 1,
+            f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}.",
+        )
+        _check(
+            isinstance(self.n_iter_no_change, Integral) and self.n_iter_no_change >= 1,
+            f"n_iter_no_change must be an int >= 1, got {self.n_iter_no_change!r}.",
+        )
+        _check(
+            self.batch_size == "auto" or (isinstance(self.batch_size, Integral) and self.batch_size >= 1),
+            f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}.",
+        )
+        _check(
+            self.device is None or isinstance(self.device, str),
+            f"device must be None or a substring of an adapter name, got {self.device!r}.",
+        )
+        self._hidden()
+
+    # ----- input --------------------------------------------------------------------------------------------------
+
+    def _features(self, X, y=None, reset=True):
+        """``X`` (and ``y``) validated as scikit-learn does; X becomes float32 model inputs. A DataFrame with text
+        or category columns goes through the table preprocessor (fitted when ``reset``)."""
+        if _table.is_text_frame(X):
+            if reset:
+                self._preprocessor = _table.fit(X)
+                self.n_features_in_ = X.shape[1]
+                self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+            elif getattr(self, "_preprocessor", None) is None:
+                raise ValueError("X has text columns, but this model was fitted on numbers only.")
+            Xt = _table.transform(self._preprocessor, X)
+            if y is not None:
+                y = check_array(y, ensure_2d=False, dtype=None if is_classifier(self) else np.float64)
+                check_consistent_length(Xt, y)
+            return Xt, y
+        if reset:
+            self._preprocessor = None
+        elif getattr(self, "_preprocessor", None) is not None:
+            raise ValueError("this model was fitted on a DataFrame with text columns; pass one with those columns.")
+        options = {"accept_sparse": False, "dtype": (np.float64, np.float32), "reset": reset}
+        if y is None:
+            X = validate_data(self, X, **options)
+            return X.astype(np.float32, copy=False), None
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=not is_classifier(self), **options)
+        return X.astype(np.float32, copy=False), y
+
+    # ----- the device ---------------------------------------------------------------------------------------------
+
+    def _units(self):
+        return layer_units(self._n_inputs, self._hidden_sizes, self.n_outputs_)
+
+    def _scales(self):
+        """(gradient scale, loss scale): scikit-learn's gradient and reported loss over PyTorch's."""
+        k = self.n_outputs_
+        return {"cross-entropy": (1.0, 1.0), "bce": (float(k), float(k)), "mse": (k / 2.0, 0.5)}[self._loss]
+
+    def _optimizer(self, batch_size):
+        """(kind, lr, momentum, nesterov, weight_decay, eps, beta1, beta2) for the device: scikit-learn's update
+        with its gradient scale folded in (alpha as the coupled L2 term alpha·W / batch; AdamW's decay as is)."""
+        g, _ = self._scales()
+        weight_decay = self.alpha if self.solver == "adamw" else self.alpha / (batch_size * g)
+        eps = self.epsilon / g if self.solver in ("adam", "adamw", "rmsprop", "adagrad") else self.epsilon
+        momentum = self.momentum if self.solver in ("sgd", "rmsprop") else 0.0
+        nesterov = self.solver == "sgd" and bool(self.nesterovs_momentum) and momentum > 0
+        return (
+            self.solver,
+            float(self.learning_rate_init),
+            float(momentum),
+            nesterov,
+            float(weight_decay),
+            float(eps),
+            float(self.beta_1),
+            float(self.beta_2),
+        )
+
+    def _device_lr(self, lr):
+        """The learning rate on the device for scikit-learn's ``lr``: SGD's step scales with the gradient."""
+        return lr * self._scales()[0] if self.solver == "sgd" else lr
+
+    def _new_net(self, max_batch, batch_size):
+        units = self._units()
+        kind, lr, momentum, nesterov, wd, eps, b1, b2 = self._optimizer(batch_size)
+        return Net(
+            self.device,
+            units[0],
+            units[1:-1],
+            units[-1],
+            ACTIVATIONS[self.activation],
+            self._loss,
+            kind,
+            lr,
+            momentum,
+            nesterov,
+            wd,
+            eps,
+            b1,
+            b2,
+            pack(self.coefs_, self.intercepts_),
+            max_batch,
+        )
+
+    def _outputs(self, X32):
+        """The network's raw outputs [rows, n_outputs_] for model inputs ``X32``."""
+        net = getattr(self, "_net", None)
+        if net is None:
+            net = self._new_net(min(PREDICT_BATCH, max(len(X32), 1)), 1)
+            self._net = net
+        raw = net.predict(np.ascontiguousarray(X32, dtype=np.float32).tobytes())
+        return np.frombuffer(raw, dtype=np.float32).reshape(len(X32), self.n_outputs_).astype(np.float64)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    # ----- training -----------------------------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Fit the model to data matrix X and target(s) y.
+
+        Returns the fitted estimator. Training runs on the device with the GIL released; Ctrl-C raises
+        KeyboardInterrupt within a second and leaves the estimator as it was."""
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X, y, incremental):
+        before = dict(self.__dict__)
+        try:
+            return self._fit_inner(X, y, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_inner(self, X, y, incremental):
+        self._validate_hyperparameters()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._features(X, y, reset=first_pass)
+        y_device = self._encode_targets(y, incremental)
+        self._random_state = check_random_state(self.random_state)
+        n_outputs = y_device.shape[1] if self._loss != "cross-entropy" else len(self.classes_)
+        if not first_pass and (self.n_outputs_ != n_outputs or self._hidden_sizes != self._hidden()):
+            raise ValueError("the architecture changed since the last fit; set warm_start=False to start again.")
+        if first_pass:
+            self._initialize(X.shape[1], n_outputs)
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            batch = int(np.clip(self.batch_size, 1, n))
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            stratify = y_device[:, 0] if self._stratify() and self.n_outputs_ == 1 else None
+            X, X_val, y_device, y_dev_val = train_test_split(
+                X, y_device, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+            )
+            y_val = self._decode_targets(y_dev_val)
+            n = X.shape[0]
+            batch = min(batch, n)
+        net = getattr(self, "_net", None) if incremental else None
+        if net is None:
+            net = self._new_net(batch, batch)
+            self._sgd_lr = float(self.learning_rate_init)
+        self._net = None
+        data = net.upload(X.tobytes(), np.ascontiguousarray(y_device, dtype=np.float32).tobytes())
+        _, loss_scale = self._scales()
+        sample_idx = np.arange(n, dtype=np.int64)
+        steps = -(-n // batch)
+        for _ in range(1 if incremental else self.max_iter):
+            if self.shuffle:
+                sample_idx = shuffle(sample_idx, random_state=self._random_state)
+            lr = self._sgd_lr if self.solver == "sgd" else float(self.learning_rate_init)
+            stats = net.train_epoch(data, sample_idx.astype(np.uint32).tobytes(), batch, self._device_lr(lr))
+            need_params = self.alpha > 0 or early_stopping
+            if need_params:
+                self.coefs_, self.intercepts_ = unpack(net.params(), self._units())
+            loss = stats[0] / max(stats[2], 1.0) * loss_scale
+            if self.alpha > 0:
+                loss += 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_) * steps / n
+            self.n_iter_ += 1
+            self.loss_ = float(loss)
+            self.t_ += n
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if early_stopping:
+                self._net = net
+                self._validation_epoch(X_val, y_val)
+            else:
+                self._loss_epoch()
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                self._sgd_lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+            if self._no_improvement_count > self.n_iter_no_change:
+                what = "Validation score" if early_stopping else "Training loss"
+                msg = (
+                    f"{what} did not improve more than tol={self.tol:f} for "
+                    f"{self.n_iter_no_change} consecutive epochs."
+                )
+                if self._trigger_stopping(msg):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                    "hasn't converged yet.",
+                    ConvergenceWarning,
+                )
+        if early_stopping:
+            self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
+            self._net = None
+        else:
+            self.coefs_, self.intercepts_ = unpack(net.params(), self._units())
+            self._net = net
+        return self
+
+    def _trigger_stopping(self, msg):
+        """scikit-learn's rule: adaptive SGD divides its learning rate by 5 (stopping below 1e-6); the rest stop."""
+        is_adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
+        if not is_adaptive:
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._sgd_lr <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._sgd_lr /= 5.0
+        if self.verbose:
+            print(msg + f" Setting learning rate to {self._sgd_lr:f}")
+        return False
+
+    def _loss_epoch(self):
+        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_curve_[-1] < self.best_loss_:
+            self.best_loss_ = self.loss_curve_[-1]
+
+    def _validation_epoch(self, X_val, y_val):
+        score = self._score_arrays(X_val, y_val)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_coefs = [c.copy() for c in self.coefs_]
+            self._best_intercepts = [b.copy() for b in self.intercepts_]
+
+    def _initialize(self, n_features, n_outputs):
+        self._hidden_sizes = self._hidden()
+        self._n_inputs = n_features
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(self._hidden_sizes) + 2
+        self.out_activation_ = self._out_activation()
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.coefs_, self.intercepts_ = glorot_init(self._units(), self.activation, self._random_state)
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self._net = None
+
+    def partial_fit(self, X, y):
+        """Update the model with a single iteration over the given data."""
+        return self._fit(X, y, incremental=True)
+
+    # ----- persistence ----------------------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the model as the command line's model file (safetensors), for ``wgtrain eval`` / ``predict``."""
+        from ._model import save
+
+        check_is_fitted(self)
+        save(self, path)
+
+    def __getstate__(self):
+        from ._model import to_bytes
+
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_net", "coefs_", "intercepts_")}
+        for k in ("_best_coefs", "_best_intercepts"):
+            state.pop(k, None)
+        if hasattr(self, "coefs_"):
+            state["_model_bytes"] = to_bytes(self)
+        return state
+
+    def __setstate__(self, state):
+        from ._model import params_from_bytes
+
+        state = dict(state)
+        model = state.pop("_model_bytes", None)
+        self.__dict__.update(state)
+        if model is not None:
+            self.coefs_, self.intercepts_ = params_from_bytes(model)
+        self._net = None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags

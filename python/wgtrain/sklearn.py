@@ -1,0 +1,6 @@
+"""scikit-learn estimators trained by wgtrain: ``MLPClassifier`` and ``MLPRegressor`` (drop-in replacements for
+``sklearn.neural_network``'s) and ``MLPSearchCV``, a grid or random search that trains configurations together."""
+
+from ._estimators import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
