@@ -254,6 +254,12 @@ class BaseMLP(BaseEstimator):
 
         Returns the fitted estimator. Training runs on the device with the GIL released; Ctrl-C raises
         KeyboardInterrupt within a second and leaves the estimator as it was."""
+        from ._search import pretrained
+
+        state = pretrained(self, X, y)
+        if state is not None:
+            self.__dict__.update(state)
+            return self
         return self._fit(X, y, incremental=False)
 
     def _fit(self, X, y, incremental):
@@ -265,7 +271,9 @@ class BaseMLP(BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _fit_inner(self, X, y, incremental):
+    def _prepare(self, X, y, incremental):
+        """Validation, targets, initialisation and the early-stopping split, before any epoch: returns (X, y on
+        the device, batch size, X_val, y_val) with X_val None without early stopping."""
         self._validate_hyperparameters()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._features(X, y, reset=first_pass)
@@ -283,71 +291,85 @@ class BaseMLP(BaseEstimator):
             if self.batch_size > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch = int(np.clip(self.batch_size, 1, n))
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
+        X_val = y_val = None
+        if self.early_stopping and not incremental:
             stratify = y_device[:, 0] if self._stratify() and self.n_outputs_ == 1 else None
             X, X_val, y_device, y_dev_val = train_test_split(
                 X, y_device, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
             )
             y_val = self._decode_targets(y_dev_val)
-            n = X.shape[0]
-            batch = min(batch, n)
+            batch = min(batch, X.shape[0])
+        self._sample_idx = np.arange(X.shape[0], dtype=np.int64)
+        return X, np.ascontiguousarray(y_device, dtype=np.float32), batch, X_val, y_val
+
+    def _epoch_order(self):
+        """The next epoch's row order (scikit-learn's shuffle of the previous order) and learning rate."""
+        if self.shuffle:
+            self._sample_idx = shuffle(self._sample_idx, random_state=self._random_state)
+        lr = self._sgd_lr if self.solver == "sgd" else float(self.learning_rate_init)
+        return self._sample_idx, self._device_lr(lr)
+
+    def _end_epoch(self, stats, n, batch, params, X_val, y_val):
+        """scikit-learn's bookkeeping after an epoch with device statistics ``stats`` ([loss sum, correct, count])
+        on ``n`` rows; ``params()`` reads the parameters. Returns whether training stops."""
+        if self.alpha > 0 or X_val is not None:
+            self.coefs_, self.intercepts_ = unpack(params(), self._units())
+        loss = stats[0] / max(stats[2], 1.0) * self._scales()[1]
+        if self.alpha > 0:
+            steps = -(-n // batch)
+            loss += 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_) * steps / n
+        self.n_iter_ += 1
+        self.loss_ = float(loss)
+        self.t_ += n
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        if X_val is not None:
+            self._validation_epoch(X_val, y_val)
+        else:
+            self._loss_epoch()
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            self._sgd_lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if X_val is not None else "Training loss"
+            msg = f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} consecutive epochs."
+            if self._trigger_stopping(msg):
+                return True
+            self._no_improvement_count = 0
+        return False
+
+    def _finish(self, params, early_stopping, converged):
+        """The fitted parameters after the last epoch (early stopping's best), warning when not converged."""
+        if not converged:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        if early_stopping:
+            self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
+        else:
+            self.coefs_, self.intercepts_ = unpack(params(), self._units())
+
+    def _fit_inner(self, X, y, incremental):
+        X, y_device, batch, X_val, y_val = self._prepare(X, y, incremental)
         net = getattr(self, "_net", None) if incremental else None
         if net is None:
             net = self._new_net(batch, batch)
             self._sgd_lr = float(self.learning_rate_init)
         self._net = None
-        data = net.upload(X.tobytes(), np.ascontiguousarray(y_device, dtype=np.float32).tobytes())
-        _, loss_scale = self._scales()
-        sample_idx = np.arange(n, dtype=np.int64)
-        steps = -(-n // batch)
+        data = net.upload(X.tobytes(), y_device.tobytes())
+        converged = incremental
         for _ in range(1 if incremental else self.max_iter):
-            if self.shuffle:
-                sample_idx = shuffle(sample_idx, random_state=self._random_state)
-            lr = self._sgd_lr if self.solver == "sgd" else float(self.learning_rate_init)
-            stats = net.train_epoch(data, sample_idx.astype(np.uint32).tobytes(), batch, self._device_lr(lr))
-            need_params = self.alpha > 0 or early_stopping
-            if need_params:
-                self.coefs_, self.intercepts_ = unpack(net.params(), self._units())
-            loss = stats[0] / max(stats[2], 1.0) * loss_scale
-            if self.alpha > 0:
-                loss += 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_) * steps / n
-            self.n_iter_ += 1
-            self.loss_ = float(loss)
-            self.t_ += n
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if early_stopping:
-                self._net = net
-                self._validation_epoch(X_val, y_val)
-            else:
-                self._loss_epoch()
-            if self.solver == "sgd" and self.learning_rate == "invscaling":
-                self._sgd_lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if early_stopping else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={self.tol:f} for "
-                    f"{self.n_iter_no_change} consecutive epochs."
-                )
-                if self._trigger_stopping(msg):
-                    break
-                self._no_improvement_count = 0
-            if incremental:
+            order, lr = self._epoch_order()
+            stats = net.train_epoch(data, order.astype(np.uint32).tobytes(), batch, lr)
+            # Early stopping scores the validation set with this network.
+            self._net = net if X_val is not None else None
+            if self._end_epoch(stats, X.shape[0], batch, net.params, X_val, y_val):
+                converged = True
                 break
-            if self.n_iter_ == self.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
-                    "hasn't converged yet.",
-                    ConvergenceWarning,
-                )
-        if early_stopping:
-            self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
-            self._net = None
-        else:
-            self.coefs_, self.intercepts_ = unpack(net.params(), self._units())
-            self._net = net
+        self._finish(net.params, X_val is not None, converged)
+        self._net = None if X_val is not None else net
         return self
 
     def _trigger_stopping(self, msg):

@@ -2,5 +2,6 @@
 ``sklearn.neural_network``'s) and ``MLPSearchCV``, a grid or random search that trains configurations together."""
 
 from ._estimators import MLPClassifier, MLPRegressor
+from ._search import MLPSearchCV
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor", "MLPSearchCV"]
