@@ -4,8 +4,8 @@
 adapters; ``wgtrain.load(path)`` reads a model file written by ``est.save(path)`` or the ``wgtrain`` command line.
 """
 
-from ._native import devices
 from ._model import load
+from ._native import devices
 
 __all__ = ["devices", "load"]
 __version__ = "0.1.0"

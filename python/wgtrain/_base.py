@@ -154,7 +154,7 @@ class BaseMLP(BaseEstimator):
 
     # ----- input --------------------------------------------------------------------------------------------------
 
-    def _features(self, X, y=None, reset=True):
+    def _features(self, X, y="no_validation", reset=True):
         """``X`` (and ``y``) validated as scikit-learn does; X becomes float32 model inputs. A DataFrame with text
         or category columns goes through the table preprocessor (fitted when ``reset``)."""
         if _table.is_text_frame(X):
@@ -165,16 +165,20 @@ class BaseMLP(BaseEstimator):
             elif getattr(self, "_preprocessor", None) is None:
                 raise ValueError("X has text columns, but this model was fitted on numbers only.")
             Xt = _table.transform(self._preprocessor, X)
-            if y is not None:
+            if y is None:
+                raise ValueError(
+                    f"This {type(self).__name__} estimator requires y to be passed, but the target y is None."
+                )
+            if not (isinstance(y, str) and y == "no_validation"):
                 y = check_array(y, ensure_2d=False, dtype=None if is_classifier(self) else np.float64)
                 check_consistent_length(Xt, y)
-            return Xt, y
+            return Xt, (None if isinstance(y, str) else y)
         if reset:
             self._preprocessor = None
         elif getattr(self, "_preprocessor", None) is not None:
             raise ValueError("this model was fitted on a DataFrame with text columns; pass one with those columns.")
         options = {"accept_sparse": False, "dtype": (np.float64, np.float32), "reset": reset}
-        if y is None:
+        if isinstance(y, str) and y == "no_validation":
             X = validate_data(self, X, **options)
             return X.astype(np.float32, copy=False), None
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=not is_classifier(self), **options)
@@ -289,7 +293,7 @@ class BaseMLP(BaseEstimator):
             batch = min(200, n)
         else:
             if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4)
             batch = int(np.clip(self.batch_size, 1, n))
         X_val = y_val = None
         if self.early_stopping and not incremental:
@@ -345,6 +349,7 @@ class BaseMLP(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=4,
             )
         if early_stopping:
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts

@@ -107,8 +107,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 self._label_binarizer.fit(classes)
             self.classes_ = self._label_binarizer.classes_
         elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(f"`classes={classes!r}` is not the same as on the last call to partial_fit, "
-                             f"was: {self.classes_!r}")
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the last call to partial_fit, was: {self.classes_!r}"
+            )
         return self._fit(X, y, incremental=True)
 
     def __sklearn_tags__(self):

@@ -15,9 +15,7 @@ def is_text_frame(X):
         return False
     if not isinstance(X, pd.DataFrame):
         return False
-    return any(
-        not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)) for t in X.dtypes
-    )
+    return any(not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)) for t in X.dtypes)
 
 
 def _cells(X):
@@ -25,9 +23,7 @@ def _cells(X):
     header = [str(c) for c in X.columns]
     values = X.astype(object).to_numpy()
     missing = X.isna().to_numpy()
-    rows = [
-        ["" if gap else str(v) for v, gap in zip(row, gaps)] for row, gaps in zip(values, missing)
-    ]
+    rows = [["" if gap else str(v) for v, gap in zip(row, gaps)] for row, gaps in zip(values, missing)]
     return header, rows
 
 
