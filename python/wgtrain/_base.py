@@ -293,7 +293,9 @@ class BaseMLP(BaseEstimator):
             batch = min(200, n)
         else:
             if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4)
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4
+                )
             batch = int(np.clip(self.batch_size, 1, n))
         X_val = y_val = None
         if self.early_stopping and not incremental:
