@@ -63,6 +63,9 @@ fn parse(json: &str) -> PyResult<Preprocessor> {
     serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("preprocessor: {e}")))
 }
 
+/// Encoded features (float32 bytes) and the count of unseen levels per column.
+type Encoded<'py> = (Bound<'py, PyBytes>, Vec<(String, usize)>);
+
 /// Encodes rows of text cells with a fitted preprocessor: (float32 bytes [rows, features], unseen-level counts per
 /// column).
 #[pyfunction]
@@ -71,7 +74,7 @@ pub fn transform_table<'py>(
     json: &str,
     header: Vec<String>,
     rows: Vec<Vec<String>>,
-) -> PyResult<(Bound<'py, PyBytes>, Vec<(String, usize)>)> {
+) -> PyResult<Encoded<'py>> {
     let pre = parse(json)?;
     let (data, report) = pre.transform(&table(header, rows)?, false).map_err(py_err)?;
     Ok((PyBytes::new(py, &to_bytes(&data.features)), report.unseen))
