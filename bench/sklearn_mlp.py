@@ -7,11 +7,15 @@
 3. a 16-configuration grid (learning rate × alpha × seed) through GridSearchCV with wgtrain's estimator against
    MLPSearchCV — wall time and best score.
 
-Usage: python bench/sklearn_mlp.py [--grid-samples N] [--grid-epochs N]
+Usage: python bench/sklearn_mlp.py [--grid-samples N] [--grid-epochs N] [--cli PATH]
 """
 
 import argparse
 import gzip
+import json
+import os
+import subprocess
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -60,6 +64,26 @@ def mnist():
         _, secs = timed(lambda est=est: est.fit(X, y))
         print(f"  {name:13s} fit {secs:7.2f} s   test accuracy {100 * est.score(Xt, yt):.2f} %")
     return X, y
+
+
+def cli_overhead(cli, python_fit_s):
+    """The same MNIST training through the command line (the Rust API): its epochs' wall time against the Python
+    fit's (which also counts the upload, the network's creation and the final read-back)."""
+    if not os.path.isfile(cli):
+        print(f"Python layer vs the CLI: not measured ({cli} not built; cargo build --release --bin wgtrain)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = os.path.join(tmp, "metrics.json")
+        args = [cli, "train", "--data", str(DATA), "--layers", "128,64", "--optimizer", "adam", "--lr", "0.001"]
+        args += ["--batch-size", "128", "--epochs", "10", "--seed", "0", "--quiet", "--metrics", metrics]
+        args += ["--save", os.path.join(tmp, "m.safetensors")]
+        _, process_s = timed(lambda: subprocess.run(args, check=True, capture_output=True))
+        with open(metrics) as f:
+            epochs_s = sum(e["wall_s"] for e in json.load(f)["epochs"])
+    print(
+        f"  wgtrain train  epochs {epochs_s:6.2f} s (process {process_s:.2f} s); Python fit {python_fit_s:.2f} s = "
+        f"{100 * (python_fit_s / epochs_s - 1):+.1f} % over the CLI's epochs"
+    )
 
 
 def table(n=6000, seed=0):
@@ -127,10 +151,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid-samples", type=int, default=2000)
     parser.add_argument("--grid-epochs", type=int, default=5)
+    default_cli = str(Path(__file__).resolve().parents[1] / "target" / "release" / "wgtrain")
+    parser.add_argument("--cli", default=os.environ.get("WGTRAIN_BIN", default_cli), help="the wgtrain binary")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     print("device:", wgtrain._native.device_name(), "|", wgtrain.devices()[0]["driver"])
-    X, y = mnist()
+    X, y, fit_s = mnist()
+    cli_overhead(args.cli, fit_s)
     tabular()
     grid(X, y, args.grid_samples, args.grid_epochs)
 

@@ -164,3 +164,16 @@ def test_ctrl_c_raises_keyboard_interrupt_and_leaves_the_estimator(iris):
     assert fitted.n_iter_ == 2
     for a, b in zip(before, fitted.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+def test_ctrl_c_during_partial_fit_keeps_the_predictions(iris):
+    X, y = iris
+    est = MLPClassifier(batch_size=1, random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    before = est.predict_proba(X)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(np.repeat(X, 400, axis=0), np.repeat(y, 400))
+    timer.join()
+    assert est.n_iter_ == 1
+    np.testing.assert_array_equal(est.predict_proba(X), before)

@@ -273,6 +273,9 @@ class BaseMLP(BaseEstimator):
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
+            if incremental:
+                # partial_fit trains the kept network in place: rebuild it from the unchanged coefs_ when needed.
+                self._net = None
             raise
 
     def _prepare(self, X, y, incremental):
