@@ -21,9 +21,19 @@ from ._native import Group
 _PRETRAINED = contextvars.ContextVar("wgtrain_pretrained", default=None)
 
 
+def _fingerprint(a):
+    """A digest of an array's contents (or, for other containers such as DataFrames, of their pickle)."""
+    h = hashlib.sha1()
+    if isinstance(a, np.ndarray) and a.dtype != object:
+        h.update(repr((a.dtype.str, a.shape)).encode())
+        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    else:
+        h.update(pickle.dumps(a, protocol=4))
+    return h.hexdigest()
+
+
 def _key(est, X, y):
-    digest = hashlib.sha1(pickle.dumps((X, y), protocol=4)).hexdigest()
-    return digest, repr(sorted(est.get_params(deep=False).items()))
+    return _fingerprint(X), _fingerprint(y), repr(sorted(est.get_params(deep=False).items()))
 
 
 def pretrained(est, X, y):
