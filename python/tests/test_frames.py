@@ -53,3 +53,13 @@ def test_a_text_frame_after_numbers_is_refused():
     est = MLPClassifier(max_iter=2).fit(X[["size"]].to_numpy(), y)
     with pytest.raises(ValueError, match="numbers only"):
         est.predict(X)
+
+
+def test_category_and_boolean_columns():
+    X, y = _frame()
+    X["colour"] = X["colour"].astype("category")
+    X["big"] = X["size"] > 10
+    est = MLPClassifier(max_iter=100, random_state=0).fit(X, y)
+    # colour's three levels, size, and big as a number.
+    assert est.coefs_[0].shape[0] == 5
+    assert est.score(X, y) > 0.9

@@ -1,6 +1,7 @@
 """``est.save`` writes the command line's model file: ``wgtrain predict`` on it gives Python's predictions, and
 ``wgtrain.load`` reads it back as a fitted estimator."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -40,6 +41,12 @@ def test_cli_predicts_what_python_predicts_for_a_classifier(tmp_path):
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
     out = _predict_cli(tmp_path / "iris.safetensors", frame, tmp_path)
     np.testing.assert_array_equal(out.iloc[:, -1].to_numpy(), est.predict(X))
+    # `wgtrain eval` on the same rows with their labels: scikit-learn's accuracy of the Python predictions.
+    frame["y"] = names
+    frame.to_csv(tmp_path / "labelled.csv", index=False)
+    args = [_cli(), "eval", "--model", str(tmp_path / "iris.safetensors"), "--data", str(tmp_path / "labelled.csv")]
+    report = json.loads(subprocess.run(args + ["--json"], check=True, capture_output=True, text=True).stdout)
+    assert report["accuracy"] == pytest.approx(est.score(X, names), abs=1e-12)
     loaded = wgtrain.load(tmp_path / "iris.safetensors")
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=1e-6)

@@ -20,7 +20,15 @@ def is_text_frame(X):
 
 def _cells(X):
     """Column names and rows of text cells, a gap as the empty string."""
+    import pandas as pd
+
     header = [str(c) for c in X.columns]
+    # Booleans are numbers (0/1), as scikit-learn reads them, not two text levels.
+    bools = [c for c, t in X.dtypes.items() if pd.api.types.is_bool_dtype(t)]
+    if bools:
+        X = X.copy()
+        for c in bools:
+            X[c] = X[c].map({True: 1, False: 0})
     values = X.astype(object).to_numpy()
     missing = X.isna().to_numpy()
     rows = [["" if gap else str(v) for v, gap in zip(row, gaps)] for row, gaps in zip(values, missing)]
