@@ -47,7 +47,7 @@ fn train_epoch_on(
         group.train_step(gpu, data, offset, rows, lrs)?;
         offset += rows;
         if stop.load(Ordering::SeqCst) {
-            gpu.wait()?;
+            // Not waiting for the queued steps: the caller drops (fit) or rebuilds (partial_fit) this network.
             return Err(Error::Interrupted { epoch: 0, step: 0 });
         }
     }
