@@ -4,8 +4,8 @@ names and the table preprocessor) — for ``est.save``, ``wgtrain.load`` and pic
 import numpy as np
 
 from . import _native
-from ._base import ACTIVATIONS
 from ._layout import pack, unpack
+from ._params import ACTIVATIONS
 
 #: The library's activation names → scikit-learn's.
 _SKLEARN_ACTIVATION = {v: k for k, v in ACTIVATIONS.items()}

@@ -16,6 +16,7 @@ from sklearn.utils import _safe_indexing
 
 from ._layout import pack
 from ._native import Group
+from ._params import ACTIVATIONS
 
 #: The fits trained ahead by the running search: (data fingerprint, parameters) → the fitted estimator's state.
 _PRETRAINED = contextvars.ContextVar("wgtrain_pretrained", default=None)
@@ -81,7 +82,7 @@ def _train_group(members, X, y_device, batch):
         units[0],
         units[1:-1],
         units[-1],
-        {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}[first.activation],
+        ACTIVATIONS[first.activation],
         first._loss,
         first.solver,
         [m._optimizer(batch)[1:] for m in members],
