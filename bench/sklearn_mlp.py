@@ -1,7 +1,8 @@
 """scikit-learn's MLPClassifier beside wgtrain's, same data and settings, in one run:
 
 1. MNIST subset (data/mnist-10k): 784-128-64-10, adam 1e-3, batch 128, 10 epochs, alpha 0, 8,000 training
-   digits, tested on 2,000 — fit time and test accuracy;
+   digits, tested on 2,000 — fit time and test accuracy; and the same training through the CLI (`wgtrain train`),
+   for the Python layer's cost;
 2. a table with text columns and gaps (scikit-learn: OneHotEncoder + imputer pipeline; wgtrain: the DataFrame as
    it is) — fit time and test accuracy;
 3. a 16-configuration grid (learning rate × alpha × seed) through GridSearchCV with wgtrain's estimator against
