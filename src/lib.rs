@@ -71,6 +71,7 @@ pub mod ops;
 pub mod optim;
 pub mod plot;
 pub mod reference;
+pub mod resume;
 pub mod saved;
 pub mod schedule;
 pub mod shaders;

@@ -19,8 +19,17 @@ fn table(text: &str) -> Table {
     read_table_str(text, Path::new("p.csv")).unwrap()
 }
 
+/// Raw numbers, so the tests can state encoded values exactly (the default standardises, see
+/// `numbers_are_standardised_by_default`).
 fn opts() -> PreprocessOptions {
-    PreprocessOptions { ignore: vec!["id".into()], ..Default::default() }
+    PreprocessOptions { ignore: vec!["id".into()], normalize: false, ..Default::default() }
+}
+
+#[test]
+fn numbers_are_standardised_by_default() {
+    let t = table("x,y\n1,a\n3,b\n");
+    let p = Preprocessor::fit(&t, &PreprocessOptions::default()).unwrap();
+    assert_eq!(p.transform(&t, true).unwrap().0.features, vec![-1.0, 1.0]);
 }
 
 #[test]
