@@ -10,6 +10,9 @@ use wgtrain::{Error, Result};
 
 use crate::options::TrainOptions;
 
+/// Key in the checkpoint's options: written by a version that standardises tables unless --no-normalize.
+const STANDARDISED_BY_DEFAULT: &str = "standardised-by-default";
+
 /// A checkpoint read back for `--resume`.
 pub struct Checkpoint {
     /// The library's checkpoint: the model, the run's position and state.
@@ -25,9 +28,9 @@ impl Checkpoint {
         let bad = |e: serde_json::Error| Error::parse(path, Some("metadata \"options\"".into()), e.to_string());
         let mut json: serde_json::Value = serde_json::from_str(&saved.options).map_err(bad)?;
         if let Some(map) = json.as_object_mut() {
-            // Checkpoints from before numeric inputs were standardised by default name neither option and
-            // trained on raw inputs; new ones always name one (see `write`).
-            if !map.contains_key("normalize") && !map.contains_key("no-normalize") {
+            // Checkpoints from before tables were standardised by default lack the marker and, without
+            // --normalize, trained on raw numbers: they resume as they started.
+            if map.remove(STANDARDISED_BY_DEFAULT).is_none() && !map.contains_key("normalize") {
                 map.insert("no-normalize".into(), true.into());
             }
         }
@@ -36,12 +39,13 @@ impl Checkpoint {
     }
 }
 
-/// Writes the model and everything `--resume` needs to `path`, atomically; the options name whether inputs were
-/// standardised, so a later default cannot change how a resumed run reads its data.
+/// Writes the model and everything `--resume` needs to `path`, atomically; the options carry a marker that they
+/// were written when tables were standardised by default (see [`Checkpoint::read`]).
 pub fn write(trainer: &Trainer<'_>, model: SavedModel, options: &TrainOptions, path: &Path) -> Result<()> {
-    let mut options = options.clone();
-    let standardise = options.standardise()?;
-    (options.normalize, options.no_normalize) = (standardise, !standardise);
-    let json = serde_json::to_string(&options).map_err(|e| Error::config("checkpoint", e.to_string()))?;
-    write_checkpoint(trainer, model, &json, path)
+    let to_json = |e: serde_json::Error| Error::config("checkpoint", e.to_string());
+    let mut json = serde_json::to_value(options).map_err(to_json)?;
+    if let Some(map) = json.as_object_mut() {
+        map.insert(STANDARDISED_BY_DEFAULT.into(), true.into());
+    }
+    write_checkpoint(trainer, model, &json.to_string(), path)
 }
