@@ -21,6 +21,7 @@ use wgtrain::data::{idx, split_indices, Dataset};
 use wgtrain::history::EpochRecord;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
+use wgtrain::resume::{checkpoint_bytes_async, Checkpoint};
 use wgtrain::saved::SavedModel;
 use wgtrain::schedule::{Schedule, SchedulePer};
 use wgtrain::train::{Event, TrainConfig, Trainer};
@@ -67,15 +68,11 @@ impl Loaded {
     }
 
     fn loss(&self) -> Loss {
-        if self.train.classes.is_some() {
-            Loss::CrossEntropy
-        } else {
-            Loss::Mse
-        }
+        self.train.default_loss()
     }
 
     fn outputs(&self) -> usize {
-        self.train.n_classes().unwrap_or(1)
+        self.train.output_width(self.loss())
     }
 }
 
@@ -106,11 +103,7 @@ pub struct WebConfig {
 impl WebConfig {
     fn train_config(&self, loss: Loss) -> wgtrain::Result<TrainConfig> {
         let kind = OptimizerKind::parse(&self.optimizer)?;
-        let per = match self.schedule_per.as_str() {
-            "step" => SchedulePer::Step,
-            "epoch" => SchedulePer::Epoch,
-            other => return Err(wgtrain::Error::config("schedule_per", format!("{other:?}: expected step or epoch"))),
-        };
+        let per = SchedulePer::parse(&self.schedule_per)?;
         let schedule = Schedule { kind: Schedule::parse(&self.schedule)?, warmup: 0, per };
         let config = TrainConfig {
             schedule,
@@ -153,6 +146,24 @@ struct Session {
     loss: Loss,
     train: Dataset,
     preprocessor: Option<Preprocessor>,
+    /// The settings it was trained with (a checkpoint's options), as JSON.
+    config_json: String,
+}
+
+impl Session {
+    /// The model as the CLI saves it: weights, architecture, classes and the CSV preprocessing.
+    async fn saved_model(&self) -> wgtrain::Result<SavedModel> {
+        Ok(SavedModel {
+            model: self.trainer.model().clone(),
+            loss: self.loss,
+            params: self.trainer.params_async().await?,
+            classes: self.train.classes.clone(),
+            feature_names: self.train.feature_names.clone(),
+            target_name: self.train.target_name.clone(),
+            normalizer: None,
+            preprocessor: self.preprocessor.clone(),
+        })
+    }
 }
 
 #[derive(Default)]
@@ -238,9 +249,9 @@ impl Engine {
     pub fn load_csv(&self, bytes: &[u8], name: &str, target: &str, test_fraction: f64) -> Result<String, JsValue> {
         let path = Path::new(name);
         let table = read_table_bytes(bytes, path).map_err(js_error)?;
+        // The library's defaults, as the CLI's: numbers standardised, gaps imputed, text one-hot.
         let opts = PreprocessOptions {
             target: (!target.trim().is_empty()).then(|| target.trim().to_string()),
-            normalize: true,
             ..PreprocessOptions::default()
         };
         let (table, _, _) = usable_rows(&table, &opts).map_err(js_error)?;
@@ -270,10 +281,42 @@ impl Engine {
     /// strings: `{"type":"epoch_start",...}`, `{"type":"step",...}` (with the running loss a few times an epoch)
     /// and `{"type":"epoch_end",...}` with the test loss and accuracy. Resolves to the run's summary as JSON.
     pub fn train(&self, config_json: &str, on_event: js_sys::Function) -> Promise {
+        self.start_run(config_json.to_string(), None, on_event)
+    }
+
+    /// Continues the run a checkpoint (the bytes of [`Engine::checkpoint_bytes`]) was taken from, on the loaded
+    /// data, with the checkpoint's settings; events and the summary as for [`Engine::train`]. The same run
+    /// uninterrupted ends with the same weights.
+    pub fn resume(&self, checkpoint: Vec<u8>, on_event: js_sys::Function) -> Promise {
+        match Checkpoint::from_bytes(Path::new("checkpoint.safetensors"), &checkpoint) {
+            Ok(ck) => self.start_run(ck.options.clone(), Some(ck), on_event),
+            Err(e) => Promise::reject(&js_error(e)),
+        }
+    }
+
+    /// The trained model with the optimizer state and the run's position, as a resumable checkpoint's bytes (the
+    /// model file with more in it: `wgtrain eval` and `predict` load it too).
+    pub fn checkpoint_bytes(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let session = take_session(&state)?;
+            let name = Path::new("checkpoint.safetensors");
+            let bytes = match session.saved_model().await {
+                Ok(saved) => checkpoint_bytes_async(&session.trainer, saved, &session.config_json, name).await,
+                Err(e) => Err(e),
+            };
+            put_session(&state, session);
+            Ok(js_sys::Uint8Array::from(&bytes.map_err(js_error)?[..]).into())
+        })
+    }
+}
+
+impl Engine {
+    /// A run of [`Engine::train`] or [`Engine::resume`] on the loaded data.
+    fn start_run(&self, config_json: String, resume: Option<Checkpoint>, on_event: js_sys::Function) -> Promise {
         let gpu = self.gpu;
         let state = self.state.clone();
         let stop = self.stop.clone();
-        let config_json = config_json.to_string();
         future_to_promise(async move {
             let data = {
                 let mut s = state.try_borrow_mut().map_err(|_| js_error("busy"))?;
@@ -286,7 +329,7 @@ impl Engine {
                 data
             };
             stop.store(false, Ordering::SeqCst);
-            let result = run(gpu, &data, &config_json, &on_event, stop).await;
+            let result = run(gpu, &data, &config_json, resume.as_ref(), &on_event, stop).await;
             let mut s = state.borrow_mut();
             s.training = false;
             let (session, summary) = result?;
@@ -294,7 +337,10 @@ impl Engine {
             Ok(JsValue::from_str(&serde_json::to_string(&summary).unwrap_or_default()))
         })
     }
+}
 
+#[wasm_bindgen]
+impl Engine {
     /// Ends the current run after the step in flight; its model stays available.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -305,17 +351,7 @@ impl Engine {
         let state = self.state.clone();
         future_to_promise(async move {
             let session = take_session(&state)?;
-            let params = session.trainer.params_async().await;
-            let saved = params.map(|params| SavedModel {
-                model: session.trainer.model().clone(),
-                loss: session.loss,
-                params,
-                classes: session.train.classes.clone(),
-                feature_names: session.train.feature_names.clone(),
-                target_name: session.train.target_name.clone(),
-                normalizer: None,
-                preprocessor: session.preprocessor.clone(),
-            });
+            let saved = session.saved_model().await;
             put_session(&state, session);
             let bytes = saved.and_then(|m| m.to_bytes(Path::new("model.safetensors"))).map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
@@ -381,11 +417,13 @@ fn emit(on_event: &js_sys::Function, json: &str) {
     let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(json));
 }
 
-/// One run: a fresh model trained epoch by epoch, each epoch followed by the test loss and accuracy.
+/// One run: a fresh model (or the checkpoint's, where it stopped) trained epoch by epoch, each epoch followed by
+/// the test loss and accuracy.
 async fn run(
     gpu: &'static Gpu,
     data: &Loaded,
     config_json: &str,
+    resume: Option<&Checkpoint>,
     on_event: &js_sys::Function,
     stop: Arc<AtomicBool>,
 ) -> Result<(Session, RunSummary), JsValue> {
@@ -399,10 +437,20 @@ async fn run(
     let activation = Activation::parse(&web.activation).map_err(js_error)?;
     let model = MlpConfig::new(data.train.n_features, &web.hidden, data.outputs(), activation);
     model.validate().map_err(js_error)?;
-    let params = init_params(&model, Init::Torch, config.seed).map_err(js_error)?;
-    let max_batch = config.max_batch(n).max(data.test.len().min(1024));
+    let params = match resume {
+        Some(ck) => {
+            check_resumable(ck, &model, data)?;
+            ck.apply_variants(gpu);
+            ck.model.params.clone()
+        }
+        None => init_params(&model, Init::Torch, config.seed).map_err(js_error)?,
+    };
+    let rows = config.buffer_rows(n, data.test.len());
     let epochs = config.epochs;
-    let mut trainer = Trainer::new(gpu, &model, &params, config, max_batch).map_err(js_error)?;
+    let mut trainer = Trainer::new(gpu, &model, &params, config, rows).map_err(js_error)?;
+    if let Some(ck) = resume {
+        ck.restore(&mut trainer).map_err(js_error)?;
+    }
     trainer.set_stop_flag(stop);
     let train_data: DeviceData = trainer.upload(&data.train.features, &data.train.targets).map_err(js_error)?;
     let test_data: DeviceData = trainer.upload(&data.test.features, &data.test.targets).map_err(js_error)?;
@@ -447,6 +495,30 @@ async fn run(
         step_ms_median: step_ms.get(step_ms.len() / 2).copied().unwrap_or(f64::NAN),
         stopped,
     };
-    let session = Session { trainer, loss, train: data.train.clone(), preprocessor: data.preprocessor.clone() };
+    let session = Session {
+        trainer,
+        loss,
+        train: data.train.clone(),
+        preprocessor: data.preprocessor.clone(),
+        config_json: config_json.to_string(),
+    };
     Ok((session, summary))
+}
+
+/// A checkpoint resumes only on the data it was trained on: the same network, classes and CSV preprocessing.
+fn check_resumable(ck: &Checkpoint, model: &MlpConfig, data: &Loaded) -> Result<(), JsValue> {
+    let saved = &ck.model;
+    if &saved.model != model {
+        return Err(js_error(format!(
+            "the checkpoint holds a {}-input, {}-output network; the loaded data and its settings need {} and {}",
+            saved.model.input,
+            saved.model.output(),
+            model.input,
+            model.output()
+        )));
+    }
+    if saved.classes != data.train.classes || saved.preprocessor != data.preprocessor {
+        return Err(js_error("the checkpoint was trained on other data (its classes or column encoding differ)"));
+    }
+    Ok(())
 }
