@@ -59,6 +59,17 @@ pub fn prepare(opts: TrainOptions) -> Result<Prepared> {
     let config = train_config(&opts, loss, &train, &data_path)?;
     let model = MlpConfig::new(train.n_features, &hidden, train.output_width(loss), activation);
     model.validate()?;
+    if let Some(ck) = &resume {
+        let saved = &ck.saved.model;
+        if saved.preprocessor != preprocessor || saved.normalizer != normalizer || saved.classes != train.classes {
+            let why = format!(
+                "the checkpoint was trained on data prepared differently from {} now (the file, or an option that \
+                 shapes the data, changed); resume with the data and options of the interrupted run",
+                data_path.display()
+            );
+            return Err(Error::config("--resume", why));
+        }
+    }
     let params = match &opts.init {
         Some(p) => load_weights(p, &model)?,
         None => init_params(&model, Init::Torch, config.seed)?,
