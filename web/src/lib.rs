@@ -1,7 +1,8 @@
 //! wgtrain in the browser: what the training page (web/static) calls through wasm-bindgen. The page picks a data
 //! set (the bundled MNIST subset fetched as files, XOR, or a dropped CSV read by the CLI's own reader), trains with
 //! wgtrain's async API on the visitor's WebGPU adapter, charts the epochs, predicts drawn digits and downloads the
-//! model as the safetensors file `wgtrain train --save` writes.
+//! model as the safetensors file `wgtrain train --save` writes. A run can be taken as a resumable checkpoint
+//! (`wgtrain::resume`) and continued from one.
 //!
 //! Nothing here blocks: every read-back is awaited, so the page stays responsive while the GPU trains.
 
