@@ -193,12 +193,17 @@ impl SavedModel {
             }
             None => None,
         };
+        let feature_names = json_vec("feature_names")?.unwrap_or_default();
+        // Without a preprocessor the names are the columns read (`encode_table`), one per input.
+        if preprocessor.is_none() && !feature_names.is_empty() && feature_names.len() != input {
+            return Err(bad("feature_names", format!("{} names for {input} inputs", feature_names.len())));
+        }
         Ok(SavedModel {
             model,
             loss,
             params,
             classes,
-            feature_names: json_vec("feature_names")?.unwrap_or_default(),
+            feature_names,
             target_name: meta.get("target").cloned().unwrap_or_default(),
             normalizer,
             preprocessor,

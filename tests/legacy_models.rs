@@ -103,3 +103,17 @@ fn columns_in_another_order_are_found_by_name_and_a_gap_is_refused() {
     let e = stderr(&o);
     assert!(e.contains("gap.csv:line 2, column \"width\": a missing value") && e.lines().count() == 1, "{e}");
 }
+
+#[test]
+fn an_old_model_file_must_name_one_column_per_input() {
+    let path = fixtures().join("values_model.safetensors");
+    let mut saved = wgtrain::saved::SavedModel::load(&path).unwrap();
+    assert_eq!(saved.feature_names, ["a", "b"]);
+    saved.feature_names.pop();
+    let bytes = saved.to_bytes(Path::new("short.safetensors")).unwrap();
+    let e = wgtrain::saved::SavedModel::from_bytes(Path::new("short.safetensors"), &bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("short.safetensors") && e.contains("feature_names") && e.contains("1 names for 2 inputs"),
+        "{e}"
+    );
+}
