@@ -170,8 +170,9 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_shuffle: bool,
-    /// Standardise numeric features and a numeric target with the training set's mean and std (the default; kept
-    /// in the model file, predictions are mapped back to the target's units).
+    /// Standardise numeric features and a numeric target with the training set's mean and std (the default for CSV
+    /// files; MNIST pixels only with this flag); kept in the model file, predictions mapped back to the target's
+    /// units.
     #[arg(long, overrides_with = "no_normalize")]
     #[serde(default, skip_serializing_if = "is_false")]
     pub normalize: bool,
