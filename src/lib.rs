@@ -26,9 +26,10 @@
 //!
 //! Where things are: [`model`] describes the network and its parameters, [`optim`] the optimizers (one config type
 //! each, torch's names and defaults), [`schedule`] learning-rate and batch-size schedules, [`train`] the trainer,
-//! [`data`] CSV / IDX readers and preprocessing, [`saved`] / [`checkpoint`] models on disk. Underneath: [`gpu`] (the
-//! device), [`kernel`] and [`tensor`], the launchers in [`ops`] with their CPU twins in [`reference`], and the WGSL
-//! sources in [`shaders`] and [`matmul_wgsl`]. Helpers outside that API live in [`internal`].
+//! [`data`] CSV / IDX readers and preprocessing, [`saved`] / [`checkpoint`] models on disk, [`resume`] resumable
+//! training checkpoints. Underneath: [`gpu`] (the device), [`kernel`] and [`tensor`], the launchers in [`ops`] with
+//! their CPU twins in [`reference`], and the WGSL sources in [`shaders`] and [`matmul_wgsl`]. Helpers outside that
+//! API live in [`internal`].
 //!
 //! The host API is async at its core (`Gpu::request`, `Trainer::fit_async`, `Trainer::evaluate_async`,
 //! `Tensor::read_async`), since nothing may block in a browser; on native targets the blocking forms used here
@@ -71,6 +72,7 @@ pub mod ops;
 pub mod optim;
 pub mod plot;
 pub mod reference;
+pub mod resume;
 pub mod saved;
 pub mod schedule;
 pub mod shaders;

@@ -8,8 +8,11 @@ use std::path::Path;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::checkpoint::load_tensors;
 use crate::checkpoint::{decode_tensors, encode_tensors, NamedTensor};
+use crate::data::encode::TransformReport;
 use crate::data::normalize::Normalizer;
 use crate::data::preprocess::{Encoding, Preprocessor, TargetEncoding};
+use crate::data::table::Table;
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::MlpConfig;
 use crate::ops::activation::Activation;
@@ -59,6 +62,16 @@ impl SavedModel {
     /// The bytes [`SavedModel::save`] writes (the web page's download); `name` only names the file in errors.
     pub fn to_bytes(&self, name: &Path) -> Result<Vec<u8>> {
         self.encode(name, Vec::new(), BTreeMap::new())
+    }
+
+    /// The bytes [`SavedModel::save_with`] writes: the model plus `extra` tensors and metadata (a checkpoint).
+    pub fn to_bytes_with(
+        &self,
+        name: &Path,
+        extra: Vec<NamedTensor>,
+        extra_meta: BTreeMap<String, String>,
+    ) -> Result<Vec<u8>> {
+        self.encode(name, extra, extra_meta)
     }
 
     fn encode(&self, path: &Path, extra: Vec<NamedTensor>, extra_meta: BTreeMap<String, String>) -> Result<Vec<u8>> {
@@ -111,6 +124,12 @@ impl SavedModel {
     /// Parses the bytes of a model file, as [`SavedModel::load`]; `path` only names the file in errors.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let (tensors, meta) = decode_tensors(path, bytes)?;
+        Self::from_tensors(path, &tensors, &meta)
+    }
+
+    /// The model held by decoded tensors and metadata (a model file's or a checkpoint's); tensors other than the
+    /// layers' are left alone.
+    pub fn from_tensors(path: &Path, tensors: &[NamedTensor], meta: &BTreeMap<String, String>) -> Result<Self> {
         let field = |key: &str| -> Result<&String> {
             meta.get(key).ok_or_else(|| {
                 Error::parse(path, Some(format!("metadata {key:?}")), "missing; not a wgtrain model file")
@@ -131,7 +150,7 @@ impl SavedModel {
         let loss = Loss::parse(field("loss")?).map_err(|e| bad("loss", e.to_string()))?;
         let model = MlpConfig { input, layers, activation, output_activation };
         model.validate().map_err(|e| bad("layers", e.to_string()))?;
-        let params = pack_named(path, &model, &tensors)?;
+        let params = pack_named(path, &model, tensors)?;
         let json_vec = |key: &str| -> Result<Option<Vec<String>>> {
             meta.get(key).map(|s| serde_json::from_str(s).map_err(|e| bad(key, e.to_string()))).transpose()
         };
@@ -174,16 +193,44 @@ impl SavedModel {
             }
             None => None,
         };
+        let feature_names = json_vec("feature_names")?.unwrap_or_default();
+        // Without a preprocessor the names are the columns read (`encode_table`), one per input.
+        if preprocessor.is_none() && !feature_names.is_empty() && feature_names.len() != input {
+            return Err(bad("feature_names", format!("{} names for {input} inputs", feature_names.len())));
+        }
         Ok(SavedModel {
             model,
             loss,
             params,
             classes,
-            feature_names: json_vec("feature_names")?.unwrap_or_default(),
+            feature_names,
             target_name: meta.get("target").cloned().unwrap_or_default(),
             normalizer,
             preprocessor,
         })
+    }
+}
+
+impl SavedModel {
+    /// Encodes a raw table as this model's inputs (and targets, with `with_target`) through its preprocessor, or,
+    /// for a file from before the preprocessor, the one its metadata implies ([`Preprocessor::legacy`]).
+    pub fn encode_table(&self, table: &Table, with_target: bool) -> Result<(Dataset, TransformReport)> {
+        let legacy;
+        let pre = match &self.preprocessor {
+            Some(p) => p,
+            None => {
+                let (classes, normalizer) = (self.classes.as_deref(), self.normalizer.as_ref());
+                legacy = Preprocessor::legacy(&self.feature_names, &self.target_name, classes, normalizer)?;
+                legacy.refuse_gaps(table)?;
+                &legacy
+            }
+        };
+        if pre.n_features() != self.model.input {
+            let why =
+                format!("the model file names {} features, its network takes {}", pre.n_features(), self.model.input);
+            return Err(Error::Shape { op: "encode table", detail: why });
+        }
+        pre.transform(table, with_target)
     }
 }
 

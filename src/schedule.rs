@@ -91,6 +91,17 @@ pub struct Schedule {
     pub per: SchedulePer,
 }
 
+impl SchedulePer {
+    /// Parses `step` or `epoch`, the spellings the command line and the web page accept.
+    pub fn parse(s: &str) -> Result<SchedulePer> {
+        match s.trim() {
+            "step" => Ok(SchedulePer::Step),
+            "epoch" => Ok(SchedulePer::Epoch),
+            other => Err(Error::config("schedule_per", format!("{other:?}: expected step or epoch"))),
+        }
+    }
+}
+
 impl Default for Schedule {
     fn default() -> Self {
         Schedule { kind: LrSchedule::Constant, warmup: 0, per: SchedulePer::Step }

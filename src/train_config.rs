@@ -6,6 +6,16 @@ use crate::ops::loss::Loss;
 use crate::optim::OptimizerConfig;
 use crate::schedule::{BatchGrowth, LrSchedule, Schedule, SchedulePer};
 
+/// The most rows of an evaluation set a front end sizes the trainer's buffers for; larger sets are evaluated in
+/// chunks of the buffer size, so this caps device memory without limiting the set.
+pub const EVAL_BUFFER_ROWS: usize = 1024;
+
+/// Rows to allocate for training batches of up to `batch_rows` rows and evaluation of `eval_rows` rows: the larger of
+/// the batch and the evaluation set capped at [`EVAL_BUFFER_ROWS`], at least 1.
+pub fn buffer_rows(batch_rows: usize, eval_rows: usize) -> usize {
+    batch_rows.max(eval_rows.min(EVAL_BUFFER_ROWS)).max(1)
+}
+
 /// Which validation metric early stopping watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Monitor {
@@ -124,6 +134,12 @@ impl TrainConfig {
             epoch = epoch.saturating_add(growth.every.max(1) as usize);
         }
         best
+    }
+
+    /// Rows the trainer's buffers need for `train_rows` training rows (the largest batch any epoch uses) and an
+    /// evaluation set of `eval_rows` rows (0 for none): see [`buffer_rows`].
+    pub fn buffer_rows(&self, train_rows: usize, eval_rows: usize) -> usize {
+        buffer_rows(self.max_batch(train_rows), eval_rows)
     }
 
     /// The learning rate of optimizer step `t` (from 0) in `epoch` (from 0); `base` is the plateau-adjusted lr.

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["kernel", "tensor", "texture"],
     // Launchers, the CPU twins, the model description, data sets.
     &["ops", "reference", "model", "data", "train_config"],
-    &["network", "train", "saved", "sweep"],
+    &["network", "train", "saved", "resume", "sweep"],
     &["lib"],
 ];
 

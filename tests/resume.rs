@@ -174,3 +174,25 @@ fn divergence_names_epoch_step_and_lr_and_keeps_the_last_good_checkpoint() {
     let o = wgtrain(d, &["eval", "--model", "m.safetensors", "--data", "lin.csv", "--json"]);
     assert!(o.status.success(), "the surviving checkpoint evaluates: {}", stderr(&o));
 }
+
+#[test]
+fn resuming_on_changed_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "p.csv", penguins_csv(60, 2));
+    let train = ["train", "--data", "p.csv", "--layers", "4", "--epochs", "2", "--checkpoint-every", "1", "--quiet"];
+    let o = wgtrain(d, &[&train[..], &["--save", "ck.safetensors"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (data, flag) in [(penguins_csv(60, 3), None), (penguins_csv(60, 2), Some("--no-normalize"))] {
+        write(d, "p.csv", data);
+        let mut args = vec!["train", "--resume", "ck.safetensors"];
+        args.extend(flag);
+        let o = wgtrain(d, &args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains("--resume") && e.contains("prepared differently from p.csv"), "{e}");
+    }
+    // The same data and options resume (and have nothing left to do).
+    let o = wgtrain(d, &["train", "--resume", "ck.safetensors"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

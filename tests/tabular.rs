@@ -107,7 +107,13 @@ fn identical_runs_write_identical_model_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "penguins.csv", penguins_csv(120, 7));
-    for (i, extra) in [&[][..], &["--class-weight", "balanced", "--val-split", "0.2"][..]].iter().enumerate() {
+    // Plain; class weights with a held-out split; and early stopping with a schedule and small shuffled batches.
+    let variants: [&[&str]; 3] = [
+        &[],
+        &["--class-weight", "balanced", "--val-split", "0.2"],
+        &["--val-split", "0.25", "--early-stop", "2", "--schedule", "cosine:40:0.0001", "--batch-size", "16"],
+    ];
+    for (i, extra) in variants.iter().enumerate() {
         let files: Vec<Vec<u8>> = (0..2)
             .map(|run| {
                 let name = format!("m{i}_{run}.safetensors");

@@ -34,7 +34,8 @@ pub struct PreprocessOptions {
     pub missing: MissingPolicy,
     /// The most distinct values a categorical column may have.
     pub max_levels: usize,
-    /// Standardise numeric features and a numeric target with the training mean and population std.
+    /// Standardise numeric features and a numeric target with the training mean and population std (the default;
+    /// false keeps raw values, as a PyTorch run on the raw file sees them).
     pub normalize: bool,
 }
 
@@ -48,7 +49,7 @@ impl Default for PreprocessOptions {
             ignore: Vec::new(),
             missing: MissingPolicy::Impute,
             max_levels: 50,
-            normalize: false,
+            normalize: true,
         }
     }
 }
@@ -61,9 +62,9 @@ pub enum Encoding {
     Numeric {
         /// The training mean of the column, used for gaps.
         fill: f64,
-        /// Subtracted before scaling (the mean with --normalize, else 0).
+        /// Subtracted before scaling (the mean when standardising, else 0).
         center: f64,
-        /// Divides (the population std with --normalize, else 1; never 0).
+        /// Divides (the population std when standardising, else 1; never 0).
         scale: f64,
         /// Whether training had gaps, so a "column (missing)" input follows.
         indicator: bool,
@@ -97,9 +98,9 @@ pub enum TargetEncoding {
     },
     /// A value, trained on as (y − center) / scale and mapped back for predictions.
     Value {
-        /// The training mean with --normalize, else 0.
+        /// The training mean when standardising, else 0.
         center: f64,
-        /// The training population std with --normalize, else 1.
+        /// The training population std when standardising, else 1.
         scale: f64,
     },
 }

@@ -6,9 +6,11 @@ pub mod encode;
 mod encoding;
 mod fit;
 pub mod idx;
+mod legacy;
 pub mod normalize;
 pub mod preprocess;
 pub mod table;
+mod target;
 
 use crate::error::{Error, Result};
 use crate::internal::rng::Rng;

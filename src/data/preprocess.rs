@@ -14,7 +14,8 @@
 //! # fn main() -> wgtrain::Result<()> {
 //! let text = "island,mass,species\nBiscoe,5000,Gentoo\nDream,,Chinstrap\nDream,3600,Adelie\n";
 //! let train = read_table_str(text, Path::new("train.csv"))?;
-//! let pre = Preprocessor::fit(&train, &PreprocessOptions::default())?;
+//! // Numbers are standardised by default; kept raw here to show the values.
+//! let pre = Preprocessor::fit(&train, &PreprocessOptions { normalize: false, ..PreprocessOptions::default() })?;
 //! assert_eq!(pre.feature_names(), ["island=Biscoe", "island=Dream", "mass", "mass (missing)"]);
 //! // Columns are found by name; "Torgersen" was never seen, so island encodes as zeros (and is counted).
 //! let rows = read_table_str("mass,island\n4000,Torgersen\n", Path::new("new.csv"))?;

@@ -88,8 +88,8 @@ pub fn read_table_bytes(bytes: &[u8], path: &Path) -> Result<Table> {
     read_table_str(text, path)
 }
 
-/// Parses CSV text with the rules of [`crate::data::csv::read_csv_str`] (header required, optional BOM, CRLF or
-/// LF, blank lines skipped, RFC 4180 quoting, every row as wide as the header), keeping the cells as text.
+/// Parses CSV text (header required, optional BOM, CRLF or LF, blank lines skipped, RFC 4180 quoting within a
+/// line, every row as wide as the header), keeping the cells as text.
 pub fn read_table_str(text: &str, path: &Path) -> Result<Table> {
     let at = |line: usize| Some(format!("line {line}"));
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

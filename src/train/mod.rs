@@ -7,7 +7,7 @@ mod group;
 mod progress;
 
 pub use crate::batches::epoch_order;
-pub use crate::train_config::{EarlyStopping, Monitor, TrainConfig};
+pub use crate::train_config::{buffer_rows, EarlyStopping, Monitor, TrainConfig, EVAL_BUFFER_ROWS};
 #[cfg(not(target_arch = "wasm32"))]
 pub use group::{
     group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, DEFAULT_GROUP_BYTES,

@@ -1,7 +1,8 @@
 //! wgtrain in the browser: what the training page (web/static) calls through wasm-bindgen. The page picks a data
 //! set (the bundled MNIST subset fetched as files, XOR, or a dropped CSV read by the CLI's own reader), trains with
 //! wgtrain's async API on the visitor's WebGPU adapter, charts the epochs, predicts drawn digits and downloads the
-//! model as the safetensors file `wgtrain train --save` writes.
+//! model as the safetensors file `wgtrain train --save` writes. A run can be taken as a resumable checkpoint
+//! (`wgtrain::resume`) and continued from one.
 //!
 //! Nothing here blocks: every read-back is awaited, so the page stays responsive while the GPU trains.
 
@@ -12,22 +13,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use js_sys::Promise;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wgtrain::data::preprocess::{usable_rows, PreprocessOptions, Preprocessor};
 use wgtrain::data::table::read_table_bytes;
 use wgtrain::data::{idx, split_indices, Dataset};
-use wgtrain::history::EpochRecord;
-use wgtrain::model::{init_params, Init, MlpConfig};
-use wgtrain::network::DeviceData;
+use wgtrain::metrics::softmax;
+use wgtrain::resume::{checkpoint_bytes_async, Checkpoint};
 use wgtrain::saved::SavedModel;
-use wgtrain::schedule::{Schedule, SchedulePer};
-use wgtrain::train::{Event, TrainConfig, Trainer};
-use wgtrain::{Activation, Gpu, GpuOptions, Loss, OptimizerConfig, OptimizerKind};
+use wgtrain::train::Trainer;
+use wgtrain::{Gpu, GpuOptions, Loss};
 
 mod bench;
+mod run;
 pub mod xor;
+
+use run::run;
+pub use run::WebConfig;
 
 /// A wgtrain error as a JavaScript `Error` with wgtrain's message (it names the file, line, column or option).
 fn js_error(e: impl std::fmt::Display) -> JsValue {
@@ -67,84 +70,12 @@ impl Loaded {
     }
 
     fn loss(&self) -> Loss {
-        if self.train.classes.is_some() {
-            Loss::CrossEntropy
-        } else {
-            Loss::Mse
-        }
+        self.train.default_loss()
     }
 
     fn outputs(&self) -> usize {
-        self.train.n_classes().unwrap_or(1)
+        self.train.output_width(self.loss())
     }
-}
-
-/// The settings of the page's form, as JSON.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebConfig {
-    /// Hidden layer widths.
-    pub hidden: Vec<usize>,
-    /// relu, leaky_relu, tanh, sigmoid, gelu (the CLI's names).
-    pub activation: String,
-    /// An optimizer name of the library's table (sgd, adagrad, rmsprop, adam, adamw, nadam).
-    pub optimizer: String,
-    /// Base learning rate.
-    pub lr: f64,
-    /// A `--schedule` of the CLI (constant, cosine:T:MIN, step:K:GAMMA, plateau:PATIENCE:FACTOR, ...).
-    pub schedule: String,
-    /// What the schedule's counter counts: "step" or "epoch".
-    pub schedule_per: String,
-    /// Rows per mini-batch.
-    pub batch_size: usize,
-    /// Passes over the training rows.
-    pub epochs: usize,
-    /// Seeds the initial weights and the shuffling.
-    pub seed: u64,
-}
-
-impl WebConfig {
-    fn train_config(&self, loss: Loss) -> wgtrain::Result<TrainConfig> {
-        let kind = OptimizerKind::parse(&self.optimizer)?;
-        let per = match self.schedule_per.as_str() {
-            "step" => SchedulePer::Step,
-            "epoch" => SchedulePer::Epoch,
-            other => return Err(wgtrain::Error::config("schedule_per", format!("{other:?}: expected step or epoch"))),
-        };
-        let schedule = Schedule { kind: Schedule::parse(&self.schedule)?, warmup: 0, per };
-        let config = TrainConfig {
-            schedule,
-            batch_size: Some(self.batch_size),
-            epochs: self.epochs,
-            seed: self.seed,
-            ..TrainConfig::new(loss, OptimizerConfig::new(kind, self.lr))
-        };
-        config.validate()?;
-        Ok(config)
-    }
-}
-
-/// One epoch as the page charts it.
-#[derive(Serialize)]
-struct EpochReport<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    record: &'a EpochRecord,
-    steps: usize,
-    test_loss: f64,
-    test_accuracy: Option<f64>,
-}
-
-/// The outcome of a run.
-#[derive(Serialize)]
-struct RunSummary {
-    epochs: usize,
-    test_loss: f64,
-    test_accuracy: Option<f64>,
-    /// Median over epochs of the epoch's wall time divided by its steps, in ms (steps are queued without waiting,
-    /// so this is the throughput of the pipelined steps, read-back at the epoch's end included).
-    step_ms_median: f64,
-    stopped: bool,
 }
 
 /// A trained (or training) model and what it needs to predict and be saved.
@@ -153,6 +84,24 @@ struct Session {
     loss: Loss,
     train: Dataset,
     preprocessor: Option<Preprocessor>,
+    /// The settings it was trained with (a checkpoint's options), as JSON.
+    config_json: String,
+}
+
+impl Session {
+    /// The model as the CLI saves it: weights, architecture, classes and the CSV preprocessing.
+    async fn saved_model(&self) -> wgtrain::Result<SavedModel> {
+        Ok(SavedModel {
+            model: self.trainer.model().clone(),
+            loss: self.loss,
+            params: self.trainer.params_async().await?,
+            classes: self.train.classes.clone(),
+            feature_names: self.train.feature_names.clone(),
+            target_name: self.train.target_name.clone(),
+            normalizer: None,
+            preprocessor: self.preprocessor.clone(),
+        })
+    }
 }
 
 #[derive(Default)]
@@ -238,9 +187,9 @@ impl Engine {
     pub fn load_csv(&self, bytes: &[u8], name: &str, target: &str, test_fraction: f64) -> Result<String, JsValue> {
         let path = Path::new(name);
         let table = read_table_bytes(bytes, path).map_err(js_error)?;
+        // The library's defaults, as the CLI's: numbers standardised, gaps imputed, text one-hot.
         let opts = PreprocessOptions {
             target: (!target.trim().is_empty()).then(|| target.trim().to_string()),
-            normalize: true,
             ..PreprocessOptions::default()
         };
         let (table, _, _) = usable_rows(&table, &opts).map_err(js_error)?;
@@ -270,10 +219,42 @@ impl Engine {
     /// strings: `{"type":"epoch_start",...}`, `{"type":"step",...}` (with the running loss a few times an epoch)
     /// and `{"type":"epoch_end",...}` with the test loss and accuracy. Resolves to the run's summary as JSON.
     pub fn train(&self, config_json: &str, on_event: js_sys::Function) -> Promise {
+        self.start_run(config_json.to_string(), None, on_event)
+    }
+
+    /// Continues the run a checkpoint (the bytes of [`Engine::checkpoint_bytes`]) was taken from, on the loaded
+    /// data, with the checkpoint's settings; events and the summary as for [`Engine::train`]. The same run
+    /// uninterrupted ends with the same weights.
+    pub fn resume(&self, checkpoint: Vec<u8>, on_event: js_sys::Function) -> Promise {
+        match Checkpoint::from_bytes(Path::new("checkpoint.safetensors"), &checkpoint) {
+            Ok(ck) => self.start_run(ck.options.clone(), Some(ck), on_event),
+            Err(e) => Promise::reject(&js_error(e)),
+        }
+    }
+
+    /// The trained model with the optimizer state and the run's position, as a resumable checkpoint's bytes (the
+    /// model file with more in it: `wgtrain eval` and `predict` load it too).
+    pub fn checkpoint_bytes(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let session = take_session(&state)?;
+            let name = Path::new("checkpoint.safetensors");
+            let bytes = match session.saved_model().await {
+                Ok(saved) => checkpoint_bytes_async(&session.trainer, saved, &session.config_json, name).await,
+                Err(e) => Err(e),
+            };
+            put_session(&state, session);
+            Ok(js_sys::Uint8Array::from(&bytes.map_err(js_error)?[..]).into())
+        })
+    }
+}
+
+impl Engine {
+    /// A run of [`Engine::train`] or [`Engine::resume`] on the loaded data.
+    fn start_run(&self, config_json: String, resume: Option<Checkpoint>, on_event: js_sys::Function) -> Promise {
         let gpu = self.gpu;
         let state = self.state.clone();
         let stop = self.stop.clone();
-        let config_json = config_json.to_string();
         future_to_promise(async move {
             let data = {
                 let mut s = state.try_borrow_mut().map_err(|_| js_error("busy"))?;
@@ -286,7 +267,7 @@ impl Engine {
                 data
             };
             stop.store(false, Ordering::SeqCst);
-            let result = run(gpu, &data, &config_json, &on_event, stop).await;
+            let result = run(gpu, &data, &config_json, resume.as_ref(), &on_event, stop).await;
             let mut s = state.borrow_mut();
             s.training = false;
             let (session, summary) = result?;
@@ -294,7 +275,10 @@ impl Engine {
             Ok(JsValue::from_str(&serde_json::to_string(&summary).unwrap_or_default()))
         })
     }
+}
 
+#[wasm_bindgen]
+impl Engine {
     /// Ends the current run after the step in flight; its model stays available.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -305,17 +289,7 @@ impl Engine {
         let state = self.state.clone();
         future_to_promise(async move {
             let session = take_session(&state)?;
-            let params = session.trainer.params_async().await;
-            let saved = params.map(|params| SavedModel {
-                model: session.trainer.model().clone(),
-                loss: session.loss,
-                params,
-                classes: session.train.classes.clone(),
-                feature_names: session.train.feature_names.clone(),
-                target_name: session.train.target_name.clone(),
-                normalizer: None,
-                preprocessor: session.preprocessor.clone(),
-            });
+            let saved = session.saved_model().await;
             put_session(&state, session);
             let bytes = saved.and_then(|m| m.to_bytes(Path::new("model.safetensors"))).map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
@@ -335,7 +309,7 @@ impl Engine {
             put_session(&state, session);
             let mut out = out.map_err(js_error)?;
             if loss == Loss::CrossEntropy {
-                softmax(&mut out);
+                out = softmax(&out).into_iter().map(|p| p as f32).collect();
             }
             Ok(js_sys::Float32Array::from(&out[..]).into())
         })
@@ -361,92 +335,4 @@ fn put_session(state: &RefCell<State>, session: Session) {
     let mut s = state.borrow_mut();
     s.session = Some(session);
     s.session_in_use = false;
-}
-
-/// Softmax in place, stabilised by the maximum.
-fn softmax(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in v.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
-    for x in v.iter_mut() {
-        *x /= sum;
-    }
-}
-
-fn emit(on_event: &js_sys::Function, json: &str) {
-    // An exception in the page's handler must not end the run.
-    let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(json));
-}
-
-/// One run: a fresh model trained epoch by epoch, each epoch followed by the test loss and accuracy.
-async fn run(
-    gpu: &'static Gpu,
-    data: &Loaded,
-    config_json: &str,
-    on_event: &js_sys::Function,
-    stop: Arc<AtomicBool>,
-) -> Result<(Session, RunSummary), JsValue> {
-    let web: WebConfig = serde_json::from_str(config_json).map_err(|e| js_error(format!("settings: {e}")))?;
-    let loss = data.loss();
-    let mut config = web.train_config(loss).map_err(js_error)?;
-    let n = data.train.len();
-    let steps = n.div_ceil(config.batch_size_at(n, 0));
-    // The running loss a few times an epoch: each report waits for the GPU, so not every step.
-    config.report_every = Some((steps / 8).max(1));
-    let activation = Activation::parse(&web.activation).map_err(js_error)?;
-    let model = MlpConfig::new(data.train.n_features, &web.hidden, data.outputs(), activation);
-    model.validate().map_err(js_error)?;
-    let params = init_params(&model, Init::Torch, config.seed).map_err(js_error)?;
-    let max_batch = config.max_batch(n).max(data.test.len().min(1024));
-    let epochs = config.epochs;
-    let mut trainer = Trainer::new(gpu, &model, &params, config, max_batch).map_err(js_error)?;
-    trainer.set_stop_flag(stop);
-    let train_data: DeviceData = trainer.upload(&data.train.features, &data.train.targets).map_err(js_error)?;
-    let test_data: DeviceData = trainer.upload(&data.test.features, &data.test.targets).map_err(js_error)?;
-    let mut step_ms = Vec::new();
-    let mut last = (f64::NAN, None);
-    let mut stopped = false;
-    let mut on_train_event = |event: Event<'_>| match event {
-        Event::EpochStart { epoch, steps, batch_size } => emit(
-            on_event,
-            &format!(r#"{{"type":"epoch_start","epoch":{epoch},"steps":{steps},"batch_size":{batch_size}}}"#),
-        ),
-        Event::Step { step, lr, loss: Some(l), .. } if l.is_finite() => {
-            emit(on_event, &format!(r#"{{"type":"step","step":{step},"lr":{lr},"loss":{l}}}"#))
-        }
-        _ => {}
-    };
-    while !trainer.finished() {
-        match trainer.fit_epochs_async(&train_data, None, 1, &mut on_train_event).await {
-            Ok(_) => {}
-            Err(wgtrain::Error::Interrupted { .. }) => {
-                stopped = true;
-                break;
-            }
-            Err(e) => return Err(js_error(e)),
-        }
-        let record = trainer.history().epochs.last().cloned().ok_or_else(|| js_error("no epoch ran"))?;
-        let steps = n.div_ceil(record.batch_size);
-        step_ms.push(record.wall_s * 1e3 / steps as f64);
-        last = trainer.evaluate_async(&test_data).await.map_err(js_error)?;
-        let report =
-            EpochReport { kind: "epoch_end", record: &record, steps, test_loss: last.0, test_accuracy: last.1 };
-        emit(on_event, &serde_json::to_string(&report).unwrap_or_default());
-    }
-    if stopped || last.0.is_nan() {
-        last = trainer.evaluate_async(&test_data).await.map_err(js_error)?;
-    }
-    step_ms.sort_by(f64::total_cmp);
-    let summary = RunSummary {
-        epochs: trainer.history().epochs.len().min(epochs),
-        test_loss: last.0,
-        test_accuracy: last.1,
-        step_ms_median: step_ms.get(step_ms.len() / 2).copied().unwrap_or(f64::NAN),
-        stopped,
-    };
-    let session = Session { trainer, loss, train: data.train.clone(), preprocessor: data.preprocessor.clone() };
-    Ok((session, summary))
 }

@@ -1,7 +1,8 @@
 //! wgtrain's kernels and trainer in a real browser (headless Chromium through chromedriver, on its WebGPU
 //! adapter), against the same CPU twins as the native tests: matmul (both operand families, awkward shapes),
 //! activations, losses, optimizers, a whole training run against the CPU reference trainer, and the page's own
-//! engine (data set, training, the model download read back). Run by web/test.sh.
+//! engine (data set, training, the model download read back, a stopped run resumed from its checkpoint). Run by
+//! web/test.sh.
 //!
 //! Tolerances are the native tests' (tests/matmul.rs, activation.rs, loss.rs, optim.rs, training.rs), with the same
 //! reasoning: the twins run the same f32 operations in the same order, so differences come only from FMA
@@ -355,4 +356,56 @@ async fn engine_trains_on_a_csv_with_a_text_column() {
     let err = engine.load_csv(b"a,b\n1,2\n3\n", "bad.csv", "", 0.2).expect_err("a short row");
     let message = format!("{:?}", err);
     assert!(message.contains("bad.csv") && message.contains("line 3"), "{message}");
+}
+
+/// Checkpoints through the page's engine: a run stopped after its second epoch, its checkpoint bytes resumed on the
+/// same data, ends with the weights of the same run uninterrupted; the checkpoint loads as a model file, and
+/// resuming on another data set is refused.
+#[wasm_bindgen_test]
+async fn engine_resumes_a_stopped_run_from_its_checkpoint() {
+    let engine = std::rc::Rc::new(wgtrain_web::Engine::create().await.expect("the browser's WebGPU adapter"));
+    let config = r#"{"hidden":[8],"activation":"tanh","optimizer":"adam","lr":0.01,"schedule":"constant",
+        "schedule_per":"step","batch_size":32,"epochs":5,"seed":2}"#;
+    let weights = |bytes: wasm_bindgen::JsValue| {
+        let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
+        let saved = SavedModel::from_bytes(Path::new("m.safetensors"), &bytes).expect("a wgtrain model file");
+        saved.params.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+    };
+    engine.load_xor(400, 5).expect("xor");
+    let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(String)>::new(|_: String| {});
+    let ignore_fn = ignore.as_ref().unchecked_ref::<js_sys::Function>().clone();
+    JsFuture::from(engine.train(config, ignore_fn.clone())).await.expect("uninterrupted run");
+    let uninterrupted = weights(JsFuture::from(engine.model_bytes()).await.expect("model bytes"));
+
+    // The handler runs inside the run, so stopping at the second epoch's end stops before the third's first step.
+    let epoch_ends = std::rc::Rc::new(std::cell::Cell::new(0));
+    let (ends, stopper) = (epoch_ends.clone(), engine.clone());
+    let stop_after_two = wasm_bindgen::closure::Closure::<dyn FnMut(String)>::new(move |e: String| {
+        if e.contains("\"type\":\"epoch_end\"") {
+            ends.set(ends.get() + 1);
+            if ends.get() == 2 {
+                stopper.stop();
+            }
+        }
+    });
+    let stop_fn = stop_after_two.as_ref().unchecked_ref::<js_sys::Function>().clone();
+    let result = JsFuture::from(engine.train(config, stop_fn)).await.expect("stopped run");
+    let summary: serde_json::Value = serde_json::from_str(&result.as_string().unwrap()).unwrap();
+    assert_eq!(summary["stopped"], true, "{summary}");
+    let checkpoint = JsFuture::from(engine.checkpoint_bytes()).await.expect("checkpoint bytes");
+    let checkpoint = js_sys::Uint8Array::new(&checkpoint).to_vec();
+    SavedModel::from_bytes(Path::new("ck.safetensors"), &checkpoint).expect("a checkpoint is a model file too");
+
+    let result = JsFuture::from(engine.resume(checkpoint.clone(), ignore_fn.clone())).await.expect("resumed run");
+    let summary: serde_json::Value = serde_json::from_str(&result.as_string().unwrap()).unwrap();
+    assert_eq!((summary["stopped"].clone(), summary["epochs"].clone()), (false.into(), 5.into()), "{summary}");
+    let resumed = weights(JsFuture::from(engine.model_bytes()).await.expect("model bytes"));
+    assert!(resumed == uninterrupted, "the resumed run ends with other weights than the uninterrupted one");
+
+    let csv =
+        "x,colour,label\n1,red,yes\n2,blue,no\n3,red,yes\n4,blue,no\n5,red,no\n6,blue,yes\n7,red,no\n8,blue,yes\n";
+    engine.load_csv(csv.as_bytes(), "other.csv", "", 0.25).expect("csv");
+    let err = JsFuture::from(engine.resume(checkpoint, ignore_fn)).await.expect_err("other data");
+    let message = format!("{err:?}");
+    assert!(message.contains("checkpoint"), "{message}");
 }

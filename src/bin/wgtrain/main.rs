@@ -95,10 +95,8 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
-            // One line, like every other bad-input message; `--help` shows the rest.
-            let text = e.render().to_string();
-            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            eprintln!("wgtrain: {} (see --help)", line.trim_start_matches("error: "));
+            // One line, like every other bad-input message, with clap's suggestion; `--help` shows the rest.
+            eprintln!("wgtrain: {} (see --help)", options::clap_error_line(&e));
             std::process::exit(2);
         }
         Err(e) => {

@@ -185,11 +185,16 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_shuffle: bool,
-    /// Standardise numeric features and a numeric target with the training set's mean and std (kept in the model
-    /// file; predictions are mapped back to the target's units).
-    #[arg(long)]
+    /// Standardise numeric features and a numeric target with the training set's mean and std (the default for CSV
+    /// files; MNIST pixels only with this flag); kept in the model file, predictions mapped back to the target's
+    /// units.
+    #[arg(long, overrides_with = "no_normalize")]
     #[serde(default, skip_serializing_if = "is_false")]
     pub normalize: bool,
+    /// Keep numeric features and the target in their raw units (as a PyTorch run on the raw file sees them).
+    #[arg(long, overrides_with = "normalize")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_normalize: bool,
     /// Start from the weights in this safetensors file (wgtrain's or PyTorch's, named layers.{i}.weight/bias).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -245,6 +250,11 @@ impl TrainOptions {
         let mut merged = serde_json::to_value(base).map_err(|e| Error::config("config", e.to_string()))?;
         let cli = serde_json::to_value(&self).map_err(|e| Error::config("config", e.to_string()))?;
         if let (Some(m), Some(c)) = (merged.as_object_mut(), cli.as_object()) {
+            // --normalize and --no-normalize are one choice: either given here replaces the base's.
+            if c.contains_key("normalize") || c.contains_key("no-normalize") {
+                m.remove("normalize");
+                m.remove("no-normalize");
+            }
             for (k, v) in c {
                 m.insert(k.clone(), v.clone());
             }
@@ -254,6 +264,14 @@ impl TrainOptions {
         out.config = config;
         out.resume = resume;
         Ok(out)
+    }
+
+    /// Whether numeric inputs are standardised: yes unless --no-normalize (a config file may not ask for both).
+    pub fn standardise(&self) -> Result<bool> {
+        if self.normalize && self.no_normalize {
+            return Err(Error::config("--no-normalize", "give either --normalize or --no-normalize, not both"));
+        }
+        Ok(!self.no_normalize)
     }
 
     /// The hidden widths.
@@ -332,11 +350,11 @@ impl TrainOptions {
         if cfg.epochs == 0 {
             return Err(Error::config("--epochs", "must be at least 1"));
         }
-        let per = match self.schedule_per.as_deref() {
-            None | Some("step") => SchedulePer::Step,
-            Some("epoch") => SchedulePer::Epoch,
-            Some(v) => return Err(Error::config("--schedule-per", format!("{v:?}: expected step or epoch"))),
-        };
+        let per = self
+            .schedule_per
+            .as_deref()
+            .map_or(Ok(SchedulePer::Step), SchedulePer::parse)
+            .map_err(|e| rename(e, "--schedule-per"))?;
         let kind = self
             .schedule
             .as_deref()
@@ -380,4 +398,18 @@ fn rename(e: Error, option: &str) -> Error {
 /// The data path, which is required.
 pub fn require<'a>(p: &'a Option<PathBuf>, option: &str) -> Result<&'a Path> {
     p.as_deref().ok_or_else(|| Error::config(option, "is required"))
+}
+
+/// A clap error as one line: its first line, and clap's "tip:" (a similar option, `--` before a value) when it
+/// gives one, so a mistyped option names the option that exists.
+pub fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    if tips.is_empty() {
+        first
+    } else {
+        format!("{first}; {}", tips.join("; "))
+    }
 }

@@ -14,7 +14,7 @@ use crate::tabular::load_for;
 
 fn trainer_for<'g>(gpu: &'g Gpu, saved: &SavedModel, rows: usize) -> Result<Trainer<'g>> {
     let config = wgtrain::train::TrainConfig::new(saved.loss, wgtrain::OptimizerConfig::sgd(0.01));
-    Trainer::new(gpu, &saved.model, &saved.params, config, rows.clamp(1, 1024))
+    Trainer::new(gpu, &saved.model, &saved.params, config, wgtrain::train::buffer_rows(1, rows))
 }
 
 /// The predicted class of each row of outputs: arg-max for cross-entropy, logit > 0 for bce.

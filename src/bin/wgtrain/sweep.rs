@@ -174,11 +174,7 @@ fn merge(args: &SweepArgs) -> Result<()> {
 fn target_kind(args: &SweepArgs, configs: &[Assignment]) -> Result<TargetKind> {
     let mut kinds = configs.iter().map(|c| -> Result<TargetKind> {
         let o = args.options(c)?;
-        Ok(match o.loss.as_deref().map(Loss::parse).transpose()? {
-            Some(Loss::CrossEntropy | Loss::Bce) => TargetKind::Class,
-            Some(Loss::Mse) => TargetKind::Value,
-            None => TargetKind::Auto,
-        })
+        Ok(TargetKind::for_loss(o.loss.as_deref().map(Loss::parse).transpose()?))
     });
     let first = kinds.next().transpose()?.unwrap_or(TargetKind::Auto);
     for k in kinds {
@@ -193,8 +189,7 @@ fn plan(args: &SweepArgs, index: usize, assignment: &Assignment, train: &wgtrain
     let opts: TrainOptions = args.options(assignment)?;
     let loss = match opts.loss.as_deref() {
         Some(l) => Loss::parse(l)?,
-        None if train.classes.is_some() => Loss::CrossEntropy,
-        None => Loss::Mse,
+        None => train.default_loss(),
     };
     let mut config = opts.train_config(loss)?;
     if opts.balanced()? {
@@ -202,8 +197,7 @@ fn plan(args: &SweepArgs, index: usize, assignment: &Assignment, train: &wgtrain
     }
     let hidden = opts.hidden()?;
     let activation = opts.activation()?;
-    let outputs = if loss == Loss::CrossEntropy { train.n_classes().unwrap_or(1) } else { 1 };
-    let model = MlpConfig::new(train.n_features, &hidden, outputs, activation);
+    let model = MlpConfig::new(train.n_features, &hidden, train.output_width(loss), activation);
     model.validate()?;
     let params = match &opts.init {
         Some(p) => load_weights(p, &model)?,
@@ -244,7 +238,7 @@ fn groups(
         let cap = group_capacity(
             &first.model,
             &first.config,
-            max_batch(&first.config, train.len(), val),
+            first.config.buffer_rows(train.len(), val.unwrap_or(0)),
             wgtrain::train::DEFAULT_GROUP_BYTES,
         );
         let cap = cap.min(args.max_group.unwrap_or(usize::MAX)).max(1);
@@ -255,10 +249,6 @@ fn groups(
         }
     }
     out
-}
-
-fn max_batch(config: &TrainConfig, n: usize, val: Option<usize>) -> usize {
-    config.max_batch(n).max(val.map_or(1, |v| v.min(1024)))
 }
 
 fn run_group(
@@ -273,7 +263,7 @@ fn run_group(
 ) -> Result<Vec<MemberOutcome>> {
     let lead = &group[0];
     let members = group.iter().map(|p| GroupMember { config: p.config.clone(), params: p.params.clone() }).collect();
-    let mb = max_batch(&lead.config, train.len(), val.map(|v| v.len()));
+    let mb = lead.config.buffer_rows(train.len(), val.map_or(0, |v| v.len()));
     let mut trainer = GroupTrainer::new(gpu, &lead.model, members, data_seed, mb)?;
     trainer.set_stop_flag(stop);
     let tcols = lead.config.loss.target_cols(lead.model.output());

@@ -9,7 +9,7 @@ use wgtrain::optim::{Check, HYPERPARAMETERS};
 use wgtrain::sweep::{Assignment, Axis, ValueKind};
 use wgtrain::{Error, Result};
 
-use crate::options::TrainOptions;
+use crate::options::{clap_error_line, TrainOptions};
 
 /// `train`'s options alone, to parse one configuration's command line.
 #[derive(Parser, Debug)]
@@ -20,7 +20,7 @@ struct TrainArgs {
 }
 
 /// Options that shape the data or write a single model's files: they may be given once, never swept.
-const FIXED: [&str; 13] = [
+const FIXED: [&str; 14] = [
     "data",
     "val",
     "val-split",
@@ -32,6 +32,7 @@ const FIXED: [&str; 13] = [
     "max-levels",
     "class-weight",
     "normalize",
+    "no-normalize",
     "config",
     "init",
 ];
@@ -243,11 +244,7 @@ impl SweepArgs {
             // `--name=value` keeps a negative or dash-led value from reading as an option.
             words.push(format!("--{name}={v}"));
         }
-        let args = TrainArgs::try_parse_from(&words).map_err(|e| {
-            let text = e.render().to_string();
-            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").to_string();
-            Error::config("sweep", line.trim_start_matches("error: ").to_string())
-        })?;
+        let args = TrainArgs::try_parse_from(&words).map_err(|e| Error::config("sweep", clap_error_line(&e)))?;
         args.opts.merged()
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use wgtrain::data::csv::{read_csv, CsvOptions, TargetKind};
+use wgtrain::data::csv::TargetKind;
 use wgtrain::data::encode::TransformReport;
 use wgtrain::data::idx::read_mnist_dir;
 use wgtrain::data::normalize::Normalizer;
@@ -79,7 +79,8 @@ fn dropped(path: &Path, no_target: usize, gaps: usize) -> Vec<String> {
     report.messages(&path.display().to_string())
 }
 
-/// MNIST: the IDX files, split or validated on the t10k files, standardised with --normalize.
+/// MNIST: the IDX files, split or validated on the t10k files; pixels (already in [0, 1]) are standardised only
+/// with an explicit --normalize, as the web page leaves them.
 fn load_mnist(opts: &TrainOptions, data: &Path, seed: u64) -> Result<Loaded> {
     if let Some(option) = opts.has_csv_options() {
         return Err(Error::config(option, format!("applies to CSV data, but {} is a directory", data.display())));
@@ -97,7 +98,7 @@ fn load_mnist(opts: &TrainOptions, data: &Path, seed: u64) -> Result<Loaded> {
         }
         (None, None) => None,
     };
-    let normalizer = opts.normalize.then(|| Normalizer::fit(&train));
+    let normalizer = (opts.standardise()? && opts.normalize).then(|| Normalizer::fit(&train));
     if let Some(n) = &normalizer {
         n.apply(&mut train)?;
         if let Some(v) = val.as_mut() {
@@ -110,27 +111,15 @@ fn load_mnist(opts: &TrainOptions, data: &Path, seed: u64) -> Result<Loaded> {
 /// Reads `path` the way the saved model expects; with `with_target` (eval) the target must be present. Notes
 /// (dropped rows, unseen levels) come back for stderr.
 pub fn load_for(saved: &SavedModel, path: &Path, with_target: bool) -> Result<(Dataset, Vec<String>)> {
-    if let Some(pre) = &saved.preprocessor {
-        if path.is_dir() {
-            return Err(Error::parse(path, None, "is a directory; this model reads CSV files"));
-        }
-        let (data, report) = pre.transform(&read_table(path)?, with_target)?;
+    if !path.is_dir() {
+        let (data, report) = saved.encode_table(&read_table(path)?, with_target)?;
         return Ok((data, report.messages(&path.display().to_string())));
     }
-    // MNIST models, and CSV models saved before the preprocessor: the exact feature columns, numbers only.
-    let csv = CsvOptions {
-        target: Some(saved.target_name.clone()),
-        kind: if saved.classes.is_some() { TargetKind::Class } else { TargetKind::Value },
-        classes: saved.classes.clone(),
-        require_target: with_target,
-        feature_names: Some(saved.feature_names.clone()),
-    };
-    let mut data = if path.is_dir() {
-        let (main, test) = read_mnist_dir(path)?;
-        test.unwrap_or(main)
-    } else {
-        read_csv(path, &csv)?
-    };
+    if saved.preprocessor.is_some() {
+        return Err(Error::parse(path, None, "is a directory; this model reads CSV files"));
+    }
+    let (main, test) = read_mnist_dir(path)?;
+    let mut data = test.unwrap_or(main);
     if data.n_features != saved.model.input {
         let reason = format!("has {} features, the model takes {}", data.n_features, saved.model.input);
         return Err(Error::parse(path, None, reason));
@@ -161,7 +150,7 @@ impl TrainOptions {
             ignore: columns(&self.ignore, "--ignore")?,
             missing,
             max_levels,
-            normalize: self.normalize,
+            normalize: self.standardise()?,
         })
     }
 

@@ -53,16 +53,23 @@ pub fn prepare(opts: TrainOptions) -> Result<Prepared> {
     let hidden = opts.hidden()?;
     let activation = opts.activation()?;
     let loss_opt = requested_loss(&opts)?;
-    let kind = match loss_opt {
-        Some(Loss::CrossEntropy | Loss::Bce) => TargetKind::Class,
-        Some(Loss::Mse) => TargetKind::Value,
-        None => TargetKind::Auto,
-    };
+    let kind = TargetKind::for_loss(loss_opt);
     let Loaded { train, val, preprocessor, normalizer, notes } = load_training(&opts, kind, opts.seed.unwrap_or(0))?;
-    let loss = loss_opt.unwrap_or(if train.classes.is_some() { Loss::CrossEntropy } else { Loss::Mse });
+    let loss = loss_opt.unwrap_or_else(|| train.default_loss());
     let config = train_config(&opts, loss, &train, &data_path)?;
-    let model = MlpConfig::new(train.n_features, &hidden, output_width(loss, &train), activation);
+    let model = MlpConfig::new(train.n_features, &hidden, train.output_width(loss), activation);
     model.validate()?;
+    if let Some(ck) = &resume {
+        let saved = &ck.saved.model;
+        if saved.preprocessor != preprocessor || saved.normalizer != normalizer || saved.classes != train.classes {
+            let why = format!(
+                "the checkpoint was trained on data prepared differently from {} now (the file, or an option that \
+                 shapes the data, changed); resume with the data and options of the interrupted run",
+                data_path.display()
+            );
+            return Err(Error::config("--resume", why));
+        }
+    }
     let params = match &opts.init {
         Some(p) => load_weights(p, &model)?,
         None => init_params(&model, Init::Torch, config.seed)?,
@@ -90,10 +97,15 @@ fn check_options(opts: &TrainOptions) -> Result<()> {
 }
 
 fn requested_loss(opts: &TrainOptions) -> Result<Option<Loss>> {
-    opts.loss.as_deref().map(Loss::parse).transpose().map_err(|e| match e {
-        Error::Config { reason, .. } => Error::config("--loss", reason),
+    opts.loss.as_deref().map(Loss::parse).transpose().map_err(|e| option_error(e, "--loss"))
+}
+
+/// A library config error re-labelled with the command-line option that set the value.
+fn option_error(e: Error, option: &str) -> Error {
+    match e {
+        Error::Config { reason, .. } => Error::config(option, reason),
         e => e,
-    })
+    }
 }
 
 /// The training configuration, checked against the targets it will read.
@@ -103,7 +115,7 @@ fn train_config(opts: &TrainOptions, loss: Loss, train: &Dataset, data_path: &Pa
         // The bar shows the running loss; reading it back every 20 steps keeps the pipeline mostly full.
         config.report_every = Some(20);
     }
-    check_targets(train, loss, data_path)?;
+    train.check_targets(loss, data_path).map_err(|e| option_error(e, "--loss"))?;
     if opts.balanced()? {
         if loss != Loss::CrossEntropy {
             return Err(Error::config(
@@ -114,30 +126,6 @@ fn train_config(opts: &TrainOptions, loss: Loss, train: &Dataset, data_path: &Pa
         config.class_weights = train.balanced_class_weights();
     }
     Ok(config)
-}
-
-/// Targets as the loss reads them: class indices, 0/1 for bce, values for mse.
-fn check_targets(data: &Dataset, loss: Loss, what: &Path) -> Result<()> {
-    match (loss, data.n_classes()) {
-        (Loss::CrossEntropy, None) => Err(Error::config(
-            "--loss",
-            format!("cross-entropy needs class labels, but the target of {} is numeric", what.display()),
-        )),
-        (Loss::Bce, Some(c)) if c != 2 => {
-            Err(Error::config("--loss", format!("bce needs exactly 2 classes, {} has {c}", what.display())))
-        }
-        (Loss::Bce, None) if data.targets.iter().any(|&t| t != 0.0 && t != 1.0) => {
-            Err(Error::config("--loss", format!("bce needs targets 0 or 1 in {}", what.display())))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn output_width(loss: Loss, data: &Dataset) -> usize {
-    match loss {
-        Loss::CrossEntropy => data.n_classes().unwrap_or(1),
-        _ => 1,
-    }
 }
 
 impl Prepared {
@@ -170,13 +158,13 @@ impl Prepared {
     /// The trainer, restored from the checkpoint when resuming, stopped cleanly by the first Ctrl-C, with the
     /// training and validation data on the device.
     pub fn start<'g>(&self, gpu: &'g Gpu) -> Result<(Trainer<'g>, DeviceData, Option<DeviceData>)> {
-        let max_batch = self.config.max_batch(self.train.len()).max(self.val.as_ref().map_or(1, |v| v.len().min(1024)));
+        let rows = self.config.buffer_rows(self.train.len(), self.val.as_ref().map_or(0, Dataset::len));
         if let Some(ck) = &self.resume {
-            ck.apply_variants(gpu);
+            ck.saved.apply_variants(gpu);
         }
-        let mut trainer = Trainer::new(gpu, &self.model, &self.params, self.config.clone(), max_batch)?;
+        let mut trainer = Trainer::new(gpu, &self.model, &self.params, self.config.clone(), rows)?;
         if let Some(ck) = &self.resume {
-            ck.restore(&mut trainer)?;
+            ck.saved.restore(&mut trainer)?;
         }
         trainer.set_stop_flag(ctrl_c_stop_flag());
         let train_data = trainer.upload(&self.train.features, &self.train.targets)?;
