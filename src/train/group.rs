@@ -272,9 +272,9 @@ impl<'g> GroupTrainer<'g> {
                 if self.slots.iter().filter(|s| s.chunk == c).all(|s| s.stop.is_some()) {
                     continue;
                 }
-                let train_stats = net.take_stats(self.gpu)?;
+                let train_stats = pollster::block_on(net.take_stats_async(self.gpu))?;
                 let val_stats = match val {
-                    Some(v) => Some(net.evaluate(self.gpu, v)?),
+                    Some(v) => Some(evaluate_group(self.gpu, net, v)?),
                     None => None,
                 };
                 for slot in self.slots.iter_mut().filter(|s| s.chunk == c && s.stop.is_none()) {
@@ -299,7 +299,7 @@ impl<'g> GroupTrainer<'g> {
                 Ok(MemberOutcome {
                     history: s.history.clone(),
                     stop: s.stop.unwrap_or(StopReason::Epochs),
-                    params: self.chunks[s.chunk].params(self.gpu, s.index)?,
+                    params: pollster::block_on(self.chunks[s.chunk].params_async(self.gpu, s.index))?,
                 })
             })
             .collect()
@@ -386,4 +386,14 @@ impl Slot {
             Verdict::Stop => true,
         }
     }
+}
+
+/// Each model's statistics over `data` in file order, in batches of the group's largest size.
+fn evaluate_group(gpu: &Gpu, net: &mut NetworkGroup, data: &DeviceData) -> Result<Vec<[f32; 3]>> {
+    data.reset_order(gpu)?;
+    let mut batches = crate::batches::EpochBatches::in_file_order(data.rows(), net.max_rows());
+    while let Some(batch) = batches.next_batch() {
+        net.evaluate_batch(gpu, data, batch.offset, batch.rows)?;
+    }
+    pollster::block_on(net.take_stats_async(gpu))
 }
