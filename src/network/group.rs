@@ -281,13 +281,13 @@ impl NetworkGroup {
     }
 
     /// Floats of one model's optimizer state.
-    pub fn optimizer_state_len(&self) -> usize {
+    pub fn model_state_len(&self) -> usize {
         self.optimizers[0].state_slots() * self.layout.len
     }
 
     /// Model `m`'s flat optimizer state, once queued steps are done.
     pub async fn optimizer_state_async(&self, gpu: &Gpu, m: usize) -> Result<Vec<f32>> {
-        let len = self.optimizer_state_len();
+        let len = self.model_state_len();
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -296,7 +296,7 @@ impl NetworkGroup {
 
     /// Restores model `m`'s optimizer state and step count (resume).
     pub fn set_optimizer_state(&mut self, gpu: &Gpu, m: usize, state: &[f32], steps_done: u64) -> Result<()> {
-        write_model(gpu, &self.parameters.state, m, self.optimizer_state_len(), state)?;
+        write_model(gpu, &self.parameters.state, m, self.model_state_len(), state)?;
         self.parameters.steps_done[m] = steps_done;
         Ok(())
     }

@@ -23,10 +23,25 @@ pub use group::NetworkGroup;
 pub use plan::layer_matmuls;
 
 /// One MLP on the device: what it is (architecture, loss, optimizer), what it holds (parameters and optimizer
-/// state, buffers for a batch) and the dispatch lists built so far: a [`NetworkGroup`] of one model.
+/// state, buffers for a batch) and the dispatch lists built so far. It is a [`NetworkGroup`] of one model (and
+/// dereferences to it); the methods here are the group's for model 0, in a lone model's terms.
 #[derive(Debug)]
 pub struct Network {
     group: NetworkGroup,
+}
+
+impl std::ops::Deref for Network {
+    type Target = NetworkGroup;
+
+    fn deref(&self) -> &NetworkGroup {
+        &self.group
+    }
+}
+
+impl std::ops::DerefMut for Network {
+    fn deref_mut(&mut self) -> &mut NetworkGroup {
+        &mut self.group
+    }
 }
 
 impl Network {
@@ -39,9 +54,8 @@ impl Network {
         params: &[f32],
         max_rows: usize,
     ) -> Result<Self> {
-        let group =
-            NetworkGroup::new(gpu, config, loss, std::slice::from_ref(optimizer), &[params.to_vec()], max_rows)?;
-        Ok(Network { group })
+        let optimizers = std::slice::from_ref(optimizer);
+        Ok(Network { group: NetworkGroup::new(gpu, config, loss, optimizers, &[params.to_vec()], max_rows)? })
     }
 
     /// The group of one this network is.
@@ -49,51 +63,9 @@ impl Network {
         &mut self.group
     }
 
-    /// The architecture.
-    pub fn config(&self) -> &MlpConfig {
-        self.group.config()
-    }
-
-    /// Weights the cross-entropy by class (see [`NetworkGroup::set_class_weights`]).
-    pub fn set_class_weights(&mut self, gpu: &Gpu, weights: Option<&[f32]>) -> Result<()> {
-        self.group.set_class_weights(gpu, weights)
-    }
-
     /// Optimizer steps taken so far.
     pub fn steps_done(&self) -> u64 {
         self.group.steps_done(0)
-    }
-
-    /// The largest batch the buffers hold.
-    pub fn max_rows(&self) -> usize {
-        self.group.max_rows()
-    }
-
-    /// Tunes, compiles and plans a training step on batches of `rows` (see [`NetworkGroup::prepare`]).
-    pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        self.group.prepare(gpu, data, rows)
-    }
-
-    /// The number of kernel launches in one training step on batches of `rows` (builds the plan if needed).
-    pub fn dispatches_per_step(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<usize> {
-        self.group.dispatches_per_step(gpu, data, rows)
-    }
-
-    /// The shader file (or generated matmul variant) of each launch of a training step on batches of `rows`.
-    pub fn plan_files(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<Vec<String>> {
-        self.group.plan_files(gpu, data, rows)
-    }
-
-    /// Times each kernel of a training step (see [`NetworkGroup::profile_step`]).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn profile_step(
-        &mut self,
-        gpu: &Gpu,
-        data: &DeviceData,
-        rows: usize,
-        repeats: usize,
-    ) -> Result<Vec<(String, &'static str, f64)>> {
-        self.group.profile_step(gpu, data, rows, repeats)
     }
 
     /// One optimizer step on rows offset..offset+rows of `data`'s current order, at learning rate `lr`.
@@ -103,37 +75,10 @@ impl Network {
     }
 
     /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating; blocks
-    /// for the read-back (see [`Network::gradient_async`]).
+    /// for the read-back (see [`NetworkGroup::gradient_async`]).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn gradient(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize) -> Result<Vec<f32>> {
-        pollster::block_on(self.gradient_async(gpu, data, offset, rows))
-    }
-
-    /// Computes the gradient of the mean loss over a batch into the gradient buffer, without updating.
-    pub async fn gradient_async(
-        &mut self,
-        gpu: &Gpu,
-        data: &DeviceData,
-        offset: usize,
-        rows: usize,
-    ) -> Result<Vec<f32>> {
-        self.group.gradient_async(gpu, data, offset, rows).await
-    }
-
-    /// Adds a batch's loss and correct count to the device statistics, without training.
-    pub fn evaluate_batch(&mut self, gpu: &Gpu, data: &DeviceData, offset: usize, rows: usize) -> Result<()> {
-        self.group.evaluate_batch(gpu, data, offset, rows)
-    }
-
-    /// The network outputs [rows, outputs] for a batch (after the output activation).
-    pub async fn predict_batch_async(
-        &mut self,
-        gpu: &Gpu,
-        data: &DeviceData,
-        offset: usize,
-        rows: usize,
-    ) -> Result<Vec<f32>> {
-        self.group.predict_batch_async(gpu, data, offset, rows, 0).await
+        pollster::block_on(self.group.gradient_async(gpu, data, offset, rows))
     }
 
     /// Reads and resets the accumulated [loss sum, correct sum, sample count], blocking until queued steps are
@@ -154,11 +99,6 @@ impl Network {
         Ok(self.group.peek_stats_async(gpu).await?[0])
     }
 
-    /// Replaces the accumulated statistics (resuming mid-epoch).
-    pub fn set_stats(&self, gpu: &Gpu, stats: [f32; 3]) -> Result<()> {
-        self.group.set_stats(gpu, 0, stats)
-    }
-
     /// The flat parameters, blocking until queued steps are done (see [`Network::params_async`]).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn params(&self, gpu: &Gpu) -> Result<Vec<f32>> {
@@ -170,44 +110,9 @@ impl Network {
         self.group.params_async(gpu, 0).await
     }
 
-    /// Replaces the flat parameters.
-    pub fn set_params(&self, gpu: &Gpu, params: &[f32]) -> Result<()> {
-        self.group.set_params(gpu, 0, params)
-    }
-
-    /// The flat optimizer state and the step count, once queued steps are done.
-    pub async fn optimizer_state_async(&self, gpu: &Gpu) -> Result<(Vec<f32>, u64)> {
-        Ok((self.group.optimizer_state_async(gpu, 0).await?, self.steps_done()))
-    }
-
     /// The length of the flat optimizer state and the step count, without a read-back.
     pub fn optimizer_state_len(&self) -> (usize, u64) {
-        (self.group.optimizer_state_len(), self.steps_done())
-    }
-
-    /// Restores optimizer state saved by [`Network::optimizer_state_async`].
-    pub fn set_optimizer_state(&mut self, gpu: &Gpu, state: &[f32], steps_done: u64) -> Result<()> {
-        self.group.set_optimizer_state(gpu, 0, state, steps_done)
-    }
-
-    /// Early stopping's remembered parameters, once queued steps are done.
-    pub async fn best_params_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        self.group.best_params_async(gpu, 0).await
-    }
-
-    /// Replaces early stopping's remembered parameters (resume).
-    pub fn set_best_params(&self, gpu: &Gpu, params: &[f32]) -> Result<()> {
-        self.group.set_best_params(gpu, 0, params)
-    }
-
-    /// Copies the parameters aside on the device (early stopping's best weights), without a read-back.
-    pub fn remember_best(&self, gpu: &Gpu) {
-        self.group.remember_best(gpu, 0);
-    }
-
-    /// Copies the remembered parameters back.
-    pub fn restore_best(&self, gpu: &Gpu) {
-        self.group.restore_best(gpu, 0);
+        (self.group.model_state_len(), self.steps_done())
     }
 }
 
