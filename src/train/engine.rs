@@ -10,21 +10,13 @@ use std::sync::Arc;
 use web_time::Instant;
 
 use super::events::{Event, StopReason};
+use super::slot::{mean_stats, Slot};
 use crate::batches::EpochBatches;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::history::{EpochRecord, History};
+use crate::history::EpochRecord;
 use crate::internal::rng::Rng;
 use crate::network::{DeviceData, NetworkGroup};
-use crate::ops::loss::Loss;
-use crate::schedule::{LrSchedule, PlateauState};
-use crate::train_config::{EarlyStopping, Monitor, TrainConfig};
-
-/// Mean loss and (for classification) accuracy from accumulated [loss sum, correct sum, count].
-pub(super) fn mean_stats(s: [f32; 3], loss: Loss) -> (f64, Option<f64>) {
-    let n = f64::from(s[2]).max(1.0);
-    (f64::from(s[0]) / n, loss.is_classification().then(|| f64::from(s[1]) / n))
-}
 
 /// Each model's accumulated statistics over `data` in file order, in batches of the largest size the buffers hold.
 pub(super) async fn evaluate_models(gpu: &Gpu, net: &mut NetworkGroup, data: &DeviceData) -> Result<Vec<[f32; 3]>> {
@@ -34,64 +26,6 @@ pub(super) async fn evaluate_models(gpu: &Gpu, net: &mut NetworkGroup, data: &De
         net.evaluate_batch(gpu, data, batch.offset, batch.rows)?;
     }
     net.take_stats_async(gpu).await
-}
-
-/// One model's training state: its options, where it lives, its schedule, history and early stopping.
-pub(super) struct Slot {
-    pub config: TrainConfig,
-    /// Which network group holds the model, and its index there.
-    pub chunk: usize,
-    pub index: usize,
-    pub plateau: Option<PlateauState>,
-    pub history: History,
-    /// Early stopping: the best monitored value so far, and the epochs since it improved.
-    pub best: Option<f64>,
-    pub bad_epochs: usize,
-    pub stop: Option<StopReason>,
-}
-
-impl Slot {
-    pub fn new(config: TrainConfig, chunk: usize, index: usize) -> Self {
-        let plateau = match &config.schedule.kind {
-            LrSchedule::Plateau(p) => Some(PlateauState::new(*p, config.optimizer.lr)),
-            _ => None,
-        };
-        Slot { config, chunk, index, plateau, history: History::default(), best: None, bad_epochs: 0, stop: None }
-    }
-
-    /// The learning rate schedules start from: the plateau schedule's current one, or the optimizer's.
-    fn base_lr(&self) -> f64 {
-        self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr())
-    }
-
-    /// Early stopping's rule after an epoch: remembers the weights when the monitored metric improved; true when
-    /// patience is spent.
-    fn early_stop_check(&mut self, gpu: &Gpu, net: &NetworkGroup, val: (Option<f64>, Option<f64>)) -> bool {
-        let Some(es) = &self.config.early_stopping else { return false };
-        let Some(value) = monitored(es, val) else { return false };
-        let improved = match (self.best, es.monitor) {
-            (None, _) => true,
-            (Some(b), Monitor::ValLoss) => value < b - es.min_delta,
-            (Some(b), Monitor::ValAccuracy) => value > b + es.min_delta,
-        };
-        if improved {
-            self.best = Some(value);
-            self.bad_epochs = 0;
-            self.history.best_epoch = Some(self.history.epochs.len());
-            net.remember_best(gpu, self.index);
-            return false;
-        }
-        self.bad_epochs += 1;
-        self.bad_epochs >= es.patience.max(1)
-    }
-}
-
-/// The value early stopping watches, from (validation loss, validation accuracy).
-fn monitored(es: &EarlyStopping, (loss, accuracy): (Option<f64>, Option<f64>)) -> Option<f64> {
-    match es.monitor {
-        Monitor::ValLoss => loss,
-        Monitor::ValAccuracy => accuracy,
-    }
 }
 
 /// Where a run stands: every model's state, the shuffling RNG and the position in the current epoch.
@@ -260,19 +194,7 @@ impl Engine {
         self.step_in_epoch = 0;
         let secs = start.elapsed().as_secs_f64();
         let trained: Vec<usize> = (0..self.slots.len()).filter(|&i| self.slots[i].stop.is_none()).collect();
-        for &i in &trained {
-            let s = &mut self.slots[i];
-            let (loss, _) = mean_stats(train_stats[s.chunk][s.index], s.config.loss);
-            if !loss.is_finite() {
-                let step = nets[s.chunk].steps_done(s.index);
-                if self.diverged_is_error {
-                    return Err(Error::Diverged { epoch: epoch + 1, step, lr: lrs[i], loss: loss as f32 });
-                }
-                // Frozen where it stands, as a run alone would stop with an error here.
-                s.stop = Some(StopReason::Diverged);
-                nets[s.chunk].set_frozen(s.index, true);
-            }
-        }
+        self.stop_diverged(nets, &trained, &train_stats, lrs)?;
         let mut val_stats = vec![Vec::new(); nets.len()];
         if let Some(v) = val {
             for (c, net) in nets.iter_mut().enumerate() {
@@ -286,42 +208,16 @@ impl Engine {
             if s.stop.is_some() {
                 continue;
             }
-            let (train_loss, train_accuracy) = mean_stats(train_stats[s.chunk][s.index], s.config.loss);
-            let (val_loss, val_accuracy) = match val_stats[s.chunk].get(s.index) {
-                Some(&v) => {
-                    let (l, a) = mean_stats(v, s.config.loss);
-                    (Some(l), a)
-                }
-                None => (None, None),
-            };
-            if let Some(p) = s.plateau.as_mut() {
-                p.step(val_loss.unwrap_or(train_loss));
-            }
-            s.history.epochs.push(EpochRecord {
+            let timing = EpochRecord {
                 epoch: epoch + 1,
-                train_loss,
-                train_accuracy,
-                val_loss,
-                val_accuracy,
                 lr: lrs[i],
                 batch_size: batches.batch_size(),
                 samples_per_s: batches.rows_done() as f64 / secs.max(1e-9),
                 wall_s: start.elapsed().as_secs_f64(),
-            });
-            let net = &mut nets[s.chunk];
-            if s.early_stop_check(gpu, net, (val_loss, val_accuracy)) {
-                s.history.stopped_early = true;
-                s.stop = Some(StopReason::EarlyStop);
-            } else if s.history.epochs.len() >= s.config.epochs {
-                s.stop = Some(StopReason::Epochs);
-            }
-            if s.stop.is_some() {
-                if s.config.early_stopping.as_ref().is_some_and(|es| es.restore_best) && s.history.best_epoch.is_some()
-                {
-                    net.restore_best(gpu, s.index);
-                }
-                net.set_frozen(s.index, true);
-            }
+                ..EpochRecord::default()
+            };
+            let val = val_stats[s.chunk].get(s.index).copied();
+            s.end_epoch(gpu, &mut nets[s.chunk], timing, train_stats[s.chunk][s.index], val);
         }
         self.epochs_done += 1;
         let active = self.active();
@@ -329,6 +225,32 @@ impl Engine {
             if let Some(r) = self.slots[i].history.epochs.last().filter(|r| r.epoch == epoch + 1) {
                 on_event(Event::EpochEnd(r), active);
             }
+        }
+        Ok(())
+    }
+
+    /// Fails (a lone trainer) or stops and freezes (a group) each of the `trained` models whose epoch loss is NaN or
+    /// infinite.
+    fn stop_diverged(
+        &mut self,
+        nets: &mut [NetworkGroup],
+        trained: &[usize],
+        train_stats: &[Vec<[f32; 3]>],
+        lrs: &[f64],
+    ) -> Result<()> {
+        for &i in trained {
+            let s = &mut self.slots[i];
+            let (loss, _) = mean_stats(train_stats[s.chunk][s.index], s.config.loss);
+            if loss.is_finite() {
+                continue;
+            }
+            let step = nets[s.chunk].steps_done(s.index);
+            if self.diverged_is_error {
+                return Err(Error::Diverged { epoch: self.epochs_done + 1, step, lr: lrs[i], loss: loss as f32 });
+            }
+            // Frozen where it stands, as a run alone would stop with an error here.
+            s.stop = Some(StopReason::Diverged);
+            nets[s.chunk].set_frozen(s.index, true);
         }
         Ok(())
     }

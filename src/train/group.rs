@@ -12,8 +12,9 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::engine::{Engine, Slot};
+use super::engine::Engine;
 use super::events::{Event, StopReason};
+use super::slot::Slot;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::history::History;

@@ -9,6 +9,7 @@ mod events;
 #[cfg(not(target_arch = "wasm32"))]
 mod group;
 mod progress;
+mod slot;
 
 pub use crate::batches::epoch_order;
 pub use crate::train_config::{EarlyStopping, Monitor, TrainConfig};
@@ -20,7 +21,8 @@ pub use progress::Progress;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use engine::{evaluate_models, mean_stats, Engine, Slot};
+use engine::{evaluate_models, Engine};
+use slot::{mean_stats, Slot};
 
 use crate::batches::EpochBatches;
 use crate::error::Result;
