@@ -1,7 +1,7 @@
 //! How an epoch is cut into batches, in one place: the row order (a seeded permutation or file order), the batch
 //! size the schedule gives this epoch, each batch's boundaries, and the position a resumed epoch restarts from.
-//! The trainer, evaluation, prediction and the CPU reference trainer all walk an [`EpochBatches`]. The
-//! group trainer (`train::group`) still cuts its own batches with [`epoch_order`].
+//! The epoch engine (for one model or a group), evaluation, prediction and the CPU reference trainer all walk an
+//! [`EpochBatches`].
 
 use crate::internal::rng::Rng;
 

@@ -1,22 +1,25 @@
-//! The dispatch list of a training step (or an evaluation or prediction), built once per batch size and cached,
-//! and compiling every pipeline it needs before the first step.
+//! The dispatch list of a training step (or a gradient, an evaluation or a prediction) of K models, built once per
+//! batch size and cached: every matmul and the optimizer are one launch for all K models (the model index is the
+//! launch's z; the first layer's input, the batch every model sees, is read once), and so are the loss, its
+//! statistics, the bias-gradient column sums and the texture family's dZ transposes. Gradient clipping (each
+//! model's own norm and max_norm) runs once per model that clips, on that model's slices. With K = 1 each launch
+//! is the ordinary single-model launch.
 
-use super::{Network, PlanKind};
+use super::buffers::{PlanKind, Strides, SMALL};
+use super::NetworkGroup;
 use crate::data::device::DeviceData;
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
-use crate::gpu::{Constants, KernelFamily};
+use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{MatmulVariant, Pass};
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
-use crate::ops::loss::{loss, weighted_cross_entropy};
-use crate::ops::matmul::{epilogue_constants, matmul_activation_backward, matmul_forward, MatmulShape};
-use crate::ops::optim::{optimizer_constants, optimizer_update};
-use crate::ops::reduce::{clip_scale, column_sum, partial_count, stats_accumulate, sum_squares_partial};
-use crate::ops::transpose::{transposable, transpose_texture};
-use crate::ops::tune;
-use crate::shaders::Shader;
+use crate::ops::loss::{loss_models, weighted_cross_entropy_models};
+use crate::ops::matmul::{matmul_activation_backward_models, matmul_forward_models, MatmulShape, ModelStrides};
+use crate::ops::optim::optimizer_update_models;
+use crate::ops::reduce::{clip_scale, column_sum_models, partial_count, stats_accumulate_models, sum_squares_partial};
+use crate::ops::transpose::{transposable, transpose_texture_models};
+use crate::ops::Models;
+use crate::tensor::{Tensor, View};
 use crate::texture;
 
 /// Whether a hidden layer's activation derivative can be read off its output instead of its pre-activation, so the
@@ -35,7 +38,7 @@ pub(super) fn keeps_pre_activation(act: Activation, output_layer: bool) -> bool 
     }
 }
 
-impl Network {
+impl NetworkGroup {
     pub(super) fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
         let key = (kind, rows, data.id);
         if !self.plans.lists.contains_key(&key) {
@@ -65,244 +68,151 @@ impl Network {
         Ok(plan)
     }
 
-    /// The batch's features (and targets, unless predicting) gathered from every chunk of the data set into x and y
-    /// through the epoch order, at the step's batch offset.
+    fn strides(&self) -> &Strides {
+        &self.batch.strides
+    }
+
+    /// The batch's features (and targets, unless predicting) gathered once for every model from every chunk of the
+    /// data set into x and y, through the epoch order, at the step's batch offset.
     fn gather_batch(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
-        let tcols = self.loss.target_cols(self.config.output());
+        let (input, tcols) = (self.config.input, self.loss.target_cols(self.config.output()));
+        let (step, order, x, y) = (&self.parameters.step, data.order.view(), self.batch.x.view(), self.batch.y.view());
         let mut plan = Vec::new();
         for c in &data.chunks {
-            let order = data.order.view();
-            let input = self.config.input;
-            plan.push(gather_rows(
-                gpu,
-                &self.parameters.step,
-                order,
-                c.features.view(),
-                self.batch.x.view(),
-                b,
-                input,
-                c.rows,
-                c.row_start,
-            )?);
+            let (rows, start) = (c.rows, c.row_start);
+            plan.push(gather_rows(gpu, step, order, c.features.view(), x, b, input, rows, start)?);
             if kind != PlanKind::Predict {
-                plan.push(gather_rows(
-                    gpu,
-                    &self.parameters.step,
-                    order,
-                    c.targets.view(),
-                    self.batch.y.view(),
-                    b,
-                    tcols,
-                    c.rows,
-                    c.row_start,
-                )?);
+                plan.push(gather_rows(gpu, step, order, c.targets.view(), y, b, tcols, rows, start)?);
             }
         }
         Ok(plan)
     }
 
+    /// Layer i's input and its per-model stride: the shared batch for the first layer (stride 0), the layer
+    /// below's activations else.
+    fn layer_input(&self, i: usize) -> (View<'_>, usize) {
+        if i == 0 {
+            (self.batch.x.view(), 0)
+        } else {
+            (self.batch.h[i - 1].view(), self.strides().layer[i - 1])
+        }
+    }
+
+    /// Model-batched span of a [K × n] buffer from `offset`, `one` floats per model: the view a launch binds.
+    fn span<'t>(&self, t: &'t Tensor, offset: usize, one: usize) -> View<'t> {
+        t.slice(offset, (self.len() - 1) * self.layout.len + one)
+    }
+
     /// h_i = act_i(h_{i−1}·W_iᵀ + b_i) layer by layer, storing z_i where the backward pass needs it.
     fn forward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
-        let last = self.config.layers.len() - 1;
+        let (k, n, last) = (self.len(), self.layout.len, self.config.layers.len() - 1);
+        let params = &self.parameters.params;
         for (i, l) in self.layout.layers.iter().enumerate() {
-            let input = if i == 0 { self.batch.x.view() } else { self.batch.h[i - 1].view() };
-            let s = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
-            let w = self.parameters.params.slice(l.weight, l.outputs * l.inputs);
-            let bias = self.parameters.params.slice(l.bias, l.outputs);
+            let (a, a_stride) = self.layer_input(i);
+            let sh = MatmulShape { m: b, n: l.outputs, k: l.inputs, trans_a: false, trans_b: true };
+            let strides = ModelStrides { models: k, a: a_stride, b: n, c: self.strides().layer[i], bias: n };
+            let w = self.span(params, l.weight, l.outputs * l.inputs);
+            let bias = self.span(params, l.bias, l.outputs);
             let act = self.config.activation_of(i);
             let z = keeps_pre_activation(act, i == last).then(|| self.batch.z[i].view());
-            plan.push(matmul_forward(gpu, &s, input, w, Some(bias), act, self.batch.h[i].view(), z)?);
+            let h = self.batch.h[i].view();
+            plan.push(matmul_forward_models(gpu, &sh, &strides, a, w, Some(bias), act, h, z)?);
         }
         Ok(())
     }
 
-    /// The loss and its gradient with respect to the logits (into d_last, or dout when an output activation
-    /// follows), and the per-row statistics added to the epoch's.
-    fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
-        let last = self.config.layers.len() - 1;
-        let out = self.config.output();
-        let dlogits = if self.config.output_activation == Activation::Identity {
-            self.batch.d[last].view()
+    /// The gradient buffer the loss writes: d of the output layer, or dout when an output activation follows.
+    fn dlogits(&self) -> &Tensor {
+        if self.config.output_activation == Activation::Identity {
+            &self.batch.d[self.config.layers.len() - 1]
         } else {
-            self.batch.dout.view()
-        };
-        let (logits, y, stats) = (self.batch.h[last].view(), self.batch.y.view(), self.batch.row_stats.view());
+            &self.batch.dout
+        }
+    }
+
+    /// The loss and its gradient with respect to the logits, and the per-row statistics added to the epoch's.
+    fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, last, out, s) = (self.len(), self.config.layers.len() - 1, self.config.output(), self.strides());
+        // dout, z, h and d of the output layer share one stride.
+        let per_model = Models { count: k, input: s.layer[last], output: s.row_stats };
+        let (logits, dl, y) = (self.batch.h[last].view(), self.dlogits().view(), self.batch.y.view());
+        let rs = self.batch.row_stats.view();
         plan.push(match &self.class_weights {
-            Some(w) => weighted_cross_entropy(gpu, logits, y, w.view(), dlogits, stats, b, out)?,
-            None => loss(gpu, self.loss, logits, y, dlogits, stats, b, out)?,
+            Some(w) => weighted_cross_entropy_models(gpu, logits, y, w.view(), dl, rs, b, out, &per_model)?,
+            None => loss_models(gpu, self.loss, logits, y, dl, rs, b, out, &per_model)?,
         });
-        plan.push(stats_accumulate(gpu, stats, self.batch.stats.view(), b)?);
+        let per_model = Models { count: k, input: s.row_stats, output: SMALL };
+        plan.push(stats_accumulate_models(gpu, rs, self.batch.stats.view(), b, &per_model)?);
         Ok(())
     }
 
     /// The gradients of every layer, last first: through the output activation, then dW, db and dZ of the layer
     /// below.
     fn backward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
-        let last = self.config.layers.len() - 1;
+        let (k, n, last, s) = (self.len(), self.layout.len, self.config.layers.len() - 1, self.strides());
         let out_act = self.config.output_activation;
         if out_act != Activation::Identity {
-            let n = b * self.config.output();
-            plan.push(activation_backward(
-                gpu,
-                self.batch.z[last].view(),
-                self.batch.dout.view(),
-                out_act,
-                self.batch.d[last].view(),
-                n,
-            )?);
+            // Element-wise, so one launch over every model's [B, out] (and the padding between them).
+            let len = (k - 1) * s.layer[last] + b * self.config.output();
+            let (z, dout, d) =
+                (self.batch.z[last].slice(0, len), self.batch.dout.slice(0, len), self.batch.d[last].slice(0, len));
+            plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
         }
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
-            let input = if i == 0 { self.batch.x.view() } else { self.batch.h[i - 1].view() };
-            // dW = dZᵀ·input: dZ is stored [B, out] = [K, M], so A is transposed; the texture family transposes
-            // it first where it can, because its A·B kernel is much faster than its Aᵀ·B one.
-            let dw = self.parameters.grads.slice(l.weight, l.outputs * l.inputs);
-            if transposes_dz(gpu, b, l.outputs, l.inputs) {
-                let dt = self.batch.dt.slice(0, b * l.outputs);
-                plan.push(transpose_texture(gpu, self.batch.d[i].view(), dt, b, l.outputs)?);
-                let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: false, trans_b: false };
-                plan.push(matmul_forward(gpu, &sw, dt, input, None, Activation::Identity, dw, None)?);
-            } else {
-                let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
-                plan.push(matmul_forward(
-                    gpu,
-                    &sw,
-                    self.batch.d[i].view(),
-                    input,
-                    None,
-                    Activation::Identity,
-                    dw,
-                    None,
-                )?);
-            }
-            plan.push(column_sum(
-                gpu,
-                self.batch.d[i].view(),
-                self.parameters.grads.slice(l.bias, l.outputs),
-                b,
-                l.outputs,
-            )?);
+            self.weight_gradient(gpu, b, i, plan)?;
+            let dz = self.batch.d[i].view();
+            let per_model = Models { count: k, input: s.layer[i], output: n };
+            let db = self.span(&self.parameters.grads, l.bias, l.outputs);
+            plan.push(column_sum_models(gpu, dz, db, b, l.outputs, &per_model)?);
             if i > 0 {
                 // dZ_{i−1} = (dZ_i·W_i) ⊙ act'(Z_{i−1}), the derivative folded into the matmul's epilogue.
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
-                let w = self.parameters.params.slice(l.weight, l.outputs * l.inputs);
+                let strides = ModelStrides { models: k, a: s.layer[i], b: n, c: s.layer[i - 1], bias: 0 };
+                let w = self.span(&self.parameters.params, l.weight, l.outputs * l.inputs);
                 let act = self.config.activation_of(i - 1);
-                let aux =
-                    if derivative_from_output(act) { self.batch.h[i - 1].view() } else { self.batch.z[i - 1].view() };
-                plan.push(matmul_activation_backward(
-                    gpu,
-                    &sx,
-                    self.batch.d[i].view(),
-                    w,
-                    aux,
-                    act,
-                    self.batch.d[i - 1].view(),
-                )?);
+                let (h, z) = (&self.batch.h[i - 1], &self.batch.z[i - 1]);
+                let aux = if derivative_from_output(act) { h.view() } else { z.view() };
+                let c = self.batch.d[i - 1].view();
+                plan.push(matmul_activation_backward_models(gpu, &sx, &strides, dz, w, aux, act, c)?);
             }
         }
         Ok(())
     }
 
-    /// Gradient clipping by global norm (when asked) and the optimizer's update of every parameter.
+    /// dW_i = dZ_iᵀ·X_i: dZ is stored [B, out] = [K, M], so A is transposed; the texture family transposes it first
+    /// where it can, because its A·B kernel is much faster than its Aᵀ·B one.
+    fn weight_gradient(&self, gpu: &Gpu, b: usize, i: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, n, l, s) = (self.len(), self.layout.len, &self.layout.layers[i], self.strides());
+        let (input, input_stride) = self.layer_input(i);
+        let dw = self.span(&self.parameters.grads, l.weight, l.outputs * l.inputs);
+        let dz = self.batch.d[i].view();
+        let transposes = transposes_dz(gpu, b, l.outputs, l.inputs) && texture::fits(gpu, k * s.layer[i]);
+        let (a, a_stride, trans_a) = if transposes {
+            let per_model = Models { count: k, input: s.layer[i], output: s.dt };
+            plan.push(transpose_texture_models(gpu, dz, self.batch.dt.view(), b, l.outputs, &per_model)?);
+            (self.batch.dt.view(), s.dt, false)
+        } else {
+            (dz, s.layer[i], true)
+        };
+        let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
+        let strides = ModelStrides { models: k, a: a_stride, b: input_stride, c: n, bias: 0 };
+        plan.push(matmul_forward_models(gpu, &sw, &strides, a, input, None, Activation::Identity, dw, None)?);
+        Ok(())
+    }
+
+    /// Clipping (per model that clips, on its own slices), then one optimizer launch for all K.
     fn update(&self, gpu: &Gpu, plan: &mut Vec<Dispatch>) -> Result<()> {
-        let n = self.layout.len;
-        if let Some(max_norm) = self.optimizer.clip_norm {
-            plan.push(sum_squares_partial(gpu, self.parameters.grads.view(), self.parameters.partials.view(), n)?);
-            plan.push(clip_scale(
-                gpu,
-                self.parameters.partials.view(),
-                self.parameters.scale.view(),
-                partial_count(n),
-                max_norm as f32,
-            )?);
-        }
-        let (scale, grads, params, state) = (
-            self.parameters.scale.view(),
-            self.parameters.grads.view(),
-            self.parameters.params.view(),
-            self.parameters.state.view(),
-        );
-        plan.push(optimizer_update(gpu, &self.optimizer, &self.parameters.step, scale, grads, params, state, n)?);
-        Ok(())
-    }
-
-    /// The generated matmul kernels a training step with batches of `b` rows uses (the same shapes as
-    /// `build_plan`), with the variant each shape's tuned config gives; tuning happens here, before the first step.
-    fn matmul_kernels(&self, gpu: &Gpu, b: usize) -> Result<Vec<(Shader, &'static str, Constants)>> {
-        let cfg = &self.config;
-        let last = cfg.layers.len() - 1;
-        let mut kernels = Vec::new();
-        for (i, l) in self.layout.layers.iter().enumerate() {
-            let [forward, weight_grad, input_grad] = layer_matmuls(gpu, b, l.inputs, l.outputs);
-            let act = cfg.activation_of(i);
-            let mut launches = vec![
-                (forward, Pass::Forward, epilogue_constants(act, true, keeps_pre_activation(act, i == last))),
-                (weight_grad, Pass::Forward, epilogue_constants(Activation::Identity, false, false)),
-            ];
-            if i > 0 {
-                let constants = epilogue_constants(cfg.activation_of(i - 1), false, false);
-                launches.push((input_grad, Pass::ActivationBackward, constants));
-            }
-            for (s, pass, constants) in launches {
-                let Some(config) = tune::config_for(gpu, &s)? else { continue };
-                if let Some(v) = MatmulVariant::for_shape(config, &s.facts(), pass) {
-                    kernels.push((v.shader(), pass.entry(), constants));
-                }
+        let (n, p) = (self.layout.len, &self.parameters);
+        for (m, o) in self.optimizers.iter().enumerate() {
+            if let Some(max_norm) = o.clip_norm {
+                let partials = p.partials.slice(m * self.strides().partials, partial_count(n));
+                plan.push(sum_squares_partial(gpu, p.grads.slice(m * n, n), partials, n)?);
+                let scale = p.scale.slice(m * SMALL, 4);
+                plan.push(clip_scale(gpu, partials, scale, partial_count(n), max_norm as f32)?);
             }
         }
-        let key = |k: &(Shader, &'static str, Constants)| format!("{} {} {:?}", k.0.file, k.1, k.2);
-        kernels.sort_by_key(key);
-        kernels.dedup_by(|a, b| key(a) == key(b));
-        Ok(kernels)
-    }
-
-    /// Compiles every pipeline a training step and an evaluation use (in parallel), builds the plan for batches
-    /// of `rows`, and saves the driver's pipeline cache, so the first step does not wait on the shader compiler.
-    pub fn prepare(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<()> {
-        use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, OPTIM, REDUCE, REDUCE_SUBGROUP, TRANSPOSE};
-        let textures = gpu.kernel_family() == KernelFamily::Texture;
-        let mut kernels = vec![
-            (GATHER.clone(), "gather_rows", Vec::new()),
-            (GATHER_VEC4.clone(), "gather_rows", Vec::new()),
-            (LOSS.clone(), self.loss_entry(), Vec::new()),
-            (REDUCE.clone(), "stats_accumulate", Vec::new()),
-            (REDUCE_SUBGROUP.clone(), "stats_accumulate_subgroup", Vec::new()),
-            (REDUCE.clone(), "column_sum", Vec::new()),
-            (OPTIM.clone(), self.optimizer.kind.entry(), optimizer_constants(&self.optimizer, textures)),
-        ];
-        if textures {
-            kernels.push((TRANSPOSE.clone(), "transpose_texture", Vec::new()));
-            kernels.push((REDUCE.clone(), "column_sum_texture", Vec::new()));
-        }
-        if self.optimizer.clip_norm.is_some() {
-            kernels.extend([
-                (REDUCE.clone(), "sum_squares_partial", Vec::new()),
-                (REDUCE_SUBGROUP.clone(), "sum_squares_partial_subgroup", Vec::new()),
-                (REDUCE.clone(), "clip_scale", Vec::new()),
-            ]);
-        }
-        if self.config.output_activation != Activation::Identity {
-            kernels.push((ACTIVATION.clone(), "activation_backward", Vec::new()));
-        }
-        // Each reduction in the one form this device launches.
-        let subgroups = gpu.has_subgroups();
-        kernels.retain(|(_, entry, _)| match *entry {
-            "stats_accumulate" | "sum_squares_partial" => !subgroups,
-            "stats_accumulate_subgroup" | "sum_squares_partial_subgroup" => subgroups,
-            _ => true,
-        });
-        if !self.plans.compiled {
-            // Only the variants this network's shapes take, tuned first where they are not yet.
-            kernels.extend(self.matmul_kernels(gpu, rows.min(data.rows))?);
-        }
-        self.check_batch(data, 0, rows.min(data.rows))?;
-        if !self.plans.compiled {
-            gpu.precompile(&kernels)?;
-        }
-        self.plan(gpu, PlanKind::Train, data, rows.min(data.rows))?;
-        if !self.plans.compiled {
-            gpu.save_pipeline_cache();
-            self.plans.compiled = true;
-        }
+        let (scale, grads, params, state) = (p.scale.view(), p.grads.view(), p.params.view(), p.state.view());
+        plan.push(optimizer_update_models(gpu, &self.optimizers, &p.hyper, scale, SMALL, grads, params, state, n)?);
         Ok(())
     }
 }

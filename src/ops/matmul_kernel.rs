@@ -65,7 +65,7 @@ pub struct MatmulParams {
 
 /// How a model-batched launch finds each model's operands: `models` products, model m's A at `a`·m floats past
 /// the A view's start, and so on; aux and z use c's stride; a stride of 0 shares the operand between models (every
-/// model's first layer reads the same batch). [`ModelStrides::SINGLE`] is an ordinary launch.
+/// model's first layer reads the same batch). A launch of one model ([`ModelStrides::SINGLE`]) is an ordinary launch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelStrides {
     /// Number of models (the launch's z extent).
@@ -89,8 +89,9 @@ impl ModelStrides {
         (self.models - 1) * stride + one
     }
 
+    /// One model: the ordinary launch (its strides step nowhere).
     fn is_single(&self) -> bool {
-        *self == Self::SINGLE
+        self.models == 1
     }
 }
 

@@ -1,27 +1,26 @@
-//! A group: K models of one architecture trained together. Every model sees the same batches in the same order
-//! (one shuffle, seeded by the group's data seed); each has its own initial weights, optimizer hyperparameters,
-//! schedule, early stopping and divergence check. The models live in a [`NetworkGroup`]: [K × P] parameter,
-//! gradient and state buffers, every matmul and the optimizer one launch for all K (per-model learning rates,
-//! schedule values and hyperparameters from a per-model buffer written once per step), one submission per step.
-//! A model that stops early or diverges is frozen (the optimizer leaves it alone) while the others go on. Groups
-//! larger than one [`NetworkGroup`] may hold (device buffer limits) are split into several, each stepped in turn.
+//! A group: K models of one architecture trained together by the epoch engine a lone trainer runs. Every model
+//! sees the same batches in the same order (one shuffle, seeded by the group's data seed); each has its own
+//! initial weights, optimizer hyperparameters, schedule, early stopping and divergence check. The models live in a
+//! [`NetworkGroup`]: [K × P] parameter, gradient and state buffers, every kernel one launch for all K, one
+//! submission per step. A model that stops early or diverges is frozen while the others go on. Groups larger than
+//! one [`NetworkGroup`] may hold (device buffer limits) are split into several, each stepped in turn.
 //!
 //! A model ends with exactly the weights a [`Trainer`](super::Trainer) gives it alone, with the same options, the
 //! same initial weights and `seed` set to the group's data seed: each model's products are summed by the same
 //! kernels in the same order, so the result is bitwise the same (`tests/group.rs` checks it for every optimizer).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
 
-use super::{early_stop_verdict, epoch_order, mean_stats, TrainConfig, Verdict};
+use super::engine::Engine;
+use super::events::{Event, StopReason};
+use super::slot::Slot;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::history::{EpochRecord, History};
-use crate::internal::rng::Rng;
+use crate::history::History;
 use crate::model::MlpConfig;
 use crate::network::{DeviceData, NetworkGroup};
-use crate::schedule::{LrSchedule, PlateauState};
+use crate::train_config::TrainConfig;
 
 /// Device memory a group may use unless told otherwise: larger groups are split (see [`group_capacity`]).
 pub const DEFAULT_GROUP_BYTES: u64 = 1 << 30;
@@ -34,38 +33,6 @@ pub struct GroupMember {
     pub config: TrainConfig,
     /// Initial flat parameters (in the architecture's layout).
     pub params: Vec<f32>,
-}
-
-/// Why a model of a group stopped training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopReason {
-    /// It ran all its epochs.
-    Epochs,
-    /// Early stopping ended it (its best weights were put back when asked).
-    EarlyStop,
-    /// Its training loss became NaN or infinite; it was frozen.
-    Diverged,
-}
-
-impl StopReason {
-    /// `epochs`, `early-stop` or `diverged`.
-    pub fn name(self) -> &'static str {
-        match self {
-            StopReason::Epochs => "epochs",
-            StopReason::EarlyStop => "early-stop",
-            StopReason::Diverged => "diverged",
-        }
-    }
-
-    /// The inverse of [`StopReason::name`].
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "epochs" => Ok(StopReason::Epochs),
-            "early-stop" => Ok(StopReason::EarlyStop),
-            "diverged" => Ok(StopReason::Diverged),
-            _ => Err(Error::config("stop", format!("{s:?}: expected epochs, early-stop or diverged"))),
-        }
-    }
 }
 
 /// Where a group's training stands, after each submitted step.
@@ -94,27 +61,11 @@ pub struct MemberOutcome {
     pub params: Vec<f32>,
 }
 
-struct Slot {
-    config: TrainConfig,
-    /// Which network group holds the model, and its index there.
-    chunk: usize,
-    index: usize,
-    plateau: Option<PlateauState>,
-    history: History,
-    best: Option<f64>,
-    bad_epochs: usize,
-    stop: Option<StopReason>,
-}
-
 /// K models of one architecture training in lockstep on one device.
 pub struct GroupTrainer<'g> {
     gpu: &'g Gpu,
-    slots: Vec<Slot>,
     chunks: Vec<NetworkGroup>,
-    rng: Rng,
-    shuffle: bool,
-    epochs_done: usize,
-    stop: Option<Arc<AtomicBool>>,
+    engine: Engine,
 }
 
 /// How many models of this architecture and optimizer fit in `budget` bytes of device memory (at least 1).
@@ -170,47 +121,24 @@ impl<'g> GroupTrainer<'g> {
             let mut net = NetworkGroup::new(gpu, model, first.loss, &optimizers, &params, max_batch)?;
             net.set_class_weights(gpu, first.class_weights.as_deref())?;
             chunks.push(net);
-            for (index, m) in part.iter().enumerate() {
-                let plateau = match &m.config.schedule.kind {
-                    LrSchedule::Plateau(p) => Some(PlateauState::new(*p, m.config.optimizer.lr)),
-                    _ => None,
-                };
-                slots.push(Slot {
-                    config: m.config.clone(),
-                    chunk: c,
-                    index,
-                    plateau,
-                    history: History::default(),
-                    best: None,
-                    bad_epochs: 0,
-                    stop: None,
-                });
-            }
+            slots.extend(part.iter().enumerate().map(|(index, m)| Slot::new(m.config.clone(), c, index)));
         }
-        Ok(GroupTrainer {
-            gpu,
-            slots,
-            chunks,
-            rng: Rng::new(data_seed),
-            shuffle: first.shuffle,
-            epochs_done: 0,
-            stop: None,
-        })
+        Ok(GroupTrainer { gpu, chunks, engine: Engine::new(slots, data_seed, false) })
     }
 
     /// The number of models.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.engine.slots.len()
     }
 
     /// Whether the group has no models (never true: a group is built with at least one).
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.engine.slots.is_empty()
     }
 
     /// A flag that, once set (e.g. by a Ctrl-C handler), ends training after the current step.
     pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
-        self.stop = Some(flag);
+        self.engine.stop = Some(flag);
     }
 
     /// Trains every model for its configured epochs, or until it stops early or diverges.
@@ -220,170 +148,28 @@ impl<'g> GroupTrainer<'g> {
         val: Option<&DeviceData>,
         on_progress: &mut dyn FnMut(GroupProgress),
     ) -> Result<()> {
-        if val.is_none() && self.slots.iter().any(|s| s.config.early_stopping.is_some()) {
-            return Err(Error::config("early_stopping", "needs a validation set (--val or --val-split)"));
-        }
-        let n = train.rows();
-        let epochs = self.slots.iter().map(|s| s.config.epochs).max().unwrap_or(0);
-        let first = self.slots.first().map_or(1, |s| s.config.batch_size_at(n, 0));
-        for c in &mut self.chunks {
-            c.prepare(self.gpu, train, first)?;
-        }
-        while self.epochs_done < epochs {
-            let epoch = self.epochs_done;
-            let Some(lead) = self.slots.iter().find(|s| s.stop.is_none()) else { break };
-            let b = lead.config.batch_size_at(n, epoch);
-            let max_rows = self.chunks[lead.chunk].max_rows();
-            if b > max_rows {
-                return Err(Error::config(
-                    "batch_size",
-                    format!("batch of {b} exceeds the {max_rows} the group was built for"),
-                ));
-            }
-            let order = epoch_order(&mut self.rng, n, self.shuffle);
-            train.set_order(self.gpu, &order)?;
-            let steps = n.div_ceil(b);
-            let start = Instant::now();
-            let active = self.slots.iter().filter(|s| s.stop.is_none()).count();
-            for s in 0..steps {
-                let offset = s * b;
-                let rows = b.min(n - offset);
-                for (c, net) in self.chunks.iter_mut().enumerate() {
-                    let members = self.slots.iter().filter(|s| s.chunk == c);
-                    if members.clone().all(|s| s.stop.is_some()) {
-                        continue;
-                    }
-                    let lrs: Vec<f64> = members
-                        .map(|slot| {
-                            let base = slot.plateau.as_ref().map_or(slot.config.optimizer.lr, |p| p.lr());
-                            slot.config.lr_at(base, net.steps_done(slot.index), epoch)
-                        })
-                        .collect();
-                    net.train_step(self.gpu, train, offset, rows, &lrs)?;
-                }
-                on_progress(GroupProgress { epoch: epoch + 1, epochs, step: s + 1, steps, active });
-                if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
-                    self.gpu.wait()?;
-                    let step = self.slots.iter().map(|s| self.chunks[s.chunk].steps_done(s.index)).max().unwrap_or(0);
-                    return Err(Error::Interrupted { epoch: epoch + 1, step });
-                }
-            }
-            for (c, net) in self.chunks.iter_mut().enumerate() {
-                if self.slots.iter().filter(|s| s.chunk == c).all(|s| s.stop.is_some()) {
-                    continue;
-                }
-                let train_stats = net.take_stats(self.gpu)?;
-                let val_stats = match val {
-                    Some(v) => Some(net.evaluate(self.gpu, v)?),
-                    None => None,
-                };
-                for slot in self.slots.iter_mut().filter(|s| s.chunk == c && s.stop.is_none()) {
-                    let m = slot.index;
-                    let val_stats = val_stats.as_ref().map(|v| v[m]);
-                    slot.end_epoch(self.gpu, net, train_stats[m], val_stats, epoch, b, n, start)?;
-                    if slot.stop.is_some() {
-                        net.set_frozen(m, true);
-                    }
-                }
-            }
-            self.epochs_done += 1;
-        }
-        self.gpu.wait()
+        let epochs = self.engine.slots.iter().map(|s| s.config.epochs).max().unwrap_or(0);
+        let (mut epoch, mut steps) = (0, 0);
+        let mut on_event = |event: Event<'_>, active: usize| match event {
+            Event::EpochStart { epoch: e, steps: s, .. } => (epoch, steps) = (e, s),
+            Event::Step { step, .. } => on_progress(GroupProgress { epoch, epochs, step, steps, active }),
+            Event::EpochEnd(_) => {}
+        };
+        pollster::block_on(self.engine.run(self.gpu, &mut self.chunks, train, val, usize::MAX, &mut on_event))
     }
 
     /// Each model's history, stop reason and final parameters, in member order (waits for queued steps).
     pub fn outcomes(&self) -> Result<Vec<MemberOutcome>> {
-        self.slots
+        self.engine
+            .slots
             .iter()
             .map(|s| {
                 Ok(MemberOutcome {
                     history: s.history.clone(),
                     stop: s.stop.unwrap_or(StopReason::Epochs),
-                    params: self.chunks[s.chunk].params(self.gpu, s.index)?,
+                    params: pollster::block_on(self.chunks[s.chunk].params_async(self.gpu, s.index))?,
                 })
             })
             .collect()
-    }
-}
-
-impl Slot {
-    /// Takes the epoch's training and validation statistics and applies the plateau schedule, early stopping and
-    /// divergence.
-    #[allow(clippy::too_many_arguments)]
-    fn end_epoch(
-        &mut self,
-        gpu: &Gpu,
-        net: &NetworkGroup,
-        train_stats: [f32; 3],
-        val_stats: Option<[f32; 3]>,
-        epoch: usize,
-        b: usize,
-        n: usize,
-        start: Instant,
-    ) -> Result<()> {
-        let (train_loss, train_accuracy) = mean_stats(train_stats, self.config.loss);
-        if !train_loss.is_finite() {
-            // Frozen where it stands, as a run alone would stop with an error here.
-            self.stop = Some(StopReason::Diverged);
-            return Ok(());
-        }
-        let base = self.plateau.as_ref().map_or(self.config.optimizer.lr, |p| p.lr());
-        let lr = self.config.lr_at(base, net.steps_done(self.index).saturating_sub(1), epoch);
-        let (val_loss, val_accuracy) = match val_stats {
-            Some(v) => {
-                let (l, a) = mean_stats(v, self.config.loss);
-                (Some(l), a)
-            }
-            None => (None, None),
-        };
-        if let Some(p) = self.plateau.as_mut() {
-            p.step(val_loss.unwrap_or(train_loss));
-        }
-        let secs = start.elapsed().as_secs_f64();
-        self.history.epochs.push(EpochRecord {
-            epoch: epoch + 1,
-            train_loss,
-            train_accuracy,
-            val_loss,
-            val_accuracy,
-            lr,
-            batch_size: b,
-            samples_per_s: n as f64 / secs.max(1e-9),
-            wall_s: secs,
-        });
-        if self.early_stop_check(gpu, net, val_loss, val_accuracy) {
-            self.history.stopped_early = true;
-            self.stop = Some(StopReason::EarlyStop);
-        } else if self.history.epochs.len() >= self.config.epochs {
-            self.stop = Some(StopReason::Epochs);
-        }
-        if self.stop.is_some() {
-            if let Some(es) = &self.config.early_stopping {
-                if es.restore_best && self.history.best_epoch.is_some() {
-                    net.restore_best(gpu, self.index);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The trainer's early-stopping rule, per model.
-    fn early_stop_check(
-        &mut self,
-        gpu: &Gpu,
-        net: &NetworkGroup,
-        val_loss: Option<f64>,
-        val_accuracy: Option<f64>,
-    ) -> bool {
-        let Some(es) = &self.config.early_stopping else { return false };
-        match early_stop_verdict(es, &mut self.best, &mut self.bad_epochs, val_loss, val_accuracy) {
-            Verdict::Improved => {
-                self.history.best_epoch = Some(self.history.epochs.len());
-                net.remember_best(gpu, self.index);
-                false
-            }
-            Verdict::Wait => false,
-            Verdict::Stop => true,
-        }
     }
 }

@@ -42,20 +42,21 @@ impl Trainer<'_> {
     /// The run's position and counters, for a checkpoint, once queued steps are done.
     pub async fn progress_async(&self) -> Result<Progress> {
         let stats = self.net.peek_stats_async(self.gpu).await?;
+        let (e, slot) = (&self.engine, &self.engine.slots[0]);
         Ok(Progress {
-            rng: self.rng.state(),
-            epoch_start_rng: self.epoch_start_rng,
-            epochs_done: self.epochs_done,
-            step_in_epoch: self.step_in_epoch,
+            rng: e.rng.state(),
+            epoch_start_rng: e.epoch_start_rng,
+            epochs_done: e.epochs_done,
+            step_in_epoch: e.step_in_epoch,
             steps_done: self.net.steps_done(),
             stats: stats.map(f32::to_bits),
-            plateau: self
+            plateau: slot
                 .plateau
                 .as_ref()
                 .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
-            best: self.best.map(f64::to_bits),
-            bad_epochs: self.bad_epochs,
-            history: self.history.clone(),
+            best: slot.best.map(f64::to_bits),
+            bad_epochs: slot.bad_epochs,
+            history: slot.history.clone(),
         })
     }
 
@@ -67,23 +68,28 @@ impl Trainer<'_> {
         optimizer_state: &[f32],
         best_params: &[f32],
     ) -> Result<()> {
-        self.net.set_params(self.gpu, params)?;
-        self.net.set_optimizer_state(self.gpu, optimizer_state, progress.steps_done)?;
-        self.net.set_best_params(self.gpu, best_params)?;
-        self.net.set_stats(self.gpu, progress.stats.map(f32::from_bits))?;
-        self.rng = Rng::from_state(progress.rng);
-        self.epoch_start_rng = progress.epoch_start_rng;
-        self.epochs_done = progress.epochs_done;
-        self.step_in_epoch = progress.step_in_epoch;
-        if let (Some(p), Some([best, bad, cool, lr])) = (self.plateau.as_mut(), progress.plateau) {
+        let net = self.net.group();
+        net.set_params(self.gpu, 0, params)?;
+        net.set_optimizer_state(self.gpu, 0, optimizer_state, progress.steps_done)?;
+        net.set_best_params(self.gpu, 0, best_params)?;
+        net.set_stats(self.gpu, 0, progress.stats.map(f32::from_bits))?;
+        let e = &mut self.engine;
+        e.rng = Rng::from_state(progress.rng);
+        e.epoch_start_rng = progress.epoch_start_rng;
+        e.epochs_done = progress.epochs_done;
+        e.step_in_epoch = progress.step_in_epoch;
+        let slot = &mut e.slots[0];
+        if let (Some(p), Some([best, bad, cool, lr])) = (slot.plateau.as_mut(), progress.plateau) {
             p.best = f64::from_bits(best);
             p.num_bad_epochs = bad;
             p.cooldown_counter = cool;
             p.lr = f64::from_bits(lr);
         }
-        self.best = progress.best.map(f64::from_bits);
-        self.bad_epochs = progress.bad_epochs;
-        self.history = progress.history.clone();
+        slot.best = progress.best.map(f64::from_bits);
+        slot.bad_epochs = progress.bad_epochs;
+        slot.history = progress.history.clone();
+        // A run that early stopping ended stays ended.
+        slot.stop = slot.history.stopped_early.then_some(super::events::StopReason::EarlyStop);
         Ok(())
     }
 }
