@@ -26,10 +26,11 @@
 //!
 //! Where things are: [`model`] describes the network and its parameters, [`optim`] the optimizers (one config type
 //! each, torch's names and defaults), [`schedule`] learning-rate and batch-size schedules, [`train`] the trainer,
-//! [`data`] CSV / IDX readers and preprocessing, [`saved`] / [`checkpoint`] models on disk, [`resume`] resumable
-//! training checkpoints. Underneath: [`gpu`] (the device), [`kernel`] and [`tensor`], the launchers in [`ops`] with
-//! their CPU twins in [`reference`], and the WGSL sources in [`shaders`] and [`matmul_wgsl`]. Helpers outside that
-//! API live in [`internal`].
+//! [`data`] CSV / IDX readers and preprocessing, [`saved`] model files (named tensors in [`tensor_file`]),
+//! [`resume`] resumable training checkpoints. Underneath: [`gpu`] (the device), [`tensor`] (buffers), the launchers
+//! in [`ops`] (each returns a [`Dispatch`]) with their CPU twins in [`reference`]. Helpers outside that API live in
+//! [`internal`]; the WGSL sources and the matmul generator (`shaders`, `matmul_wgsl`) are public only for the
+//! project's own shader tests and benchmarks and hidden from these docs.
 //!
 //! The host API is async at its core (`Gpu::request`, `Trainer::fit_async`, `Trainer::evaluate_async`,
 //! `Tensor::read_async`), since nothing may block in a browser; on native targets the blocking forms used here
@@ -57,13 +58,13 @@
 
 mod activation;
 pub mod batches;
-pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod history;
 pub mod internal;
-pub mod kernel;
+mod kernel;
+#[doc(hidden)]
 pub mod matmul_wgsl;
 pub mod metrics;
 pub mod model;
@@ -75,11 +76,13 @@ pub mod reference;
 pub mod resume;
 pub mod saved;
 pub mod schedule;
+#[doc(hidden)]
 pub mod shaders;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sweep;
 pub mod tensor;
-pub mod texture;
+pub mod tensor_file;
+mod texture;
 pub mod train;
 mod train_config;
 

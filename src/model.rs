@@ -147,11 +147,6 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The number of real (unpadded) parameters.
-    pub fn parameter_count(&self) -> usize {
-        self.layers.iter().map(|l| l.outputs * l.inputs + l.outputs).sum()
-    }
-
     /// A zero flat buffer filled with the given per-layer (weight, bias) tensors.
     pub fn pack(&self, tensors: &[(Vec<f32>, Vec<f32>)]) -> Result<Vec<f32>> {
         if tensors.len() != self.layers.len() {

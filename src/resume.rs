@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::{decode_tensors, NamedTensor};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::saved::SavedModel;
+use crate::tensor_file::{decode_tensors, NamedTensor};
 use crate::train::{Progress, Trainer};
 
 /// Tensor holding the optimizer's state slots, flat.

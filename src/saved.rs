@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[cfg(not(target_arch = "wasm32"))]
-use crate::checkpoint::load_tensors;
-use crate::checkpoint::{decode_tensors, encode_tensors, NamedTensor};
-use crate::data::encode::TransformReport;
 use crate::data::normalize::Normalizer;
 use crate::data::preprocess::{Encoding, Preprocessor, TargetEncoding};
 use crate::data::table::Table;
+use crate::data::transform::TransformReport;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::MlpConfig;
 use crate::ops::activation::Activation;
 use crate::ops::loss::Loss;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::tensor_file::load_tensors;
+use crate::tensor_file::{decode_tensors, encode_tensors, NamedTensor};
 
 /// Format tag in the metadata, bumped when the layout changes.
 pub const FORMAT: &str = "wgtrain-mlp-1";

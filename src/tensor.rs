@@ -202,16 +202,9 @@ fn check_len(what: &str, len: usize, shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// Reads `size` bytes at `offset` of a COPY_SRC buffer through a staging buffer, blocking (see
-/// [`read_buffer_async`]).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn read_buffer(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
-    pollster::block_on(read_buffer_async(gpu, buffer, offset, size))
-}
-
 /// Reads `size` bytes at `offset` of a COPY_SRC buffer through a staging buffer, once queued work is done: the
 /// mapping's completion comes through a oneshot channel and is awaited.
-pub async fn read_buffer_async(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+pub(crate) async fn read_buffer_async(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
     if size == 0 {
         return Ok(Vec::new());
     }

@@ -256,9 +256,9 @@ fn init_from_a_pytorch_safetensors_file() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let (from_torch, _) = wgtrain::checkpoint::load_tensors(std::path::Path::new(torch_file)).unwrap();
-    let (saved, _) = wgtrain::checkpoint::load_tensors(&d.join("m.safetensors")).unwrap();
-    let bits = |v: &[wgtrain::checkpoint::NamedTensor]| -> Vec<(String, Vec<usize>, Vec<u32>)> {
+    let (from_torch, _) = wgtrain::tensor_file::load_tensors(std::path::Path::new(torch_file)).unwrap();
+    let (saved, _) = wgtrain::tensor_file::load_tensors(&d.join("m.safetensors")).unwrap();
+    let bits = |v: &[wgtrain::tensor_file::NamedTensor]| -> Vec<(String, Vec<usize>, Vec<u32>)> {
         v.iter().map(|t| (t.name.clone(), t.shape.clone(), t.data.iter().map(|x| x.to_bits()).collect())).collect()
     };
     assert_eq!(bits(&saved), bits(&from_torch));

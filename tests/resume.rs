@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
-use wgtrain::checkpoint::load_tensors;
+use wgtrain::tensor_file::load_tensors;
 
 /// 6 epochs of the MNIST subset with a small network, checkpointing every epoch; about 4 s on lavapipe.
 fn args(save: &str) -> Vec<String> {

@@ -100,7 +100,7 @@ fn tuning_chooses_persists_and_recovers() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (_, meta) = wgtrain::checkpoint::load_tensors(&ck).unwrap();
+    let (_, meta) = wgtrain::tensor_file::load_tensors(&ck).unwrap();
     let variants: std::collections::BTreeMap<String, String> =
         serde_json::from_str(meta.get("matmul_variants").expect("matmul_variants recorded")).unwrap();
     assert!(variants.len() >= 3, "{variants:?}");

@@ -1,4 +1,4 @@
-//! Fuzzes the safetensors readers `wgtrain::checkpoint::load_tensors` and `wgtrain::saved::SavedModel::load`.
+//! Fuzzes the safetensors readers `wgtrain::tensor_file::load_tensors` and `wgtrain::saved::SavedModel::load`.
 //! Both take a path, so each input is written to a per-process temporary file first.
 //!
 //! Property: Ok or Err, never a panic, hang or huge allocation; Ok results are internally consistent.
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use wgtrain::checkpoint::load_tensors;
+use wgtrain::tensor_file::load_tensors;
 use wgtrain::saved::SavedModel;
 
 fn temp_path() -> &'static PathBuf {

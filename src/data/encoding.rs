@@ -1,6 +1,6 @@
 //! What preprocessing is told and what it decides: the options, each feature column's encoding and the target's
 //! encoding. Shared by the fitting rules (`fit`), the fitted [`Preprocessor`](super::preprocess::Preprocessor) and
-//! the transform (`encode`).
+//! the transform (`transform`).
 
 use serde::{Deserialize, Serialize};
 

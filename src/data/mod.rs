@@ -2,7 +2,6 @@
 
 pub mod csv;
 pub mod device;
-pub mod encode;
 mod encoding;
 mod fit;
 pub mod idx;
@@ -11,6 +10,7 @@ pub mod normalize;
 pub mod preprocess;
 pub mod table;
 mod target;
+pub mod transform;
 
 use crate::error::{Error, Result};
 use crate::internal::rng::Rng;

@@ -9,17 +9,19 @@ use wgtrain::gpu::KernelFamily;
 use wgtrain::internal::rng::Rng;
 use wgtrain::{Activation, Gpu, GpuOptions, Tensor};
 
-/// Every activation, with a leaky slope other than torch's default so the slope is exercised.
-pub const ACTIVATIONS: [Activation; 7] = [
-    Activation::Identity,
-    Activation::Relu,
-    Activation::LeakyRelu(0.1),
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Gelu,
-    Activation::Silu,
-];
-
+/// Every activation the library has (`Activation::KINDS`, so a new one cannot go untested), with a leaky slope
+/// other than torch's default so the slope is exercised.
+pub const ACTIVATIONS: [Activation; Activation::KINDS.len()] = {
+    let mut out = Activation::KINDS;
+    let mut i = 0;
+    while i < out.len() {
+        if let Activation::LeakyRelu(_) = out[i] {
+            out[i] = Activation::LeakyRelu(0.1);
+        }
+        i += 1;
+    }
+    out
+};
 /// Records wgpu's error-level log records (and the Khronos validation layer's, which wgpu-hal logs when
 /// `WGPU_DEBUG=1`), so that the device helpers below fail a test run in which wgpu reported a problem that did not
 /// come back as an `Err`. Everything else goes to env_logger (`RUST_LOG`, default `warn`), captured per test.

@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use wgtrain::data::csv::TargetKind;
-use wgtrain::data::encode::TransformReport;
 use wgtrain::data::idx::read_mnist_dir;
 use wgtrain::data::normalize::Normalizer;
 use wgtrain::data::preprocess::{usable_rows, MissingPolicy, PreprocessOptions, Preprocessor};
 use wgtrain::data::table::read_table;
+use wgtrain::data::transform::TransformReport;
 use wgtrain::data::{split_indices, Dataset};
 use wgtrain::saved::SavedModel;
 use wgtrain::{Error, Result};

@@ -11,7 +11,7 @@ pub mod prelude;
 /// The generated prelude (`prelude`) followed by `shaders/common.wgsl`: prepended to every shader, hand-written or
 /// generated.
 pub static COMMON: LazyLock<String> =
-    LazyLock::new(|| format!("{}\n{}", *prelude::PRELUDE, include_str!("../shaders/common.wgsl")));
+    LazyLock::new(|| format!("{}\n{}", *prelude::PRELUDE, include_str!("../../shaders/common.wgsl")));
 
 /// A WGSL module ready to compile: a file of `shaders/` or a generated matmul variant (`matmul_wgsl`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -63,8 +63,8 @@ macro_rules! shader {
                 "{}\n{}",
                 *COMMON,
                 concat!(
-                    include_str!(concat!("../shaders/", $file))
-                    $(, "\n", include_str!(concat!("../shaders/", $appended)))*
+                    include_str!(concat!("../../shaders/", $file))
+                    $(, "\n", include_str!(concat!("../../shaders/", $appended)))*
                 )
             )),
             trusted: $trusted,

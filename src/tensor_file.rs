@@ -184,5 +184,5 @@ pub fn unpack_u64s(packed: &[f32]) -> Vec<u64> {
 }
 
 #[cfg(test)]
-#[path = "checkpoint_tests.rs"]
+#[path = "tensor_file_tests.rs"]
 mod tests;
