@@ -3,5 +3,4 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod atomic_file;
-pub mod plateau;
 pub mod rng;

@@ -4,8 +4,10 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-pub(crate) use crate::internal::plateau::PlateauState;
-pub use crate::internal::plateau::{PlateauConfig, PLATEAU_EPS};
+mod plateau;
+
+pub(crate) use plateau::PlateauState;
+pub use plateau::{PlateauConfig, PLATEAU_EPS};
 
 /// The CLI forms of `--schedule` with their formulas (α0 = base learning rate, t = counter from 0).
 pub const SCHEDULE_HELP: &str = "\
@@ -308,5 +310,4 @@ impl BatchGrowth {
 }
 
 #[cfg(test)]
-#[path = "schedule_tests.rs"]
 mod tests;
