@@ -125,7 +125,8 @@ fn optimizers_match_reference_over_50_steps() {
     for gpu in devices() {
         for (name, cfg) in configs() {
             for (n, scale) in [(1028, 1.0f32), (1028, 0.37), (4, 0.37)] {
-                let run = Run { cfgs: &[cfg.clone()], n, scales: &[scale], steps: 50, frozen_from: &[u64::MAX] };
+                let run =
+                    Run { cfgs: std::slice::from_ref(&cfg), n, scales: &[scale], steps: 50, frozen_from: &[u64::MAX] };
                 check_against_twin(gpu, &format!("{name} scale={scale}"), &run);
             }
         }
