@@ -7,18 +7,6 @@ fn flat_workgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.x + wid.y * nwg.x;
 }
 
-// Scalars that change every optimizer step, written once per step (src/optim.rs: StepScalars).
-struct Step {
-    lr: f32,
-    step_size: f32,
-    bias_correction2_sqrt: f32,
-    first_step: u32,
-    batch_offset: u32,
-    grad_step_size: f32,
-    bias_correction2: f32,
-    _pad0: u32,
-}
-
 // Flat texture layout (src/texture.rs): float f of a buffer range copied into an rgba32float texture is
 // component f % 4 of texel f / 4, and texel t sits at (t % TEXTURE_WIDTH, t / TEXTURE_WIDTH), split with the
 // prelude's FLAT_TEXTURE_SHIFT and FLAT_TEXTURE_MASK.

@@ -7,6 +7,14 @@ struct GatherParams {
     row_start: u32,
 }
 
+// What changes every step and is shared by a step's gathers, written once per step (ops::step::StepParams).
+struct Step {
+    batch_offset: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
 @group(0) @binding(0) var<uniform> params: GatherParams;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> indices: array<u32>;

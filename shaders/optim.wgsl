@@ -1,68 +1,40 @@
-// Fused optimizer updates: one dispatch updates every parameter of the flat parameter buffer (torch.optim formulas).
-// Bindings: 0 params (hyperparameters), 1 step (per-step scalars), 2 scale ([0] = gradient scale from clip_scale,
-// or 1), 3 grad [n], 4 param [n], 5 state [slots · n]. Before every rule the gradient is
+// Fused optimizer updates: one dispatch updates every parameter of K models (a lone network is K = 1), model
+// z = workgroup_id.z, each with its own hyperparameters and step scalars from models[z] (torch.optim formulas).
+// Bindings: 0 scale (model m's gradient scale from clip_scale, or 1, at m · scale_stride), 1 grad [K × n],
+// 2 param [K × n] (model-major), 3 state [K × slots × n] (each model's slots one after another), 4 models_params,
+// 5 models (one Hyper per model, written once per step). A frozen model (stopped early or diverged) is left as it
+// is. Before every rule the gradient is
 //     g = scale·grad + weight_decay·θ + l1·sign(θ)           (weight_decay is torch's coupled L2; l1 is ours)
-// sgd_update:     b = g on the first step, else b = μ b + (1 − τ) g;  g = g + μ b (nesterov) or b;  θ −= lr g
-// adagrad_update: s += g²;  θ −= clr · g / (√s + eps),  clr = lr / (1 + (t − 1) lr_decay) (host: step.step_size)
-// rmsprop_update: v = α v + (1 − α) g²;  centered: ḡ = lerp(ḡ, g, 1 − α), v' = v − ḡ², else v' = v;
-//                 momentum: b = μ b + g / (√v' + eps), θ −= lr b;  else θ −= lr g / (√v' + eps)
-// adam_update:    AdamW first: θ *= 1 − lr·λ (decoupled, and then no coupled term);  m = lerp(m, g, 1 − β1);
-//                 v = β2 v + (1 − β2) g²;  amsgrad: v̂ = max(v̂, v);  θ −= (lr / bc1) · m / (√v̂ / √bc2 + eps)
-// nadam_update:   m = lerp(m, g, 1 − β1);  v = β2 v + (1 − β2) g²;  d = √(v / bc2) + eps;
-//                 θ −= c_g · g / d;  then θ −= c_m · m / d  (two roundings, as torch's two addcdiv_), with the host's
-//                 c_g = lr (1 − μ_t) / (1 − Π_{i≤t} μ_i) (step.grad_step_size), c_m = lr μ_{t+1} / (1 − Π_{i≤t+1} μ_i)
-//                 (step.step_size), bc2 = 1 − β2^t (step.bias_correction2), μ_t = β1 (1 − ½ 0.96^(t ψ))
+// sgd:     b = g on the first step, else b = μ b + (1 − τ) g;  g = g + μ b (nesterov) or b;  θ −= lr g
+// adagrad: s += g²;  θ −= clr · g / (√s + eps),  clr = lr / (1 + (t − 1) lr_decay) (host: step_size)
+// rmsprop: v = α v + (1 − α) g²;  centered: ḡ = lerp(ḡ, g, 1 − α), v' = v − ḡ², else v' = v;
+//          momentum: b = μ b + g / (√v' + eps), θ −= lr b;  else θ −= lr g / (√v' + eps)
+// adam:    AdamW first: θ *= 1 − lr·λ (decoupled, and then no coupled term);  m = lerp(m, g, 1 − β1);
+//          v = β2 v + (1 − β2) g²;  amsgrad: v̂ = max(v̂, v);  θ −= (lr / bc1) · m / (√v̂ / √bc2 + eps)
+// nadam:   m = lerp(m, g, 1 − β1);  v = β2 v + (1 − β2) g²;  d = √(v / bc2) + eps;
+//          θ −= c_g · g / d;  then θ −= c_m · m / d  (two roundings, as torch's two addcdiv_), with the host's
+//          c_g = lr (1 − μ_t) / (1 − Π_{i≤t} μ_i) (grad_step_size), c_m = lr μ_{t+1} / (1 − Π_{i≤t+1} μ_i)
+//          (step_size), bc2 = 1 − β2^t (bias_correction2), μ_t = β1 (1 − ½ 0.96^(t ψ))
 // lerp(a, b, w) is torch's: a + w (b − a) for w < ½, else b − (b − a)(1 − w).
 // State slots: sgd [b]; adagrad [s]; rmsprop [v, ḡ, b]; adam [m, v, v̂max]; nadam [m, v]. CPU twin: src/reference/optim.rs.
 // Every rule is element-wise, so each invocation updates four parameters as one vec4 (n is a multiple of 4: the
 // flat parameter buffer is padded to 64); on CPU-backed drivers this turns per-lane gathers into vector loads.
-// The *_models entry points update a group of K models in one launch: param and grad are [K × n] (model-major),
-// state [K × slots × n] (each model's state as one model's), workgroup_id.z is the model, and each model's
-// hyperparameters and step scalars come from models[z] (written once per step); a frozen model (stopped early or
-// diverged) is left as it is. Each model's update is the single-model rule on the same values, so bit for bit
-// the same. The rules are written once (the functions below), for both forms.
+// Inputs are read from the storage buffers on every adapter: on lavapipe texture copies of a group's [K × n]
+// gradients, parameters and state cost more than the cheaper loads save (see ops::optim).
 
-struct OptimParams {
-    n: u32,
-    momentum: f32,
-    dampening: f32,
-    nesterov: u32,
-    weight_decay: f32,
-    decoupled_weight_decay: f32,
-    l1: f32,
-    eps: f32,
-    alpha: f32,
-    centered: u32,
-    beta1: f32,
-    beta2: f32,
-    amsgrad: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-// Pipeline constants (ops::optim::optimizer_constants sets them from the configuration): CPU drivers run both sides
-// of every branch under a lane mask, and each storage access there is a loop over the lanes, so an unused state
-// slot would still cost a load and a store per element.
+// Pipeline constants (ops::optim::models_constants sets them: a branch is compiled in when any model of the launch
+// takes it): CPU drivers run both sides of every branch under a lane mask, and each storage access there is a loop
+// over the lanes, so an unused state slot would still cost a load and a store per element.
 override HAS_MOMENTUM: bool = true;
-// Read grad, param and state from texture copies (refreshed just before the launch) instead of the buffers: on
-// CPU drivers a texel fetch is about ten times cheaper than a storage-buffer load. Writes go to the buffers.
-override TEXTURE_INPUTS: bool = false;
 override CENTERED: bool = true;
 override AMSGRAD: bool = true;
 
-@group(0) @binding(0) var<uniform> params: OptimParams;
-@group(0) @binding(1) var<uniform> step: Step;
-@group(0) @binding(2) var<storage, read> scale: array<f32>;
-@group(0) @binding(3) var<storage, read> grad: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> param: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> state: array<vec4<f32>>;
-@group(0) @binding(6) var grad_texture: texture_2d<f32>;
-@group(0) @binding(7) var param_texture: texture_2d<f32>;
-@group(0) @binding(8) var state_texture: texture_2d<f32>;
-@group(0) @binding(9) var scale_texture: texture_2d<f32>;
+@group(0) @binding(0) var<storage, read> scale: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> state: array<vec4<f32>>;
 
-// Per-model hyperparameters and step scalars of a model-batched launch (ops::optim::ModelHyper mirrors it).
+// One model's hyperparameters and step scalars (ops::optim::ModelHyper mirrors it).
 struct Hyper {
     momentum: f32,
     dampening: f32,
@@ -97,28 +69,8 @@ struct ModelsParams {
     _pad: u32,
 }
 
-@group(0) @binding(10) var<uniform> models_params: ModelsParams;
-@group(0) @binding(11) var<uniform> models: array<Hyper, MAX_MODELS>;
-
-fn load_scale(at: u32) -> f32 {
-    if (TEXTURE_INPUTS) { return flat_texel(scale_texture, at / 4u)[at % 4u]; }
-    return scale[at];
-}
-
-fn load_grad(i: u32) -> vec4<f32> {
-    if (TEXTURE_INPUTS) { return flat_texel(grad_texture, i); }
-    return grad[i];
-}
-
-fn load_param(i: u32) -> vec4<f32> {
-    if (TEXTURE_INPUTS) { return flat_texel(param_texture, i); }
-    return param[i];
-}
-
-fn load_state(i: u32) -> vec4<f32> {
-    if (TEXTURE_INPUTS) { return flat_texel(state_texture, i); }
-    return state[i];
-}
+@group(0) @binding(4) var<uniform> models_params: ModelsParams;
+@group(0) @binding(5) var<uniform> models: array<Hyper, MAX_MODELS>;
 
 fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
@@ -133,33 +85,18 @@ struct Element {
     scale: f32,
 }
 
-// The single-model launch's hyperparameters, from its two uniforms.
-fn single_hyper() -> Hyper {
-    return Hyper(params.momentum, params.dampening, params.nesterov, params.weight_decay,
-                 params.decoupled_weight_decay, params.l1, params.eps, params.alpha, params.centered, params.beta1,
-                 params.beta2, params.amsgrad, step.lr, step.step_size, step.bias_correction2_sqrt, step.first_step,
-                 0u, step.grad_step_size, step.bias_correction2, 0u);
-}
-
-// The single-model launch's element i, or None-like (slot = 0) past the end.
-fn single_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Element {
-    let i = element_index(wid, nwg, lid);
-    let n = params.n / 4u;
-    return Element(i, i, select(0u, n, i < n), load_scale(0u));
-}
-
-// The model-batched launch's element: model wid.z, its i-th vec4 (slot = 0 past the end or when frozen).
+// Model wid.z, its i-th vec4 (slot = 0 past the end or when frozen).
 fn model_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Element {
     let i = element_index(wid, nwg, lid);
     let n = models_params.n / 4u;
     let m = wid.z;
     let live = i < n && models[m].frozen == 0u;
     return Element(m * n + i, m * models_params.slots * n + i, select(0u, n, live),
-                   load_scale(m * models_params.scale_stride));
+                   scale[m * models_params.scale_stride]);
 }
 
 fn regularized_grad(e: Element, h: Hyper, theta: vec4<f32>) -> vec4<f32> {
-    return e.scale * load_grad(e.p) + h.weight_decay * theta + h.l1 * sign(theta);
+    return e.scale * grad[e.p] + h.weight_decay * theta + h.l1 * sign(theta);
 }
 
 fn lerp(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
@@ -168,11 +105,11 @@ fn lerp(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
 }
 
 fn sgd_rule(e: Element, h: Hyper) {
-    let theta = load_param(e.p);
+    let theta = param[e.p];
     var g = regularized_grad(e, h, theta);
     if (HAS_MOMENTUM && h.momentum > 0.0) {
         var b = g;
-        if (h.first_step == 0u) { b = h.momentum * load_state(e.s) + (1.0 - h.dampening) * g; }
+        if (h.first_step == 0u) { b = h.momentum * state[e.s] + (1.0 - h.dampening) * g; }
         state[e.s] = b;
         g = select(b, g + h.momentum * b, h.nesterov != 0u);
     }
@@ -180,27 +117,27 @@ fn sgd_rule(e: Element, h: Hyper) {
 }
 
 fn adagrad_rule(e: Element, h: Hyper) {
-    let theta = load_param(e.p);
+    let theta = param[e.p];
     let g = regularized_grad(e, h, theta);
-    let s = load_state(e.s) + g * g;
+    let s = state[e.s] + g * g;
     state[e.s] = s;
     param[e.p] = theta - h.step_size * g / (sqrt(s) + h.eps);
 }
 
 fn rmsprop_rule(e: Element, h: Hyper) {
-    let theta = load_param(e.p);
+    let theta = param[e.p];
     let g = regularized_grad(e, h, theta);
-    let v = h.alpha * load_state(e.s) + (1.0 - h.alpha) * g * g;
+    let v = h.alpha * state[e.s] + (1.0 - h.alpha) * g * g;
     state[e.s] = v;
     var avg = v;
     if (CENTERED && h.centered != 0u) {
-        let gm = lerp(load_state(e.s + e.slot), g, 1.0 - h.alpha);
+        let gm = lerp(state[e.s + e.slot], g, 1.0 - h.alpha);
         state[e.s + e.slot] = gm;
         avg = v - gm * gm;
     }
     let denom = sqrt(avg) + h.eps;
     if (HAS_MOMENTUM && h.momentum > 0.0) {
-        let b = h.momentum * load_state(e.s + 2u * e.slot) + g / denom;
+        let b = h.momentum * state[e.s + 2u * e.slot] + g / denom;
         state[e.s + 2u * e.slot] = b;
         param[e.p] = theta - h.lr * b;
     } else {
@@ -209,25 +146,25 @@ fn rmsprop_rule(e: Element, h: Hyper) {
 }
 
 fn adam_rule(e: Element, h: Hyper) {
-    let theta = load_param(e.p) * (1.0 - h.lr * h.decoupled_weight_decay);
+    let theta = param[e.p] * (1.0 - h.lr * h.decoupled_weight_decay);
     let g = regularized_grad(e, h, theta);
-    let m = lerp(load_state(e.s), g, 1.0 - h.beta1);
-    let v = h.beta2 * load_state(e.s + e.slot) + (1.0 - h.beta2) * g * g;
+    let m = lerp(state[e.s], g, 1.0 - h.beta1);
+    let v = h.beta2 * state[e.s + e.slot] + (1.0 - h.beta2) * g * g;
     state[e.s] = m;
     state[e.s + e.slot] = v;
     var vhat = v;
     if (AMSGRAD && h.amsgrad != 0u) {
-        vhat = max(load_state(e.s + 2u * e.slot), v);
+        vhat = max(state[e.s + 2u * e.slot], v);
         state[e.s + 2u * e.slot] = vhat;
     }
     param[e.p] = theta - h.step_size * m / (sqrt(vhat) / h.bias_correction2_sqrt + h.eps);
 }
 
 fn nadam_rule(e: Element, h: Hyper) {
-    let theta = load_param(e.p);
+    let theta = param[e.p];
     let g = regularized_grad(e, h, theta);
-    let m = lerp(load_state(e.s), g, 1.0 - h.beta1);
-    let v = h.beta2 * load_state(e.s + e.slot) + (1.0 - h.beta2) * g * g;
+    let m = lerp(state[e.s], g, 1.0 - h.beta1);
+    let v = h.beta2 * state[e.s + e.slot] + (1.0 - h.beta2) * g * g;
     state[e.s] = m;
     state[e.s + e.slot] = v;
     let denom = sqrt(v / h.bias_correction2) + h.eps;
@@ -237,15 +174,7 @@ fn nadam_rule(e: Element, h: Hyper) {
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
-    let e = single_element(wid, nwg, lid);
-    if (e.slot == 0u) { return; }
-    sgd_rule(e, single_hyper());
-}
-
-@compute @workgroup_size(WG_ELEMENTWISE)
-fn sgd_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                      @builtin(local_invocation_index) lid: u32) {
+              @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
     sgd_rule(e, models[wid.z]);
@@ -253,15 +182,7 @@ fn sgd_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_index) lid: u32) {
-    let e = single_element(wid, nwg, lid);
-    if (e.slot == 0u) { return; }
-    adagrad_rule(e, single_hyper());
-}
-
-@compute @workgroup_size(WG_ELEMENTWISE)
-fn adagrad_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                          @builtin(local_invocation_index) lid: u32) {
+                  @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
     adagrad_rule(e, models[wid.z]);
@@ -269,15 +190,7 @@ fn adagrad_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_index) lid: u32) {
-    let e = single_element(wid, nwg, lid);
-    if (e.slot == 0u) { return; }
-    rmsprop_rule(e, single_hyper());
-}
-
-@compute @workgroup_size(WG_ELEMENTWISE)
-fn rmsprop_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                          @builtin(local_invocation_index) lid: u32) {
+                  @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
     rmsprop_rule(e, models[wid.z]);
@@ -285,15 +198,7 @@ fn rmsprop_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_index) lid: u32) {
-    let e = single_element(wid, nwg, lid);
-    if (e.slot == 0u) { return; }
-    adam_rule(e, single_hyper());
-}
-
-@compute @workgroup_size(WG_ELEMENTWISE)
-fn adam_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_index) lid: u32) {
+               @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
     adam_rule(e, models[wid.z]);
@@ -301,15 +206,7 @@ fn adam_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn nadam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) lid: u32) {
-    let e = single_element(wid, nwg, lid);
-    if (e.slot == 0u) { return; }
-    nadam_rule(e, single_hyper());
-}
-
-@compute @workgroup_size(WG_ELEMENTWISE)
-fn nadam_update_models(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                        @builtin(local_invocation_index) lid: u32) {
+                @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
     nadam_rule(e, models[wid.z]);

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use wgtrain::internal::rng::Rng;
 use wgtrain::ops::gather::gather_rows;
-use wgtrain::ops::step::{StepBuffer, StepScalars};
+use wgtrain::ops::step::StepBuffer;
 use wgtrain::reference::gather as reference;
 use wgtrain::Tensor;
 
@@ -18,7 +18,8 @@ fn check(src_rows: usize, cols: usize, rows: usize, offset: usize, seed: u64) {
     let ts = upload(&src);
     let ti = Tensor::from_u32(gpu(), "indices", &indices).unwrap();
     let to = zeros(rows * cols);
-    let step = StepBuffer::new(gpu(), &StepScalars { batch_offset: offset as u32, ..Default::default() }).unwrap();
+    let step = StepBuffer::new(gpu()).unwrap();
+    step.write(gpu(), offset as u32);
     let d = gather_rows(gpu(), &step, ti.view(), ts.view(), to.view(), rows, cols, src_rows, 0).unwrap();
     gpu().run(&[&d]).unwrap();
     let mut want = vec![0.0; rows * cols];
@@ -42,11 +43,11 @@ fn gather_rows_follows_the_step_offset() {
     let ts = upload(&src);
     let ti = Tensor::from_u32(gpu(), "indices", &[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]).unwrap();
     let to = zeros(3);
-    let step = StepBuffer::new(gpu(), &StepScalars::default()).unwrap();
+    let step = StepBuffer::new(gpu()).unwrap();
     let d = gather_rows(gpu(), &step, ti.view(), ts.view(), to.view(), 3, 1, 10, 0).unwrap();
     gpu().run(&[&d]).unwrap();
     assert_eq!(to.read(gpu()).unwrap(), vec![9.0, 8.0, 7.0]);
-    step.write(gpu(), &StepScalars { batch_offset: 6, ..Default::default() });
+    step.write(gpu(), 6);
     gpu().run(&[&d]).unwrap();
     assert_eq!(to.read(gpu()).unwrap(), vec![3.0, 2.0, 1.0]);
 }
@@ -66,7 +67,8 @@ fn gather_rows_assembles_a_batch_from_chunks() {
     let indices = wgtrain::internal::rng::Rng::new(3).permutation(n);
     let ti = Tensor::from_u32(gpu(), "indices", &indices).unwrap();
     let to = zeros(rows * cols);
-    let step = StepBuffer::new(gpu(), &StepScalars { batch_offset: 50, ..Default::default() }).unwrap();
+    let step = StepBuffer::new(gpu()).unwrap();
+    step.write(gpu(), 50);
     let mut want = vec![0.0; rows * cols];
     let mut chunks = Vec::new();
     for start in (0..n).step_by(30) {
@@ -90,7 +92,7 @@ fn gather_rows_assembles_a_batch_from_chunks() {
 fn vec4_gather_is_chosen_for_rows_of_whole_vec4s() {
     let t = zeros(64);
     let ti = Tensor::from_u32(gpu(), "indices", &[0, 1, 2, 3]).unwrap();
-    let step = StepBuffer::new(gpu(), &StepScalars::default()).unwrap();
+    let step = StepBuffer::new(gpu()).unwrap();
     let file =
         |cols| gather_rows(gpu(), &step, ti.view(), t.view(), t.view(), 2, cols, 4, 0).unwrap().file().to_string();
     assert_eq!(file(8), "gather_vec4.wgsl");

@@ -11,7 +11,7 @@ use crate::model::MlpConfig;
 use crate::ops::loss::Loss;
 use crate::ops::optim::ModelHyperBuffer;
 use crate::ops::reduce::partial_count;
-use crate::ops::step::{StepBuffer, StepScalars};
+use crate::ops::step::StepBuffer;
 use crate::optim::OptimizerConfig;
 use crate::tensor::Tensor;
 
@@ -94,7 +94,7 @@ impl Parameters {
             best: Tensor::from_slice(gpu, "best params", flat, &[k * n])?,
             scale: Tensor::from_slice(gpu, "gradient scale", &scale, &[k * SMALL])?,
             partials: Tensor::zeros(gpu, "norm partials", &[k * s.partials])?,
-            step: StepBuffer::new(gpu, &StepScalars::default())?,
+            step: StepBuffer::new(gpu)?,
             hyper: ModelHyperBuffer::new(gpu)?,
             steps_done: vec![0; k],
             frozen: vec![false; k],

@@ -13,7 +13,6 @@ use crate::gpu::Gpu;
 use crate::model::{Layout, MlpConfig};
 use crate::ops::loss::Loss;
 use crate::ops::optim::{ModelHyper, MAX_MODELS};
-use crate::ops::step::StepScalars;
 use crate::optim::OptimizerConfig;
 use crate::tensor::Tensor;
 
@@ -71,7 +70,7 @@ impl NetworkGroup {
         let Some(first) = optimizers.first() else { return Err(Error::config("group", "needs at least one model")) };
         for o in optimizers {
             o.validate()?;
-            if o.kind.models_entry() != first.kind.models_entry() {
+            if o.kind.entry() != first.kind.entry() {
                 return Err(Error::config("group", "the models of a group share the optimizer kind"));
             }
         }
@@ -146,7 +145,7 @@ impl NetworkGroup {
     /// Queues the batch offset and submits the plan of `kind` for rows offset..offset+rows.
     fn submit(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, offset: usize, rows: usize) -> Result<()> {
         self.check_batch(data, offset, rows)?;
-        self.parameters.step.write(gpu, &StepScalars { batch_offset: offset as u32, ..Default::default() });
+        self.parameters.step.write(gpu, offset as u32);
         let plan = self.plan(gpu, kind, data, rows)?;
         gpu.submit_all(plan);
         Ok(())
@@ -165,7 +164,7 @@ impl NetworkGroup {
         let p = &mut self.parameters;
         let records: Vec<ModelHyper> = (0..lrs.len())
             .map(|m| {
-                let scalars = self.optimizers[m].step_scalars(p.steps_done[m] + 1, lrs[m], offset as u32);
+                let scalars = self.optimizers[m].step_scalars(p.steps_done[m] + 1, lrs[m]);
                 ModelHyper::new(&self.optimizers[m], &scalars, p.frozen[m])
             })
             .collect();

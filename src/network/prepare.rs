@@ -47,7 +47,7 @@ impl NetworkGroup {
             (REDUCE.clone(), "stats_accumulate", Vec::new()),
             (REDUCE_SUBGROUP.clone(), "stats_accumulate_subgroup", Vec::new()),
             (REDUCE.clone(), "column_sum", Vec::new()),
-            (OPTIM.clone(), self.optimizers[0].kind.models_entry(), optim),
+            (OPTIM.clone(), self.optimizers[0].kind.entry(), optim),
         ];
         if textures {
             kernels.push((TRANSPOSE.clone(), "transpose_texture", Vec::new()));

@@ -13,9 +13,9 @@ use super::{
     gather::GatherParams,
     loss::LossParams,
     matmul::MatmulParams,
-    optim::{ModelHyper, ModelsParams, OptimParams},
+    optim::{ModelHyper, ModelsParams},
     reduce::ReduceParams,
-    step::StepScalars,
+    step::StepParams,
     transpose::TransposeParams,
 };
 use crate::shaders::{self, Shader};
@@ -79,34 +79,9 @@ fn params_structs_match_their_wgsl_layout() {
     check(gather.clone(), &shaders::GATHER, "GatherParams");
     check(gather, &shaders::GATHER_VEC4, "GatherParams");
     check(rust_layout!(TransposeParams { rows, cols, x_batch, out_batch }), &shaders::TRANSPOSE, "TransposeParams");
-    let optim = rust_layout!(OptimParams {
-        n,
-        momentum,
-        dampening,
-        nesterov,
-        weight_decay,
-        decoupled_weight_decay,
-        l1,
-        eps,
-        alpha,
-        centered,
-        beta1,
-        beta2,
-        amsgrad,
-        _pad,
-    });
-    check(optim, &shaders::OPTIM, "OptimParams");
-    let step = rust_layout!(StepScalars {
-        lr,
-        step_size,
-        bias_correction2_sqrt,
-        first_step,
-        batch_offset,
-        grad_step_size,
-        bias_correction2,
-        _pad
-    });
-    check(step, &shaders::OPTIM, "Step");
+    let step = rust_layout!(StepParams { batch_offset, _pad });
+    check(step.clone(), &shaders::GATHER, "Step");
+    check(step, &shaders::GATHER_VEC4, "Step");
     let hyper = rust_layout!(ModelHyper {
         momentum,
         dampening,

@@ -78,14 +78,9 @@ impl OptimizerKind {
         self.spec().name
     }
 
-    /// The WGSL entry point that applies this rule.
+    /// The entry point of shaders/optim.wgsl that applies this rule (to every model of a launch).
     pub fn entry(self) -> &'static str {
         self.spec().entry
-    }
-
-    /// The model-batched entry point of shaders/optim.wgsl (a group's one optimizer launch).
-    pub fn models_entry(self) -> &'static str {
-        self.spec().models_entry
     }
 
     /// torch's default learning rate for this optimizer.

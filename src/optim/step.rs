@@ -1,14 +1,13 @@
 //! The scalars that change every optimizer step, computed on the host in f64 as torch computes them (bias
-//! corrections, AdaGrad's decayed rate, NAdam's momentum schedule), in this one place for the single-model and the
-//! model-batched launches.
+//! corrections, AdaGrad's decayed rate, NAdam's momentum schedule), in this one place for the kernels and their
+//! CPU twins.
 
 use super::{OptimizerConfig, OptimizerKind};
 
-/// Scalars that change every optimizer step (`struct Step` in shaders/common.wgsl; the kernels read them from
-/// `ops::step::StepBuffer`, and a group's from each model's `ops::optim::ModelHyper`); written into one small
-/// uniform before each step's submission, so a schedule never rebuilds a pipeline or bind group.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+/// Scalars that change every optimizer step, for one model: the kernel reads them from the model's
+/// `ops::optim::ModelHyper`, written into a uniform before each step's submission, so a schedule never rebuilds a
+/// pipeline or bind group.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StepScalars {
     /// The learning rate of this step.
     pub lr: f32,
@@ -19,19 +18,15 @@ pub struct StepScalars {
     pub bias_correction2_sqrt: f32,
     /// 1 on the first optimizer step (SGD momentum starts its buffer from the gradient), else 0.
     pub first_step: u32,
-    /// Where this batch starts in the epoch's index permutation.
-    pub batch_offset: u32,
     /// NAdam: lr·(1 − μ_t) / (1 − Π_{i≤t} μ_i), the gradient's coefficient; otherwise 0.
     pub grad_step_size: f32,
     /// NAdam: 1 − β2^t; otherwise 1.
     pub bias_correction2: f32,
-    /// Padding to 32 bytes (uniform layout).
-    pub _pad: u32,
 }
 
 impl OptimizerConfig {
     /// The per-step scalars for optimizer step `t` (from 1) at learning rate `lr`; computed in f64 as torch does.
-    pub fn step_scalars(&self, t: u64, lr: f64, batch_offset: u32) -> StepScalars {
+    pub fn step_scalars(&self, t: u64, lr: f64) -> StepScalars {
         let tf = t as f64;
         let (mut step_size, mut bc2_sqrt, mut grad_step_size, mut bc2) = (lr, 1.0, 0.0, 1.0);
         match self.kind {
@@ -54,10 +49,8 @@ impl OptimizerConfig {
             step_size: step_size as f32,
             bias_correction2_sqrt: bc2_sqrt as f32,
             first_step: u32::from(t == 1),
-            batch_offset,
             grad_step_size: grad_step_size as f32,
             bias_correction2: bc2 as f32,
-            _pad: 0,
         }
     }
 
@@ -91,15 +84,15 @@ mod tests {
     fn nadam_scalars_follow_torchs_formula() {
         let c = OptimizerConfig::nadam(2e-3);
         let mu = |t: f64| 0.9 * (1.0 - 0.5 * 0.96f64.powf(t * 4e-3));
-        let s = c.step_scalars(1, 2e-3, 0);
+        let s = c.step_scalars(1, 2e-3);
         let p1 = f64::from(mu(1.0) as f32);
         assert_eq!(s.grad_step_size, (2e-3 * (1.0 - mu(1.0)) / (1.0 - p1)) as f32);
         assert_eq!(s.step_size, (2e-3 * mu(2.0) / (1.0 - p1 * mu(2.0))) as f32);
         assert_eq!(s.bias_correction2, (1.0 - 0.999f64) as f32);
         let p2 = f64::from(mu(1.0) as f32 * mu(2.0) as f32);
-        assert_eq!(c.step_scalars(2, 2e-3, 0).grad_step_size, (2e-3 * (1.0 - mu(2.0)) / (1.0 - p2)) as f32);
+        assert_eq!(c.step_scalars(2, 2e-3).grad_step_size, (2e-3 * (1.0 - mu(2.0)) / (1.0 - p2)) as f32);
         // The product reaches 0 and the coefficients settle at lr·(1 − μ_t) and lr·μ_{t+1}.
-        let late = c.step_scalars(100_000, 2e-3, 0);
+        let late = c.step_scalars(100_000, 2e-3);
         assert_eq!(late.step_size, (2e-3 * mu(100_001.0)) as f32);
     }
 }

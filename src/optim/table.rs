@@ -52,10 +52,8 @@ pub struct OptimizerSpec {
     pub name: &'static str,
     /// The torch class with the same semantics.
     pub torch: &'static str,
-    /// The single-model entry point of shaders/optim.wgsl.
+    /// The entry point of shaders/optim.wgsl (one launch updates every model of a group; a lone network is one).
     pub entry: &'static str,
-    /// The model-batched entry point (a group's one optimizer launch).
-    pub models_entry: &'static str,
     /// The state kept per parameter, one slot each, in the order the kernel stores them.
     pub state: &'static [&'static str],
     /// torch's default learning rate.
@@ -75,7 +73,6 @@ pub const OPTIMIZERS: [OptimizerSpec; 6] = [
         name: "sgd",
         torch: "torch.optim.SGD",
         entry: "sgd_update",
-        models_entry: "sgd_update_models",
         state: &["momentum buffer"],
         lr: 1e-3,
         hyperparameters: &[num("momentum", 0.0), num("dampening", 0.0), flag("nesterov"), num("weight_decay", 0.0)],
@@ -86,7 +83,6 @@ pub const OPTIMIZERS: [OptimizerSpec; 6] = [
         name: "adagrad",
         torch: "torch.optim.Adagrad",
         entry: "adagrad_update",
-        models_entry: "adagrad_update_models",
         state: &["sum of squares"],
         lr: 1e-2,
         hyperparameters: &[
@@ -102,7 +98,6 @@ pub const OPTIMIZERS: [OptimizerSpec; 6] = [
         name: "rmsprop",
         torch: "torch.optim.RMSprop",
         entry: "rmsprop_update",
-        models_entry: "rmsprop_update_models",
         state: &["square average", "gradient average", "momentum buffer"],
         lr: 1e-2,
         hyperparameters: &[
@@ -119,7 +114,6 @@ pub const OPTIMIZERS: [OptimizerSpec; 6] = [
         name: "adam",
         torch: "torch.optim.Adam",
         entry: "adam_update",
-        models_entry: "adam_update_models",
         state: &["first moment", "second moment", "second moment maximum"],
         lr: 1e-3,
         hyperparameters: &[
@@ -136,7 +130,6 @@ pub const OPTIMIZERS: [OptimizerSpec; 6] = [
         name: "adamw",
         torch: "torch.optim.AdamW",
         entry: "adam_update",
-        models_entry: "adam_update_models",
         state: &["first moment", "second moment", "second moment maximum"],
         lr: 1e-3,
         hyperparameters: &[
@@ -153,7 +146,6 @@ pub const OPTIMIZERS: [OptimizerSpec; 6] = [
         name: "nadam",
         torch: "torch.optim.NAdam",
         entry: "nadam_update",
-        models_entry: "nadam_update_models",
         state: &["first moment", "second moment"],
         lr: 2e-3,
         hyperparameters: &[

@@ -6,7 +6,7 @@ use super::optim::optimizer_update;
 use crate::batches::EpochBatches;
 use crate::internal::rng::Rng;
 use crate::model::MlpConfig;
-use crate::ops::optim::OptimParams;
+use crate::ops::optim::ModelHyper;
 use crate::train_config::TrainConfig;
 
 /// Trains from `params` on rows of `features` [n, input] / `targets` [n, target_cols] for at most `max_steps`
@@ -26,7 +26,6 @@ pub fn train(
     let n = targets.len() / tcols;
     let mut params = params.to_vec();
     let opt = &cfg.optimizer;
-    let p = OptimParams::new(opt, layout.len as u32);
     let mut state = vec![opt.initial_state(); opt.state_slots() * layout.len];
     let mut rng = Rng::new(cfg.seed);
     let mut t = 0u64;
@@ -51,8 +50,8 @@ pub fn train(
             };
             let lr = cfg.lr_at(opt.lr, t, epoch);
             t += 1;
-            let scalars = opt.step_scalars(t, lr, 0);
-            optimizer_update(opt.kind, &p, &scalars, scale, &grads, &mut params, &mut state);
+            let hyper = ModelHyper::new(opt, &opt.step_scalars(t, lr), false);
+            optimizer_update(opt.kind, &hyper, scale, &grads, &mut params, &mut state);
         }
     }
     params

@@ -20,8 +20,7 @@ use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::ops::activation::{activation_backward, activation_forward};
 use wgtrain::ops::loss::loss;
 use wgtrain::ops::matmul::{matmul_activation_backward, matmul_forward, MatmulShape};
-use wgtrain::ops::optim::{optimizer_update, OptimParams};
-use wgtrain::ops::step::StepBuffer;
+use wgtrain::ops::optim::{optimizer_update_models, ModelHyper, ModelHyperBuffer};
 use wgtrain::reference;
 use wgtrain::saved::SavedModel;
 use wgtrain::train::{TrainConfig, Trainer};
@@ -240,16 +239,17 @@ async fn optimizers_match_reference_over_30_steps() {
             let (tp, ts, tg) = (upload(gpu, &param), upload(gpu, &state), upload(gpu, &vec![0.0; n]));
             let scale = 0.37;
             let tscale = upload(gpu, &[scale, 0.0, 0.0, 0.0]);
-            let step = StepBuffer::new(gpu, &cfg.step_scalars(1, cfg.lr, 0)).unwrap();
-            let d = optimizer_update(gpu, cfg, &step, tscale.view(), tg.view(), tp.view(), ts.view(), n).unwrap();
-            let p = OptimParams::new(cfg, n as u32);
+            let hyper = ModelHyperBuffer::new(gpu).unwrap();
+            let cfgs = [cfg.clone()];
+            let d = optimizer_update_models(gpu, &cfgs, &hyper, tscale.view(), 4, tg.view(), tp.view(), ts.view(), n)
+                .unwrap();
             for t in 1..=30u64 {
                 let grad = uniform(100 + t, n, -1.0, 1.0);
                 tg.write(gpu, &grad).unwrap();
-                let scalars = cfg.step_scalars(t, cfg.lr * 0.98f64.powi(t as i32), 0);
-                step.write(gpu, &scalars);
+                let record = ModelHyper::new(cfg, &cfg.step_scalars(t, cfg.lr * 0.98f64.powi(t as i32)), false);
+                hyper.write(gpu, &[record]).unwrap();
                 gpu.run_async(&[&d]).await.unwrap();
-                reference::optim::optimizer_update(cfg.kind, &p, &scalars, scale, &grad, &mut param, &mut state);
+                reference::optim::optimizer_update(cfg.kind, &record, scale, &grad, &mut param, &mut state);
             }
             let label = format!("{name} ({})", gpu.kernel_family().name());
             let moved: Vec<f32> = param.iter().zip(&initial).map(|(a, b)| a - b).collect();
