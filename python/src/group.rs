@@ -51,7 +51,7 @@ fn train_epoch_on(
             return Err(Error::Interrupted { epoch: 0, step: 0 });
         }
     }
-    group.take_stats(gpu)
+    pollster::block_on(group.take_stats_async(gpu))
 }
 
 #[pymethods]
@@ -142,7 +142,7 @@ impl Group {
         if m >= self.group.len() {
             return Err(PyValueError::new_err(format!("model {m} of {}", self.group.len())));
         }
-        let p = py.detach(|| self.group.params(self.gpu, m)).map_err(py_err)?;
+        let p = py.detach(|| pollster::block_on(self.group.params_async(self.gpu, m))).map_err(py_err)?;
         Ok(PyBytes::new(py, &to_bytes(&p)))
     }
 }

@@ -92,12 +92,27 @@ pub fn optimizer(
 ) -> PyResult<OptimizerConfig> {
     let kind = wgtrain::optim::OptimizerKind::parse(kind).map_err(py_err)?;
     let mut o = OptimizerConfig::new(kind, lr);
-    o.momentum = momentum;
-    o.nesterov = nesterov;
-    o.weight_decay = weight_decay;
-    o.eps = eps;
-    o.beta1 = beta1;
-    o.beta2 = beta2;
+    // scikit-learn's estimators carry every solver's values; only those the optimizer has are set (the library
+    // rejects a changed value that does not apply).
+    let applies = |field: &str| OptimizerConfig::applies(kind, field);
+    if applies("momentum") {
+        o.momentum = momentum;
+    }
+    if applies("nesterov") {
+        o.nesterov = nesterov;
+    }
+    if applies("weight_decay") {
+        o.weight_decay = weight_decay;
+    }
+    if applies("eps") {
+        o.eps = eps;
+    }
+    if applies("beta1") {
+        o.beta1 = beta1;
+    }
+    if applies("beta2") {
+        o.beta2 = beta2;
+    }
     o.validate().map_err(py_err)?;
     Ok(o)
 }
@@ -173,7 +188,7 @@ impl Net {
                 let mut offset = 0;
                 while offset < rows {
                     let n = net.max_rows().min(rows - offset);
-                    out.extend(net.predict_batch(gpu, &data, offset, n)?);
+                    out.extend(pollster::block_on(net.predict_batch_async(gpu, &data, offset, n, 0))?);
                     offset += n;
                 }
                 Ok(out)
