@@ -120,11 +120,12 @@ pub fn optimizer(
 #[pymethods]
 impl Net {
     /// A network on the shared device for `device` starting from flat `params` (float32 bytes in the library's
-    /// layout), for batches of up to `max_batch` rows.
+    /// layout), for batches of up to `max_batch` rows; `weight_l2` is the weights-only L2 coefficient (see
+    /// `NetworkGroup::set_weight_l2`).
     #[new]
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (device, input, hidden, output, activation, loss, kind, lr, momentum, nesterov, weight_decay,
-                        eps, beta1, beta2, params, max_batch))]
+                        weight_l2, eps, beta1, beta2, params, max_batch))]
     fn new(
         py: Python<'_>,
         device: Option<&str>,
@@ -138,6 +139,7 @@ impl Net {
         momentum: f64,
         nesterov: bool,
         weight_decay: f64,
+        weight_l2: f64,
         eps: f64,
         beta1: f64,
         beta2: f64,
@@ -149,7 +151,9 @@ impl Net {
         let loss = Loss::parse(loss).map_err(py_err)?;
         let opt = optimizer(kind, lr, momentum, nesterov, weight_decay, eps, beta1, beta2)?;
         let params = floats(params, "params")?;
-        let net = py.detach(|| Network::new(gpu, &model, loss, &opt, &params, max_batch.max(1))).map_err(py_err)?;
+        let mut net =
+            py.detach(|| Network::new(gpu, &model, loss, &opt, &params, max_batch.max(1))).map_err(py_err)?;
+        net.set_weight_l2(&[weight_l2]).map_err(py_err)?;
         Ok(Net { gpu, model, loss, net, stop: AtomicBool::new(false) })
     }
 
