@@ -151,8 +151,7 @@ impl Net {
         let loss = Loss::parse(loss).map_err(py_err)?;
         let opt = optimizer(kind, lr, momentum, nesterov, weight_decay, eps, beta1, beta2)?;
         let params = floats(params, "params")?;
-        let mut net =
-            py.detach(|| Network::new(gpu, &model, loss, &opt, &params, max_batch.max(1))).map_err(py_err)?;
+        let mut net = py.detach(|| Network::new(gpu, &model, loss, &opt, &params, max_batch.max(1))).map_err(py_err)?;
         net.set_weight_l2(&[weight_l2]).map_err(py_err)?;
         Ok(Net { gpu, model, loss, net, stop: AtomicBool::new(false) })
     }
