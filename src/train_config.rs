@@ -64,6 +64,10 @@ pub struct TrainConfig {
     /// Cross-entropy class weights w[c] (PyTorch's `CrossEntropyLoss(weight=…)`): the loss is
     /// Σ w[yᵢ]·nllᵢ / Σ w[yᵢ] over each batch. None = unweighted.
     pub class_weights: Option<Vec<f32>>,
+    /// scikit-learn's `alpha`: an L2 penalty on the weights only (not the biases), independent of the optimizer.
+    /// Each batch's loss gains 0.5·weight_l2·Σ‖W‖²/rows and each weight's gradient weight_l2·W/rows, rows being
+    /// that batch's size (the statistics report the data loss alone). 0 = none.
+    pub weight_l2: f64,
 }
 
 impl TrainConfig {
@@ -81,6 +85,7 @@ impl TrainConfig {
             early_stopping: None,
             report_every: None,
             class_weights: None,
+            weight_l2: 0.0,
         }
     }
 
@@ -103,6 +108,9 @@ impl TrainConfig {
             if w.iter().any(|v| !v.is_finite() || *v < 0.0) || !w.iter().any(|v| *v > 0.0) {
                 return Err(Error::config("class_weights", "must be finite, ≥ 0 and not all 0"));
             }
+        }
+        if !self.weight_l2.is_finite() || self.weight_l2 < 0.0 {
+            return Err(Error::config("weight_l2", "must be a finite number ≥ 0"));
         }
         if let Some(es) = &self.early_stopping {
             if !es.min_delta.is_finite() || es.min_delta < 0.0 {

@@ -110,6 +110,8 @@ fn members(kind: OptimizerKind) -> Vec<TrainConfig> {
             }
             o.clip_norm = (i == 2).then_some(0.5);
             let mut c = config(o, 3);
+            // scikit-learn's weights-only L2, per model (one without).
+            c.weight_l2 = [0.0, 0.02, 0.5][i];
             if i == 1 {
                 c.schedule =
                     Schedule { kind: LrSchedule::Step { every: 2, gamma: 0.5 }, per: SchedulePer::Epoch, warmup: 0 };

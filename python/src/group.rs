@@ -15,8 +15,8 @@ use wgtrain::{Gpu, Loss};
 use crate::convert::{floats, indices, py_err, run_interruptible, to_bytes};
 use crate::net::{model_config, optimizer, upload, Data};
 
-/// One member's optimizer values: (lr, momentum, nesterov, weight_decay, eps, beta1, beta2).
-type MemberOptimizer = (f64, f64, bool, f64, f64, f64, f64);
+/// One member's optimizer values: (lr, momentum, nesterov, weight_decay, weight_l2, eps, beta1, beta2).
+type MemberOptimizer = (f64, f64, bool, f64, f64, f64, f64, f64);
 
 /// A group of networks on the shared device.
 #[pyclass(module = "wgtrain._native")]
@@ -51,7 +51,7 @@ fn train_epoch_on(
             return Err(Error::Interrupted { epoch: 0, step: 0 });
         }
     }
-    group.take_stats(gpu)
+    pollster::block_on(group.take_stats_async(gpu))
 }
 
 #[pymethods]
@@ -81,11 +81,13 @@ impl Group {
         let loss = Loss::parse(loss).map_err(py_err)?;
         let opts = optimizers
             .iter()
-            .map(|&(lr, m, nest, wd, eps, b1, b2)| optimizer(kind, lr, m, nest, wd, eps, b1, b2))
+            .map(|&(lr, m, nest, wd, _, eps, b1, b2)| optimizer(kind, lr, m, nest, wd, eps, b1, b2))
             .collect::<PyResult<Vec<_>>>()?;
         let params = params.iter().map(|p| floats(p, "params")).collect::<PyResult<Vec<_>>>()?;
-        let group =
+        let l2: Vec<f64> = optimizers.iter().map(|o| o.4).collect();
+        let mut group =
             py.detach(|| NetworkGroup::new(gpu, &model, loss, &opts, &params, max_batch.max(1))).map_err(py_err)?;
+        group.set_weight_l2(&l2).map_err(py_err)?;
         Ok(Group { gpu, model, loss, group, stop: AtomicBool::new(false) })
     }
 
@@ -142,7 +144,7 @@ impl Group {
         if m >= self.group.len() {
             return Err(PyValueError::new_err(format!("model {m} of {}", self.group.len())));
         }
-        let p = py.detach(|| self.group.params(self.gpu, m)).map_err(py_err)?;
+        let p = py.detach(|| pollster::block_on(self.group.params_async(self.gpu, m))).map_err(py_err)?;
         Ok(PyBytes::new(py, &to_bytes(&p)))
     }
 }

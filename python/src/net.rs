@@ -92,12 +92,27 @@ pub fn optimizer(
 ) -> PyResult<OptimizerConfig> {
     let kind = wgtrain::optim::OptimizerKind::parse(kind).map_err(py_err)?;
     let mut o = OptimizerConfig::new(kind, lr);
-    o.momentum = momentum;
-    o.nesterov = nesterov;
-    o.weight_decay = weight_decay;
-    o.eps = eps;
-    o.beta1 = beta1;
-    o.beta2 = beta2;
+    // scikit-learn's estimators carry every solver's values; only those the optimizer has are set (the library
+    // rejects a changed value that does not apply).
+    let applies = |field: &str| OptimizerConfig::applies(kind, field);
+    if applies("momentum") {
+        o.momentum = momentum;
+    }
+    if applies("nesterov") {
+        o.nesterov = nesterov;
+    }
+    if applies("weight_decay") {
+        o.weight_decay = weight_decay;
+    }
+    if applies("eps") {
+        o.eps = eps;
+    }
+    if applies("beta1") {
+        o.beta1 = beta1;
+    }
+    if applies("beta2") {
+        o.beta2 = beta2;
+    }
     o.validate().map_err(py_err)?;
     Ok(o)
 }
@@ -105,11 +120,12 @@ pub fn optimizer(
 #[pymethods]
 impl Net {
     /// A network on the shared device for `device` starting from flat `params` (float32 bytes in the library's
-    /// layout), for batches of up to `max_batch` rows.
+    /// layout), for batches of up to `max_batch` rows; `weight_l2` is the weights-only L2 coefficient (see
+    /// `NetworkGroup::set_weight_l2`).
     #[new]
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (device, input, hidden, output, activation, loss, kind, lr, momentum, nesterov, weight_decay,
-                        eps, beta1, beta2, params, max_batch))]
+                        weight_l2, eps, beta1, beta2, params, max_batch))]
     fn new(
         py: Python<'_>,
         device: Option<&str>,
@@ -123,6 +139,7 @@ impl Net {
         momentum: f64,
         nesterov: bool,
         weight_decay: f64,
+        weight_l2: f64,
         eps: f64,
         beta1: f64,
         beta2: f64,
@@ -134,7 +151,8 @@ impl Net {
         let loss = Loss::parse(loss).map_err(py_err)?;
         let opt = optimizer(kind, lr, momentum, nesterov, weight_decay, eps, beta1, beta2)?;
         let params = floats(params, "params")?;
-        let net = py.detach(|| Network::new(gpu, &model, loss, &opt, &params, max_batch.max(1))).map_err(py_err)?;
+        let mut net = py.detach(|| Network::new(gpu, &model, loss, &opt, &params, max_batch.max(1))).map_err(py_err)?;
+        net.set_weight_l2(&[weight_l2]).map_err(py_err)?;
         Ok(Net { gpu, model, loss, net, stop: AtomicBool::new(false) })
     }
 
@@ -173,7 +191,7 @@ impl Net {
                 let mut offset = 0;
                 while offset < rows {
                     let n = net.max_rows().min(rows - offset);
-                    out.extend(net.predict_batch(gpu, &data, offset, n)?);
+                    out.extend(pollster::block_on(net.predict_batch_async(gpu, &data, offset, n, 0))?);
                     offset += n;
                 }
                 Ok(out)

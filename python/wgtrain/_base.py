@@ -70,11 +70,13 @@ class BaseMLP(MLPParams):
         k = self.n_outputs_
         return {"cross-entropy": (1.0, 1.0), "bce": (float(k), float(k)), "mse": (k / 2.0, 0.5)}[self._loss]
 
-    def _optimizer(self, batch_size):
-        """(kind, lr, momentum, nesterov, weight_decay, eps, beta1, beta2) for the device: scikit-learn's update
-        with its gradient scale folded in (alpha as the coupled L2 term alpha·W / batch; AdamW's decay as is)."""
+    def _optimizer(self):
+        """(kind, lr, momentum, nesterov, weight_decay, weight_l2, eps, beta1, beta2) for the device: scikit-learn's
+        update with its gradient scale folded in (alpha as the weights-only L2 term alpha·W / batch rows, as
+        scikit-learn's; AdamW's decoupled decay as is)."""
         g, _ = self._scales()
-        weight_decay = self.alpha if self.solver == "adamw" else self.alpha / (batch_size * g)
+        weight_decay = self.alpha if self.solver == "adamw" else 0.0
+        weight_l2 = 0.0 if self.solver == "adamw" else self.alpha / g
         eps = self.epsilon / g if self.solver in ("adam", "adamw", "rmsprop", "adagrad") else self.epsilon
         momentum = self.momentum if self.solver in ("sgd", "rmsprop") else 0.0
         nesterov = self.solver == "sgd" and bool(self.nesterovs_momentum) and momentum > 0
@@ -84,6 +86,7 @@ class BaseMLP(MLPParams):
             float(momentum),
             nesterov,
             float(weight_decay),
+            float(weight_l2),
             float(eps),
             float(self.beta_1),
             float(self.beta_2),
@@ -95,7 +98,7 @@ class BaseMLP(MLPParams):
 
     def _new_net(self, max_batch, batch_size):
         units = self._units()
-        kind, lr, momentum, nesterov, wd, eps, b1, b2 = self._optimizer(batch_size)
+        kind, lr, momentum, nesterov, wd, l2, eps, b1, b2 = self._optimizer()
         return Net(
             self.device,
             units[0],
@@ -108,6 +111,7 @@ class BaseMLP(MLPParams):
             momentum,
             nesterov,
             wd,
+            l2,
             eps,
             b1,
             b2,

@@ -85,7 +85,7 @@ def _train_group(members, X, y_device, batch):
         ACTIVATIONS[first.activation],
         first._loss,
         first.solver,
-        [m._optimizer(batch)[1:] for m in members],
+        [m._optimizer()[1:] for m in members],
         [pack(m.coefs_, m.intercepts_) for m in members],
         batch,
     )

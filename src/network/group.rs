@@ -25,6 +25,8 @@ pub struct NetworkGroup {
     pub(super) optimizers: Vec<OptimizerConfig>,
     /// Cross-entropy class weights [outputs], when the loss is weighted.
     pub(super) class_weights: Option<Tensor>,
+    /// Each model's weights-only L2 coefficient (scikit-learn's alpha); all zero: no penalty launches.
+    pub(super) weight_l2: Vec<f64>,
     pub(super) parameters: Parameters,
     pub(super) batch: BatchBuffers,
     pub(super) plans: PlanCache,
@@ -94,6 +96,7 @@ impl NetworkGroup {
             optimizers: optimizers.to_vec(),
             layout,
             class_weights: None,
+            weight_l2: vec![0.0; k],
             plans: PlanCache::default(),
         })
     }
@@ -134,6 +137,22 @@ impl NetworkGroup {
     pub fn set_class_weights(&mut self, gpu: &Gpu, weights: Option<&[f32]>) -> Result<()> {
         self.class_weights = class_weights_tensor(gpu, self.loss, self.config.output(), weights)?;
         // Cached plans bind the loss kernel they were built with.
+        self.plans.clear();
+        Ok(())
+    }
+
+    /// Adds scikit-learn's L2 penalty on the weights (not the biases) to model m's loss, `alphas[m]` each: the
+    /// batch loss gains 0.5·alpha·Σ‖W‖²/rows over every layer's weights W and the weight gradient alpha·W/rows,
+    /// rows being the step's batch size (a smaller last batch gets a larger share). Zero for every model: no
+    /// penalty (and no extra launch). Independent of the optimizer's coupled `weight_decay`, which also decays
+    /// the biases.
+    pub fn set_weight_l2(&mut self, alphas: &[f64]) -> Result<()> {
+        if alphas.len() != self.len() || alphas.iter().any(|a| !a.is_finite() || *a < 0.0) {
+            let reason = format!("{} values for {} models; each must be finite and ≥ 0", alphas.len(), self.len());
+            return Err(Error::config("weight_l2", reason));
+        }
+        self.weight_l2 = alphas.to_vec();
+        // Cached plans carry the coefficients they were built with.
         self.plans.clear();
         Ok(())
     }

@@ -18,6 +18,7 @@ use crate::ops::matmul::{matmul_activation_backward_models, matmul_forward_model
 use crate::ops::optim::optimizer_update_models;
 use crate::ops::reduce::{clip_scale, column_sum_models, partial_count, stats_accumulate_models, sum_squares_partial};
 use crate::ops::transpose::{transposable, transpose_texture_models};
+use crate::ops::weight_l2::weight_l2;
 use crate::ops::Models;
 use crate::tensor::{Tensor, View};
 use crate::texture;
@@ -158,8 +159,16 @@ impl NetworkGroup {
                 (self.batch.z[last].slice(0, len), self.batch.dout.slice(0, len), self.batch.d[last].slice(0, len));
             plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
         }
+        let l2 = self.weight_l2_coefficients(gpu, b)?;
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
             self.weight_gradient(gpu, b, i, plan)?;
+            if let Some(coef) = &l2 {
+                let (w, dw) = (
+                    self.span(&self.parameters.params, l.weight, l.outputs * l.inputs),
+                    self.span(&self.parameters.grads, l.weight, l.outputs * l.inputs),
+                );
+                plan.push(weight_l2(gpu, coef.view(), w, dw, l.outputs * l.inputs, n, k)?);
+            }
             let dz = self.batch.d[i].view();
             let per_model = Models { count: k, input: s.layer[i], output: n };
             let db = self.span(&self.parameters.grads, l.bias, l.outputs);
@@ -177,6 +186,16 @@ impl NetworkGroup {
             }
         }
         Ok(())
+    }
+
+    /// Each model's coefficient alpha_m / b of the weights-only L2 gradient on batches of `b` rows, on the device
+    /// (None when no model has a penalty). Built with the plan, which is cached per batch size.
+    fn weight_l2_coefficients(&self, gpu: &Gpu, b: usize) -> Result<Option<Tensor>> {
+        if self.weight_l2.iter().all(|&a| a == 0.0) {
+            return Ok(None);
+        }
+        let coef: Vec<f32> = self.weight_l2.iter().map(|&a| (a / b as f64) as f32).collect();
+        Ok(Some(Tensor::from_slice(gpu, "weight L2 coefficients", &coef, &[coef.len()])?))
     }
 
     /// dW_i = dZ_iᵀ·X_i: dZ is stored [B, out] = [K, M], so A is transposed; the texture family transposes it first

@@ -11,6 +11,7 @@ pub mod reduce;
 pub mod step;
 pub mod transpose;
 pub mod tune;
+pub mod weight_l2;
 
 use crate::error::{Error, Result};
 use crate::tensor::View;

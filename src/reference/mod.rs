@@ -11,6 +11,7 @@ pub mod optim;
 pub mod reduce;
 pub mod trainer;
 pub mod transpose;
+pub mod weight_l2;
 
 /// The float operations the twins need, so each twin runs in f32 (to compare with the GPU) or f64 (as the truth).
 pub trait Real:

@@ -120,6 +120,7 @@ impl<'g> GroupTrainer<'g> {
             let params: Vec<Vec<f32>> = part.iter().map(|m| m.params.clone()).collect();
             let mut net = NetworkGroup::new(gpu, model, first.loss, &optimizers, &params, max_batch)?;
             net.set_class_weights(gpu, first.class_weights.as_deref())?;
+            net.set_weight_l2(&part.iter().map(|m| m.config.weight_l2).collect::<Vec<_>>())?;
             chunks.push(net);
             slots.extend(part.iter().enumerate().map(|(index, m)| Slot::new(m.config.clone(), c, index)));
         }

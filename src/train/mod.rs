@@ -45,6 +45,7 @@ impl<'g> Trainer<'g> {
         config.validate()?;
         let mut net = Network::new(gpu, model, config.loss, &config.optimizer, params, max_batch)?;
         net.set_class_weights(gpu, config.class_weights.as_deref())?;
+        net.set_weight_l2(&[config.weight_l2])?;
         let seed = config.seed;
         Ok(Trainer { gpu, model: model.clone(), net, engine: Engine::new(vec![Slot::new(config, 0, 0)], seed, true) })
     }
