@@ -28,8 +28,9 @@ pub struct Group {
     stop: AtomicBool,
 }
 
-/// Queues one epoch of steps for every unfrozen model; returns each model's [loss sum, correct sum, count].
-fn train_epoch_on(
+/// Queues one epoch of steps for every unfrozen model, checking `stop` between steps; returns each model's [loss
+/// sum, correct sum, count]. A lone network (`Net`) runs it as the group of one it is.
+pub(crate) fn train_epoch_on(
     gpu: &Gpu,
     group: &mut NetworkGroup,
     data: &DeviceData,

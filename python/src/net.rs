@@ -1,7 +1,7 @@
 //! One network on the shared device, trained an epoch at a time in the order and at the learning rate the
 //! Python side chooses (scikit-learn's shuffles and learning-rate rules live there).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -11,6 +11,7 @@ use wgtrain::network::{DeviceData, Network};
 use wgtrain::{Gpu, Loss, OptimizerConfig};
 
 use crate::convert::{floats, indices, py_err, run_interruptible, to_bytes};
+use crate::group::train_epoch_on;
 
 /// The architecture and loss as the Python side names them.
 pub fn model_config(input: usize, hidden: Vec<usize>, output: usize, activation: &str) -> PyResult<MlpConfig> {
@@ -39,33 +40,6 @@ impl Data {
 pub fn upload(gpu: &Gpu, x: &[u8], y: &[u8], inputs: usize, target_cols: usize) -> PyResult<Data> {
     let (x, y) = (floats(x, "X")?, floats(y, "y")?);
     Ok(Data { inner: DeviceData::upload(gpu, &x, inputs, &y, target_cols).map_err(py_err)? })
-}
-
-/// Queues one epoch of steps on `order` in batches of `batch_size` at `lr`, checking `stop` between steps, and
-/// returns the epoch's [loss sum, correct sum, sample count].
-fn train_epoch_on(
-    gpu: &Gpu,
-    net: &mut Network,
-    data: &DeviceData,
-    order: &[u32],
-    batch_size: usize,
-    lr: f64,
-    stop: &AtomicBool,
-) -> Result<[f32; 3], Error> {
-    data.set_order(gpu, order)?;
-    let n = data.rows();
-    let b = batch_size.clamp(1, net.max_rows());
-    let mut offset = 0;
-    while offset < n {
-        let rows = b.min(n - offset);
-        net.train_step(gpu, data, offset, rows, lr)?;
-        offset += rows;
-        if stop.load(Ordering::SeqCst) {
-            // Not waiting for the queued steps: the caller drops (fit) or rebuilds (partial_fit) this network.
-            return Err(Error::Interrupted { epoch: 0, step: net.steps_done() });
-        }
-    }
-    net.take_stats(gpu)
 }
 
 /// One network: parameters and optimizer state on the device.
@@ -174,7 +148,13 @@ impl Net {
     ) -> PyResult<[f32; 3]> {
         let order = indices(order, "order")?;
         let (gpu, net, stop, data) = (self.gpu, &mut self.net, &self.stop, &data.inner);
-        run_interruptible(py, stop, move || train_epoch_on(gpu, net, data, &order, batch_size, lr, stop))
+        // A network is a group of one: the group's epoch, with one learning rate, and its one model's sums.
+        run_interruptible(py, stop, move || {
+            let sums = train_epoch_on(gpu, net, data, &order, batch_size, &[lr], stop)?;
+            sums.first()
+                .copied()
+                .ok_or_else(|| Error::Shape { op: "train_epoch", detail: "no model in the group".into() })
+        })
     }
 
     /// The outputs [rows, outputs] (logits for the classification losses) for features `x` (float32 bytes).
