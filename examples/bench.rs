@@ -25,6 +25,11 @@
 //! every matmul and the optimizer one launch for all K, one submission, then `Gpu::wait()`), on MLP-A's device
 //! right after MLP-A, interleaved with K single steps of the same models, and reports it as
 //! `"sweep_K": {"step_median_ms", "per_model_ms", "k"}` beside `mlp_a`; compare with K × mlp_a.step_median_ms.
+//!
+//! Each workload also reports the host's share of a step: `host_us_per_step`, the median time `train_step` takes
+//! to record and submit the step without waiting for the device, `host_us_per_launch` (that over the launches),
+//! and what a step records: `launches_per_step`, `copies_per_step` (buffer-to-texture copies), `writes_per_step`
+//! (queued buffer writes) and `submits_per_step`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -33,7 +38,7 @@ use serde::Serialize;
 use wgtrain::data::idx::read_mnist_dir;
 use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
-use wgtrain::network::{DeviceData, Network, NetworkGroup};
+use wgtrain::network::{DeviceData, Network, NetworkGroup, StepCounts};
 use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
 use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, Tensor};
 
@@ -82,8 +87,8 @@ struct StepJson {
     step_p10_ms: f64,
     step_p90_ms: f64,
     samples_per_s: f64,
-    dispatches_per_step: usize,
-    submits_per_step: usize,
+    #[serde(flatten)]
+    host: HostJson,
     first_step_s: f64,
     /// How many steps the median is over, and how many ran before them (they can end early under the time budget).
     steps: usize,
@@ -98,6 +103,35 @@ struct StepPlan {
     budgets: Option<(Duration, Duration)>,
 }
 
+/// The host's share of a step: recording and submitting it, without waiting for the device.
+#[derive(Serialize)]
+struct HostJson {
+    /// Median microseconds from the call to `train_step` to its return (the submission queued, not run).
+    host_us_per_step: f64,
+    /// `host_us_per_step` over the launches recorded.
+    host_us_per_launch: f64,
+    launches_per_step: usize,
+    /// Buffer-to-texture copies recorded before launches (the texture family's operand refreshes).
+    copies_per_step: usize,
+    /// Host-to-device buffer writes queued with the step.
+    writes_per_step: usize,
+    submits_per_step: usize,
+}
+
+impl HostJson {
+    fn new(counts: StepCounts, recorded: &mut [f64]) -> Self {
+        let us = median(recorded) * 1e6;
+        HostJson {
+            host_us_per_step: us,
+            host_us_per_launch: us / counts.launches.max(1) as f64,
+            launches_per_step: counts.launches,
+            copies_per_step: counts.copies,
+            writes_per_step: counts.writes,
+            submits_per_step: counts.submissions,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct SweepJson {
     step_median_ms: f64,
@@ -106,6 +140,8 @@ struct SweepJson {
     /// The median time of one single step of each of the same K models (K submissions and waits), measured
     /// between the group steps.
     k_single_steps_ms: f64,
+    #[serde(flatten)]
+    host: HostJson,
 }
 
 #[derive(Serialize)]
@@ -155,15 +191,18 @@ fn bench_mlp(
     // What `Trainer::fit` does before its first step: tune, compile every pipeline (in parallel), build the plan.
     net.prepare(&gpu, &data, w.batch)?;
     let prepare_s = phase.elapsed().as_secs_f64() - device_s - data_s;
-    let dispatches_per_step = net.dispatches_per_step(&gpu, &data, w.batch)?;
+    let counts = net.group().step_counts(&gpu, &data, w.batch)?;
     // Whole batches only, as torch_mlp.py does (len // batch); step i takes batch i mod that.
     let batches = train.len() / w.batch;
     if batches == 0 {
         return Err(format!("{} training samples do not fill one batch of {}", train.len(), w.batch).into());
     }
+    // Host time to record and submit each step, to tell the host's share from the device's.
+    let mut recorded = Vec::new();
     let mut step = |i: usize| -> wgtrain::Result<f64> {
         let t = Instant::now();
         net.train_step(&gpu, &data, (i % batches) * w.batch, w.batch, 1e-3)?;
+        recorded.push(t.elapsed().as_secs_f64());
         gpu.wait()?;
         Ok(t.elapsed().as_secs_f64())
     };
@@ -203,14 +242,14 @@ fn bench_mlp(
     }
     let steps = times.len();
     let med = median(&mut times);
+    let host = HostJson::new(counts, &mut recorded[warmup..]);
     let (p10, p90) = percentiles(&times);
     let stats = StepJson {
         step_median_ms: med * 1e3,
         step_p10_ms: p10 * 1e3,
         step_p90_ms: p90 * 1e3,
         samples_per_s: w.batch as f64 / med,
-        dispatches_per_step,
-        submits_per_step: 1,
+        host,
         first_step_s,
         steps,
         warmup,
@@ -229,6 +268,7 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
     let params = (0..k).map(|s| init_params(&model, Init::Torch, s as u64)).collect::<wgtrain::Result<Vec<_>>>()?;
     let mut group = NetworkGroup::new(gpu, &model, Loss::CrossEntropy, &vec![optimizer.clone(); k], &params, w.batch)?;
     group.prepare(gpu, &data, w.batch)?;
+    let counts = group.step_counts(gpu, &data, w.batch)?;
     let mut nets = params
         .iter()
         .map(|p| Network::new(gpu, &model, Loss::CrossEntropy, &optimizer, p, w.batch))
@@ -271,7 +311,8 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
         times.push(step(warmup + times.len())?);
     }
     let med = median(&mut times) * 1e3;
-    let rec = median(&mut recorded) * 1e3;
+    let host = HostJson::new(counts, &mut recorded[warmup..]);
+    let rec = host.host_us_per_step / 1e3;
     let single = median(&mut singles[warmup..]) * 1e3;
     eprintln!(
         "  sweep_{k}: {} timed steps, median {med:.2} ms ({:.2} ms a model; recording and submitting {rec:.2} ms); \
@@ -280,7 +321,7 @@ fn bench_sweep(gpu: &Gpu, dir: &Path, k: usize, plan: StepPlan) -> Result<SweepJ
         med / k as f64,
         med / single
     );
-    Ok(SweepJson { step_median_ms: med, per_model_ms: med / k as f64, k, k_single_steps_ms: single })
+    Ok(SweepJson { step_median_ms: med, per_model_ms: med / k as f64, k, k_single_steps_ms: single, host })
 }
 
 /// Median GFLOP/s of an N×N×N matmul_forward, each run timed from submit to the end of Gpu::wait().
@@ -490,8 +531,8 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         "step median ms",
         "p10–p90 ms",
         "samples/s",
-        "dispatches",
-        "submits",
+        "launches",
+        "host µs",
         "first step s",
         "timed+warm-up"
     );
@@ -503,8 +544,8 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             r.step_median_ms,
             format!("{:.2}–{:.2}", r.step_p10_ms, r.step_p90_ms),
             r.samples_per_s,
-            r.dispatches_per_step,
-            r.submits_per_step,
+            r.host.launches_per_step,
+            format!("{:.0}", r.host.host_us_per_step),
             r.first_step_s,
             format!("{}+{}", r.steps, r.warmup)
         );

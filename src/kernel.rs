@@ -136,6 +136,11 @@ impl Dispatch {
         !self.uploads.is_empty()
     }
 
+    /// The number of buffer-to-texture copies recorded before this launch.
+    pub fn copies(&self) -> usize {
+        self.uploads.iter().map(Upload::copies).sum()
+    }
+
     /// The kernel's entry point name.
     pub fn name(&self) -> &'static str {
         self.kernel.name

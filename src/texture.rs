@@ -100,6 +100,12 @@ impl Upload {
         self.texture.create_view(&wgpu::TextureViewDescriptor::default())
     }
 
+    /// The number of copy commands [`Upload::record`] records: per range, one for the whole rows and one for a
+    /// partial last row.
+    pub fn copies(&self) -> usize {
+        self.parts.iter().map(|&(_, texels, _)| usize::from(texels >= TEXTURE_WIDTH) + usize::from(texels % TEXTURE_WIDTH > 0)).sum()
+    }
+
     /// Records the copies (whole rows, then the partial last row) into `encoder`, outside any pass.
     pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
         let row_bytes = TEXTURE_WIDTH as u64 * TEXEL_BYTES;

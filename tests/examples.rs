@@ -157,7 +157,9 @@ fn bench_quick_json_has_every_key() {
         // 3 layers: 2 gathers + 3 forward + loss + stats + 3 weight grads + 3 bias sums + 2 input grads + update,
         // and with texture kernels a transpose of dZ before each of the two weight gradients whose sizes allow it.
         let transposes = if v["adapter"]["kernels"] == "texture" { 2 } else { 0 };
-        assert_eq!(v[w]["dispatches_per_step"].as_u64(), Some(16 + transposes), "{w} in {v}");
+        assert_eq!(v[w]["launches_per_step"].as_u64(), Some(16 + transposes), "{w} in {v}");
+        assert!(v[w]["host_us_per_step"].as_f64().is_some_and(|x| x > 0.0), "{w}.host_us_per_step in {v}");
+        assert!(v[w]["copies_per_step"].as_u64().is_some(), "{w}.copies_per_step in {v}");
         assert_eq!(v[w]["submits_per_step"].as_u64(), Some(1), "{w} in {v}");
     }
     let matmul = v["matmul"].as_array().unwrap_or_else(|| panic!("matmul is not a list in {v}"));

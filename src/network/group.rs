@@ -14,7 +14,24 @@ use crate::model::{Layout, MlpConfig};
 use crate::ops::loss::Loss;
 use crate::ops::optim::{ModelHyper, MAX_MODELS};
 use crate::optim::OptimizerConfig;
+use crate::kernel::Dispatch;
 use crate::tensor::Tensor;
+
+/// Buffer writes queued by a training step: the per-model table of optimizer scalars and the batch offset.
+const STEP_WRITES: usize = 2;
+
+/// What one training step records: the host's share of a step is proportional to these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepCounts {
+    /// Kernel launches (compute dispatches).
+    pub launches: usize,
+    /// Buffer-to-texture copies (the texture family's operand refreshes).
+    pub copies: usize,
+    /// Host-to-device buffer writes queued before the submission.
+    pub writes: usize,
+    /// Queue submissions.
+    pub submissions: usize,
+}
 
 /// A group of K networks sharing one architecture, loss and optimizer kind, trained in the same launches.
 #[derive(Debug)]
@@ -194,10 +211,16 @@ impl NetworkGroup {
         self.submit(gpu, PlanKind::Train, data, offset, rows)
     }
 
-    /// The number of kernel launches in one training step on batches of `rows` (builds the plan if needed).
-    pub fn dispatches_per_step(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<usize> {
+    /// What one training step on batches of `rows` records (builds the plan if needed).
+    pub fn step_counts(&mut self, gpu: &Gpu, data: &DeviceData, rows: usize) -> Result<StepCounts> {
         self.check_batch(data, 0, rows)?;
-        Ok(self.plan(gpu, PlanKind::Train, data, rows)?.len())
+        let plan = self.plan(gpu, PlanKind::Train, data, rows)?;
+        Ok(StepCounts {
+            launches: plan.len(),
+            copies: plan.iter().map(Dispatch::copies).sum(),
+            writes: STEP_WRITES,
+            submissions: 1,
+        })
     }
 
     /// The shader file (or generated matmul variant) of each launch of a training step on batches of `rows`, in

@@ -19,7 +19,7 @@ mod group;
 mod plan;
 mod prepare;
 
-pub use group::NetworkGroup;
+pub use group::{NetworkGroup, StepCounts};
 pub use plan::layer_matmuls;
 
 /// One MLP on the device: what it is (architecture, loss, optimizer), what it holds (parameters and optimizer
