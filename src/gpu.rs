@@ -267,6 +267,8 @@ pub struct CompiledEntry {
     pub pipeline: wgpu::ComputePipeline,
     /// The binding numbers the entry point statically uses.
     pub bindings: Arc<[u32]>,
+    /// Those of them it writes (stores or atomics): what a launch changes.
+    pub written: Arc<[u32]>,
 }
 
 /// Values for a shader's `override` constants, by name: pipelines specialised at creation, so that a branch on
@@ -580,7 +582,7 @@ impl Gpu {
             return Ok(k);
         }
         let module = self.module(shader)?;
-        let bindings: Arc<[u32]> = shader.entry_bindings(entry)?.into();
+        let (bindings, written) = shader.entry_binding_uses(entry)?;
         let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
@@ -590,7 +592,7 @@ impl Gpu {
             cache: self.pipeline_cache(),
         });
         self.check()?;
-        let compiled = CompiledEntry { pipeline, bindings };
+        let compiled = CompiledEntry { pipeline, bindings: bindings.into(), written: written.into() };
         if let Ok(mut m) = self.pipelines.lock() {
             m.insert(key, compiled.clone());
         }

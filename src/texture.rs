@@ -29,7 +29,7 @@ fn height(rows: usize) -> usize {
 }
 
 /// A texture and the copies that refresh it from its buffer ranges; recorded before every launch that reads it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Upload {
     buffer: wgpu::Buffer,
     /// (byte offset in the buffer, texels, first texture row) of each range.
@@ -100,10 +100,31 @@ impl Upload {
         self.texture.create_view(&wgpu::TextureViewDescriptor::default())
     }
 
-    /// The number of copy commands [`Upload::record`] records: per range, one for the whole rows and one for a
+    /// The number of copy commands [`Upload::record`] records: per range, one for its whole rows and one for a
     /// partial last row.
     pub fn copies(&self) -> usize {
-        self.parts.iter().map(|&(_, texels, _)| usize::from(texels >= TEXTURE_WIDTH) + usize::from(texels % TEXTURE_WIDTH > 0)).sum()
+        let per_range = |texels: usize| usize::from(texels >= TEXTURE_WIDTH) + usize::from(texels % TEXTURE_WIDTH > 0);
+        self.parts.iter().map(|&(_, texels, _)| per_range(texels)).sum()
+    }
+
+    /// Whether `other` copies the same ranges of the same buffer to the same places (so either texture can stand
+    /// for the other while the ranges are unchanged).
+    pub fn same_copy(&self, other: &Upload) -> bool {
+        self.buffer == other.buffer && self.parts == other.parts
+    }
+
+    /// Whether any range this upload copies meets bytes `start..end` of `buffer`.
+    pub fn overlaps(&self, buffer: &wgpu::Buffer, start: u64, end: u64) -> bool {
+        self.buffer == *buffer
+            && self
+                .parts
+                .iter()
+                .any(|&(offset, texels, _)| offset < end && start < offset + texels as u64 * TEXEL_BYTES)
+    }
+
+    /// The texture the copies fill.
+    pub fn texture(&self) -> &wgpu::Texture {
+        &self.texture
     }
 
     /// Records the copies (whole rows, then the partial last row) into `encoder`, outside any pass.

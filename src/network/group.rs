@@ -10,11 +10,11 @@ use super::buffers::{BatchBuffers, Parameters, PlanCache, PlanKind, Strides, SMA
 use super::{check_batch, class_weights_tensor, DeviceData};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::kernel::Dispatch;
 use crate::model::{Layout, MlpConfig};
 use crate::ops::loss::Loss;
 use crate::ops::optim::{ModelHyper, MAX_MODELS};
 use crate::optim::OptimizerConfig;
-use crate::kernel::Dispatch;
 use crate::tensor::Tensor;
 
 /// Buffer writes queued by a training step: the per-model table of optimizer scalars and the batch offset.

@@ -10,7 +10,7 @@ use super::NetworkGroup;
 use crate::data::device::DeviceData;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelFamily};
-use crate::kernel::Dispatch;
+use crate::kernel::{elide_repeated_copies, Dispatch};
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::{loss_models, weighted_cross_entropy_models};
@@ -43,7 +43,8 @@ impl NetworkGroup {
     pub(super) fn plan(&mut self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, rows: usize) -> Result<&Vec<Dispatch>> {
         let key = (kind, rows, data.id);
         if !self.plans.lists.contains_key(&key) {
-            let plan = self.build_plan(gpu, kind, data, rows)?;
+            let mut plan = self.build_plan(gpu, kind, data, rows)?;
+            elide_repeated_copies(gpu, &mut plan)?;
             self.plans.lists.insert(key, plan);
         }
         self.plans.lists.get(&key).ok_or_else(|| Error::Device { kind: "internal", message: "plan cache".into() })

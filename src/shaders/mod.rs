@@ -31,6 +31,11 @@ impl Shader {
     /// Entry points of one file share declarations but use different subsets, so the bind group of each is
     /// derived instead of written out by hand.
     pub fn entry_bindings(&self, entry: &str) -> Result<Vec<u32>> {
+        Ok(self.entry_binding_uses(entry)?.0)
+    }
+
+    /// The bindings of group 0 that `entry` statically uses, and those of them it writes, both ascending.
+    pub fn entry_binding_uses(&self, entry: &str) -> Result<(Vec<u32>, Vec<u32>)> {
         let invalid =
             |reason: String| Error::Device { kind: "validation", message: format!("{}: {reason}", self.file) };
         let module = naga::front::wgsl::parse_str(&self.source).map_err(|e| invalid(e.emit_to_string(&self.source)))?;
@@ -43,14 +48,20 @@ impl Shader {
             .position(|ep| ep.name == entry)
             .ok_or_else(|| invalid(format!("no entry point named {entry}")))?;
         let usage = info.get_entry_point(index);
-        let mut bindings: Vec<u32> = module
-            .global_variables
-            .iter()
-            .filter(|(handle, _)| !usage[*handle].is_empty())
-            .filter_map(|(_, var)| var.binding.as_ref().filter(|b| b.group == 0).map(|b| b.binding))
-            .collect();
-        bindings.sort_unstable();
-        Ok(bindings)
+        let (mut used, mut written) = (Vec::new(), Vec::new());
+        for (handle, var) in module.global_variables.iter() {
+            let Some(binding) = var.binding.as_ref().filter(|b| b.group == 0).map(|b| b.binding) else { continue };
+            if usage[handle].is_empty() {
+                continue;
+            }
+            used.push(binding);
+            if usage[handle].intersects(naga::valid::GlobalUse::WRITE | naga::valid::GlobalUse::ATOMIC) {
+                written.push(binding);
+            }
+        }
+        used.sort_unstable();
+        written.sort_unstable();
+        Ok((used, written))
     }
 }
 

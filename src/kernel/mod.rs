@@ -1,7 +1,11 @@
 //! `Kernel`: one compute pipeline with the binding list derived from its WGSL entry point, and `Dispatch`:
 //! a kernel, its bind group and its grid, recorded into a compute pass as many times as needed.
 
+mod copies;
+
 use std::sync::Arc;
+
+pub use copies::elide_repeated_copies;
 
 use crate::error::{Error, Result};
 use crate::gpu::{CompiledEntry, Gpu};
@@ -15,6 +19,7 @@ pub struct Kernel {
     name: &'static str,
     pipeline: wgpu::ComputePipeline,
     bindings: Arc<[u32]>,
+    written: Arc<[u32]>,
 }
 
 impl Gpu {
@@ -30,8 +35,8 @@ impl Gpu {
         entry: &'static str,
         constants: &[(&'static str, f64)],
     ) -> Result<Arc<Kernel>> {
-        let CompiledEntry { pipeline, bindings } = self.compiled_entry(shader, entry, constants)?;
-        Ok(Arc::new(Kernel { file: shader.file.to_string(), name: entry, pipeline, bindings }))
+        let CompiledEntry { pipeline, bindings, written } = self.compiled_entry(shader, entry, constants)?;
+        Ok(Arc::new(Kernel { file: shader.file.to_string(), name: entry, pipeline, bindings, written }))
     }
 }
 
@@ -85,6 +90,28 @@ pub struct Dispatch {
     /// Workgroups along z: the model index of a model-batched launch (1 otherwise).
     models: u32,
     uploads: Vec<Upload>,
+    /// The resources of `group`, in binding order, kept to rebind a texture (see [`elide_repeated_copies`]).
+    bound: Vec<Bound>,
+}
+
+/// An owned binding resource.
+#[derive(Clone, Debug)]
+enum Bound {
+    Buffer { buffer: wgpu::Buffer, offset: u64, size: Option<wgpu::BufferSize> },
+    Texture(wgpu::TextureView),
+    Other,
+}
+
+impl Bound {
+    fn new(resource: &wgpu::BindingResource<'_>) -> Self {
+        match resource {
+            wgpu::BindingResource::Buffer(b) => {
+                Bound::Buffer { buffer: b.buffer.clone(), offset: b.offset, size: b.size }
+            }
+            wgpu::BindingResource::TextureView(v) => Bound::Texture((*v).clone()),
+            _ => Bound::Other,
+        }
+    }
 }
 
 impl Dispatch {
@@ -97,7 +124,8 @@ impl Dispatch {
     ) -> Result<Self> {
         let grid = grid(gpu, kernel.name, workgroups)?;
         let group = kernel.bind(gpu, resources)?;
-        Ok(Dispatch { kernel, group, grid, models: 1, uploads: Vec::new() })
+        let bound = resources.iter().map(Bound::new).collect();
+        Ok(Dispatch { kernel, group, grid, models: 1, uploads: Vec::new(), bound })
     }
 
     /// Like [`Dispatch::with_uploads`], repeated for `models` models: the grid's z index is the model (the
