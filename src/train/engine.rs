@@ -79,6 +79,10 @@ impl Engine {
                 net.prepare(gpu, train, first)?;
             }
         }
+        // Stopped models stay frozen across calls (the end of a call thaws them all).
+        for s in self.slots.iter().filter(|s| s.stop.is_some()) {
+            nets[s.chunk].set_frozen(s.index, true);
+        }
         while self.epochs_done < stop_at && self.active() > 0 {
             let mut batches = self.begin_epoch(gpu, nets, train)?;
             let (epoch, steps, batch_size) = (self.epochs_done + 1, batches.steps(), batches.batch_size());

@@ -1,5 +1,7 @@
 //! Checkpointing a run: where it stands, and putting a trainer back there so it continues bitwise.
 
+use super::engine::Engine;
+use super::slot::Slot;
 use super::Trainer;
 use crate::error::Result;
 use crate::history::History;
@@ -42,22 +44,7 @@ impl Trainer<'_> {
     /// The run's position and counters, for a checkpoint, once queued steps are done.
     pub async fn progress_async(&self) -> Result<Progress> {
         let stats = self.net.peek_stats_async(self.gpu).await?;
-        let (e, slot) = (&self.engine, &self.engine.slots[0]);
-        Ok(Progress {
-            rng: e.rng.state(),
-            epoch_start_rng: e.epoch_start_rng,
-            epochs_done: e.epochs_done,
-            step_in_epoch: e.step_in_epoch,
-            steps_done: self.net.steps_done(),
-            stats: stats.map(f32::to_bits),
-            plateau: slot
-                .plateau
-                .as_ref()
-                .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
-            best: slot.best.map(f64::to_bits),
-            bad_epochs: slot.bad_epochs,
-            history: slot.history.clone(),
-        })
+        Ok(progress_of(&self.engine, &self.engine.slots[0], self.net.steps_done(), stats))
     }
 
     /// Continues from a checkpoint: `progress`, flat parameters, optimizer state and early stopping's best weights.
@@ -73,23 +60,51 @@ impl Trainer<'_> {
         net.set_optimizer_state(self.gpu, 0, optimizer_state, progress.steps_done)?;
         net.set_best_params(self.gpu, 0, best_params)?;
         net.set_stats(self.gpu, 0, progress.stats.map(f32::from_bits))?;
-        let e = &mut self.engine;
-        e.rng = Rng::from_state(progress.rng);
-        e.epoch_start_rng = progress.epoch_start_rng;
-        e.epochs_done = progress.epochs_done;
-        e.step_in_epoch = progress.step_in_epoch;
-        let slot = &mut e.slots[0];
-        if let (Some(p), Some([best, bad, cool, lr])) = (slot.plateau.as_mut(), progress.plateau) {
-            p.best = f64::from_bits(best);
-            p.num_bad_epochs = bad;
-            p.cooldown_counter = cool;
-            p.lr = f64::from_bits(lr);
-        }
-        slot.best = progress.best.map(f64::from_bits);
-        slot.bad_epochs = progress.bad_epochs;
-        slot.history = progress.history.clone();
+        restore_position(&mut self.engine, progress);
+        let slot = &mut self.engine.slots[0];
+        restore_slot(slot, progress);
         // A run that early stopping ended stays ended.
         slot.stop = slot.history.stopped_early.then_some(super::events::StopReason::EarlyStop);
         Ok(())
     }
+}
+
+/// Where `engine` stands with one model's counters (`slot`, its step count and accumulated statistics).
+pub(super) fn progress_of(engine: &Engine, slot: &Slot, steps_done: u64, stats: [f32; 3]) -> Progress {
+    Progress {
+        rng: engine.rng.state(),
+        epoch_start_rng: engine.epoch_start_rng,
+        epochs_done: engine.epochs_done,
+        step_in_epoch: engine.step_in_epoch,
+        steps_done,
+        stats: stats.map(f32::to_bits),
+        plateau: slot
+            .plateau
+            .as_ref()
+            .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
+        best: slot.best.map(f64::to_bits),
+        bad_epochs: slot.bad_epochs,
+        history: slot.history.clone(),
+    }
+}
+
+/// Puts the engine's shuffling RNG and position where `progress` says.
+pub(super) fn restore_position(engine: &mut Engine, progress: &Progress) {
+    engine.rng = Rng::from_state(progress.rng);
+    engine.epoch_start_rng = progress.epoch_start_rng;
+    engine.epochs_done = progress.epochs_done;
+    engine.step_in_epoch = progress.step_in_epoch;
+}
+
+/// Puts one model's plateau schedule, early stopping and history where `progress` says (not its stop reason).
+pub(super) fn restore_slot(slot: &mut Slot, progress: &Progress) {
+    if let (Some(p), Some([best, bad, cool, lr])) = (slot.plateau.as_mut(), progress.plateau) {
+        p.best = f64::from_bits(best);
+        p.num_bad_epochs = bad;
+        p.cooldown_counter = cool;
+        p.lr = f64::from_bits(lr);
+    }
+    slot.best = progress.best.map(f64::from_bits);
+    slot.bad_epochs = progress.bad_epochs;
+    slot.history = progress.history.clone();
 }
