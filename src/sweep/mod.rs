@@ -3,6 +3,7 @@
 //! Jobs) and merged back into the table one process would have printed. Options are named and valued as on the
 //! command line; turning a configuration into a [`TrainConfig`](crate::train::TrainConfig) is the caller's job.
 
+pub mod checkpoint;
 mod results;
 
 pub use results::{
