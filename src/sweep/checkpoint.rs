@@ -107,8 +107,8 @@ impl SweepCheckpoint {
     /// empty directory (or one holding only pieces of a first commit that never finished) starts fresh. One
     /// holding a checkpoint is resumed when `resume` is set, after checking its manifest, its options against
     /// `options` and every data file's size and checksum; without `resume` it is refused rather than overwritten.
-    /// Files that are not the checkpoint's are refused, by name. Nothing is written until [`SweepCheckpoint::commit`]
-    /// but the directory itself.
+    /// Files that are not the checkpoint's are refused, by name. Nothing is written (not even the directory)
+    /// until [`SweepCheckpoint::commit`].
     pub fn open(dir: &Path, options: &[(String, String)], resume: bool) -> Result<SweepCheckpoint> {
         let mut names = Vec::new();
         match fs::read_dir(dir) {
@@ -148,7 +148,6 @@ impl SweepCheckpoint {
             }
             checkpoint.read(options)?;
         }
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(checkpoint)
     }
 
@@ -255,6 +254,7 @@ impl SweepCheckpoint {
     /// Makes the staged data and `state` the checkpoint's, atomically (see the module documentation).
     pub fn commit(&mut self, state: Value) -> Result<()> {
         let serial = self.manifest.serial + 1;
+        fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let mut files = BTreeMap::new();
         for (key, bytes) in &self.data {
             let entry = match self.manifest.files.get(key) {

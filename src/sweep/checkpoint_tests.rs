@@ -48,7 +48,7 @@ fn a_missing_or_empty_directory_starts_fresh_even_with_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let c = SweepCheckpoint::open(&tmp.path().join("new"), &opts("0.1"), true).unwrap();
     assert!(!c.resumed() && c.state().is_null());
-    assert!(tmp.path().join("new").is_dir());
+    assert!(!tmp.path().join("new").exists(), "nothing is written before the first commit");
     let empty = tmp.path().join("empty");
     fs::create_dir(&empty).unwrap();
     let c = SweepCheckpoint::open(&empty, &opts("0.1"), true).unwrap();

@@ -125,6 +125,12 @@ impl GroupState {
 }
 
 impl GroupTrainer<'_> {
+    /// Whether training is over: every model has stopped (its epochs run, early stopping or divergence).
+    pub fn finished(&self) -> bool {
+        let epochs = self.engine.slots.iter().map(|s| s.config.epochs).max().unwrap_or(0);
+        self.engine.epochs_done >= epochs || self.engine.slots.iter().all(|s| s.stop.is_some())
+    }
+
     /// The group's whole state, once queued steps are done (blocking).
     pub fn state(&self) -> Result<GroupState> {
         pollster::block_on(self.state_async())

@@ -13,11 +13,14 @@ use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
 use wgtrain::saved::{load_weights, SavedModel};
 use wgtrain::sweep::{self, Assignment, ConfigResult, FinalMetrics, Shard};
-use wgtrain::train::{group_capacity, GroupMember, GroupTrainer, MemberOutcome, StopReason, TrainConfig};
+use wgtrain::train::{
+    group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, StopReason, TrainConfig,
+};
 use wgtrain::{Error, Gpu, Loss, Result};
 
 use crate::options::TrainOptions;
 use crate::sweep_args::{canonical_order, ShardSpec, SweepArgs, SWEEP_HELP};
+use crate::sweep_resume::{option_list, Resumable};
 use crate::tabular::{load_training, Loaded};
 use crate::train_command::ctrl_c_stop_flag;
 
@@ -46,7 +49,12 @@ pub fn run(words: &[String]) -> Result<()> {
     if !args.merge.is_empty() {
         return merge(&args);
     }
-    let (configs, range) = configurations(&args)?;
+    let (configs, range, shard) = configurations(&args)?;
+    // Checked (and the saved state read) before anything is loaded or written.
+    let mut resumable = match &args.checkpoint_dir {
+        Some(d) => Some(Resumable::open(d, &option_list(words, shard), args.resume)?),
+        None => None,
+    };
     // The data, its split and the batch order come from the whole sweep's first configuration, so every shard
     // reads and shuffles the same way.
     let first = args.options(configs.first().ok_or_else(|| Error::config("sweep", "no configurations"))?)?;
@@ -67,6 +75,9 @@ pub fn run(words: &[String]) -> Result<()> {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
     let gpu = Gpu::new()?;
+    if let Some(r) = &resumable {
+        r.apply_variants(&gpu);
+    }
     let groups = groups(&args, planned, &train, val.as_ref().map(|v| v.len()));
     if !args.quiet {
         println!("adapter: {}", gpu.adapter());
@@ -77,11 +88,16 @@ pub fn run(words: &[String]) -> Result<()> {
     }
     let stop = ctrl_c_stop_flag();
     let saver = Saver { train: &train, preprocessor: &preprocessor, normalizer: &normalizer };
-    let mut results = Vec::new();
-    let mut best: Option<(f64, SavedModel)> = None;
+    let mut results = resumable.as_ref().map_or(Vec::new(), |r| r.results().to_vec());
+    let mut best: Option<(f64, usize, SavedModel)> = resumable.as_ref().map(Resumable::best).transpose()?.flatten();
     let count = groups.len();
     for (g, group) in groups.into_iter().enumerate() {
-        let outcomes = run_group(&gpu, &args, &group, &train, val.as_ref(), (g + 1, count), data_seed, stop.clone())?;
+        if resumable.as_ref().is_some_and(|r| g < r.groups_done()) {
+            continue;
+        }
+        let at = (g + 1, count);
+        let outcomes =
+            run_group(&gpu, &args, &group, &train, val.as_ref(), at, data_seed, stop.clone(), resumable.as_mut())?;
         for (p, o) in group.iter().zip(outcomes) {
             let r = result(p, &o);
             if o.stop != StopReason::Diverged {
@@ -89,15 +105,18 @@ pub fn run(words: &[String]) -> Result<()> {
                 if let Some(d) = &args.save_all {
                     model.save(&d.join(format!("config-{}.safetensors", p.index)))?;
                 }
-                if args.save_best.is_some() && best.as_ref().is_none_or(|(s, _)| r.score() < *s) {
-                    best = Some((r.score(), model));
+                if args.save_best.is_some() && best.as_ref().is_none_or(|(s, _, _)| r.score() < *s) {
+                    best = Some((r.score(), p.index, model));
                 }
             }
             results.push(r);
         }
+        if let Some(r) = resumable.as_mut() {
+            r.finish_group(&gpu, g, &results, best.as_ref().map(|(s, i, m)| (*i, *s, m)))?;
+        }
     }
     sweep::sort_results(&mut results);
-    if let (Some(p), Some((_, m))) = (&args.save_best, best) {
+    if let (Some(p), Some((_, _, m))) = (&args.save_best, best) {
         m.save(p)?;
     }
     finish(&args, &mut results)
@@ -108,6 +127,12 @@ fn check_outputs(args: &SweepArgs) -> Result<()> {
     for p in [&args.results, &args.plot, &args.save_best].into_iter().flatten() {
         check_writable(p)?;
     }
+    if args.resume && args.checkpoint_dir.is_none() {
+        return Err(Error::config("--resume", "needs --checkpoint-dir DIR, where the sweep's state is kept"));
+    }
+    if args.merging && args.checkpoint_dir.is_some() {
+        return Err(Error::config("--checkpoint-dir", "a --merge trains nothing to checkpoint"));
+    }
     if let Some(p) = &args.results {
         if !matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "csv")) {
             return Err(Error::config("--results", format!("{}: expected a .json or .csv file", p.display())));
@@ -117,7 +142,7 @@ fn check_outputs(args: &SweepArgs) -> Result<()> {
 }
 
 /// The whole sweep's configurations (the grid or the random draw) and the indices this process trains.
-fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<usize>)> {
+fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<usize>, Option<Shard>)> {
     let configs = match args.random {
         Some(n) => {
             // The draw's seed: --seed, or the first value of a --seed list.
@@ -140,7 +165,7 @@ fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<
         return Err(Error::config("--shard", "needs --results FILE.json for --merge to read"));
     }
     let range = shard.map_or(0..configs.len(), |s| s.range(configs.len()));
-    Ok((configs, range))
+    Ok((configs, range, shard))
 }
 
 /// Prints the table and writes --results and --plot.
@@ -260,6 +285,7 @@ fn run_group(
     (g, count): (usize, usize),
     data_seed: u64,
     stop: Arc<AtomicBool>,
+    resumable: Option<&mut Resumable>,
 ) -> Result<Vec<MemberOutcome>> {
     let lead = &group[0];
     let members = group.iter().map(|p| GroupMember { config: p.config.clone(), params: p.params.clone() }).collect();
@@ -274,11 +300,21 @@ fn run_group(
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
     bar.set_prefix(format!("{g}/{count}"));
-    trainer.fit(&train_d, val_d.as_ref(), &mut |p| {
+    let mut on_progress = |p: GroupProgress| {
         bar.set_length(p.steps as u64);
         bar.set_position(p.step as u64);
         bar.set_message(format!("epoch {}/{}, {} of {} models training", p.epoch, p.epochs, p.active, group.len()));
-    })?;
+    };
+    match resumable {
+        Some(r) => {
+            r.restore_group(g - 1, &mut trainer)?;
+            while !trainer.finished() {
+                trainer.fit_epochs(&train_d, val_d.as_ref(), 1, &mut on_progress)?;
+                r.save_group(gpu, g - 1, &trainer)?;
+            }
+        }
+        None => trainer.fit(&train_d, val_d.as_ref(), &mut on_progress)?,
+    }
     bar.finish_and_clear();
     trainer.outcomes()
 }

@@ -37,11 +37,10 @@ const FIXED: [&str; 14] = [
     "init",
 ];
 /// `train` options a sweep has its own form of, or no use for.
-const REFUSED: [(&str, &str); 4] = [
+const REFUSED: [(&str, &str); 3] = [
     ("save", "use --save-best FILE or --save-all DIR"),
     ("metrics", "use --results FILE"),
-    ("checkpoint-every", "a sweep does not checkpoint"),
-    ("resume", "a sweep does not resume"),
+    ("checkpoint-every", "a sweep checkpoints at each epoch's end with --checkpoint-dir DIR"),
 ];
 const COMMA_TEXT: [&str; 2] = ["layers", "schedule"];
 /// Numeric options besides the optimizers' hyperparameters (those come from `wgtrain::optim::HYPERPARAMETERS`).
@@ -103,6 +102,10 @@ pub struct SweepArgs {
     pub max_group: Option<usize>,
     /// Print only the table.
     pub quiet: bool,
+    /// Keep the sweep's state here, committed at each epoch's end.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Go on from the state in --checkpoint-dir (a fresh start when there is none yet).
+    pub resume: bool,
 }
 
 pub const SWEEP_HELP: &str = "\
@@ -121,6 +124,8 @@ Sweep options:
   --shards N          the number of shards for --shard auto
   --merge A.json ...  merge shard results into the table (and --results/--plot) one run would give
   --max-group K       train at most K models together
+  --checkpoint-dir DIR  keep the sweep's whole state in DIR, replaced atomically at each epoch's end
+  --resume            go on from DIR's state (bitwise as if never stopped); with no state yet, start fresh
   --quiet             print only the table
 
 Configurations that share the architecture, activation, loss, batch size and optimizer kind train together as
@@ -190,6 +195,9 @@ impl SweepArgs {
                 "save-best" => out.save_best = Some(value(name, inline, &mut it)?.into()),
                 "save-all" => out.save_all = Some(value(name, inline, &mut it)?.into()),
                 "quiet" => out.quiet = true,
+                "resume" if inline.is_none() => out.resume = true,
+                "resume" => return Err(Error::config("--resume", "takes no value (the state is in --checkpoint-dir)")),
+                "checkpoint-dir" => out.checkpoint_dir = Some(value(name, inline, &mut it)?.into()),
                 "merge" => {
                     out.merging = true;
                     out.merge.extend(inline.map(PathBuf::from));
