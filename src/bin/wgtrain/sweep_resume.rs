@@ -13,8 +13,9 @@ use wgtrain::sweep::{ConfigResult, Shard};
 use wgtrain::train::{GroupState, GroupTrainer};
 use wgtrain::{Error, Gpu, Result};
 
-/// Options a resumed sweep may change: they decide how it runs or reports, not what it computes.
-const FREE: [&str; 3] = ["resume", "checkpoint-dir", "quiet"];
+/// Options a resumed sweep may change: they decide how it runs or where its end writes the table, not what it
+/// computes (--save-best and --save-all are written as groups finish, so they stay).
+const FREE: [&str; 5] = ["resume", "checkpoint-dir", "quiet", "results", "plot"];
 
 /// The sweep's saved state and the writer of its next commits.
 pub struct Resumable {
