@@ -2,12 +2,19 @@
 //! shards of either, so a sweep can be split across processes or machines (Slurm job arrays, Kubernetes Indexed
 //! Jobs) and merged back into the table one process would have printed. Options are named and valued as on the
 //! command line; turning a configuration into a [`TrainConfig`](crate::train::TrainConfig) is the caller's job.
+//! The [`SweepRunner`] trains planned configurations in groups, plainly or by successive halving ([`Halving`]).
 
+mod halving;
+mod members;
 mod results;
+mod runner;
 
+pub use halving::Halving;
+pub use members::{config_result, Finished, GroupRun, Planned, SweepState};
 pub use results::{
     curves_svg, read_results, results_csv, results_json, sort_results, table, write_results, ConfigResult, FinalMetrics,
 };
+pub use runner::{SweepOptions, SweepOutcome, SweepProgress, SweepRunner};
 
 use crate::error::{Error, Result};
 use crate::internal::rng::Rng;
