@@ -14,7 +14,7 @@ pub use members::{config_result, Finished, GroupRun, Planned, SweepState};
 pub use results::{
     curves_svg, read_results, results_csv, results_json, sort_results, table, write_results, ConfigResult, FinalMetrics,
 };
-pub use runner::{SweepOptions, SweepOutcome, SweepProgress, SweepRunner};
+pub use runner::{StateHook, SweepOptions, SweepOutcome, SweepProgress, SweepRunner};
 
 use crate::error::{Error, Result};
 use crate::internal::rng::Rng;

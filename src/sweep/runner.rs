@@ -52,6 +52,9 @@ pub struct SweepProgress {
     pub step: GroupProgress,
 }
 
+/// Sees the sweep's state between epochs (to save it); an error ends the sweep with it.
+pub type StateHook<'f> = dyn FnMut(&SweepState) -> Result<()> + 'f;
+
 /// What one configuration ended with.
 #[derive(Clone, Debug)]
 pub struct SweepOutcome {
@@ -117,7 +120,7 @@ impl<'a> SweepRunner<'a> {
         &mut self,
         state: &mut SweepState,
         on_progress: &mut dyn FnMut(SweepProgress),
-        mut on_epoch: Option<&mut dyn FnMut(&SweepState) -> Result<()>>,
+        mut on_epoch: Option<&mut StateHook<'_>>,
     ) -> Result<()> {
         while state.rung < self.rungs.len() {
             let target = self.rungs[state.rung];
@@ -153,7 +156,7 @@ impl<'a> SweepRunner<'a> {
         g: usize,
         target: usize,
         on_progress: &mut dyn FnMut(SweepProgress),
-        on_epoch: &mut Option<&mut dyn FnMut(&SweepState) -> Result<()>>,
+        on_epoch: &mut Option<&mut StateHook<'_>>,
     ) -> Result<()> {
         let (gpu, plan) = (self.gpu, self.plan);
         let run = &state.groups[g];
