@@ -1,5 +1,5 @@
-//! A group's state taken between epochs, turned into bytes, read back and restored into a fresh group, trains on
-//! to exactly what the uninterrupted group ends with: parameters bitwise, histories equal but for timings, the same
+//! A group's member states taken between epochs, turned into a sweep checkpoint's bytes, read back and restored
+//! into a fresh group, train on to exactly what the uninterrupted group ends with: parameters bitwise, histories equal but for timings, the same
 //! stop reasons. The members mix a plateau schedule, early stopping that restores its best weights, a model that
 //! diverges and one with fewer epochs, so every piece of the state matters. Bad bytes are refused.
 
@@ -12,9 +12,8 @@ use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::DeviceData;
 use wgtrain::schedule::{LrSchedule, PlateauConfig, Schedule, SchedulePer};
-use wgtrain::train::{
-    EarlyStopping, GroupMember, GroupState, GroupTrainer, MemberOutcome, Monitor, StopReason, TrainConfig,
-};
+use wgtrain::sweep::{decode_members, encode_members};
+use wgtrain::train::{EarlyStopping, GroupMember, GroupTrainer, MemberOutcome, Monitor, StopReason, TrainConfig};
 use wgtrain::{Activation, Loss, OptimizerConfig};
 
 const ROWS: usize = 41;
@@ -110,13 +109,13 @@ fn a_group_restored_between_epochs_ends_bitwise_as_one_never_stopped() {
         for &b in &breaks {
             t.fit_epochs(&train, Some(&val), b - done, &mut |_| {}).unwrap();
             done = b;
-            let bytes = t.state().unwrap().to_bytes(name).unwrap();
-            let state = GroupState::from_bytes(name, &bytes).unwrap();
+            let bytes = encode_members(name, &t.member_states().unwrap()).unwrap();
+            let states = decode_members(name, &bytes).unwrap();
             // Compared as bytes: a diverged model's NaN parameters are not equal to themselves.
-            assert!(state.to_bytes(name).unwrap() == bytes, "the bytes round-trip");
-            assert_eq!(state.epochs_done(), b);
+            assert!(encode_members(name, &states).unwrap() == bytes, "the bytes round-trip");
+            assert_eq!(states[0].progress.epochs_done, b);
             t = trainer();
-            t.restore(&state).unwrap();
+            t.restore_members(&states).unwrap();
         }
         t.fit(&train, Some(&val), &mut |_| {}).unwrap();
         assert_same(&t.outcomes().unwrap(), &want, &format!("stopped after epochs {breaks:?}"));
@@ -141,21 +140,18 @@ fn bad_state_bytes_and_mismatched_groups_are_refused() {
     let name = Path::new("g.safetensors");
     let mut t = trainer();
     t.fit_epochs(&train, Some(&val), 1, &mut |_| {}).unwrap();
-    let state = t.state().unwrap();
-    let bytes = state.to_bytes(name).unwrap();
+    let states = t.member_states().unwrap();
+    let bytes = encode_members(name, &states).unwrap();
 
-    let err = GroupState::from_bytes(name, &bytes[..bytes.len() - 9]).unwrap_err().to_string();
+    let err = decode_members(name, &bytes[..bytes.len() - 9]).unwrap_err().to_string();
     assert!(err.contains("g.safetensors"), "{err}");
     let plain = wgtrain::tensor_file::encode_tensors(name, &[], &Default::default()).unwrap();
-    let err = GroupState::from_bytes(name, &plain).unwrap_err().to_string();
-    assert!(err.contains("not a group state"), "{err}");
+    let err = decode_members(name, &plain).unwrap_err().to_string();
+    assert!(err.contains("not a sweep state file"), "{err}");
 
-    let mut fewer = state.clone();
-    fewer.members.pop();
-    let err = trainer().restore(&fewer).unwrap_err().to_string();
-    assert!(err.contains("holds 3 models, the group has 4"), "{err}");
-    let mut short = state.clone();
-    short.members[1].params.pop();
-    let err = trainer().restore(&short).unwrap_err().to_string();
-    assert!(err.contains("model 1 has"), "{err}");
+    let err = trainer().restore_members(&states[..3]).unwrap_err().to_string();
+    assert!(err.contains("3 states for a group of 4"), "{err}");
+    let mut short = states.clone();
+    short[1].params.pop();
+    assert!(trainer().restore_members(&short).is_err(), "a short parameter vector is refused");
 }

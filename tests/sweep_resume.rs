@@ -1,6 +1,6 @@
 //! Preempted sweeps: `wgtrain sweep --checkpoint-dir DIR --resume` killed with SIGKILL at spread-out moments and
-//! run again each time (the first run, with no state yet, starts fresh) ends with results, plot and saved models
-//! byte for byte those of an uninterrupted run; and a resume that cannot be honoured (other options, a damaged or
+//! run again each time (the first run, with no state yet, starts fresh), plainly and by successive halving, ends
+//! with results, plot and saved models byte for byte those of an uninterrupted run; and a resume that cannot be honoured (other options, a damaged or
 //! foreign directory, no directory) exits 2 with one line naming the problem and writes nothing.
 
 mod support;
@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use support::*;
 
 /// Two groups (adam, sgd) of two learning rates, 10 epochs of 300 steps, a plateau schedule and early stopping
-/// (so each group's state holds schedules, best copies and stopped models); about 3 s on lavapipe.
-fn args(out: &str) -> Vec<String> {
+/// (so each group's state holds schedules, best copies and stopped models), optionally halving; about 3 s on
+/// lavapipe.
+fn args(out: &str, halving: bool) -> Vec<String> {
     let mut a: Vec<String> = [
         "sweep",
         "--data",
@@ -48,6 +49,10 @@ fn args(out: &str) -> Vec<String> {
         format!("{out}-all"),
     ];
     a.extend(outputs);
+    if halving {
+        // Rungs at 2, 4 and 8 epochs, then 10: four configurations, then two, then one.
+        a.extend(["--halving", "2", "--min-epochs", "2"].map(String::from));
+    }
     a
 }
 
@@ -79,8 +84,8 @@ fn outputs(d: &Path, out: &str) -> Vec<(String, Vec<u8>)> {
 
 /// Kills a resumable sweep at fractions of an uninterrupted run's time until one run finishes, and returns (kills,
 /// resumes that found a state).
-fn kill_and_resume(d: &Path, full_time: Duration, out: &str) -> (usize, usize) {
-    let mut a = args(out);
+fn kill_and_resume(d: &Path, full_time: Duration, out: &str, halving: bool) -> (usize, usize) {
+    let mut a = args(out, halving);
     a.extend(["--checkpoint-dir", "ck", "--resume"].map(String::from));
     let (mut kills, mut resumed) = (0, 0);
     for attempt in 0..40 {
@@ -104,33 +109,48 @@ fn kill_and_resume(d: &Path, full_time: Duration, out: &str) -> (usize, usize) {
     (kills, resumed + 1)
 }
 
-#[test]
-fn sigkill_at_random_points_and_resume_match_an_uninterrupted_sweep_bitwise() {
+/// An uninterrupted sweep, then the same one killed and resumed until it finishes: every output file equal.
+fn killed_sweep_matches(halving: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "train.csv", clusters_csv(3000, 4));
     let start = Instant::now();
-    let o = wgtrain(d, &args("full").iter().map(String::as_str).collect::<Vec<_>>());
+    let o = wgtrain(d, &args("full", halving).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
     let full_time = start.elapsed();
     let want = outputs(d, "full");
+    if halving {
+        let results = String::from_utf8_lossy(&want[0].1).into_owned();
+        assert!(results.contains("\"halved\""), "some configurations were halved: {results}");
+    }
 
-    let (kills, resumed) = kill_and_resume(d, full_time, "ck");
+    let (kills, resumed) = kill_and_resume(d, full_time, "ck", halving);
     assert!(kills >= 2 && resumed >= 2, "the sweep was killed {kills} times and resumed {resumed} times");
     let got = outputs(d, "ck");
     assert_eq!(got.len(), want.len(), "the same files");
     for ((name, g), (_, w)) in got.iter().zip(&want) {
         assert!(g == w, "{name} differs from the uninterrupted sweep's");
     }
-    // A finished sweep resumed again trains nothing and writes the same table, plot and best model.
+    // A finished sweep resumed again trains nothing and writes the same files.
+    std::fs::remove_dir_all(d.join("ck-all")).unwrap();
     for end in ["ck.json", "ck.svg", "ck-best.safetensors"] {
         std::fs::remove_file(d.join(end)).unwrap();
     }
-    let mut a = args("ck");
+    let mut a = args("ck", halving);
     a.extend(["--checkpoint-dir", "ck", "--resume"].map(String::from));
     let o = wgtrain(d, &a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(outputs(d, "ck") == want, "a finished sweep resumed again wrote other files");
+}
+
+#[test]
+fn sigkill_at_random_points_and_resume_match_an_uninterrupted_sweep_bitwise() {
+    killed_sweep_matches(false);
+}
+
+#[test]
+fn a_killed_and_resumed_halving_sweep_matches_too() {
+    killed_sweep_matches(true);
 }
 
 /// A small sweep on the tiny CSV, for refusals.
@@ -222,15 +242,15 @@ fn resumes_that_cannot_be_honoured_exit_2_naming_the_problem_and_write_nothing()
     write(d, "foreign/model.safetensors", "x");
     refused(d, &["--checkpoint-dir", "foreign", "--resume"], &["model.safetensors"]);
 
-    // A finished sweep keeps only its best model besides the manifest: damage that.
-    let best = ["--save-best", "b.safetensors", "--checkpoint-dir", "ck2", "--resume"];
+    // A finished sweep keeps the finished configurations' weights: damage that file.
+    let best = ["--checkpoint-dir", "ck2", "--resume"];
     assert!(run(d, &best).status.success());
     std::fs::remove_file(d.join("r.json")).unwrap();
     let file = std::fs::read_dir(d.join("ck2"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "bin"));
-    let file = file.expect("the best model's data file");
+    let file = file.expect("the finished configurations' data file");
     let mut bytes = read(&file);
     bytes[40] ^= 1;
     std::fs::write(&file, &bytes).unwrap();

@@ -233,10 +233,14 @@ impl SweepCheckpoint {
         }
     }
 
-    /// Stages `bytes` under `key` (lowercase letters, digits and `-`) for the next commit.
+    /// Stages `bytes` under `key` (lowercase letters, digits and `-`) for the next commit; bytes equal to the
+    /// key's current ones change nothing (the file is not rewritten).
     pub fn put(&mut self, key: &str, bytes: Vec<u8>) -> Result<()> {
         if !valid_key(key) {
             return Err(Error::config("checkpoint key", format!("{key:?}: lowercase letters, digits and - only")));
+        }
+        if self.data.get(key) == Some(&bytes) {
+            return Ok(());
         }
         self.data.insert(key.to_string(), bytes);
         if !self.changed.iter().any(|k| k == key) {
@@ -249,6 +253,12 @@ impl SweepCheckpoint {
     pub fn remove(&mut self, key: &str) {
         self.data.remove(key);
         self.changed.retain(|k| k != key);
+    }
+
+    /// Drops every key but `keep` from the next commit's state.
+    pub fn retain(&mut self, keep: &[String]) {
+        self.data.retain(|k, _| keep.contains(k));
+        self.changed.retain(|k| keep.contains(k));
     }
 
     /// Makes the staged data and `state` the checkpoint's, atomically (see the module documentation).

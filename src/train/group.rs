@@ -152,7 +152,8 @@ impl<'g> GroupTrainer<'g> {
         self.fit_epochs(train, val, usize::MAX, on_progress)
     }
 
-    /// Like [`GroupTrainer::fit`], but runs at most `max_epochs` more epochs (checkpointing between calls).
+    /// Like [`GroupTrainer::fit`], but runs at most `max_epochs` more epochs; a later call continues exactly where
+    /// this one stopped (a rung of successive halving, a checkpoint between epochs).
     pub fn fit_epochs(
         &mut self,
         train: &DeviceData,
@@ -168,6 +169,11 @@ impl<'g> GroupTrainer<'g> {
             Event::EpochEnd(_) => {}
         };
         pollster::block_on(self.engine.run(self.gpu, &mut self.chunks, train, val, max_epochs, &mut on_event))
+    }
+
+    /// Completed epochs (the same for every model: a stopped model's history simply ends earlier).
+    pub fn epochs_done(&self) -> usize {
+        self.engine.epochs_done
     }
 
     /// Each model's history, stop reason and final parameters, in member order (waits for queued steps).

@@ -9,7 +9,7 @@ mod events;
 #[cfg(not(target_arch = "wasm32"))]
 mod group;
 #[cfg(not(target_arch = "wasm32"))]
-mod group_state;
+mod member_state;
 mod progress;
 mod slot;
 
@@ -19,7 +19,7 @@ pub use events::{Event, StopReason};
 #[cfg(not(target_arch = "wasm32"))]
 pub use group::{group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, DEFAULT_GROUP_BYTES};
 #[cfg(not(target_arch = "wasm32"))]
-pub use group_state::{GroupState, MemberState};
+pub use member_state::MemberState;
 pub use progress::Progress;
 
 use std::sync::atomic::AtomicBool;

@@ -100,6 +100,10 @@ pub struct SweepArgs {
     pub save_all: Option<PathBuf>,
     /// At most this many models per group.
     pub max_group: Option<usize>,
+    /// Successive halving's η.
+    pub halving: Option<usize>,
+    /// Successive halving's first rung, in epochs.
+    pub min_epochs: Option<usize>,
     /// Print only the table.
     pub quiet: bool,
     /// Keep the sweep's state here, committed at each epoch's end.
@@ -124,6 +128,10 @@ Sweep options:
   --shards N          the number of shards for --shard auto
   --merge A.json ...  merge shard results into the table (and --results/--plot) one run would give
   --max-group K       train at most K models together
+  --halving ETA       successive halving: every configuration trains --min-epochs epochs, the best 1/ETA (by
+                      validation loss, else training loss) go on to ETA times as many, and so on up to --epochs;
+                      the others stop (\"halved\") at the rung they reached (with --shard, within each shard)
+  --min-epochs R      the first rung of --halving [default: 1]
   --checkpoint-dir DIR  keep the sweep's whole state in DIR, replaced atomically at each epoch's end
   --resume            go on from DIR's state (bitwise as if never stopped); with no state yet, start fresh
   --quiet             print only the table
@@ -181,6 +189,8 @@ impl SweepArgs {
             match name {
                 "random" => out.random = Some(number(name, value(name, inline, &mut it)?)?),
                 "shards" => out.shards = Some(number(name, value(name, inline, &mut it)?)?),
+                "halving" => out.halving = Some(number(name, value(name, inline, &mut it)?)?),
+                "min-epochs" => out.min_epochs = Some(number(name, value(name, inline, &mut it)?)?),
                 "max-group" => out.max_group = Some(number::<usize>(name, value(name, inline, &mut it)?)?.max(1)),
                 "shard" => {
                     let v = value(name, inline, &mut it)?;
