@@ -2,8 +2,8 @@
 //! as a whole at each commit (each epoch's end), so a process killed at any instant leaves either the previous
 //! state or the new one, never a mixture.
 //!
-//! The directory holds `manifest.json` and data files (a group's state, a best model so far) named by the caller's
-//! key and the commit that wrote them: `KEY.SERIAL.bin`. A commit writes the new data files (each via a temporary
+//! The directory holds `manifest.json` and data files (a group's state, the finished configurations' weights)
+//! named by the caller's key and the commit that wrote them: `KEY.SERIAL.bin`. A commit writes the new data files (each via a temporary
 //! file, fsync and rename), then the manifest the same way, and only then deletes the files the old manifest named
 //! that the new one does not; the manifest's rename is the instant the new state takes over. The manifest carries
 //! a magic string and a format version, the options the sweep was started with (a resume with other options is

@@ -7,8 +7,9 @@ use wgtrain::data::csv::TargetKind;
 use wgtrain::internal::atomic_file::check_writable;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::saved::{load_weights, SavedModel};
+use wgtrain::sweep::checkpoint::SweepCheckpoint;
 use wgtrain::sweep::{
-    self, Assignment, ConfigResult, Halving, Planned, Shard, SweepOptions, SweepProgress, SweepRunner,
+    self, Assignment, ConfigResult, Halving, Planned, Shard, SweepOptions, SweepProgress, SweepRunner, SweepState,
 };
 use wgtrain::train::StopReason;
 use wgtrain::{Error, Gpu, Loss, Result};
@@ -74,24 +75,9 @@ pub fn run(words: &[String]) -> Result<()> {
     let saved = checkpoint.as_ref().map(|ck| ck.sweep_state(planned.len())).transpose()?.flatten();
     let mut state = saved.unwrap_or_else(|| runner.start());
     if !args.quiet {
-        println!("adapter: {}", gpu.adapter());
-        let g = state.groups.len();
-        let s = if g == 1 { "" } else { "s" };
-        println!("{} configurations in {g} group{s}, {} training samples", planned.len(), train.len());
-        if let Some(h) = &halving {
-            let rungs: Vec<String> = runner.rungs().iter().map(usize::to_string).collect();
-            println!("successive halving by {}: rungs at {} epochs", h.eta, rungs.join(", "));
-        }
+        announce(&gpu, &runner, &state, &halving, train.len());
     }
-    let bar = progress_bar(args.quiet);
-    match checkpoint.as_mut() {
-        Some(ck) => {
-            let mut save = |s: &wgtrain::sweep::SweepState| sweep_resume::commit(ck, &gpu, s);
-            runner.run(&mut state, &mut |p| show_progress(&bar, p), Some(&mut save))?;
-        }
-        None => runner.run(&mut state, &mut |p| show_progress(&bar, p), None)?,
-    }
-    bar.finish_and_clear();
+    train_all(&gpu, &mut runner, &mut state, checkpoint.as_mut(), args.quiet)?;
     let saver = Saver { train: &train, preprocessor: &preprocessor, normalizer: &normalizer };
     let mut results = Vec::new();
     let mut best: Option<(f64, SavedModel)> = None;
@@ -113,6 +99,40 @@ pub fn run(words: &[String]) -> Result<()> {
         m.save(p)?;
     }
     finish(&args, &mut results)
+}
+
+/// Prints the adapter, the groups and the halving rungs.
+fn announce(gpu: &Gpu, runner: &SweepRunner, state: &SweepState, halving: &Option<Halving>, samples: usize) {
+    println!("adapter: {}", gpu.adapter());
+    let g = state.groups.len();
+    let s = if g == 1 { "" } else { "s" };
+    let n: usize = state.groups.iter().map(|r| r.members.len()).sum::<usize>() + state.finished.len();
+    println!("{n} configurations in {g} group{s}, {samples} training samples");
+    if let Some(h) = halving {
+        let rungs: Vec<String> = runner.rungs().iter().map(usize::to_string).collect();
+        println!("successive halving by {}: rungs at {} epochs", h.eta, rungs.join(", "));
+    }
+}
+
+/// Trains from `state` to the end with a progress bar, committing the state to `checkpoint` (when given) after
+/// each epoch and each rung.
+fn train_all(
+    gpu: &Gpu,
+    runner: &mut SweepRunner,
+    state: &mut SweepState,
+    checkpoint: Option<&mut SweepCheckpoint>,
+    quiet: bool,
+) -> Result<()> {
+    let bar = progress_bar(quiet);
+    match checkpoint {
+        Some(ck) => {
+            let mut save = |s: &SweepState| sweep_resume::commit(ck, gpu, s);
+            runner.run(state, &mut |p| show_progress(&bar, p), Some(&mut save))?;
+        }
+        None => runner.run(state, &mut |p| show_progress(&bar, p), None)?,
+    }
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// The halving schedule of `--halving ETA [--min-epochs R]` over this process's configurations, checked.
