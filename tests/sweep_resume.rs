@@ -91,7 +91,7 @@ fn kill_and_resume(d: &Path, full_time: Duration, out: &str, halving: bool) -> (
     for attempt in 0..40 {
         resumed += usize::from(d.join("ck/manifest.json").exists());
         let mut child = spawn(d, &a);
-        let deadline = Instant::now() + full_time.mul_f64([0.3, 0.2, 0.45, 0.25][attempt % 4]);
+        let deadline = Instant::now() + full_time.mul_f64([0.3, 0.2, 0.35, 0.25][attempt % 4]);
         while Instant::now() < deadline {
             if let Some(status) = child.try_wait().unwrap() {
                 assert!(status.success(), "run {attempt} failed: {status}");
@@ -125,7 +125,9 @@ fn killed_sweep_matches(halving: bool) {
     }
 
     let (kills, resumed) = kill_and_resume(d, full_time, "ck", halving);
-    assert!(kills >= 2 && resumed >= 2, "the sweep was killed {kills} times and resumed {resumed} times");
+    eprintln!("halving {halving}: killed {kills} times, resumed {resumed} times (uninterrupted: {full_time:?})");
+    // The first three delays add up to less than one run, so at least three kills land before the end.
+    assert!(kills >= 3 && resumed >= 2, "the sweep was killed {kills} times and resumed {resumed} times");
     let got = outputs(d, "ck");
     assert_eq!(got.len(), want.len(), "the same files");
     for ((name, g), (_, w)) in got.iter().zip(&want) {
