@@ -272,14 +272,7 @@ pub(crate) fn launch_variant<'a>(
 ) -> Result<Option<Dispatch>> {
     let (config, pass) = (variant.config, variant.pass);
     let Some((texture_ab, kernel_strides)) = texture_operands(gpu, config, s, ops, models)? else { return Ok(None) };
-    // A wide product's extents are the whole product's; its strides within a model are one model's.
-    let (launch, launches) = match variant.wide {
-        Some(axis) => (super::matmul_wide::wide_shape(s, axis, models.models), 1),
-        None => (*s, models.models),
-    };
-    let mut p = params(s, act, ops, variant.blocks_n(launch.n), &kernel_strides)?;
-    let product = params(&launch, act, ops, 1, &kernel_strides)?;
-    (p.m, p.n) = (product.m, product.n);
+    let (launch, launches, p) = launch_params(variant, s, act, ops, models, &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
     fn whole<'v>(v: &View<'v>, vec4: bool) -> Option<View<'v>> {
@@ -346,6 +339,27 @@ pub(crate) fn launch_variant<'a>(
     let kernel = gpu.kernel_with(&variant.shader(), pass.entry(), &constants)?;
     let workgroups = variant.workgroups(launch.m, launch.n);
     Dispatch::batched(gpu, kernel, &res, workgroups, launches, uploads).map(Some)
+}
+
+/// The extents of `variant`'s launch for `models.models` products of shape `s`, its z extent and its params (with
+/// the model strides the kernel steps by): a wide product's extents are the whole product's, its strides within a
+/// model one model's; other launches have one model's extents over z.
+fn launch_params(
+    variant: MatmulVariant,
+    s: &MatmulShape,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+    kernel_strides: &ModelStrides,
+) -> Result<(MatmulShape, usize, MatmulParams)> {
+    let (launch, launches) = match variant.wide {
+        Some(axis) => (super::matmul_wide::wide_shape(s, axis, models.models), 1),
+        None => (*s, models.models),
+    };
+    let mut p = params(s, act, ops, variant.blocks_n(launch.n), kernel_strides)?;
+    let product = params(&launch, act, ops, 1, kernel_strides)?;
+    (p.m, p.n) = (product.m, product.n);
+    Ok((launch, launches, p))
 }
 
 /// The texture copy of a matmul operand of `len` floats per model and the models' distance in it: model by model

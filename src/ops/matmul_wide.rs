@@ -85,6 +85,9 @@ pub fn matmul_forward_wide(
 ) -> Result<Option<Dispatch>> {
     let ops = MatmulOperands { a, b, bias, aux: None, c, z };
     validate(s, Pass::Forward, act, &ops, models)?;
+    if models.models < 2 {
+        return Ok(None);
+    }
     let Some(config) = tune::config_for(gpu, &wide_shape(s, axis, models.models))? else { return Ok(None) };
     matmul_wide(gpu, config, s, axis, act, &ops, models)
 }
