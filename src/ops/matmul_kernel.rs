@@ -5,7 +5,7 @@ use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts};
+use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts, WideAxis};
 use crate::ops::activation::Activation;
 use crate::shaders;
 use crate::tensor::{uniform, View};
@@ -334,7 +334,7 @@ pub(crate) fn launch_variant<'a>(
     }
     let mut constants = epilogue_constants(act, ops.bias.is_some(), ops.z.is_some());
     if let Some(axis) = variant.wide {
-        constants.push(super::matmul_wide::group_constant(s, axis));
+        constants.push(group_constant(s, axis));
     }
     let kernel = gpu.kernel_with(&variant.shader(), pass.entry(), &constants)?;
     let workgroups = variant.workgroups(launch.m, launch.n);
@@ -353,13 +353,30 @@ fn launch_params(
     kernel_strides: &ModelStrides,
 ) -> Result<(MatmulShape, usize, MatmulParams)> {
     let (launch, launches) = match variant.wide {
-        Some(axis) => (super::matmul_wide::wide_shape(s, axis, models.models), 1),
+        Some(axis) => (wide_shape(s, axis, models.models), 1),
         None => (*s, models.models),
     };
     let mut p = params(s, act, ops, variant.blocks_n(launch.n), kernel_strides)?;
     let product = params(&launch, act, ops, 1, kernel_strides)?;
     (p.m, p.n) = (product.m, product.n);
     Ok((launch, launches, p))
+}
+
+/// The whole product of `models` products of shape `s` stacked along `axis`: M or N times `models`.
+pub fn wide_shape(s: &MatmulShape, axis: WideAxis, models: usize) -> MatmulShape {
+    match axis {
+        WideAxis::Rows => MatmulShape { m: s.m * models, ..*s },
+        WideAxis::Cols => MatmulShape { n: s.n * models, ..*s },
+    }
+}
+
+/// The pipeline constant of a wide launch: one model's extent along the wide dimension.
+pub(crate) fn group_constant(s: &MatmulShape, axis: WideAxis) -> (&'static str, f64) {
+    let extent = match axis {
+        WideAxis::Rows => s.m,
+        WideAxis::Cols => s.n,
+    };
+    (crate::matmul_wgsl::wide::GROUP_CONSTANT, extent as f64)
 }
 
 /// The texture copy of a matmul operand of `len` floats per model and the models' distance in it: model by model

@@ -3,31 +3,16 @@
 //! model-batched launch. Larger N or M tile better and let tuning choose for the whole product; each model's
 //! result is summed exactly as alone (the canonical k order of every variant), in the same places.
 
+pub(crate) use super::matmul_kernel::group_constant;
+pub use super::matmul_kernel::wide_shape;
 use super::matmul_kernel::{check_sizes, launch_variant, validate, MatmulOperands, MatmulShape, ModelStrides};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{wide, MatmulConfig, MatmulVariant, Pass, WideAxis};
+use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Pass, WideAxis};
 use crate::ops::activation::Activation;
 use crate::ops::tune;
 use crate::tensor::View;
-
-/// The whole product of `models` products of shape `s` stacked along `axis`: M or N times `models`.
-pub fn wide_shape(s: &MatmulShape, axis: WideAxis, models: usize) -> MatmulShape {
-    match axis {
-        WideAxis::Rows => MatmulShape { m: s.m * models, ..*s },
-        WideAxis::Cols => MatmulShape { n: s.n * models, ..*s },
-    }
-}
-
-/// The pipeline constant of a wide launch: one model's extent along the wide dimension.
-pub(crate) fn group_constant(s: &MatmulShape, axis: WideAxis) -> (&'static str, f64) {
-    let extent = match axis {
-        WideAxis::Rows => s.m,
-        WideAxis::Cols => s.n,
-    };
-    (wide::GROUP_CONSTANT, extent as f64)
-}
 
 /// The variant of `config` for the wide launch of `models` products of shape `s`, or None where the wide form does
 /// not apply: one model (nothing to widen), the stacked operand's partner not shared (stride 0: B for rows, A for
