@@ -1,8 +1,9 @@
 //! The wide launch of K products that share an operand (a group's first layer, whose input every model reads):
 //! one ordinary product K times as wide along one dimension of C (`matmul_wgsl::wide`), instead of K slices of a
-//! model-batched launch. The arithmetic is the same; tuning chooses for the whole product's shape (on a GPU more
-//! workgroups, on a CPU driver larger register blocks where they pay), and each model's result is summed exactly
-//! as alone (the canonical k order of every variant), in the same places.
+//! model-batched launch. The arithmetic is the same; tuning chooses for the whole product's shape (a CPU driver's
+//! tuner may take larger register blocks for it), and each model's result is summed exactly as alone (the
+//! canonical k order of every variant), in the same places. Only register blocks have a wide form: where the tuned
+//! config is a workgroup tile (GPUs), the model-batched launch runs.
 
 pub(crate) use super::matmul_kernel::group_constant;
 pub use super::matmul_kernel::wide_shape;
