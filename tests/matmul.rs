@@ -4,11 +4,12 @@
 mod common;
 use common::{assert_close, assert_nontrivial, device, devices, uniform, ACTIVATIONS};
 use wgtrain::gpu::KernelFamily;
-use wgtrain::matmul_wgsl::{all_configs, MatmulConfig, MatmulVariant, Pass};
+use wgtrain::matmul_wgsl::{all_configs, MatmulConfig, MatmulVariant, Pass, WideAxis};
 use wgtrain::ops::matmul::{
     matmul_activation_backward, matmul_forward, matmul_scalar, matmul_scalar_models, matmul_variant,
     matmul_variant_models, MatmulOperands, MatmulShape, ModelStrides,
 };
+use wgtrain::ops::matmul_wide::{matmul_wide, wide_variant};
 use wgtrain::reference::matmul as reference;
 use wgtrain::{Activation, Gpu, Tensor};
 
@@ -202,6 +203,9 @@ fn every_generated_variant_matches_reference() {
                     let models = if i % 2 == 0 { 3 } else { 1 };
                     let name = check_variant_models(gpu, Some(config), s, pass, act, seed, models, i % 4 == 0);
                     seen.insert(name);
+                    if pass == Pass::Forward {
+                        seen.extend(check_wide(gpu, config, s, act, seed, [2, 3, 5][i % 3]));
+                    }
                 }
             }
         }
@@ -332,6 +336,72 @@ fn check_variant_models(
         }
     }
     d.file().to_string()
+}
+
+/// The wide launch of `config` for `models` products of shape `s` sharing one operand (A for A·Bᵀ, whose
+/// columns are stacked; B otherwise, whose rows are), where a wide variant covers it: against the CPU twin per
+/// model, and bit for bit against the model-batched launch of the same config (itself checked against single
+/// launches); the floats between models must stay zero. Returns the kernel's name, None where no wide form applies.
+fn check_wide(
+    gpu: &Gpu,
+    config: MatmulConfig,
+    s: MatmulShape,
+    act: Activation,
+    seed: u64,
+    models: usize,
+) -> Option<String> {
+    let (mk, kn, mn) = (s.m * s.k, s.k * s.n, s.m * s.n);
+    let (axis, strides) = if s.trans_b {
+        (WideAxis::Cols, ModelStrides { models, a: 0, b: gap_stride(kn), c: gap_stride(mn), bias: gap_stride(s.n) })
+    } else {
+        (WideAxis::Rows, ModelStrides { models, a: gap_stride(mk), b: 0, c: gap_stride(mn), bias: 0 })
+    };
+    let has_bias = axis == WideAxis::Cols;
+    wide_variant(config, &s, axis, &strides, has_bias)?;
+    let span = |stride: usize, one: usize| (models - 1) * stride + one;
+    let a = uniform(seed, span(strides.a, mk), -1.0, 1.0);
+    let b = uniform(seed + 1, span(strides.b, kn), -1.0, 1.0);
+    let bias = uniform(seed + 2, span(strides.bias, s.n), -1.0, 1.0);
+    let (ta, tb, tbias) = (upload(gpu, &a), upload(gpu, &b), upload(gpu, &bias));
+    let outputs = || [zeros(gpu, span(strides.c, mn)), zeros(gpu, span(strides.c, mn))];
+    let ([tc, tz], [bc, bz]) = (outputs(), outputs());
+    fn ops<'t>(
+        a: &'t Tensor,
+        b: &'t Tensor,
+        bias: Option<&'t Tensor>,
+        c: &'t Tensor,
+        z: &'t Tensor,
+    ) -> MatmulOperands<'t> {
+        MatmulOperands {
+            a: a.view(),
+            b: b.view(),
+            bias: bias.map(Tensor::view),
+            aux: None,
+            c: c.view(),
+            z: Some(z.view()),
+        }
+    }
+    let tbias = has_bias.then_some(&tbias);
+    let d = matmul_wide(gpu, config, &s, axis, act, &ops(&ta, &tb, tbias, &tc, &tz), &strides)
+        .expect("launch")
+        .expect("wide form");
+    let batched = matmul_variant_models(gpu, config, &s, Pass::Forward, act, &ops(&ta, &tb, tbias, &bc, &bz), &strides)
+        .expect("launch")
+        .expect("batched form");
+    gpu.run(&[&d, &batched]).expect("run");
+    let label = format!("{} ×{models} {s:?} {act:?}", d.file());
+    let (got_c, got_z) = (tc.read(gpu).unwrap(), tz.read(gpu).unwrap());
+    let (want_c, want_z) = reference::matmul_forward_models(&s, &strides, &a, &b, has_bias.then_some(&bias[..]), act);
+    assert_close(&format!("{label} z"), &got_z, &want_z, ATOL, RTOL);
+    assert_close(&format!("{label} c"), &got_c, &want_c, ATOL, RTOL);
+    let same = |got: &[f32], want: &[f32]| got.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits());
+    assert!(same(&got_c, &bc.read(gpu).unwrap()), "{label}: c differs from the model-batched launch");
+    assert!(same(&got_z, &bz.read(gpu).unwrap()), "{label}: z differs from the model-batched launch");
+    for m in 0..models - 1 {
+        let gap = &got_c[m * strides.c + mn..(m + 1) * strides.c];
+        assert!(gap.iter().all(|&v| v == 0.0), "{label}: wrote between models {m} and {}", m + 1);
+    }
+    Some(d.file().to_string())
 }
 
 /// The scalar kernel's model-batched launch (workgroup z = model), including Aᵀ·Bᵀ, on ragged shapes for 1 and 3

@@ -134,40 +134,47 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
         (Pass::ActivationBackward, true) => store_backward_vec4,
         (Pass::ActivationBackward, false) => store_backward_scalar,
     };
-    store(&mut l, bm, b4, &c_at, &bias_at);
+    store(&mut l, bm, b4, &c_at, &bias_at, v.wide.is_some());
     l.push("}".into());
     l.join("\n") + "\n"
 }
 
-/// The vec4 stores of the forward pass: bias, pre-activation, activation.
-fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str) {
+/// The vec4 stores of the forward pass: bias, pre-activation, activation. A wide variant places each vec4 with
+/// its `c_index4` and `bias_index4` (see `wide`).
+fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str, wide: bool) {
     l.push("fn store_forward(o: vec2<u32>, blk: Block) {".into());
     l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
     l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
     for j in 0..b4 {
         l.push(format!("    var bias{j} = vec4<f32>();"));
-        l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[{bias_at}min(c0 + {j}u, n4 - 1u)]; }}"));
+        let col = format!("min(c0 + {j}u, n4 - 1u)");
+        let at = if wide { format!("bias_index4({col})") } else { format!("{bias_at}{col}") };
+        l.push(format!("    if (HAS_BIAS) {{ bias{j} = bias[{at}]; }}"));
     }
     for i in 0..bm {
         l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
         for j in 0..b4 {
+            let at = if wide { format!("c_index4(o.x + {i}u, c0 + {j}u)") } else { format!("base + {j}u") };
             l.push(format!("        if ({j}u < groups) {{"));
             l.push(format!("            let v = blk[{i}][{j}] + bias{j};"));
-            l.push(format!("            if (STORE_PRE) {{ z[base + {j}u] = v; }}"));
-            l.push(format!("            c[base + {j}u] = act4(v);\n        }}"));
+            l.push(format!("            if (STORE_PRE) {{ z[{at}] = v; }}"));
+            l.push(format!("            c[{at}] = act4(v);\n        }}"));
         }
         l.push("    }".into());
     }
 }
 
-/// The scalar stores of the forward pass (N not a multiple of 4).
-fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str) {
+/// The scalar stores of the forward pass (N not a multiple of 4), placed by `c_index` and `bias_index` in a wide
+/// variant.
+fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str, wide: bool) {
     l.push("fn store_forward_scalar(o: vec2<u32>, blk: Block) {".into());
     l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
     for j in 0..b4 {
         l.push(format!("    var bias{j} = vec4<f32>();\n    if (HAS_BIAS) {{"));
         for q in 0..4 {
-            l.push(format!("        bias{j}[{q}] = bias[{bias_at}min(o.y + {}u, params.n - 1u)];", 4 * j + q));
+            let col = format!("min(o.y + {}u, params.n - 1u)", 4 * j + q);
+            let at = if wide { format!("bias_index({col})") } else { format!("{bias_at}{col}") };
+            l.push(format!("        bias{j}[{q}] = bias[{at}];"));
         }
         l.push("    }".into());
     }
@@ -179,9 +186,10 @@ fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_
             for q in 0..4 {
                 let col = 4 * j + q;
                 let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
+                let at = if wide { format!("c_index(o.x + {i}u, o.y + {col}u)") } else { format!("base + {col}u") };
                 l.push(format!("            {guard}{{"));
-                l.push(format!("                if (STORE_PRE) {{ z[base + {col}u] = v[{q}]; }}"));
-                l.push(format!("                c[base + {col}u] = h[{q}];\n            }}"));
+                l.push(format!("                if (STORE_PRE) {{ z[{at}] = v[{q}]; }}"));
+                l.push(format!("                c[{at}] = h[{q}];\n            }}"));
             }
             l.push("        }".into());
         }
@@ -190,7 +198,7 @@ fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_
 }
 
 /// The vec4 stores of the backward pass: times the activation derivative.
-fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str) {
+fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str, _wide: bool) {
     l.push("fn store_backward(o: vec2<u32>, blk: Block) {".into());
     l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
     l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
@@ -205,7 +213,7 @@ fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_
 }
 
 /// The scalar stores of the backward pass.
-fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str) {
+fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str, _wide: bool) {
     l.push("fn store_backward_scalar(o: vec2<u32>, blk: Block) {".into());
     l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
     for i in 0..bm {

@@ -14,11 +14,13 @@
 mod epilogue;
 pub mod register_block;
 pub mod tiled;
+pub mod wide;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::shaders::Shader;
+pub use wide::WideAxis;
 
 /// Where a kernel reads its operands A and B (and the backward pass's aux) from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +121,9 @@ pub struct MatmulVariant {
     /// stride of 0 sharing the operand, e.g. the first layer's input). Aux and z share c's stride. Single-model
     /// variants carry no offsets at all, so their inner loops are what they were before batching existed.
     pub batched: bool,
+    /// Wide: the models' products stacked along one dimension of one ordinary launch (see [`wide`]); register
+    /// blocks in the forward pass only, never batched.
+    pub wide: Option<WideAxis>,
 }
 
 /// The shape facts a variant's support depends on.
@@ -251,7 +256,22 @@ impl MatmulVariant {
             // Register blocks read B four columns at a time except in A·Bᵀ.
             return None;
         }
-        Some(MatmulVariant { config, layout, pass, vec4_store, batched: false })
+        Some(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide: None })
+    }
+
+    /// The wide form of `config` for models of shape `one` stacked along `axis` (see [`wide`]), or None where it
+    /// does not apply: workgroup tiles, or alignment rules that fail for one model's extent (a model's vec4 rows
+    /// or columns must not straddle two models). The forward A·Bᵀ stacks columns, the products with B [K, N] rows.
+    pub fn for_wide(config: MatmulConfig, one: &ShapeFacts, axis: WideAxis) -> Option<Self> {
+        if config.tile_k.is_some() {
+            return None;
+        }
+        let v = Self::for_shape(config, one, Pass::Forward)?;
+        let fits = match axis {
+            WideAxis::Cols => v.layout == Layout::Nt,
+            WideAxis::Rows => v.layout != Layout::Nt,
+        };
+        fits.then_some(MatmulVariant { wide: Some(axis), ..v })
     }
 
     /// The model-batched form of this variant (see the `batched` field).
@@ -266,7 +286,11 @@ impl MatmulVariant {
             Pass::ActivationBackward => "backward",
         };
         let store = if self.vec4_store { "" } else { "_scalar_store" };
-        let models = if self.batched { "_batched" } else { "" };
+        let models = match (self.batched, self.wide) {
+            (true, _) => "_batched".to_string(),
+            (false, Some(axis)) => format!("_wide_{}", axis.name()),
+            (false, None) => String::new(),
+        };
         format!("matmul_{}_{}_{pass}{store}{models}", self.config.name(), self.layout.name())
     }
 
@@ -344,7 +368,7 @@ pub fn all_configs() -> Vec<MatmulConfig> {
 }
 
 /// Every variant of every config: each layout the config supports, both passes, both store widths, single-model
-/// and model-batched.
+/// and model-batched, and the wide forms of the register blocks.
 pub fn all_variants() -> Vec<MatmulVariant> {
     let mut out = Vec::new();
     for config in all_configs() {
@@ -359,7 +383,11 @@ pub fn all_variants() -> Vec<MatmulVariant> {
                         continue;
                     }
                     for batched in [false, true] {
-                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched });
+                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched, wide: None });
+                    }
+                    let axis = if layout == Layout::Nt { WideAxis::Cols } else { WideAxis::Rows };
+                    if register && pass == Pass::Forward {
+                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide: Some(axis) });
                     }
                 }
             }

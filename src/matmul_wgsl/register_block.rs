@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::epilogue;
+use super::{epilogue, wide};
 use super::{Layout, MatmulVariant, Operands, Pass, ShapeFacts};
 
 /// The layout a register block uses for `s`, or None when its alignment rules do not hold.
@@ -46,6 +46,9 @@ pub fn write(v: &MatmulVariant) -> String {
     epilogue::bindings(&mut w, v, texture);
     let (decls, set_offsets) = epilogue::model_offsets(v, 4, if v.vec4_store { 4 } else { 1 });
     w.push_str(&decls);
+    if let Some(axis) = v.wide {
+        w.push_str(&wide::helpers(v, axis));
+    }
     let (a_at, b_at) = (epilogue::at(v, "a"), epilogue::at(v, "b"));
     if texture {
         let _ = writeln!(w, "fn fetch_a(t: u32) -> vec4<f32> {{ return flat_texel(a, {a_at}t); }}");
@@ -58,11 +61,12 @@ pub fn write(v: &MatmulVariant) -> String {
     w.push_str(epilogue::DOT4);
     w.push_str(&epilogue::act4());
     let _ = writeln!(w, "alias Block = array<array<vec4<f32>, {}>, {bm}>;", bn / 4);
+    let wide = v.wide.is_some();
     let lines = match v.layout {
-        Layout::Nt => nt(bm, bn),
-        Layout::Nn => nn(bm, bn),
-        Layout::Tn => tn(bm, bn),
-        Layout::An => an(bm, bn),
+        Layout::Nt => nt(bm, bn, wide),
+        Layout::Nn => nn(bm, bn, wide),
+        Layout::Tn => tn(bm, bn, wide),
+        Layout::An => an(bm, bn, wide),
     };
     w.push_str(&lines.join("\n"));
     w.push('\n');
@@ -117,14 +121,19 @@ fn row_times_rows(acc: &str, a: &str, b: [String; 4]) -> String {
     format!("{acc} += {a}.x * {} + {a}.y * {} + {a}.z * {} + {a}.w * {};", b[0], b[1], b[2], b[3])
 }
 
-fn nt(bm: u32, bn: u32) -> Vec<String> {
+/// `wide`: B's rows are the models' stacked (the columns axis of `wide`).
+fn nt(bm: u32, bn: u32, wide: bool) -> Vec<String> {
     let mut l = vec![
         "// NT: C[i][j] = Σ_k A[row_i, k]·B[col_j, k], four k per load of each.".to_string(),
         "fn accumulate(row0: u32, col0: u32) -> Block {".into(),
         "    let k4 = params.k / 4u;".into(),
     ];
     l.extend((0..bm).map(|i| format!("    let ar{i} = min(row0 + {i}u, params.m - 1u) * k4;")));
-    l.extend((0..bn).map(|j| format!("    let br{j} = min(col0 + {j}u, params.n - 1u) * k4;")));
+    l.extend((0..bn).map(|j| {
+        let col = format!("min(col0 + {j}u, params.n - 1u)");
+        let start = if wide { format!("b_row4({col})") } else { format!("{col} * k4") };
+        format!("    let br{j} = {start};")
+    }));
     l.extend(acc_decls(bm, bn));
     l.push("    for (var kk = 0u; kk < k4; kk++) {".into());
     l.extend((0..bn).map(|j| format!("        let b{j} = fetch_b(br{j} + kk);")));
@@ -140,14 +149,19 @@ fn nt(bm: u32, bn: u32) -> Vec<String> {
     l
 }
 
-fn nn(bm: u32, bn: u32) -> Vec<String> {
+/// `wide`: A's rows are the models' stacked (the rows axis of `wide`).
+fn nn(bm: u32, bn: u32, wide: bool) -> Vec<String> {
     let mut l = vec![
         "// NN: C[i][cols] = Σ_k A[row_i, k]·B[k, cols], A four k per load, B four columns per load.".to_string(),
         "fn accumulate(row0: u32, col0: u32) -> Block {".into(),
         "    let k4 = params.k / 4u;".into(),
         "    let n4 = params.n / 4u;".into(),
     ];
-    l.extend((0..bm).map(|i| format!("    let ar{i} = min(row0 + {i}u, params.m - 1u) * k4;")));
+    l.extend((0..bm).map(|i| {
+        let row = format!("min(row0 + {i}u, params.m - 1u)");
+        let start = if wide { format!("a_row4({row})") } else { format!("{row} * k4") };
+        format!("    let ar{i} = {start};")
+    }));
     l.extend((0..bn / 4).map(|j| format!("    let bc{j} = min(col0 / 4u + {j}u, n4 - 1u);")));
     l.extend(acc_decls(bm, bn));
     l.push("    for (var kk = 0u; kk < k4; kk++) {".into());
@@ -197,14 +211,21 @@ fn tn_group(l: &mut Vec<String>, bm: u32, bn: u32, masked: bool) {
     }
 }
 
-fn tn(bm: u32, bn: u32) -> Vec<String> {
+/// `wide`: A's columns (C's rows) are the models' stacked, each model's A [K, G] G/4 vec4s a row.
+fn tn(bm: u32, bn: u32, wide: bool) -> Vec<String> {
     let mut l = vec![
         "// TN: C[rows][cols] = Σ_k A[k, rows]ᵀ·B[k, cols], four k per trip.".to_string(),
         "fn accumulate(row0: u32, col0: u32) -> Block {".into(),
-        "    let m4 = params.m / 4u;".into(),
+        format!("    let m4 = {};", if wide { "wide_group4()" } else { "params.m / 4u" }),
         "    let n4 = params.n / 4u;".into(),
     ];
-    l.extend((0..bm / 4).map(|q| format!("    let ac{q} = min(row0 / 4u + {q}u, m4 - 1u);")));
+    l.extend((0..bm / 4).map(|q| {
+        if wide {
+            format!("    let ac{q} = a_group4(min(row0 / 4u + {q}u, params.m / 4u - 1u));")
+        } else {
+            format!("    let ac{q} = min(row0 / 4u + {q}u, m4 - 1u);")
+        }
+    }));
     l.extend((0..bn / 4).map(|j| format!("    let bc{j} = min(col0 / 4u + {j}u, n4 - 1u);")));
     l.extend(acc_decls(bm, bn));
     l.push("    let full = params.k / 4u;".into());
@@ -219,7 +240,8 @@ fn tn(bm: u32, bn: u32) -> Vec<String> {
     l
 }
 
-fn an(bm: u32, bn: u32) -> Vec<String> {
+/// `wide`: A's rows are the models' stacked.
+fn an(bm: u32, bn: u32, wide: bool) -> Vec<String> {
     let mut l = vec![
         "// AN: C[i][cols] = Σ_k A[i, k]·B[k, cols], A one float per load (any strides), B four columns per load;"
             .to_string(),
@@ -228,7 +250,11 @@ fn an(bm: u32, bn: u32) -> Vec<String> {
         "    let n4 = params.n / 4u;".into(),
         "    let last = params.k - 1u;".into(),
     ];
-    l.extend((0..bm).map(|i| format!("    let ar{i} = min(row0 + {i}u, params.m - 1u) * params.a_row_stride;")));
+    l.extend((0..bm).map(|i| {
+        let row = format!("min(row0 + {i}u, params.m - 1u)");
+        let start = if wide { format!("a_row1({row})") } else { format!("{row} * params.a_row_stride") };
+        format!("    let ar{i} = {start};")
+    }));
     l.extend((0..bn / 4).map(|j| format!("    let bc{j} = min(col0 / 4u + {j}u, n4 - 1u);")));
     l.extend(acc_decls(bm, bn));
     l.push("    for (var k0 = 0u; k0 < params.k; k0 += 4u) {".into());

@@ -4,7 +4,8 @@
 //!
 //! Each model's kernels are the ones it would run alone (the matmul variant tuning picks for the single-model
 //! shape, in its model-batched form, summing in the same order), so each model trains bit for bit as it would
-//! alone (tests/group.rs).
+//! alone (tests/group.rs); the first layer's two products are one wide product each (plan.rs), whose variant,
+//! tuned for the whole product, sums each model's outputs in that same order (tests/wide.rs).
 
 use super::buffers::{BatchBuffers, Parameters, PlanCache, PlanKind, Strides, SMALL};
 use super::{check_batch, class_weights_tensor, DeviceData};

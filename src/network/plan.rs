@@ -1,7 +1,9 @@
 //! The dispatch list of a training step (or a gradient, an evaluation or a prediction) of K models, built once per
 //! batch size and cached: every matmul and the optimizer are one launch for all K models (the model index is the
 //! launch's z; the first layer's input, the batch every model sees, is read once), and so are the loss, its
-//! statistics, the bias-gradient column sums and the texture family's dZ transposes. Gradient clipping (each
+//! statistics, the bias-gradient column sums and the texture family's dZ transposes. The first layer's forward
+//! product and weight gradient, whose input every model shares, are one wide product each where a generated
+//! variant covers the shapes (`ops::matmul_wide`), K slices of a batched launch otherwise. Gradient clipping (each
 //! model's own norm and max_norm) runs once per model that clips, on that model's slices. With K = 1 each launch
 //! is the ordinary single-model launch.
 
@@ -11,10 +13,12 @@ use crate::data::device::DeviceData;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelFamily};
 use crate::kernel::{elide_repeated_copies, Dispatch};
+use crate::matmul_wgsl::WideAxis;
 use crate::ops::activation::{activation_backward, Activation};
 use crate::ops::gather::gather_rows;
 use crate::ops::loss::{loss_models, weighted_cross_entropy_models};
 use crate::ops::matmul::{matmul_activation_backward_models, matmul_forward_models, MatmulShape, ModelStrides};
+use crate::ops::matmul_wide::matmul_forward_wide;
 use crate::ops::optim::optimizer_update_models;
 use crate::ops::reduce::{clip_scale, column_sum_models, partial_count, stats_accumulate_models, sum_squares_partial};
 use crate::ops::transpose::{transposable, transpose_texture_models};
@@ -118,7 +122,15 @@ impl NetworkGroup {
             let act = self.config.activation_of(i);
             let z = keeps_pre_activation(act, i == last).then(|| self.batch.z[i].view());
             let h = self.batch.h[i].view();
-            plan.push(matmul_forward_models(gpu, &sh, &strides, a, w, Some(bias), act, h, z)?);
+            // The first layer's K products share their input: one product K·H wide where a variant covers it.
+            let wide = match i {
+                0 => matmul_forward_wide(gpu, &sh, WideAxis::Cols, &strides, a, w, Some(bias), act, h, z)?,
+                _ => None,
+            };
+            match wide {
+                Some(d) => plan.push(d),
+                None => plan.push(matmul_forward_models(gpu, &sh, &strides, a, w, Some(bias), act, h, z)?),
+            }
         }
         Ok(())
     }
@@ -216,7 +228,16 @@ impl NetworkGroup {
         };
         let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a, trans_b: false };
         let strides = ModelStrides { models: k, a: a_stride, b: input_stride, c: n, bias: 0 };
-        plan.push(matmul_forward_models(gpu, &sw, &strides, a, input, None, Activation::Identity, dw, None)?);
+        let ident = Activation::Identity;
+        // The first layer's K weight gradients share X: one product K·H tall where a variant covers it.
+        let wide = match i {
+            0 => matmul_forward_wide(gpu, &sw, WideAxis::Rows, &strides, a, input, None, ident, dw, None)?,
+            _ => None,
+        };
+        match wide {
+            Some(d) => plan.push(d),
+            None => plan.push(matmul_forward_models(gpu, &sw, &strides, a, input, None, ident, dw, None)?),
+        }
         Ok(())
     }
 

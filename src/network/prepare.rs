@@ -7,9 +7,10 @@ use super::NetworkGroup;
 use crate::data::device::DeviceData;
 use crate::error::Result;
 use crate::gpu::{Constants, Gpu, KernelFamily};
-use crate::matmul_wgsl::{MatmulVariant, Pass};
+use crate::matmul_wgsl::{MatmulVariant, Pass, WideAxis};
 use crate::ops::activation::Activation;
-use crate::ops::matmul::epilogue_constants;
+use crate::ops::matmul::{epilogue_constants, MatmulShape, ModelStrides};
+use crate::ops::matmul_wide::{group_constant, wide_shape, wide_variant};
 use crate::ops::optim::models_constants;
 use crate::ops::tune;
 use crate::shaders::Shader;
@@ -90,7 +91,12 @@ impl NetworkGroup {
                 let constants = epilogue_constants(cfg.activation_of(i - 1), false, false);
                 launches.push((input_grad, Pass::ActivationBackward, constants));
             }
-            for (s, pass, constants) in launches {
+            for (j, (s, pass, mut constants)) in launches.into_iter().enumerate() {
+                if let Some(v) = self.first_layer_wide(gpu, i, j, &s)? {
+                    constants.push(group_constant(&s, v.wide.unwrap_or(WideAxis::Cols)));
+                    kernels.push((v.shader(), pass.entry(), constants));
+                    continue;
+                }
                 let Some(config) = tune::config_for(gpu, &s)? else { continue };
                 if let Some(v) = MatmulVariant::for_shape(config, &s.facts(), pass) {
                     let v = if self.len() > 1 { v.for_models() } else { v };
@@ -102,5 +108,23 @@ impl NetworkGroup {
         kernels.sort_by_key(key);
         kernels.dedup_by(|a, b| key(a) == key(b));
         Ok(kernels)
+    }
+
+    /// The wide variant the plan launches for launch `j` of layer `i` (the forward product, 0, or the weight
+    /// gradient, 1, of the first layer of a group), tuned for the whole product's shape; None where the plan
+    /// launches the model-batched form. The group's model strides are whole 64-float blocks (buffers.rs), so only
+    /// which operand is shared matters here.
+    fn first_layer_wide(&self, gpu: &Gpu, i: usize, j: usize, s: &MatmulShape) -> Result<Option<MatmulVariant>> {
+        let (k, n, c) = (self.len(), self.layout.len, self.batch.strides.layer[0]);
+        let (axis, strides) = match (i, j) {
+            (0, 0) => (WideAxis::Cols, ModelStrides { models: k, a: 0, b: n, c, bias: n }),
+            (0, 1) => (WideAxis::Rows, ModelStrides { models: k, a: c, b: 0, c: n, bias: 0 }),
+            _ => return Ok(None),
+        };
+        if k < 2 {
+            return Ok(None);
+        }
+        let Some(config) = tune::config_for(gpu, &wide_shape(s, axis, k))? else { return Ok(None) };
+        Ok(wide_variant(config, s, axis, &strides, axis == WideAxis::Cols))
     }
 }

@@ -5,7 +5,7 @@ use super::{need, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts};
+use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts, WideAxis};
 use crate::ops::activation::Activation;
 use crate::shaders;
 use crate::tensor::{uniform, View};
@@ -161,7 +161,7 @@ pub(crate) fn validate(
     params(s, act, ops, 1, models).map(|_| ())
 }
 
-fn check_sizes(s: &MatmulShape, pass: Pass, ops: &MatmulOperands<'_>, models: &ModelStrides) -> Result<()> {
+pub(crate) fn check_sizes(s: &MatmulShape, pass: Pass, ops: &MatmulOperands<'_>, models: &ModelStrides) -> Result<()> {
     let op = pass.entry();
     positive(op, "models", models.models)?;
     let mn = models.span(models.c, s.m * s.n);
@@ -256,8 +256,23 @@ pub fn matmul_variant_models<'a>(
 ) -> Result<Option<Dispatch>> {
     check_sizes(s, pass, ops, models)?;
     let Some(variant) = batched_variant(config, s, pass, models) else { return Ok(None) };
+    launch_variant(gpu, variant, s, act, ops, models)
+}
+
+/// The launch of `variant` for `models.models` products of shape `s` (sizes checked): one launch over z for a
+/// single-model or model-batched variant, one wide product for a wide one; None where the views are not aligned
+/// as its loads need.
+pub(crate) fn launch_variant<'a>(
+    gpu: &Gpu,
+    variant: MatmulVariant,
+    s: &MatmulShape,
+    act: Activation,
+    ops: &MatmulOperands<'a>,
+    models: &ModelStrides,
+) -> Result<Option<Dispatch>> {
+    let (config, pass) = (variant.config, variant.pass);
     let Some((texture_ab, kernel_strides)) = texture_operands(gpu, config, s, ops, models)? else { return Ok(None) };
-    let p = params(s, act, ops, variant.blocks_n(s.n), &kernel_strides)?;
+    let (launch, launches, p) = launch_params(variant, s, act, ops, models, &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
     fn whole<'v>(v: &View<'v>, vec4: bool) -> Option<View<'v>> {
@@ -317,10 +332,51 @@ pub fn matmul_variant_models<'a>(
             res.push(c.binding());
         }
     }
-    let constants = epilogue_constants(act, ops.bias.is_some(), ops.z.is_some());
+    let mut constants = epilogue_constants(act, ops.bias.is_some(), ops.z.is_some());
+    if let Some(axis) = variant.wide {
+        constants.push(group_constant(s, axis));
+    }
     let kernel = gpu.kernel_with(&variant.shader(), pass.entry(), &constants)?;
-    let workgroups = variant.workgroups(s.m, s.n);
-    Dispatch::batched(gpu, kernel, &res, workgroups, models.models, uploads).map(Some)
+    let workgroups = variant.workgroups(launch.m, launch.n);
+    Dispatch::batched(gpu, kernel, &res, workgroups, launches, uploads).map(Some)
+}
+
+/// The extents of `variant`'s launch for `models.models` products of shape `s`, its z extent and its params (with
+/// the model strides the kernel steps by): a wide product's extents are the whole product's, its strides within a
+/// model one model's; other launches have one model's extents over z.
+fn launch_params(
+    variant: MatmulVariant,
+    s: &MatmulShape,
+    act: Activation,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+    kernel_strides: &ModelStrides,
+) -> Result<(MatmulShape, usize, MatmulParams)> {
+    let (launch, launches) = match variant.wide {
+        Some(axis) => (wide_shape(s, axis, models.models), 1),
+        None => (*s, models.models),
+    };
+    let mut p = params(s, act, ops, variant.blocks_n(launch.n), kernel_strides)?;
+    let product = params(&launch, act, ops, 1, kernel_strides)?;
+    (p.m, p.n) = (product.m, product.n);
+    Ok((launch, launches, p))
+}
+
+/// The whole product of `models` products of shape `s` stacked along `axis`: M or N times `models`.
+pub fn wide_shape(s: &MatmulShape, axis: WideAxis, models: usize) -> MatmulShape {
+    match axis {
+        WideAxis::Rows => MatmulShape { m: s.m * models, ..*s },
+        WideAxis::Cols => MatmulShape { n: s.n * models, ..*s },
+    }
+}
+
+/// The pipeline constant of a wide launch: one model's extent along the wide dimension.
+pub(crate) fn group_constant(s: &MatmulShape, axis: WideAxis) -> (&'static str, f64) {
+    let extent = match axis {
+        WideAxis::Rows => s.m,
+        WideAxis::Cols => s.n,
+    };
+    (crate::matmul_wgsl::wide::GROUP_CONSTANT, extent as f64)
 }
 
 /// The texture copy of a matmul operand of `len` floats per model and the models' distance in it: model by model

@@ -6,6 +6,7 @@ pub mod gather;
 pub mod loss;
 pub mod matmul;
 pub mod matmul_kernel;
+pub mod matmul_wide;
 pub mod optim;
 pub mod reduce;
 pub mod step;
