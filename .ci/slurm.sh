@@ -23,31 +23,37 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-[ -r /etc/munge/munge.key ] || { echo "slurm: /etc/munge/munge.key is missing (the munge package makes it)" >&2; exit 1; }
 
 cargo build --release --bin wgtrain
 export PATH="$ROOT/target/release:$PATH"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
+cluster_start=$SECONDS
 D=$(mktemp -d)
 chmod 755 "$D" # munged wants its socket's directory searchable by all
 mkdir -p "$D/state" "$D/spool" "$D/log"
 pids=() # munged, slurmctld, slurmd: started here in the foreground (-F, -D), so $! is the daemon itself
 
+# Whether process PID runs (a child that has exited stays a zombie until waited for, and kill -0 still finds it).
+running() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $state != Z* ]]
+}
+
 cleanup() {
     local rc=$?
-    local i t
+    local i
     if [ ${#pids[@]} -ge 2 ]; then # this cluster's jobs (there are no others on it) end before its daemons
         scancel --user="$(id -un)" 2>/dev/null || true
-        for t in $(seq 100); do
+        for _ in $(seq 100); do
             [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
             sleep 0.1
         done
     fi
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do # slurmd, then slurmctld, then munged
         kill "${pids[i]}" 2>/dev/null || true
-        for t in $(seq 50); do
-            kill -0 "${pids[i]}" 2>/dev/null || break
+        for _ in $(seq 50); do
+            running "${pids[i]}" || break
             sleep 0.1
         done
         kill -9 "${pids[i]}" 2>/dev/null || true
@@ -63,19 +69,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# munged on a socket of its own, so that a munged already running on the machine is neither needed nor disturbed.
-munged -F --force --socket="$D/munge.socket" --pid-file="$D/munged.pid" --log-file="$D/log/munged.log" \
-    --seed-file="$D/munged.seed" >"$D/munged.out" 2>&1 &
+# munged with a key and a socket of its own, so that a munged already running on the machine (or its key) is neither
+# needed nor disturbed.
+head -c 1024 /dev/urandom >"$D/munge.key"
+chmod 600 "$D/munge.key"
+munged -F --key-file="$D/munge.key" --socket="$D/munge.socket" --pid-file="$D/munged.pid" \
+    --log-file="$D/log/munged.log" --seed-file="$D/munged.seed" >"$D/munged.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do
     [ -S "$D/munge.socket" ] && break
     sleep 0.1
 done
 
+# Job records are kept (MinJobAge=0: never purged), which keeps sbatch --wait polling every 2 s instead of backing
+# off to 32 s; array tasks start as soon as a CPU is free rather than in the default 3 s batches.
 host=$(hostname -s)
 cat >"$D/slurm.conf" <<CONF
 ClusterName=ci
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -94,11 +105,9 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
-# Job records are kept (0: never purged), which keeps `sbatch --wait` polling every 2 s instead of backing off to
-# 32 s; array tasks start as soon as a CPU is free rather than in the default 3 s batches.
 MinJobAge=0
 SchedulerParameters=batch_sched_delay=0
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$D/slurm.conf
@@ -110,14 +119,14 @@ pids+=($!)
 node_state=""
 for _ in $(seq 100); do
     for pid in "${pids[@]}"; do
-        kill -0 "$pid" 2>/dev/null || { echo "slurm: a daemon (pid $pid) exited at start" >&2; exit 1; }
+        running "$pid" || { echo "slurm: a daemon (pid $pid) exited at start" >&2; exit 1; }
     done
     node_state=$(sinfo -h -N -o %t 2>/dev/null || true)
     [ "$node_state" = idle ] && break
     sleep 0.2
 done
 [ "$node_state" = idle ] || { echo "slurm: the node is '$node_state', not idle, after 20 s" >&2; exit 1; }
-echo "slurm: one node ($host, $(nproc) CPUs) idle"
+echo "slurm: one node ($host, $(nproc) CPUs) idle after $((SECONDS - cluster_start)) s"
 
 # The ```sh block of docs/sweeps.md that holds `#SBATCH`, matches the first pattern and not the second (exactly one
 # must), written to the file named third.
@@ -151,7 +160,9 @@ houses_csv() {
 unsharded() {
     local line
     line=$(awk '/^wgtrain sweep/ { on = 1 } on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' "$1")
-    local SLURM_ARRAY_TASK_ID=unsharded words=() args=() i
+    # shellcheck disable=SC2034 # the job's variable, expanded by the eval below
+    local SLURM_ARRAY_TASK_ID=unsharded
+    local words=() args=() i
     eval "words=($line)"
     for ((i = 2; i < ${#words[@]}; i++)); do
         case ${words[i]} in
@@ -206,3 +217,50 @@ sbatch --wait --gpus=0 --chdir="$run" "$run/sweep.sh" || {
 }
 echo "slurm: the array of $(array_size "$run/sweep.sh") tasks finished in $((SECONDS - start)) s"
 (cd "$run" && merge_and_compare sweep.sh "$(array_size sweep.sh)")
+
+# 2. The preemptible array (the docs' script with --checkpoint-dir and --resume) on a table large enough for a task
+# to take seconds: cancelled once a task has committed a checkpoint and before every task has finished, submitted
+# again as it is, and its merge must still equal the unsharded run.
+sweep_help=$(wgtrain sweep --help)
+if [[ $sweep_help != *--checkpoint-dir* ]]; then
+    echo "slurm: wgtrain sweep has no --checkpoint-dir: the cancel-and-resume check cannot run" >&2
+    exit 1
+fi
+run=$D/preempted
+mkdir -p "$run"
+docs_script 'checkpoint-dir' '' "$run/sweep.sh"
+houses_csv 2000 >"$run/houses.csv"
+tasks=$(array_size "$run/sweep.sh")
+start=$SECONDS
+job=$(sbatch --parsable --gpus=0 --chdir="$run" "$run/sweep.sh")
+# A checkpoint is a file inside a task's checkpoint directory (the job's own files lie at the top).
+for _ in $(seq 1200); do
+    [ -n "$(find "$run" -mindepth 2 -type f -print -quit)" ] && break
+    sleep 0.05
+done
+scancel "$job"
+for _ in $(seq 300); do
+    [ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ] && break
+    sleep 0.1
+done
+[ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ] || { echo "slurm: job $job still queued 30 s after scancel" >&2; exit 1; }
+finished=$(find "$run" -maxdepth 1 -name 'shard-*.json' | wc -l)
+with_state=0
+shopt -s nullglob
+for dir in "$run"/*/; do
+    [ -n "$(find "$dir" -type f -print -quit)" ] && with_state=$((with_state + 1))
+done
+echo "slurm: cancelled after $((SECONDS - start)) s: $finished of $tasks tasks finished, $with_state with a checkpoint"
+# More tasks with a checkpoint than with results: at least one was stopped mid-way, with state to resume from.
+if [ "$finished" -ge "$tasks" ] || [ "$with_state" -le "$finished" ]; then
+    echo "slurm: the cancel came too late or too early to stop a task mid-way; nothing to resume" >&2
+    exit 1
+fi
+start=$SECONDS
+sbatch --wait --gpus=0 --chdir="$run" "$run/sweep.sh" || {
+    echo "slurm: the resubmitted array failed" >&2
+    cat "$run"/slurm-*.out >&2 || true
+    exit 1
+}
+echo "slurm: the resubmitted array of $tasks tasks finished in $((SECONDS - start)) s"
+(cd "$run" && merge_and_compare sweep.sh "$tasks")
