@@ -61,7 +61,10 @@ cleanup() {
     done
     if [ "$rc" != 0 ]; then
         for f in "$D"/log/* "$D"/*.out; do
-            [ -s "$f" ] && { echo "--- $f (end)"; tail -n 20 "$f"; }
+            if [ -s "$f" ]; then
+                echo "--- $f (end)"
+                tail -n 20 "$f"
+            fi
         done
     fi
     rm -rf "$D"
@@ -219,8 +222,8 @@ echo "slurm: the array of $(array_size "$run/sweep.sh") tasks finished in $((SEC
 (cd "$run" && merge_and_compare sweep.sh "$(array_size sweep.sh)")
 
 # 2. The preemptible array (the docs' script with --checkpoint-dir and --resume) on a table large enough for a task
-# to take seconds: cancelled once a task has committed a checkpoint and before every task has finished, submitted
-# again as it is, and its merge must still equal the unsharded run.
+# to take seconds: cancelled mid-way with scancel, submitted again as it is, and its merge must still equal the
+# unsharded run.
 sweep_help=$(wgtrain sweep --help)
 if [[ $sweep_help != *--checkpoint-dir* ]]; then
     echo "slurm: wgtrain sweep has no --checkpoint-dir: the cancel-and-resume check cannot run" >&2
@@ -233,9 +236,18 @@ houses_csv 2000 >"$run/houses.csv"
 tasks=$(array_size "$run/sweep.sh")
 start=$SECONDS
 job=$(sbatch --parsable --gpus=0 --chdir="$run" "$run/sweep.sh")
-# A checkpoint is a file inside a task's checkpoint directory (the job's own files lie at the top).
+# A task's checkpoint exists once its directory has a manifest (written last, by a rename, at each commit). The
+# cancel comes once a task has finished and another has a checkpoint but no results yet: the resubmitted array then
+# holds a finished task, one stopped mid-way and tasks that never started.
+checkpoints() {
+    find "$run" -mindepth 2 -maxdepth 2 -name manifest.json | wc -l
+}
+finished() {
+    find "$run" -maxdepth 1 -name 'shard-*.json' | wc -l
+}
 for _ in $(seq 1200); do
-    [ -n "$(find "$run" -mindepth 2 -type f -print -quit)" ] && break
+    f=$(finished)
+    [ "$f" -ge 1 ] && [ "$(checkpoints)" -gt "$f" ] && break
     sleep 0.05
 done
 scancel "$job"
@@ -244,12 +256,8 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 [ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ] || { echo "slurm: job $job still queued 30 s after scancel" >&2; exit 1; }
-finished=$(find "$run" -maxdepth 1 -name 'shard-*.json' | wc -l)
-with_state=0
-shopt -s nullglob
-for dir in "$run"/*/; do
-    [ -n "$(find "$dir" -type f -print -quit)" ] && with_state=$((with_state + 1))
-done
+finished=$(finished)
+with_state=$(checkpoints)
 echo "slurm: cancelled after $((SECONDS - start)) s: $finished of $tasks tasks finished, $with_state with a checkpoint"
 # More tasks with a checkpoint than with results: at least one was stopped mid-way, with state to resume from.
 if [ "$finished" -ge "$tasks" ] || [ "$with_state" -le "$finished" ]; then

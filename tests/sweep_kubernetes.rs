@@ -122,14 +122,16 @@ fn run_indexed_job(job: &Yaml, dir: &Path) {
         shards.push(results);
     }
 
-    // The same sweep without sharding, and the merge of the shards: equal tables, byte-equal results.
+    // The same sweep without sharding (nor a checkpoint), and the merge of the shards: equal tables, byte-equal
+    // results.
     let mut whole: Vec<&str> = Vec::new();
     let mut rest = words[1..].iter();
     while let Some(w) = rest.next() {
         match w.as_str() {
-            "--shard" | "--shards" | "--results" => {
+            "--shard" | "--shards" | "--results" | "--checkpoint-dir" => {
                 rest.next();
             }
+            "--resume" => {}
             w => whole.push(w),
         }
     }
