@@ -2,12 +2,22 @@
 //! shards of either, so a sweep can be split across processes or machines (Slurm job arrays, Kubernetes Indexed
 //! Jobs) and merged back into the table one process would have printed. Options are named and valued as on the
 //! command line; turning a configuration into a [`TrainConfig`](crate::train::TrainConfig) is the caller's job.
+//! The [`SweepRunner`] trains planned configurations in groups, plainly or by successive halving ([`Halving`]).
 
+pub mod checkpoint;
+mod halving;
+mod members;
 mod results;
+mod runner;
+mod state_file;
 
+pub use halving::Halving;
+pub use members::{config_result, Finished, GroupRun, Planned, SweepState};
 pub use results::{
     curves_svg, read_results, results_csv, results_json, sort_results, table, write_results, ConfigResult, FinalMetrics,
 };
+pub use runner::{StateHook, SweepOptions, SweepOutcome, SweepProgress, SweepRunner};
+pub use state_file::{decode_members, encode_members};
 
 use crate::error::{Error, Result};
 use crate::internal::rng::Rng;

@@ -93,19 +93,21 @@ fn results_round_trip_through_json_and_sort_by_score() {
         r(0, Some(0.3), StopReason::Epochs),
         r(1, None, StopReason::Diverged),
         r(2, Some(0.2), StopReason::EarlyStop),
+        r(3, Some(0.25), StopReason::Halved),
     ];
     sort_results(&mut v);
-    assert_eq!(v.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 0, 1]);
+    assert_eq!(v.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 3, 0, 1]);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("r.json");
     results::write_results(&p, &v).unwrap();
     let back = read_results(&p).unwrap();
-    assert_eq!(back.len(), 3);
+    assert_eq!(back.len(), 4);
     assert_eq!(back[0].options, v[0].options);
     assert_eq!(back[0].metrics, v[0].metrics);
-    assert_eq!(back[1].stop, StopReason::Epochs);
+    assert_eq!(back[1].stop, StopReason::Halved);
+    assert_eq!(back[2].stop, StopReason::Epochs);
     assert_eq!(results::results_json(&back), results::results_json(&v));
     let csv = results::results_csv(&v);
     assert!(csv.starts_with("epochs,lr,loss,accuracy,val_loss,val_accuracy,best_epoch,epochs,stop\n"), "{csv}");
-    assert!(results::table(&v).lines().count() == 4);
+    assert!(results::table(&v).lines().count() == 5);
 }

@@ -71,6 +71,10 @@ impl Engine {
         if val.is_none() && self.slots.iter().any(|s| s.config.early_stopping.is_some()) {
             return Err(Error::config("early_stopping", "needs a validation set (--val or --val-split)"));
         }
+        // A model that stopped in an earlier call (or before a restore) stays frozen: the end of a run thaws all.
+        for s in self.slots.iter().filter(|s| s.stop.is_some()) {
+            nets[s.chunk].set_frozen(s.index, true);
+        }
         let epochs = self.slots.iter().map(|s| s.config.epochs).max().unwrap_or(0);
         let stop_at = epochs.min(self.epochs_done.saturating_add(max_epochs));
         if let Some(lead) = self.slots.first() {

@@ -30,8 +30,9 @@ pub enum Event<'a> {
     EpochEnd(&'a EpochRecord),
 }
 
-/// Why a model stopped training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a model stopped training (serialized as its [`name`](StopReason::name)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum StopReason {
     /// It ran all its epochs.
     Epochs,
@@ -39,15 +40,18 @@ pub enum StopReason {
     EarlyStop,
     /// Its training loss became NaN or infinite; it was frozen.
     Diverged,
+    /// Successive halving stopped it at a rung: it ranked below the configurations that went on.
+    Halved,
 }
 
 impl StopReason {
-    /// `epochs`, `early-stop` or `diverged`.
+    /// `epochs`, `early-stop`, `diverged` or `halved`.
     pub fn name(self) -> &'static str {
         match self {
             StopReason::Epochs => "epochs",
             StopReason::EarlyStop => "early-stop",
             StopReason::Diverged => "diverged",
+            StopReason::Halved => "halved",
         }
     }
 
@@ -57,7 +61,8 @@ impl StopReason {
             "epochs" => Ok(StopReason::Epochs),
             "early-stop" => Ok(StopReason::EarlyStop),
             "diverged" => Ok(StopReason::Diverged),
-            _ => Err(Error::config("stop", format!("{s:?}: expected epochs, early-stop or diverged"))),
+            "halved" => Ok(StopReason::Halved),
+            _ => Err(Error::config("stop", format!("{s:?}: expected epochs, early-stop, diverged or halved"))),
         }
     }
 }

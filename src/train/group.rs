@@ -63,9 +63,9 @@ pub struct MemberOutcome {
 
 /// K models of one architecture training in lockstep on one device.
 pub struct GroupTrainer<'g> {
-    gpu: &'g Gpu,
-    chunks: Vec<NetworkGroup>,
-    engine: Engine,
+    pub(super) gpu: &'g Gpu,
+    pub(super) chunks: Vec<NetworkGroup>,
+    pub(super) engine: Engine,
 }
 
 /// How many models of this architecture and optimizer fit in `budget` bytes of device memory (at least 1).
@@ -149,6 +149,18 @@ impl<'g> GroupTrainer<'g> {
         val: Option<&DeviceData>,
         on_progress: &mut dyn FnMut(GroupProgress),
     ) -> Result<()> {
+        self.fit_epochs(train, val, usize::MAX, on_progress)
+    }
+
+    /// Like [`GroupTrainer::fit`], but runs at most `max_epochs` more epochs; a later call continues exactly where
+    /// this one stopped (a rung of successive halving, a checkpoint between epochs).
+    pub fn fit_epochs(
+        &mut self,
+        train: &DeviceData,
+        val: Option<&DeviceData>,
+        max_epochs: usize,
+        on_progress: &mut dyn FnMut(GroupProgress),
+    ) -> Result<()> {
         let epochs = self.engine.slots.iter().map(|s| s.config.epochs).max().unwrap_or(0);
         let (mut epoch, mut steps) = (0, 0);
         let mut on_event = |event: Event<'_>, active: usize| match event {
@@ -156,7 +168,12 @@ impl<'g> GroupTrainer<'g> {
             Event::Step { step, .. } => on_progress(GroupProgress { epoch, epochs, step, steps, active }),
             Event::EpochEnd(_) => {}
         };
-        pollster::block_on(self.engine.run(self.gpu, &mut self.chunks, train, val, usize::MAX, &mut on_event))
+        pollster::block_on(self.engine.run(self.gpu, &mut self.chunks, train, val, max_epochs, &mut on_event))
+    }
+
+    /// Completed epochs (the same for every model: a stopped model's history simply ends earlier).
+    pub fn epochs_done(&self) -> usize {
+        self.engine.epochs_done
     }
 
     /// Each model's history, stop reason and final parameters, in member order (waits for queued steps).

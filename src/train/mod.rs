@@ -8,6 +8,8 @@ mod events;
 // Groups train many models for `wgtrain sweep`: a native command line feature.
 #[cfg(not(target_arch = "wasm32"))]
 mod group;
+#[cfg(not(target_arch = "wasm32"))]
+mod member_state;
 mod progress;
 mod slot;
 
@@ -16,6 +18,8 @@ pub use crate::train_config::{buffer_rows, EarlyStopping, Monitor, TrainConfig, 
 pub use events::{Event, StopReason};
 #[cfg(not(target_arch = "wasm32"))]
 pub use group::{group_capacity, GroupMember, GroupProgress, GroupTrainer, MemberOutcome, DEFAULT_GROUP_BYTES};
+#[cfg(not(target_arch = "wasm32"))]
+pub use member_state::MemberState;
 pub use progress::Progress;
 
 use std::sync::atomic::AtomicBool;

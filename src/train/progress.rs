@@ -1,5 +1,6 @@
 //! Checkpointing a run: where it stands, and putting a trainer back there so it continues bitwise.
 
+use super::engine::Engine;
 use super::Trainer;
 use crate::error::Result;
 use crate::history::History;
@@ -42,22 +43,7 @@ impl Trainer<'_> {
     /// The run's position and counters, for a checkpoint, once queued steps are done.
     pub async fn progress_async(&self) -> Result<Progress> {
         let stats = self.net.peek_stats_async(self.gpu).await?;
-        let (e, slot) = (&self.engine, &self.engine.slots[0]);
-        Ok(Progress {
-            rng: e.rng.state(),
-            epoch_start_rng: e.epoch_start_rng,
-            epochs_done: e.epochs_done,
-            step_in_epoch: e.step_in_epoch,
-            steps_done: self.net.steps_done(),
-            stats: stats.map(f32::to_bits),
-            plateau: slot
-                .plateau
-                .as_ref()
-                .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
-            best: slot.best.map(f64::to_bits),
-            bad_epochs: slot.bad_epochs,
-            history: slot.history.clone(),
-        })
+        Ok(Progress::of(&self.engine, 0, self.net.steps_done(), stats))
     }
 
     /// Continues from a checkpoint: `progress`, flat parameters, optimizer state and early stopping's best weights.
@@ -73,23 +59,51 @@ impl Trainer<'_> {
         net.set_optimizer_state(self.gpu, 0, optimizer_state, progress.steps_done)?;
         net.set_best_params(self.gpu, 0, best_params)?;
         net.set_stats(self.gpu, 0, progress.stats.map(f32::from_bits))?;
-        let e = &mut self.engine;
-        e.rng = Rng::from_state(progress.rng);
-        e.epoch_start_rng = progress.epoch_start_rng;
-        e.epochs_done = progress.epochs_done;
-        e.step_in_epoch = progress.step_in_epoch;
-        let slot = &mut e.slots[0];
-        if let (Some(p), Some([best, bad, cool, lr])) = (slot.plateau.as_mut(), progress.plateau) {
+        progress.apply(&mut self.engine, 0);
+        let slot = &mut self.engine.slots[0];
+        // A run that early stopping ended stays ended.
+        slot.stop = slot.history.stopped_early.then_some(super::events::StopReason::EarlyStop);
+        Ok(())
+    }
+}
+
+impl Progress {
+    /// Model `slot` of `engine` with `steps_done` optimizer steps and the epoch's `stats` so far.
+    pub(super) fn of(engine: &Engine, slot: usize, steps_done: u64, stats: [f32; 3]) -> Progress {
+        let s = &engine.slots[slot];
+        Progress {
+            rng: engine.rng.state(),
+            epoch_start_rng: engine.epoch_start_rng,
+            epochs_done: engine.epochs_done,
+            step_in_epoch: engine.step_in_epoch,
+            steps_done,
+            stats: stats.map(f32::to_bits),
+            plateau: s
+                .plateau
+                .as_ref()
+                .map(|p| [p.best.to_bits(), p.num_bad_epochs, p.cooldown_counter, p.lr.to_bits()]),
+            best: s.best.map(f64::to_bits),
+            bad_epochs: s.bad_epochs,
+            history: s.history.clone(),
+        }
+    }
+
+    /// Puts the run's position and model `slot`'s schedule, early stopping and history back into `engine` (the
+    /// device state is the caller's).
+    pub(super) fn apply(&self, engine: &mut Engine, slot: usize) {
+        engine.rng = Rng::from_state(self.rng);
+        engine.epoch_start_rng = self.epoch_start_rng;
+        engine.epochs_done = self.epochs_done;
+        engine.step_in_epoch = self.step_in_epoch;
+        let s = &mut engine.slots[slot];
+        if let (Some(p), Some([best, bad, cool, lr])) = (s.plateau.as_mut(), self.plateau) {
             p.best = f64::from_bits(best);
             p.num_bad_epochs = bad;
             p.cooldown_counter = cool;
             p.lr = f64::from_bits(lr);
         }
-        slot.best = progress.best.map(f64::from_bits);
-        slot.bad_epochs = progress.bad_epochs;
-        slot.history = progress.history.clone();
-        // A run that early stopping ended stays ended.
-        slot.stop = slot.history.stopped_early.then_some(super::events::StopReason::EarlyStop);
-        Ok(())
+        s.best = self.best.map(f64::from_bits);
+        s.bad_epochs = self.bad_epochs;
+        s.history = self.history.clone();
     }
 }

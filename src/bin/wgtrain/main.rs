@@ -8,6 +8,7 @@ mod report;
 mod resume;
 mod sweep;
 mod sweep_args;
+mod sweep_resume;
 mod tabular;
 mod train_command;
 mod tune;

@@ -1,36 +1,26 @@
-//! `wgtrain sweep`: expands the grid (or the random draw), keeps this shard's slice, trains configurations that
-//! share an architecture, activation, loss, batch size and optimizer kind together as one group, and prints the
-//! table of every configuration ranked by validation loss; `--merge` rebuilds that table from shards' results.
-
-use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+//! `wgtrain sweep`: expands the grid (or the random draw), keeps this shard's slice, plans each configuration and
+//! hands them to the library's [`SweepRunner`] (groups of configurations that share an architecture, activation,
+//! loss, batch size and optimizer kind; plain, or by successive halving with `--halving`), then saves the models
+//! asked for and prints the table of every configuration ranked by validation loss; `--merge` rebuilds that table
+//! from shards' results.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wgtrain::data::csv::TargetKind;
 use wgtrain::internal::atomic_file::check_writable;
 use wgtrain::model::{init_params, Init, MlpConfig};
-use wgtrain::network::DeviceData;
 use wgtrain::saved::{load_weights, SavedModel};
-use wgtrain::sweep::{self, Assignment, ConfigResult, FinalMetrics, Shard};
-use wgtrain::train::{group_capacity, GroupMember, GroupTrainer, MemberOutcome, StopReason, TrainConfig};
+use wgtrain::sweep::checkpoint::SweepCheckpoint;
+use wgtrain::sweep::{
+    self, Assignment, ConfigResult, Halving, Planned, Shard, SweepOptions, SweepProgress, SweepRunner, SweepState,
+};
+use wgtrain::train::StopReason;
 use wgtrain::{Error, Gpu, Loss, Result};
 
 use crate::options::TrainOptions;
 use crate::sweep_args::{canonical_order, ShardSpec, SweepArgs, SWEEP_HELP};
+use crate::sweep_resume;
 use crate::tabular::{load_training, Loaded};
 use crate::train_command::ctrl_c_stop_flag;
-
-/// One configuration, ready to train.
-struct Planned {
-    index: usize,
-    assignment: Assignment,
-    model: MlpConfig,
-    config: TrainConfig,
-    params: Vec<f32>,
-    /// Configurations with equal keys train in one group.
-    key: String,
-}
 
 /// `wgtrain sweep`.
 pub fn run(words: &[String]) -> Result<()> {
@@ -46,7 +36,12 @@ pub fn run(words: &[String]) -> Result<()> {
     if !args.merge.is_empty() {
         return merge(&args);
     }
-    let (configs, range) = configurations(&args)?;
+    let (configs, range, shard) = configurations(&args)?;
+    // Checked (and the saved state read) before anything is loaded or written.
+    let mut checkpoint = match &args.checkpoint_dir {
+        Some(d) => Some(sweep_resume::open(d, words, shard, args.resume)?),
+        None => None,
+    };
     // The data, its split and the batch order come from the whole sweep's first configuration, so every shard
     // reads and shuffles the same way.
     let first = args.options(configs.first().ok_or_else(|| Error::config("sweep", "no configurations"))?)?;
@@ -60,6 +55,7 @@ pub fn run(words: &[String]) -> Result<()> {
     for index in range {
         planned.push(plan(&args, index, &configs[index], &train)?);
     }
+    let halving = halving(&args, &planned)?;
     for note in &notes {
         eprintln!("wgtrain: {note}");
     }
@@ -67,34 +63,38 @@ pub fn run(words: &[String]) -> Result<()> {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
     let gpu = Gpu::new()?;
-    let groups = groups(&args, planned, &train, val.as_ref().map(|v| v.len()));
-    if !args.quiet {
-        println!("adapter: {}", gpu.adapter());
-        let n: usize = groups.iter().map(Vec::len).sum();
-        let g = groups.len();
-        let s = if g == 1 { "" } else { "s" };
-        println!("{n} configurations in {g} group{s}, {} training samples", train.len());
+    if let Some(ck) = &checkpoint {
+        sweep_resume::apply_variants(ck, &gpu);
     }
-    let stop = ctrl_c_stop_flag();
+    let options = SweepOptions {
+        halving,
+        max_group: args.max_group,
+        data_seed,
+        stop: Some(ctrl_c_stop_flag()),
+        ..SweepOptions::default()
+    };
+    let mut runner = SweepRunner::new(&gpu, &planned, &train, val.as_ref(), options)?;
+    let saved = checkpoint.as_ref().map(|ck| ck.sweep_state(planned.len())).transpose()?.flatten();
+    let mut state = saved.unwrap_or_else(|| runner.start());
+    if !args.quiet {
+        announce(&gpu, &runner, &state, &halving, train.len());
+    }
+    train_all(&gpu, &mut runner, &mut state, checkpoint.as_mut(), args.quiet)?;
     let saver = Saver { train: &train, preprocessor: &preprocessor, normalizer: &normalizer };
     let mut results = Vec::new();
     let mut best: Option<(f64, SavedModel)> = None;
-    let count = groups.len();
-    for (g, group) in groups.into_iter().enumerate() {
-        let outcomes = run_group(&gpu, &args, &group, &train, val.as_ref(), (g + 1, count), data_seed, stop.clone())?;
-        for (p, o) in group.iter().zip(outcomes) {
-            let r = result(p, &o);
-            if o.stop != StopReason::Diverged {
-                let model = saver.model(p, o.params);
-                if let Some(d) = &args.save_all {
-                    model.save(&d.join(format!("config-{}.safetensors", p.index)))?;
-                }
-                if args.save_best.is_some() && best.as_ref().is_none_or(|(s, _)| r.score() < *s) {
-                    best = Some((r.score(), model));
-                }
+    for (p, o) in planned.iter().zip(runner.outcomes(&state)) {
+        let r = o.result;
+        if r.stop != StopReason::Diverged {
+            let model = saver.model(p, o.params);
+            if let Some(d) = &args.save_all {
+                model.save(&d.join(format!("config-{}.safetensors", p.index)))?;
             }
-            results.push(r);
+            if args.save_best.is_some() && best.as_ref().is_none_or(|(s, _)| r.score() < *s) {
+                best = Some((r.score(), model));
+            }
         }
+        results.push(r);
     }
     sweep::sort_results(&mut results);
     if let (Some(p), Some((_, m))) = (&args.save_best, best) {
@@ -103,10 +103,83 @@ pub fn run(words: &[String]) -> Result<()> {
     finish(&args, &mut results)
 }
 
+/// Prints the adapter, the groups and the halving rungs.
+fn announce(gpu: &Gpu, runner: &SweepRunner, state: &SweepState, halving: &Option<Halving>, samples: usize) {
+    println!("adapter: {}", gpu.adapter());
+    let g = state.groups.len();
+    let s = if g == 1 { "" } else { "s" };
+    let n: usize = state.groups.iter().map(|r| r.members.len()).sum::<usize>() + state.finished.len();
+    println!("{n} configurations in {g} group{s}, {samples} training samples");
+    if let Some(h) = halving {
+        let rungs: Vec<String> = runner.rungs().iter().map(usize::to_string).collect();
+        println!("successive halving by {}: rungs at {} epochs", h.eta, rungs.join(", "));
+    }
+}
+
+/// Trains from `state` to the end with a progress bar, committing the state to `checkpoint` (when given) after
+/// each epoch and each rung.
+fn train_all(
+    gpu: &Gpu,
+    runner: &mut SweepRunner,
+    state: &mut SweepState,
+    checkpoint: Option<&mut SweepCheckpoint>,
+    quiet: bool,
+) -> Result<()> {
+    let bar = progress_bar(quiet);
+    match checkpoint {
+        Some(ck) => {
+            let mut save = |s: &SweepState| sweep_resume::commit(ck, gpu, s);
+            runner.run(state, &mut |p| show_progress(&bar, p), Some(&mut save))?;
+        }
+        None => runner.run(state, &mut |p| show_progress(&bar, p), None)?,
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// The halving schedule of `--halving ETA [--min-epochs R]` over this process's configurations, checked.
+fn halving(args: &SweepArgs, planned: &[Planned]) -> Result<Option<Halving>> {
+    let Some(eta) = args.halving else {
+        return match args.min_epochs {
+            Some(_) => Err(Error::config("--min-epochs", "needs --halving ETA")),
+            None => Ok(None),
+        };
+    };
+    let max_epochs = planned.iter().map(|p| p.config.epochs).max().unwrap_or(0);
+    Halving::new(eta, args.min_epochs.unwrap_or(1), max_epochs, planned.len()).map(Some)
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar
+}
+
+fn show_progress(bar: &ProgressBar, p: SweepProgress) {
+    let (g, count) = p.group;
+    let prefix = match p.rung {
+        (_, 1) => format!("group {g}/{count}"),
+        (r, rungs) => format!("rung {r}/{rungs} group {g}/{count}"),
+    };
+    bar.set_prefix(prefix);
+    bar.set_length(p.step.steps as u64);
+    bar.set_position(p.step.step as u64);
+    let s = p.step;
+    bar.set_message(format!("epoch {}/{}, {} of {} models training", s.epoch, s.epochs, s.active, p.members));
+}
+
 /// The output files can be written, and the results file is .json or .csv.
 fn check_outputs(args: &SweepArgs) -> Result<()> {
     for p in [&args.results, &args.plot, &args.save_best].into_iter().flatten() {
         check_writable(p)?;
+    }
+    if args.resume && args.checkpoint_dir.is_none() {
+        return Err(Error::config("--resume", "needs --checkpoint-dir DIR, where the sweep's state is kept"));
+    }
+    if args.merging && args.checkpoint_dir.is_some() {
+        return Err(Error::config("--checkpoint-dir", "a --merge trains nothing to checkpoint"));
     }
     if let Some(p) = &args.results {
         if !matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "csv")) {
@@ -117,7 +190,7 @@ fn check_outputs(args: &SweepArgs) -> Result<()> {
 }
 
 /// The whole sweep's configurations (the grid or the random draw) and the indices this process trains.
-fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<usize>)> {
+fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<usize>, Option<Shard>)> {
     let configs = match args.random {
         Some(n) => {
             // The draw's seed: --seed, or the first value of a --seed list.
@@ -140,7 +213,7 @@ fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<
         return Err(Error::config("--shard", "needs --results FILE.json for --merge to read"));
     }
     let range = shard.map_or(0..configs.len(), |s| s.range(configs.len()));
-    Ok((configs, range))
+    Ok((configs, range, shard))
 }
 
 /// Prints the table and writes --results and --plot.
@@ -203,111 +276,7 @@ fn plan(args: &SweepArgs, index: usize, assignment: &Assignment, train: &wgtrain
         Some(p) => load_weights(p, &model)?,
         None => init_params(&model, Init::Torch, config.seed)?,
     };
-    let key = format!(
-        "{:?}|{}|{}|{:?}|{:?}|{}|{}",
-        hidden,
-        activation.name(),
-        loss.name(),
-        config.batch_size,
-        config.batch_growth,
-        config.optimizer.kind.name(),
-        config.shuffle
-    );
-    Ok(Planned { index, assignment: assignment.clone(), model, config, params, key })
-}
-
-/// Configurations grouped by key (in first-seen order), each group cut to what fits in memory and --max-group.
-fn groups(
-    args: &SweepArgs,
-    planned: Vec<Planned>,
-    train: &wgtrain::data::Dataset,
-    val: Option<usize>,
-) -> Vec<Vec<Planned>> {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_key: HashMap<String, Vec<Planned>> = HashMap::new();
-    for p in planned {
-        if !by_key.contains_key(&p.key) {
-            order.push(p.key.clone());
-        }
-        by_key.entry(p.key.clone()).or_default().push(p);
-    }
-    let mut out = Vec::new();
-    for key in order {
-        let mut members = by_key.remove(&key).unwrap_or_default();
-        let Some(first) = members.first() else { continue };
-        let cap = group_capacity(
-            &first.model,
-            &first.config,
-            first.config.buffer_rows(train.len(), val.unwrap_or(0)),
-            wgtrain::train::DEFAULT_GROUP_BYTES,
-        );
-        let cap = cap.min(args.max_group.unwrap_or(usize::MAX)).max(1);
-        while !members.is_empty() {
-            let rest = members.split_off(cap.min(members.len()));
-            out.push(members);
-            members = rest;
-        }
-    }
-    out
-}
-
-fn run_group(
-    gpu: &Gpu,
-    args: &SweepArgs,
-    group: &[Planned],
-    train: &wgtrain::data::Dataset,
-    val: Option<&wgtrain::data::Dataset>,
-    (g, count): (usize, usize),
-    data_seed: u64,
-    stop: Arc<AtomicBool>,
-) -> Result<Vec<MemberOutcome>> {
-    let lead = &group[0];
-    let members = group.iter().map(|p| GroupMember { config: p.config.clone(), params: p.params.clone() }).collect();
-    let mb = lead.config.buffer_rows(train.len(), val.map_or(0, |v| v.len()));
-    let mut trainer = GroupTrainer::new(gpu, &lead.model, members, data_seed, mb)?;
-    trainer.set_stop_flag(stop);
-    let tcols = lead.config.loss.target_cols(lead.model.output());
-    let train_d = DeviceData::upload(gpu, &train.features, train.n_features, &train.targets, tcols)?;
-    let val_d = val.map(|v| DeviceData::upload(gpu, &v.features, v.n_features, &v.targets, tcols)).transpose()?;
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    let style = ProgressStyle::with_template("group {prefix} [{bar:30}] {pos}/{len} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style.progress_chars("=> "));
-    bar.set_prefix(format!("{g}/{count}"));
-    trainer.fit(&train_d, val_d.as_ref(), &mut |p| {
-        bar.set_length(p.steps as u64);
-        bar.set_position(p.step as u64);
-        bar.set_message(format!("epoch {}/{}, {} of {} models training", p.epoch, p.epochs, p.active, group.len()));
-    })?;
-    bar.finish_and_clear();
-    trainer.outcomes()
-}
-
-fn result(p: &Planned, o: &MemberOutcome) -> ConfigResult {
-    let h = &o.history;
-    let restored = p.config.early_stopping.as_ref().is_some_and(|e| e.restore_best) && h.best_epoch.is_some();
-    let record = if restored { h.best_epoch.and_then(|e| h.epochs.get(e - 1)) } else { h.epochs.last() };
-    let metrics = match record {
-        Some(r) if o.stop != StopReason::Diverged => FinalMetrics {
-            loss: Some(r.train_loss),
-            accuracy: r.train_accuracy,
-            val_loss: r.val_loss,
-            val_accuracy: r.val_accuracy,
-        },
-        _ => FinalMetrics::default(),
-    };
-    let curve: Vec<f64> = h.epochs.iter().map(|r| r.val_loss.unwrap_or(r.train_loss)).collect();
-    let best_from_curve =
-        curve.iter().enumerate().filter(|(_, v)| v.is_finite()).min_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i + 1);
-    ConfigResult {
-        index: p.index,
-        options: p.assignment.iter().map(|(k, v)| (k.clone(), ConfigResult::option_value(v))).collect(),
-        metrics,
-        best_epoch: h.best_epoch.or(best_from_curve),
-        epochs: h.epochs.len(),
-        stop: o.stop,
-        curve,
-    }
+    Ok(Planned::new(index, assignment.clone(), model, config, params))
 }
 
 /// What a saved model carries besides its weights.

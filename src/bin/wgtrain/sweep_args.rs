@@ -37,11 +37,10 @@ const FIXED: [&str; 14] = [
     "init",
 ];
 /// `train` options a sweep has its own form of, or no use for.
-const REFUSED: [(&str, &str); 4] = [
+const REFUSED: [(&str, &str); 3] = [
     ("save", "use --save-best FILE or --save-all DIR"),
     ("metrics", "use --results FILE"),
-    ("checkpoint-every", "a sweep does not checkpoint"),
-    ("resume", "a sweep does not resume"),
+    ("checkpoint-every", "a sweep checkpoints at each epoch's end with --checkpoint-dir DIR"),
 ];
 const COMMA_TEXT: [&str; 2] = ["layers", "schedule"];
 /// Numeric options besides the optimizers' hyperparameters (those come from `wgtrain::optim::HYPERPARAMETERS`).
@@ -101,8 +100,16 @@ pub struct SweepArgs {
     pub save_all: Option<PathBuf>,
     /// At most this many models per group.
     pub max_group: Option<usize>,
+    /// Successive halving's η.
+    pub halving: Option<usize>,
+    /// Successive halving's first rung, in epochs.
+    pub min_epochs: Option<usize>,
     /// Print only the table.
     pub quiet: bool,
+    /// Keep the sweep's state here, committed at each epoch's end.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Go on from the state in --checkpoint-dir (a fresh start when there is none yet).
+    pub resume: bool,
 }
 
 pub const SWEEP_HELP: &str = "\
@@ -121,6 +128,12 @@ Sweep options:
   --shards N          the number of shards for --shard auto
   --merge A.json ...  merge shard results into the table (and --results/--plot) one run would give
   --max-group K       train at most K models together
+  --halving ETA       successive halving: every configuration trains --min-epochs epochs, the best 1/ETA (by
+                      validation loss, else training loss) go on to ETA times as many, and so on up to --epochs;
+                      the others stop (\"halved\") at the rung they reached (with --shard, within each shard)
+  --min-epochs R      the first rung of --halving [default: 1]
+  --checkpoint-dir DIR  keep the sweep's whole state in DIR, replaced atomically at each epoch's end
+  --resume            go on from DIR's state (bitwise as if never stopped); with no state yet, start fresh
   --quiet             print only the table
 
 Configurations that share the architecture, activation, loss, batch size and optimizer kind train together as
@@ -176,6 +189,8 @@ impl SweepArgs {
             match name {
                 "random" => out.random = Some(number(name, value(name, inline, &mut it)?)?),
                 "shards" => out.shards = Some(number(name, value(name, inline, &mut it)?)?),
+                "halving" => out.halving = Some(number(name, value(name, inline, &mut it)?)?),
+                "min-epochs" => out.min_epochs = Some(number(name, value(name, inline, &mut it)?)?),
                 "max-group" => out.max_group = Some(number::<usize>(name, value(name, inline, &mut it)?)?.max(1)),
                 "shard" => {
                     let v = value(name, inline, &mut it)?;
@@ -190,6 +205,9 @@ impl SweepArgs {
                 "save-best" => out.save_best = Some(value(name, inline, &mut it)?.into()),
                 "save-all" => out.save_all = Some(value(name, inline, &mut it)?.into()),
                 "quiet" => out.quiet = true,
+                "resume" if inline.is_none() => out.resume = true,
+                "resume" => return Err(Error::config("--resume", "takes no value (the state is in --checkpoint-dir)")),
+                "checkpoint-dir" => out.checkpoint_dir = Some(value(name, inline, &mut it)?.into()),
                 "merge" => {
                     out.merging = true;
                     out.merge.extend(inline.map(PathBuf::from));
