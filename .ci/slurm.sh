@@ -240,7 +240,7 @@ job=$(sbatch --parsable --gpus=0 --chdir="$run" "$run/sweep.sh")
 # cancel comes once a task has finished and another has a checkpoint but no results yet: the resubmitted array then
 # holds a finished task, one stopped mid-way and tasks that never started.
 checkpoints() {
-    find "$run" -mindepth 2 -maxdepth 2 -name manifest.json | wc -l
+    find "$run" -mindepth 2 -name manifest.json | wc -l
 }
 finished() {
     find "$run" -maxdepth 1 -name 'shard-*.json' | wc -l
@@ -272,3 +272,4 @@ sbatch --wait --gpus=0 --chdir="$run" "$run/sweep.sh" || {
 }
 echo "slurm: the resubmitted array of $tasks tasks finished in $((SECONDS - start)) s"
 (cd "$run" && merge_and_compare sweep.sh "$tasks")
+echo "slurm: cluster, both arrays and their checks in $((SECONDS - cluster_start)) s"
