@@ -236,9 +236,10 @@ houses_csv 2000 >"$run/houses.csv"
 tasks=$(array_size "$run/sweep.sh")
 start=$SECONDS
 job=$(sbatch --parsable --gpus=0 --chdir="$run" "$run/sweep.sh")
-# A task's checkpoint exists once its directory has a manifest (written last, by a rename, at each commit). The
-# cancel comes once a task has finished and another has a checkpoint but no results yet: the resubmitted array then
-# holds a finished task, one stopped mid-way and tasks that never started.
+# A task's checkpoint exists once its directory has a manifest (written last, by a rename, at each commit; a
+# finished task keeps it). The cancel comes once a task has finished and two others hold a checkpoint but no results
+# yet (with one task per CPU, one of them started after the first finished, so it is far from its end): the
+# resubmitted array then holds a finished task, tasks stopped mid-way and tasks that never started.
 checkpoints() {
     find "$run" -mindepth 2 -name manifest.json | wc -l
 }
@@ -247,7 +248,7 @@ finished() {
 }
 for _ in $(seq 1200); do
     f=$(finished)
-    [ "$f" -ge 1 ] && [ "$(checkpoints)" -gt "$f" ] && break
+    [ "$f" -ge 1 ] && [ "$(checkpoints)" -ge $((f + 2)) ] && break
     sleep 0.05
 done
 scancel "$job"
