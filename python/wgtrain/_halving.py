@@ -22,7 +22,8 @@ class _GroupedHalving(GroupedSearch):
 
     def _check_input_parameters(self, X, y, split_params):
         auto = self.max_resources == "auto" and self.resource != "n_samples"
-        if not auto:
+        if not auto or self.resource not in self.estimator.get_params():
+            # scikit-learn's own checks, an unknown resource's error included.
             return super()._check_input_parameters(X, y, split_params)
         if self.resource != "max_iter":
             raise ValueError(
