@@ -138,7 +138,7 @@ class BaseMLP(MLPParams):
 
         Returns the fitted estimator. Training runs on the device with the GIL released; Ctrl-C raises
         KeyboardInterrupt within a second and leaves the estimator as it was."""
-        from ._search import pretrained
+        from ._pretrain import pretrained
 
         state = pretrained(self, X, y)
         if state is not None:
