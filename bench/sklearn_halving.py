@@ -9,7 +9,6 @@ import warnings
 
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-
 from wgtrain.sklearn import MLPClassifier, MLPHalvingGridSearchCV, MLPSearchCV
 
 GRID = {
