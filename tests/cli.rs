@@ -282,3 +282,31 @@ fn mnist_directory_trains_and_validates_on_its_test_files() {
     assert!(out.contains("8000 training samples, 2000 validation"), "{out}");
     assert!(out.contains("val accuracy"), "{out}");
 }
+
+#[test]
+fn predict_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(60, 3));
+    let args = ["train", "--data", "train.csv", "--layers", "4", "--epochs", "1", "--save", "m.safetensors", "--quiet"];
+    let o = wgtrain(d, &args);
+    assert!(o.status.success(), "train failed: {}", stderr(&o));
+    // More predictions than a pipe buffers (64 KiB), so the writer meets the closed pipe.
+    let rows: String = (0..40_000).map(|i| format!("{}.5,{}.25\n", i % 7, i % 5)).collect();
+    write(d, "rows.csv", format!("x1,x2\n{rows}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .current_dir(d)
+        .args(["predict", "--model", "m.safetensors", "--data", "rows.csv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(!first.trim().is_empty(), "no first prediction");
+    // The reader is dropped here: like `| head -1`.
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
+    assert!(stderr(&o).is_empty(), "stderr: {}", stderr(&o));
+}

@@ -21,16 +21,16 @@ pub fn train(opts: TrainOptions) -> Result<()> {
 pub fn devices() -> Result<()> {
     let adapters = list_adapters();
     if adapters.is_empty() {
-        println!("no adapters found");
+        outln!("no adapters found");
     }
     for a in &adapters {
-        println!("{} | {} | {} | driver {}", a.name, a.backend, a.device_type, a.driver);
+        outln!("{} | {} | {} | driver {}", a.name, a.backend, a.device_type, a.driver);
     }
     let chosen = Gpu::new()?;
-    println!("wgtrain uses: {}", chosen.adapter());
+    outln!("wgtrain uses: {}", chosen.adapter());
     // WGTRAIN_LIMITS=webgpu asks for WebGPU's defaults only; otherwise everything the adapter offers.
     let l = chosen.limits();
-    println!(
+    outln!(
         "limits: {} (storage binding {} MiB, {} storage buffers per stage, {} invocations per workgroup, {} KiB workgroup memory)",
         chosen.limits_mode().describe(),
         l.max_storage_buffer_binding_size >> 20,

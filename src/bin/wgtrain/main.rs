@@ -1,6 +1,17 @@
 //! The `wgtrain` command line: parses arguments and calls the library. Exit status 2 for bad input (one line on
 //! stderr, nothing written), 1 for device or training failures, 130 when interrupted.
 
+/// `println!` for the command's output: a reader that has gone (`wgtrain predict … | head`) ends the process quietly
+/// with status 0, as it ends `cat`, instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` for the command's output, as [`outln`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
 mod commands;
 mod optimizer_options;
 mod options;
@@ -13,6 +24,7 @@ mod tabular;
 mod train_command;
 mod tune;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -116,5 +128,17 @@ fn main() {
     if let Err(e) = result {
         eprintln!("wgtrain: error: {e}");
         std::process::exit(exit_code(&e));
+    }
+}
+
+/// Writes to stdout; a closed pipe exits 0, any other failure to write exits 1 with one line.
+fn write_stdout(text: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("wgtrain: error: writing to stdout: {e}");
+        std::process::exit(1);
     }
 }

@@ -1,7 +1,6 @@
 //! `wgtrain eval` and `wgtrain predict`: a saved model applied to a CSV file (or MNIST directory), with metrics
 //! in the target's own units and class probabilities.
 
-use std::io::Write;
 use std::path::Path;
 
 use wgtrain::internal::atomic_file::{check_writable, write_atomic};
@@ -81,9 +80,9 @@ pub fn eval(model: &Path, data: &Path, json: bool) -> Result<()> {
         }
     };
     if json {
-        println!("{obj}");
+        outln!("{obj}");
     } else {
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(())
 }
@@ -151,6 +150,9 @@ pub fn predict(model: &Path, data: &Path, out: Option<&Path>, proba: bool) -> Re
     }
     match out {
         Some(p) => write_atomic(p, text.as_bytes()),
-        None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e)),
+        None => {
+            out!("{text}");
+            Ok(())
+        }
     }
 }

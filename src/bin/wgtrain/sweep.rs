@@ -25,7 +25,7 @@ use crate::train_command::ctrl_c_stop_flag;
 /// `wgtrain sweep`.
 pub fn run(words: &[String]) -> Result<()> {
     if words.iter().any(|w| w == "--help" || w == "-h") {
-        println!("Usage: wgtrain sweep [TRAIN OPTIONS, any as a list] [SWEEP OPTIONS]\n\n{SWEEP_HELP}");
+        outln!("Usage: wgtrain sweep [TRAIN OPTIONS, any as a list] [SWEEP OPTIONS]\n\n{SWEEP_HELP}");
         return Ok(());
     }
     let args = SweepArgs::parse(words)?;
@@ -105,14 +105,14 @@ pub fn run(words: &[String]) -> Result<()> {
 
 /// Prints the adapter, the groups and the halving rungs.
 fn announce(gpu: &Gpu, runner: &SweepRunner, state: &SweepState, halving: &Option<Halving>, samples: usize) {
-    println!("adapter: {}", gpu.adapter());
+    outln!("adapter: {}", gpu.adapter());
     let g = state.groups.len();
     let s = if g == 1 { "" } else { "s" };
     let n: usize = state.groups.iter().map(|r| r.members.len()).sum::<usize>() + state.finished.len();
-    println!("{n} configurations in {g} group{s}, {samples} training samples");
+    outln!("{n} configurations in {g} group{s}, {samples} training samples");
     if let Some(h) = halving {
         let rungs: Vec<String> = runner.rungs().iter().map(usize::to_string).collect();
-        println!("successive halving by {}: rungs at {} epochs", h.eta, rungs.join(", "));
+        outln!("successive halving by {}: rungs at {} epochs", h.eta, rungs.join(", "));
     }
 }
 
@@ -219,7 +219,7 @@ fn configurations(args: &SweepArgs) -> Result<(Vec<Assignment>, std::ops::Range<
 /// Prints the table and writes --results and --plot.
 fn finish(args: &SweepArgs, results: &mut [ConfigResult]) -> Result<()> {
     canonical_order(results);
-    print!("{}", sweep::table(results));
+    out!("{}", sweep::table(results));
     if let Some(p) = &args.results {
         sweep::write_results(p, results)?;
     }

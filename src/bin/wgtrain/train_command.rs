@@ -141,8 +141,8 @@ impl Prepared {
         if self.opts.quiet {
             return;
         }
-        println!("adapter: {}", gpu.adapter());
-        println!(
+        outln!("adapter: {}", gpu.adapter());
+        outln!(
             "model: {} → {} → {} ({}), loss {}, optimizer {}, {} training samples{}",
             self.model.input,
             self.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" → "),
@@ -242,7 +242,7 @@ impl Prepared {
         if let Some(p) = &self.opts.plot {
             wgtrain::plot::write_svg(p, &history)?;
         }
-        println!("{}", summary(&history)?);
+        outln!("{}", summary(&history)?);
         Ok(())
     }
 }
@@ -319,9 +319,13 @@ impl Progress {
                     (Some(l), None) => format!("  val loss {l:.4}"),
                     _ => String::new(),
                 };
-                println!(
+                outln!(
                     "epoch {:>3}: loss {:.4}{acc}{val}  lr {:.3e}  batch {}  {:.0} samples/s",
-                    r.epoch, r.train_loss, r.lr, r.batch_size, r.samples_per_s
+                    r.epoch,
+                    r.train_loss,
+                    r.lr,
+                    r.batch_size,
+                    r.samples_per_s
                 );
             }
         }

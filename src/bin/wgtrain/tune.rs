@@ -76,8 +76,8 @@ pub fn run(layers: Option<&str>, batch: Option<usize>, json: bool) -> Result<()>
         new
     });
     if !json {
-        println!("adapter: {}", gpu.adapter());
-        println!("{:>6} {:>6} {:>6} {:>6}  {:<34} {:>9}", "M", "N", "K", "layout", "variant", "GFLOP/s");
+        outln!("adapter: {}", gpu.adapter());
+        outln!("{:>6} {:>6} {:>6} {:>6}  {:<34} {:>9}", "M", "N", "K", "layout", "variant", "GFLOP/s");
     }
     let mut choices = Vec::new();
     for s in shapes {
@@ -86,13 +86,13 @@ pub fn run(layers: Option<&str>, batch: Option<usize>, json: bool) -> Result<()>
             None => ("matmul.wgsl (scalar)".to_string(), 0.0),
         };
         if !json {
-            println!("{:>6} {:>6} {:>6} {:>6}  {variant:<34} {gflops:>9.2}", s.m, s.n, s.k, layout(&s));
+            outln!("{:>6} {:>6} {:>6} {:>6}  {variant:<34} {gflops:>9.2}", s.m, s.n, s.k, layout(&s));
         }
         choices.push(TunedChoice { m: s.m, n: s.n, k: s.k, layout: layout(&s), variant, gflops });
     }
     if json {
         let report = Report { adapter: gpu.adapter(), choices };
-        println!("{}", serde_json::to_string(&report).map_err(|e| Error::config("--json", e.to_string()))?);
+        outln!("{}", serde_json::to_string(&report).map_err(|e| Error::config("--json", e.to_string()))?);
     }
     Ok(())
 }
