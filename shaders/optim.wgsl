@@ -28,6 +28,9 @@
 override HAS_MOMENTUM: bool = true;
 override CENTERED: bool = true;
 override AMSGRAD: bool = true;
+// Loss-scaled steps (ops::optim::optimizer_update_models_skipping): a model whose found_inf word, scale[m ·
+// scale_stride + 2] (loss_scale.wgsl), is set is skipped like a frozen one.
+override SKIP_NON_FINITE: bool = false;
 
 @group(0) @binding(0) var<storage, read> scale: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
@@ -90,7 +93,8 @@ fn model_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Element {
     let i = element_index(wid, nwg, lid);
     let n = models_params.n / 4u;
     let m = wid.z;
-    let live = i < n && models[m].frozen == 0u;
+    let overflowed = SKIP_NON_FINITE && scale[m * models_params.scale_stride + 2u] != 0.0;
+    let live = i < n && models[m].frozen == 0u && !overflowed;
     return Element(m * n + i, m * models_params.slots * n + i, select(0u, n, live),
                    scale[m * models_params.scale_stride]);
 }

@@ -63,6 +63,9 @@ pub struct GpuOptions {
     pub subgroups: bool,
     /// Which limits the device is requested with (`WGTRAIN_LIMITS=adapter|webgpu`).
     pub limits: LimitsMode,
+    /// Whether the device asks for wgpu's SHADER_F16 where the adapter has it, for half-precision training
+    /// (`WGTRAIN_F16=off` leaves it out, as on an adapter without it).
+    pub f16: bool,
 }
 
 impl Default for GpuOptions {
@@ -75,6 +78,7 @@ impl Default for GpuOptions {
             tune: true,
             limits: LimitsMode::Adapter,
             subgroups: true,
+            f16: true,
         }
     }
 }
@@ -168,7 +172,8 @@ impl GpuOptions {
             Ok(v) if !v.trim().is_empty() => parse_limits_mode(&v)?,
             _ => LimitsMode::Adapter,
         };
-        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, limits, subgroups })
+        let f16 = env_switch("WGTRAIN_F16")?;
+        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, limits, subgroups, f16 })
     }
 
     fn describe(&self) -> String {
@@ -291,6 +296,7 @@ pub struct Gpu {
     tune: bool,
     tuning_loaded: std::sync::Once,
     subgroups: bool,
+    f16: bool,
     placeholders: [wgpu::Buffer; 2],
     placeholder_texture: wgpu::TextureView,
     pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
@@ -359,7 +365,11 @@ impl Gpu {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         let limits = opts.limits.request(&adapter.limits());
         let cache_path = pipeline_cache_path(&adapter.get_info());
-        let (features, subgroups) = wanted_features(adapter, cache_path.is_some(), opts);
+        let (mut features, subgroups) = wanted_features(adapter, cache_path.is_some(), opts);
+        let f16 = opts.f16 && adapter.features().contains(wgpu::Features::SHADER_F16);
+        if f16 {
+            features |= wgpu::Features::SHADER_F16;
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wgtrain"),
@@ -390,6 +400,7 @@ impl Gpu {
             tune: opts.tune && cfg!(not(target_arch = "wasm32")),
             tuning_loaded: std::sync::Once::new(),
             subgroups,
+            f16,
             placeholders,
             placeholder_texture,
             pipeline_cache,
@@ -410,6 +421,11 @@ impl Gpu {
     /// Whether the device was created with the SUBGROUP feature, so reductions use subgroup operations.
     pub fn has_subgroups(&self) -> bool {
         self.subgroups
+    }
+
+    /// Whether the device was created with SHADER_F16, so it can train in half precision.
+    pub fn has_f16(&self) -> bool {
+        self.f16
     }
 
     /// Whether matmul variants are tuned on this device (`GpuOptions::tune`; never in a browser).

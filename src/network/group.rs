@@ -30,6 +30,8 @@ pub struct NetworkGroup {
     pub(super) parameters: Parameters,
     pub(super) batch: BatchBuffers,
     pub(super) plans: PlanCache,
+    /// The precision and loss scaling of training steps (network/precision.rs).
+    pub(super) mixed: super::precision::MixedPrecision,
 }
 
 impl NetworkGroup {
@@ -98,6 +100,7 @@ impl NetworkGroup {
             class_weights: None,
             weight_l2: vec![0.0; k],
             plans: PlanCache::default(),
+            mixed: Default::default(),
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod gather;
 pub mod loss;
+pub mod loss_scale;
 pub mod matmul;
 pub mod matmul_kernel;
 pub mod optim;

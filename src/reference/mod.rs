@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod gather;
 pub mod loss;
+pub mod loss_scale;
 pub mod matmul;
 pub mod network;
 pub mod optim;

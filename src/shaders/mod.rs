@@ -84,6 +84,7 @@ shader!(OPTIM, "optim.wgsl", false);
 shader!(GATHER, "gather.wgsl", false, "gather_rows.wgsl");
 shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 shader!(WEIGHT_L2, "weight_l2.wgsl", false);
+shader!(LOSS_SCALE, "loss_scale.wgsl", false);
 
 shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 
@@ -93,7 +94,7 @@ shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 pub static SUBGROUP_SHADERS: LazyLock<[Shader; 1]> = LazyLock::new(|| [REDUCE_SUBGROUP.clone()]);
 
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
-pub static ALL: LazyLock<[Shader; 9]> = LazyLock::new(|| {
-    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2]
+pub static ALL: LazyLock<[Shader; 10]> = LazyLock::new(|| {
+    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2, &LOSS_SCALE]
         .map(|s| Shader::clone(s))
 });

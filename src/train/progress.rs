@@ -4,6 +4,7 @@ use super::Trainer;
 use crate::error::Result;
 use crate::history::History;
 use crate::internal::rng::Rng;
+use crate::precision::LossScaleState;
 
 /// Where a run stands, besides parameters and optimizer state: what a checkpoint needs to resume bitwise.
 /// Floats that may be infinite are kept as bit patterns so the JSON round trip is exact.
@@ -29,6 +30,9 @@ pub struct Progress {
     pub bad_epochs: usize,
     /// The history so far.
     pub history: History,
+    /// The dynamic loss scaler (half precision), absent when the loss is not scaled.
+    #[serde(default)]
+    pub loss_scale: Option<LossScaleState>,
 }
 
 impl Trainer<'_> {
@@ -42,13 +46,16 @@ impl Trainer<'_> {
     /// The run's position and counters, for a checkpoint, once queued steps are done.
     pub async fn progress_async(&self) -> Result<Progress> {
         let stats = self.net.peek_stats_async(self.gpu).await?;
+        let loss_scale = self.net.loss_scale_states_async(self.gpu).await?.map(|s| s[0]);
+        // Skipped steps the host has not yet taken off its count are not optimizer steps.
+        let uncounted = loss_scale.map_or(0, |s| s.skipped.saturating_sub(self.net.skipped_counted(0)));
         let (e, slot) = (&self.engine, &self.engine.slots[0]);
         Ok(Progress {
             rng: e.rng.state(),
             epoch_start_rng: e.epoch_start_rng,
             epochs_done: e.epochs_done,
             step_in_epoch: e.step_in_epoch,
-            steps_done: self.net.steps_done(),
+            steps_done: self.net.steps_done().saturating_sub(uncounted),
             stats: stats.map(f32::to_bits),
             plateau: slot
                 .plateau
@@ -57,6 +64,7 @@ impl Trainer<'_> {
             best: slot.best.map(f64::to_bits),
             bad_epochs: slot.bad_epochs,
             history: slot.history.clone(),
+            loss_scale,
         })
     }
 
@@ -73,6 +81,9 @@ impl Trainer<'_> {
         net.set_optimizer_state(self.gpu, 0, optimizer_state, progress.steps_done)?;
         net.set_best_params(self.gpu, 0, best_params)?;
         net.set_stats(self.gpu, 0, progress.stats.map(f32::from_bits))?;
+        if let (Some(state), true) = (&progress.loss_scale, net.scales_loss()) {
+            net.set_loss_scale_state(self.gpu, 0, state)?;
+        }
         let e = &mut self.engine;
         e.rng = Rng::from_state(progress.rng);
         e.epoch_start_rng = progress.epoch_start_rng;
