@@ -1,5 +1,6 @@
 //! `wgtrain sweep`: expands the grid (or the random draw), keeps this shard's slice, trains configurations that
-//! share an architecture, activation, loss, batch size and optimizer kind together as one group, and prints the
+//! share an architecture, activation, loss, batch size, optimizer kind and precision together as one group, and
+//! prints the
 //! table of every configuration ranked by validation loss; `--merge` rebuilds that table from shards' results.
 
 use std::collections::HashMap;
@@ -204,14 +205,15 @@ fn plan(args: &SweepArgs, index: usize, assignment: &Assignment, train: &wgtrain
         None => init_params(&model, Init::Torch, config.seed)?,
     };
     let key = format!(
-        "{:?}|{}|{}|{:?}|{:?}|{}|{}",
+        "{:?}|{}|{}|{:?}|{:?}|{}|{}|{}",
         hidden,
         activation.name(),
         loss.name(),
         config.batch_size,
         config.batch_growth,
         config.optimizer.kind.name(),
-        config.shuffle
+        config.shuffle,
+        config.precision.name()
     );
     Ok(Planned { index, assignment: assignment.clone(), model, config, params, key })
 }

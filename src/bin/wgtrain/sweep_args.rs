@@ -123,8 +123,8 @@ Sweep options:
   --max-group K       train at most K models together
   --quiet             print only the table
 
-Configurations that share the architecture, activation, loss, batch size and optimizer kind train together as
-one group, on the same batches: the first --seed value seeds the shuffle and the validation split, and each
+Configurations that share the architecture, activation, loss, batch size, optimizer kind and precision train
+together as one group, on the same batches: the first --seed value seeds the shuffle and the validation split, and each
 configuration's --seed its initial weights.";
 
 /// Puts each result's options in `train`'s --help order, so a table has the same columns whether it comes from a
