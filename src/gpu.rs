@@ -412,6 +412,11 @@ impl Gpu {
         self.subgroups
     }
 
+    /// Whether the device was created with SHADER_F16, so f16 kernels (`matmul_wgsl::Element::F16`) compile.
+    pub fn has_shader_f16(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F16)
+    }
+
     /// Whether matmul variants are tuned on this device (`GpuOptions::tune`; never in a browser).
     pub fn tuning_enabled(&self) -> bool {
         self.tune
@@ -652,13 +657,16 @@ pub fn cache_dir() -> Option<std::path::PathBuf> {
 }
 
 /// The optional features wgtrain uses where the adapter has them: PIPELINE_CACHE (when there is a cache
-/// directory) and SUBGROUP (unless turned off); the second value says whether subgroups are on.
+/// directory), SHADER_F16 and SUBGROUP (unless turned off); the second value says whether subgroups are on.
 fn wanted_features(adapter: &wgpu::Adapter, has_cache_dir: bool, opts: &GpuOptions) -> (wgpu::Features, bool) {
     let mut features = if has_cache_dir && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
         wgpu::Features::PIPELINE_CACHE
     } else {
         wgpu::Features::empty()
     };
+    // f16 kernels (`matmul_wgsl::Element::F16`) compile only on a device created with SHADER_F16; asking for it
+    // costs nothing where the adapter has it.
+    features |= adapter.features() & wgpu::Features::SHADER_F16;
     let subgroups = opts.subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
     if subgroups {
         features |= wgpu::Features::SUBGROUP;
