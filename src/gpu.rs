@@ -296,7 +296,6 @@ pub struct Gpu {
     tune: bool,
     tuning_loaded: std::sync::Once,
     subgroups: bool,
-    f16: bool,
     placeholders: [wgpu::Buffer; 2],
     placeholder_texture: wgpu::TextureView,
     pipeline_cache: Option<(wgpu::PipelineCache, std::path::PathBuf)>,
@@ -365,11 +364,7 @@ impl Gpu {
         let summary = AdapterSummary::from_info(&adapter.get_info());
         let limits = opts.limits.request(&adapter.limits());
         let cache_path = pipeline_cache_path(&adapter.get_info());
-        let (mut features, subgroups) = wanted_features(adapter, cache_path.is_some(), opts);
-        let f16 = opts.f16 && adapter.features().contains(wgpu::Features::SHADER_F16);
-        if f16 {
-            features |= wgpu::Features::SHADER_F16;
-        }
+        let (features, subgroups) = wanted_features(adapter, cache_path.is_some(), opts);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wgtrain"),
@@ -400,7 +395,6 @@ impl Gpu {
             tune: opts.tune && cfg!(not(target_arch = "wasm32")),
             tuning_loaded: std::sync::Once::new(),
             subgroups,
-            f16,
             placeholders,
             placeholder_texture,
             pipeline_cache,
@@ -423,9 +417,9 @@ impl Gpu {
         self.subgroups
     }
 
-    /// Whether the device was created with SHADER_F16, so it can train in half precision.
-    pub fn has_f16(&self) -> bool {
-        self.f16
+    /// Whether the device was created with SHADER_F16, so f16 kernels (`matmul_wgsl::Element::F16`) compile.
+    pub fn has_shader_f16(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F16)
     }
 
     /// Whether matmul variants are tuned on this device (`GpuOptions::tune`; never in a browser).
@@ -668,13 +662,18 @@ pub fn cache_dir() -> Option<std::path::PathBuf> {
 }
 
 /// The optional features wgtrain uses where the adapter has them: PIPELINE_CACHE (when there is a cache
-/// directory) and SUBGROUP (unless turned off); the second value says whether subgroups are on.
+/// directory), SHADER_F16 and SUBGROUP (unless turned off); the second value says whether subgroups are on.
 fn wanted_features(adapter: &wgpu::Adapter, has_cache_dir: bool, opts: &GpuOptions) -> (wgpu::Features, bool) {
     let mut features = if has_cache_dir && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
         wgpu::Features::PIPELINE_CACHE
     } else {
         wgpu::Features::empty()
     };
+    // f16 kernels (`matmul_wgsl::Element::F16`) compile only on a device created with SHADER_F16; asking for it
+    // costs nothing where the adapter has it (`WGTRAIN_F16=off` leaves it out, to test the path without it).
+    if opts.f16 {
+        features |= adapter.features() & wgpu::Features::SHADER_F16;
+    }
     let subgroups = opts.subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
     if subgroups {
         features |= wgpu::Features::SUBGROUP;

@@ -33,10 +33,10 @@ impl NetworkGroup {
         self.mixed.precision
     }
 
-    /// Trains every model in `precision`. f16 needs a device with wgpu's SHADER_F16 (see [`Gpu::has_f16`]): without
+    /// Trains every model in `precision`. f16 needs a device with wgpu's SHADER_F16 (see [`Gpu::has_shader_f16`]): without
     /// it this fails naming the adapter.
     pub fn set_precision(&mut self, gpu: &Gpu, precision: Precision) -> Result<()> {
-        if precision == Precision::F16 && !gpu.has_f16() {
+        if precision == Precision::F16 && !gpu.has_shader_f16() {
             let reason = format!(
                 "f16 needs the SHADER_F16 feature, which adapter {} does not offer (or WGTRAIN_F16=off turned off); \
                  train in f32 on it",
