@@ -9,9 +9,14 @@ fn every_shader_validates_with_naga() {
     for shader in ALL.iter() {
         let module = naga::front::wgsl::parse_str(&shader.source)
             .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+        // f16 shaders (`enable f16;`) get what wgpu's SHADER_F16 grants naga, and nothing without it.
+        let f16 = shader.source.starts_with("enable f16;");
+        let caps = if f16 { naga::valid::Capabilities::SHADER_FLOAT16 } else { naga::valid::Capabilities::empty() };
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
+        let plain = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+        assert_eq!(plain.validate(&module).is_err(), f16, "{}", shader.file);
         assert!(!module.entry_points.is_empty(), "{} has no entry point", shader.file);
     }
 }

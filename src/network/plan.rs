@@ -52,6 +52,9 @@ impl NetworkGroup {
     /// The dispatches of one step of `kind` on batches of `b` rows: gather the batch, forward, then (unless
     /// predicting) loss and statistics, then (training and gradients) backward, then (training) the update.
     fn build_plan(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+        if self.precision() == crate::precision::Precision::F16 {
+            return self.build_plan_f16(gpu, kind, data, b);
+        }
         let mut plan = self.gather_batch(gpu, kind, data, b)?;
         self.forward(gpu, b, &mut plan)?;
         if kind == PlanKind::Predict {
@@ -85,7 +88,7 @@ impl NetworkGroup {
 
     /// The batch's features (and targets, unless predicting) gathered once for every model from every chunk of the
     /// data set into x and y, through the epoch order, at the step's batch offset.
-    fn gather_batch(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+    pub(super) fn gather_batch(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
         let (input, tcols) = (self.config.input, self.loss.target_cols(self.config.output()));
         let (step, order, x, y) = (&self.parameters.step, data.order.view(), self.batch.x.view(), self.batch.y.view());
         let mut plan = Vec::new();
@@ -110,7 +113,7 @@ impl NetworkGroup {
     }
 
     /// Model-batched span of a [K × n] buffer from `offset`, `one` floats per model: the view a launch binds.
-    fn span<'t>(&self, t: &'t Tensor, offset: usize, one: usize) -> View<'t> {
+    pub(super) fn span<'t>(&self, t: &'t Tensor, offset: usize, one: usize) -> View<'t> {
         t.slice(offset, (self.len() - 1) * self.layout.len + one)
     }
 
@@ -142,7 +145,7 @@ impl NetworkGroup {
     }
 
     /// The loss and its gradient with respect to the logits, and the per-row statistics added to the epoch's.
-    fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+    pub(super) fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
         let (k, last, out, s) = (self.len(), self.config.layers.len() - 1, self.config.output(), self.strides());
         // dout, z, h and d of the output layer share one stride.
         let per_model = Models { count: k, input: s.layer[last], output: s.row_stats };
@@ -160,15 +163,8 @@ impl NetworkGroup {
     /// The gradients of every layer, last first: through the output activation, then dW (with the weights-only L2
     /// term when `with_l2`), db and dZ of the layer below.
     fn backward(&self, gpu: &Gpu, b: usize, with_l2: bool, plan: &mut Vec<Dispatch>) -> Result<()> {
-        let (k, n, last, s) = (self.len(), self.layout.len, self.config.layers.len() - 1, self.strides());
-        let out_act = self.config.output_activation;
-        if out_act != Activation::Identity {
-            // Element-wise, so one launch over every model's [B, out] (and the padding between them).
-            let len = (k - 1) * s.layer[last] + b * self.config.output();
-            let (z, dout, d) =
-                (self.batch.z[last].slice(0, len), self.batch.dout.slice(0, len), self.batch.d[last].slice(0, len));
-            plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
-        }
+        let (k, n, s) = (self.len(), self.layout.len, self.strides());
+        self.output_activation_backward(gpu, b, plan)?;
         let l2 = if with_l2 { self.weight_l2_coefficients(gpu, b)? } else { None };
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
             self.weight_gradient(gpu, b, i, plan)?;
@@ -195,7 +191,7 @@ impl NetworkGroup {
     }
 
     /// Layer i's weights-only L2 gradient term of every model, coefficients `coef`.
-    fn weight_l2_layer(&self, gpu: &Gpu, coef: &Tensor, i: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+    pub(super) fn weight_l2_layer(&self, gpu: &Gpu, coef: &Tensor, i: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
         let (l, p) = (&self.layout.layers[i], &self.parameters);
         let len = l.outputs * l.inputs;
         let (w, dw) = (self.span(&p.params, l.weight, len), self.span(&p.grads, l.weight, len));
@@ -204,7 +200,7 @@ impl NetworkGroup {
     }
 
     /// Every layer's weights-only L2 gradient term, last layer first (none when no model has a penalty).
-    fn weight_l2_all(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+    pub(super) fn weight_l2_all(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
         if let Some(coef) = self.weight_l2_coefficients(gpu, b)? {
             for i in (0..self.layout.layers.len()).rev() {
                 self.weight_l2_layer(gpu, &coef, i, plan)?;
@@ -213,9 +209,23 @@ impl NetworkGroup {
         Ok(())
     }
 
+    /// The loss gradient through the output activation, when there is one: d = dout ⊙ act'(z).
+    pub(super) fn output_activation_backward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, last, s) = (self.len(), self.config.layers.len() - 1, self.strides());
+        let out_act = self.config.output_activation;
+        if out_act != Activation::Identity {
+            // Element-wise, so one launch over every model's [B, out] (and the padding between them).
+            let len = (k - 1) * s.layer[last] + b * self.config.output();
+            let (z, dout, d) =
+                (self.batch.z[last].slice(0, len), self.batch.dout.slice(0, len), self.batch.d[last].slice(0, len));
+            plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
+        }
+        Ok(())
+    }
+
     /// Each model's coefficient alpha_m / b of the weights-only L2 gradient on batches of `b` rows, on the device
     /// (None when no model has a penalty). Built with the plan, which is cached per batch size.
-    fn weight_l2_coefficients(&self, gpu: &Gpu, b: usize) -> Result<Option<Tensor>> {
+    pub(super) fn weight_l2_coefficients(&self, gpu: &Gpu, b: usize) -> Result<Option<Tensor>> {
         if self.weight_l2.iter().all(|&a| a == 0.0) {
             return Ok(None);
         }
@@ -246,7 +256,7 @@ impl NetworkGroup {
 
     /// Clipping (per model that clips, on its own slices), then one optimizer launch for all K; a loss-scaled
     /// step skips the models whose gradients were not all finite, then updates the scalers.
-    fn update(&self, gpu: &Gpu, scaled: bool, plan: &mut Vec<Dispatch>) -> Result<()> {
+    pub(super) fn update(&self, gpu: &Gpu, scaled: bool, plan: &mut Vec<Dispatch>) -> Result<()> {
         let (n, p) = (self.layout.len, &self.parameters);
         for (m, o) in self.optimizers.iter().enumerate() {
             if let Some(max_norm) = o.clip_norm {

@@ -11,6 +11,7 @@
 //! AdaGrad's decay, SGD's first momentum step) are those of the submitted-step count.
 
 use super::buffers::SMALL;
+use super::plan_f16::HalfBuffers;
 use super::NetworkGroup;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
@@ -25,6 +26,8 @@ pub(super) struct MixedPrecision {
     pub scaling: Option<Vec<LossScaling>>,
     /// Per model: the skipped steps already taken off its step count.
     pub skipped_counted: Vec<u64>,
+    /// The f16 tensors, allocated when the group is set to f16.
+    pub half: Option<super::plan_f16::HalfBuffers>,
 }
 
 impl NetworkGroup {
@@ -44,6 +47,13 @@ impl NetworkGroup {
             );
             return Err(Error::config("precision", reason));
         }
+        self.mixed.half = match precision {
+            Precision::F16 => {
+                let (s, k, n) = (&self.batch.strides, self.len(), self.layout.len);
+                Some(HalfBuffers::new(gpu, &self.config, s, k, n, self.batch.max_rows)?)
+            }
+            Precision::F32 => None,
+        };
         self.mixed.precision = precision;
         self.plans.clear();
         Ok(())

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod gather;
 pub mod loss;
 pub mod loss_scale;
+pub mod cast_f16;
 pub mod matmul;
 pub mod matmul_kernel;
 pub mod optim;

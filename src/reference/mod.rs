@@ -7,6 +7,7 @@ pub mod f16;
 pub mod gather;
 pub mod loss;
 pub mod loss_scale;
+pub mod cast_f16;
 pub mod matmul;
 pub mod matmul_f16;
 pub mod network;

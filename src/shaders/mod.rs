@@ -86,6 +86,14 @@ shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 shader!(WEIGHT_L2, "weight_l2.wgsl", false);
 shader!(LOSS_SCALE, "loss_scale.wgsl", false);
 
+/// `shaders/cast_f16.wgsl`, after `enable f16;` (which must precede every declaration): compiles only on a device
+/// with SHADER_F16.
+pub static CAST_F16: LazyLock<Shader> = LazyLock::new(|| Shader {
+    file: Cow::Borrowed("cast_f16.wgsl"),
+    source: Cow::Owned(format!("enable f16;\n{}\n{}", *COMMON, include_str!("../../shaders/cast_f16.wgsl"))),
+    trusted: false,
+});
+
 shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 
 /// Shaders that need the SUBGROUP feature (validated with naga's SUBGROUP capabilities). naga 30 takes the subgroup
@@ -94,7 +102,7 @@ shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 pub static SUBGROUP_SHADERS: LazyLock<[Shader; 1]> = LazyLock::new(|| [REDUCE_SUBGROUP.clone()]);
 
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
-pub static ALL: LazyLock<[Shader; 10]> = LazyLock::new(|| {
-    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2, &LOSS_SCALE]
+pub static ALL: LazyLock<[Shader; 11]> = LazyLock::new(|| {
+    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2, &LOSS_SCALE, &CAST_F16]
         .map(|s| Shader::clone(s))
 });
