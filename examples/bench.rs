@@ -189,7 +189,13 @@ fn bench_f16(gpu: &Gpu, dir: &Path, w: &Workload, plan: StepPlan) -> Result<Half
     let steps = times.len();
     let med = median(&mut times);
     let (p10, p90) = percentiles(&times);
-    eprintln!("  {}_f16: {steps} timed steps, median {:.2} ms (p10 {:.2}, p90 {:.2})", w.key, med * 1e3, p10 * 1e3, p90 * 1e3);
+    eprintln!(
+        "  {}_f16: {steps} timed steps, median {:.2} ms (p10 {:.2}, p90 {:.2})",
+        w.key,
+        med * 1e3,
+        p10 * 1e3,
+        p90 * 1e3
+    );
     Ok(HalfJson {
         step_median_ms: med * 1e3,
         step_p10_ms: p10 * 1e3,

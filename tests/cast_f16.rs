@@ -31,7 +31,10 @@ fn to_f16_matches_its_twin() {
         let src = values(len as u64, so + (models - 1) * ss + len);
         let dst_len = d_o + (models - 1) * ds + len;
         let (ts, td) = (upload(&src), zeros(dst_len.div_ceil(2)));
-        let (s, d) = (CastSide { view: ts.view(), offset: so, stride: ss }, CastSide { view: td.view(), offset: d_o, stride: ds });
+        let (s, d) = (
+            CastSide { view: ts.view(), offset: so, stride: ss },
+            CastSide { view: td.view(), offset: d_o, stride: ds },
+        );
         let launch = cast(gpu(), true, s, d, len, models).unwrap();
         gpu().run(&[&launch]).unwrap();
         let words: Vec<u32> = td.read(gpu()).unwrap().iter().map(|x| x.to_bits()).collect();
@@ -52,7 +55,10 @@ fn to_f32_matches_its_twin() {
         let src: Vec<f32> = pack(&halfs).into_iter().map(f32::from_bits).collect();
         let dst_len = d_o + (models - 1) * ds + len;
         let (ts, td) = (upload(&src), zeros(dst_len));
-        let (s, d) = (CastSide { view: ts.view(), offset: so, stride: ss }, CastSide { view: td.view(), offset: d_o, stride: ds });
+        let (s, d) = (
+            CastSide { view: ts.view(), offset: so, stride: ss },
+            CastSide { view: td.view(), offset: d_o, stride: ds },
+        );
         let launch = cast(gpu(), false, s, d, len, models).unwrap();
         gpu().run(&[&launch]).unwrap();
         let mut want = vec![0.0; dst_len];

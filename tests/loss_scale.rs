@@ -141,7 +141,8 @@ fn an_overflowing_step_is_skipped_the_scale_halves_and_grows_back() {
 
     scaled.train_step(gpu(), &bad, 0, BATCH, 0.01).unwrap();
     plain.train_step(gpu(), &clean, 0, BATCH, 0.01).unwrap();
-    let (before, state_before) = (scaled.params(gpu()).unwrap(), pollster::block_on(scaled.optimizer_state_async(gpu(), 0)));
+    let (before, state_before) =
+        (scaled.params(gpu()).unwrap(), pollster::block_on(scaled.optimizer_state_async(gpu(), 0)));
     assert_eq!(state(&scaled, 0), LossScaleState { scale: 65536.0, good_steps: 1, skipped: 0 });
 
     scaled.train_step(gpu(), &bad, BATCH, BATCH, 0.01).unwrap();

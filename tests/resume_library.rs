@@ -8,11 +8,11 @@ use std::path::Path;
 use common::*;
 use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
+use wgtrain::precision::{LossScaleState, LossScaling};
 use wgtrain::resume::{checkpoint_bytes_async, Checkpoint};
 use wgtrain::saved::SavedModel;
 use wgtrain::schedule::{LrSchedule, PlateauConfig, Schedule, SchedulePer};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig, Trainer};
-use wgtrain::precision::{LossScaleState, LossScaling};
 use wgtrain::{Activation, Loss, OptimizerConfig, Precision};
 
 const ROWS: usize = 90;

@@ -15,7 +15,8 @@ fn every_shader_validates_with_naga() {
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
-        let plain = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
+        let mut plain =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
         assert_eq!(plain.validate(&module).is_err(), f16, "{}", shader.file);
         assert!(!module.entry_points.is_empty(), "{} has no entry point", shader.file);
     }

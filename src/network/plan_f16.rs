@@ -63,12 +63,25 @@ impl NetworkGroup {
     }
 
     /// The half-precision form of `build_plan`: see the module's description.
-    pub(super) fn build_plan_f16(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+    pub(super) fn build_plan_f16(
+        &self,
+        gpu: &Gpu,
+        kind: PlanKind,
+        data: &DeviceData,
+        b: usize,
+    ) -> Result<Vec<Dispatch>> {
         let mut plan = self.gather_batch(gpu, kind, data, b)?;
         self.refresh_half_weights(gpu, &mut plan)?;
         let half = self.half()?;
         let x = CastSide { view: self.batch.x.view(), offset: 0, stride: 0 };
-        plan.push(cast(gpu, true, x, CastSide { view: half.x.view(), offset: 0, stride: 0 }, b * self.config.input, 1)?);
+        plan.push(cast(
+            gpu,
+            true,
+            x,
+            CastSide { view: half.x.view(), offset: 0, stride: 0 },
+            b * self.config.input,
+            1,
+        )?);
         self.forward_f16(gpu, b, &mut plan)?;
         self.widen_outputs(gpu, b, &mut plan)?;
         if kind == PlanKind::Predict {
@@ -140,7 +153,8 @@ impl NetworkGroup {
 
     /// `len` elements of f16 `src` widened into the same elements of f32 `dst` (every model's span at once).
     fn widen(&self, gpu: &Gpu, src: &Tensor, dst: &Tensor, len: usize) -> Result<Dispatch> {
-        let (s, d) = (CastSide { view: src.view(), offset: 0, stride: 0 }, CastSide { view: dst.view(), offset: 0, stride: 0 });
+        let (s, d) =
+            (CastSide { view: src.view(), offset: 0, stride: 0 }, CastSide { view: dst.view(), offset: 0, stride: 0 });
         cast(gpu, false, s, d, len, 1)
     }
 

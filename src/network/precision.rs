@@ -16,7 +16,9 @@ use super::NetworkGroup;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::ops::loss_scale::{loss_scale_update, scale_loss_gradient, scaler_words, state_from_words, unscale_check, word};
+use crate::ops::loss_scale::{
+    loss_scale_update, scale_loss_gradient, scaler_words, state_from_words, unscale_check, word,
+};
 use crate::precision::{LossScaleState, LossScaling, Precision};
 
 /// The precision a group trains in and each model's loss scaling (None: unscaled).

@@ -33,7 +33,14 @@ pub struct CastSide<'a> {
 
 /// `len` elements of each of `models` models converted: f32 → f16 (`to_f16 = true`, rounded to nearest even) or
 /// f16 → f32 (exact). An f16 view of w words holds 2·w elements.
-pub fn cast(gpu: &Gpu, to_f16: bool, src: CastSide<'_>, dst: CastSide<'_>, len: usize, models: usize) -> Result<Dispatch> {
+pub fn cast(
+    gpu: &Gpu,
+    to_f16: bool,
+    src: CastSide<'_>,
+    dst: CastSide<'_>,
+    len: usize,
+    models: usize,
+) -> Result<Dispatch> {
     let op: &'static str = if to_f16 { "to_f16" } else { "to_f32" };
     positive(op, "len", len)?;
     positive(op, "models", models)?;

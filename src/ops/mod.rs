@@ -2,10 +2,10 @@
 //! [`Dispatch`](crate::kernel::Dispatch) that can be recorded every step.
 
 pub mod activation;
+pub mod cast_f16;
 pub mod gather;
 pub mod loss;
 pub mod loss_scale;
-pub mod cast_f16;
 pub mod matmul;
 pub mod matmul_kernel;
 pub mod optim;

@@ -4,7 +4,14 @@
 use crate::ops::loss_scale::word;
 
 /// d[m·stride + i] ·= S_m for i < len, S_m = scaler[m·scaler_stride + SCALE], for each of `models` models.
-pub fn scale_loss_gradient(scaler: &[f32], scaler_stride: usize, d: &mut [f32], len: usize, stride: usize, models: usize) {
+pub fn scale_loss_gradient(
+    scaler: &[f32],
+    scaler_stride: usize,
+    d: &mut [f32],
+    len: usize,
+    stride: usize,
+    models: usize,
+) {
     for m in 0..models {
         let s = scaler[m * scaler_stride + word::SCALE];
         d[m * stride..m * stride + len].iter_mut().for_each(|v| *v *= s);
@@ -12,7 +19,14 @@ pub fn scale_loss_gradient(scaler: &[f32], scaler_stride: usize, d: &mut [f32], 
 }
 
 /// g[m·stride + i] ·= 1 / S_m for i < n, setting model m's found_inf word to 1 when any result is infinite or NaN.
-pub fn unscale_check(scaler: &mut [f32], scaler_stride: usize, grad: &mut [f32], n: usize, stride: usize, models: usize) {
+pub fn unscale_check(
+    scaler: &mut [f32],
+    scaler_stride: usize,
+    grad: &mut [f32],
+    n: usize,
+    stride: usize,
+    models: usize,
+) {
     for m in 0..models {
         let o = m * scaler_stride;
         let inv = 1.0 / scaler[o + word::SCALE];

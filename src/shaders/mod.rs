@@ -103,6 +103,18 @@ pub static SUBGROUP_SHADERS: LazyLock<[Shader; 1]> = LazyLock::new(|| [REDUCE_SU
 
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
 pub static ALL: LazyLock<[Shader; 11]> = LazyLock::new(|| {
-    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2, &LOSS_SCALE, &CAST_F16]
-        .map(|s| Shader::clone(s))
+    [
+        &MATMUL,
+        &TRANSPOSE,
+        &ACTIVATION,
+        &LOSS,
+        &REDUCE,
+        &OPTIM,
+        &GATHER,
+        &GATHER_VEC4,
+        &WEIGHT_L2,
+        &LOSS_SCALE,
+        &CAST_F16,
+    ]
+    .map(|s| Shader::clone(s))
 });
