@@ -1,7 +1,7 @@
 //! The matmul launches themselves: a generated variant (`matmul_wgsl`) of a given config, or the hand-written
 //! scalar shaders/matmul.wgsl. `ops::matmul` picks between them (through `ops::tune`); `ops::tune` times them.
 
-use super::{need, positive, to_u32};
+use super::{need, need_f16, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
@@ -166,11 +166,7 @@ pub(crate) fn validate(
 fn need_elements(op: &'static str, name: &str, view: &View<'_>, e: Element, n: usize) -> Result<()> {
     match e {
         Element::F32 => need(op, name, view, n),
-        Element::F16 if view.len * 2 >= n => Ok(()),
-        Element::F16 => Err(Error::Shape {
-            op,
-            detail: format!("{name} holds {} f16 elements ({} words), needs {n}", view.len * 2, view.len),
-        }),
+        Element::F16 => need_f16(op, name, view, n),
     }
 }
 

@@ -5,7 +5,9 @@
 pub mod activation;
 pub mod f16;
 pub mod gather;
+pub mod half;
 pub mod loss;
+pub mod loss_f16;
 pub mod matmul;
 pub mod matmul_f16;
 pub mod network;
