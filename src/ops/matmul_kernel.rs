@@ -279,6 +279,16 @@ pub fn matmul_variant_models<'a>(
     matmul_variant_elements(gpu, config, s, pass, act, ops, models, Elements::F32)
 }
 
+/// `v` as a kernel reading or writing it four `e` elements at a time binds it: spanning whole vec4s (four words
+/// of f32, two of f16) and starting on one; None when the buffer has no room for that.
+fn whole<'v>(v: &View<'v>, vec4: bool, e: Element) -> Option<View<'v>> {
+    if vec4 {
+        v.padded_to(4 / e.per_word())
+    } else {
+        Some(*v)
+    }
+}
+
 /// [`matmul_variant_models`] with `elements` types. Views count 4-byte words whatever the element: an f16 view
 /// of `len` words holds 2·`len` halfs; shapes, model strides and offsets inside the kernel count elements. f16
 /// operands read four at a time need views starting on an 8-byte boundary (every storage binding offset is a
@@ -301,14 +311,6 @@ pub fn matmul_variant_elements<'a>(
     let p = params(s, act, ops, variant.blocks_n(s.n), &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
-    // A view read or written four elements at a time spans whole vec4s: four words of f32, two of f16.
-    fn whole<'v>(v: &View<'v>, vec4: bool, e: Element) -> Option<View<'v>> {
-        if vec4 {
-            v.padded_to(4 / e.per_word())
-        } else {
-            Some(*v)
-        }
-    }
     let epilogue_view = |v: &View<'a>| whole(v, variant.vec4_store, elements.output);
     let bias_view = |v: &View<'a>| whole(v, variant.vec4_store, Element::F32);
     let aux_view = |v: &View<'a>| whole(v, variant.vec4_store, elements.input);
