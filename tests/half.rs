@@ -4,7 +4,7 @@
 //! the kernel and in the twin; the tolerances below say where the two can still differ.
 
 mod common;
-use common::half::{assert_f16_close, read_f16, upload_f16, zeros_f16};
+use common::half::{assert_f16_close, read_f16, upload_f16, zeros_f16, F16Report};
 use common::{assert_close, assert_nontrivial, gpu, uniform, upload, zeros, ACTIVATIONS};
 use wgtrain::internal::rng::Rng;
 use wgtrain::ops::half::{
@@ -54,7 +54,7 @@ fn cast_to_f16_matches_twin_bit_for_bit() {
 #[test]
 fn activation_backward_f16_matches_twin() {
     let gpu = device();
-    let mut worst = (0, 0.0f32);
+    let mut worst = F16Report::default();
     for (i, act) in ACTIVATIONS.into_iter().enumerate() {
         for &n in &SIZES {
             let x = to_f16(&uniform(10 + i as u64, n, -3.0, 3.0));
@@ -74,10 +74,10 @@ fn activation_backward_f16_matches_twin() {
                 1e-6,
                 1e-5,
             );
-            worst = (worst.0.max(r.0), worst.1.max(r.1));
+            worst.merge(r);
         }
     }
-    eprintln!("activation_backward_f16: worst {} f16 ulps, {:e} absolute", worst.0, worst.1);
+    eprintln!("activation_backward_f16: {worst}");
 }
 
 /// Sums of exact f16 values in f32, rows in the same order in kernel and twin, additions only (nothing to fuse):
@@ -190,7 +190,7 @@ fn run_loss(
 #[test]
 fn losses_f16_match_twin() {
     let gpu = device();
-    let mut worst = (0, 0.0f32);
+    let mut worst = F16Report::default();
     for kind in [Loss::Mse, Loss::Bce, Loss::CrossEntropy] {
         for (i, &(rows, cols)) in [(1, 2), (37, 3), (64, 10), (129, 7)].iter().enumerate() {
             for (models, scale) in
@@ -203,12 +203,12 @@ fn losses_f16_match_twin() {
                 let want_dl: Vec<f32> = want_dl.iter().map(|h| h.to_f32()).collect();
                 assert_nontrivial(&label, &want_dl);
                 let r = assert_f16_close(&format!("{label} dlogits"), &dl, &want_dl, LOSS_ATOL * scale, LOSS_RTOL);
-                worst = (worst.0.max(r.0), worst.1.max(r.1 / scale));
+                worst.merge(r);
                 assert_close(&format!("{label} row stats"), &stats, &want_stats, LOSS_ATOL, LOSS_RTOL);
             }
         }
     }
-    eprintln!("losses f16: worst {} f16 ulps, {:e} absolute (unscaled)", worst.0, worst.1);
+    eprintln!("losses f16 (gradients, absolute differences at scales 1 and 2¹⁶): {worst}");
 }
 
 /// A loss scale too large for f16 turns the scaled gradients into ±∞ (the dynamic loss scaler's signal to skip the
