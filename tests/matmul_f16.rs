@@ -7,7 +7,7 @@
 //! (thin layers), on ragged shapes, and the tuned launch on both kernel families' devices.
 
 mod common;
-use common::half::{assert_f16_close, read_f16, upload_f16, zeros_f16};
+use common::half::{assert_f16_close, read_f16, upload_f16, zeros_f16, F16Report};
 use common::{device, uniform, ACTIVATIONS};
 use wgtrain::gpu::KernelFamily;
 use wgtrain::matmul_wgsl::{f16_configs, Element, Elements, MatmulConfig, MatmulVariant, Pass};
@@ -41,17 +41,6 @@ fn upload(gpu: &Gpu, data: &[f32]) -> Tensor {
     Tensor::from_slice(gpu, "test", data, &[data.len()]).expect("upload")
 }
 
-/// Largest f16 ulp distance and absolute difference seen, printed at the end of each test (`--nocapture`).
-#[derive(Default)]
-struct Worst(u32, f32);
-
-impl Worst {
-    fn add(&mut self, (ulps, diff): (u32, f32)) {
-        self.0 = self.0.max(ulps);
-        self.1 = self.1.max(diff);
-    }
-}
-
 /// One launch of `config`'s variant with `elements` for `models` models (gaps between them) against the twin;
 /// returns the variant's name.
 #[allow(clippy::too_many_arguments)]
@@ -64,7 +53,7 @@ fn check(
     act: Activation,
     seed: u64,
     models: usize,
-    worst: &mut Worst,
+    worst: &mut F16Report,
 ) -> String {
     let (mk, kn, mn) = (s.m * s.k, s.k * s.n, s.m * s.n);
     let gap = |len: usize| if models > 1 { len.next_multiple_of(4) + 4 } else { 0 };
@@ -105,7 +94,7 @@ fn check(
         let got = read(t);
         common::assert_nontrivial(&label, want);
         match elements.output {
-            Element::F16 => worst.add(assert_f16_close(&format!("{label} {what}"), &to_f16(&got), want, ATOL, RTOL)),
+            Element::F16 => worst.merge(assert_f16_close(&format!("{label} {what}"), &to_f16(&got), want, ATOL, RTOL)),
             Element::F32 => common::assert_close(&format!("{label} {what}"), &got, want, ATOL, RTOL),
         }
     };
@@ -133,7 +122,7 @@ const PRODUCTS: [(bool, bool, Pass, Elements); 3] = [
 #[test]
 fn f16_variants_match_twin() {
     let gpu = gpu();
-    let mut worst = Worst::default();
+    let mut worst = F16Report::default();
     let mut names = std::collections::BTreeSet::new();
     for (c, config) in f16_configs().into_iter().enumerate() {
         for (p, &(ta, tb, pass, elements)) in PRODUCTS.iter().enumerate() {
@@ -152,7 +141,7 @@ fn f16_variants_match_twin() {
             assert!(ran, "{} ran no shape in product {p}", config.name());
         }
     }
-    eprintln!("f16 variants: {} kernels, worst {} f16 ulps, {:e} absolute", names.len(), worst.0, worst.1);
+    eprintln!("f16 variants: {} kernels; {worst}", names.len());
 }
 
 /// The register blocks' A read one float at a time through its strides (`an`): the weight gradient of a layer
@@ -160,7 +149,7 @@ fn f16_variants_match_twin() {
 #[test]
 fn f16_register_blocks_read_a_through_strides() {
     let gpu = gpu();
-    let mut worst = Worst::default();
+    let mut worst = F16Report::default();
     for config in f16_configs().into_iter().filter(|c| c.tile_k.is_none()) {
         for (i, (ta, pass, elements)) in
             [(true, Pass::Forward, Elements::F16_TO_F32), (false, Pass::ActivationBackward, Elements::F16)]
@@ -172,7 +161,7 @@ fn f16_register_blocks_read_a_through_strides() {
             assert!(name.contains("_an_"), "{name}");
         }
     }
-    eprintln!("f16 an variants: worst {} f16 ulps, {:e} absolute", worst.0, worst.1);
+    eprintln!("f16 an variants: {worst}");
 }
 
 /// The tuned launch (`matmul_elements`) on both kernel families' devices (the texture family's configs read
@@ -180,7 +169,7 @@ fn f16_register_blocks_read_a_through_strides() {
 /// which the fallback does.
 #[test]
 fn f16_tuned_launch_matches_twin() {
-    let mut worst = Worst::default();
+    let mut worst = F16Report::default();
     for family in [KernelFamily::Texture, KernelFamily::Buffer] {
         let gpu = device(family);
         for (i, &(m, n, k, ta, tb)) in [
@@ -223,11 +212,11 @@ fn f16_tuned_launch_matches_twin() {
                 assert!(d.file().starts_with(&format!("matmul_{}", F16_FALLBACK.name())), "{label}");
             }
             let (want_c, want_z) = reference::matmul_forward(&s, &a, &b, Some(&bias), act, Element::F16);
-            worst.add(assert_f16_close(&format!("{label} z"), &read_f16(gpu, &tz, m * n), &want_z, ATOL, RTOL));
-            worst.add(assert_f16_close(&format!("{label} c"), &read_f16(gpu, &tc, m * n), &want_c, ATOL, RTOL));
+            worst.merge(assert_f16_close(&format!("{label} z"), &read_f16(gpu, &tz, m * n), &want_z, ATOL, RTOL));
+            worst.merge(assert_f16_close(&format!("{label} c"), &read_f16(gpu, &tc, m * n), &want_c, ATOL, RTOL));
         }
     }
-    eprintln!("f16 tuned launches: worst {} f16 ulps, {:e} absolute", worst.0, worst.1);
+    eprintln!("f16 tuned launches: {worst}");
 }
 
 /// f16 views are counted in halfs: a view one word short of the operand is an error naming it, before launch.

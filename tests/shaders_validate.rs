@@ -9,15 +9,9 @@ fn every_shader_validates_with_naga() {
     for shader in ALL.iter() {
         let module = naga::front::wgsl::parse_str(&shader.source)
             .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
-        // f16 shaders (`enable f16;`) get what wgpu's SHADER_F16 grants naga, and nothing without it.
-        let f16 = shader.source.starts_with("enable f16;");
-        let caps = if f16 { naga::valid::Capabilities::SHADER_FLOAT16 } else { naga::valid::Capabilities::empty() };
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
             .validate(&module)
             .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
-        let mut plain =
-            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
-        assert_eq!(plain.validate(&module).is_err(), f16, "{}", shader.file);
         assert!(!module.entry_points.is_empty(), "{} has no entry point", shader.file);
     }
 }
@@ -31,8 +25,12 @@ fn every_wgsl_file_is_registered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".wgsl") && !wgtrain::shaders::FRAGMENTS.contains(&n.as_str()))
         .collect();
-    let registered: BTreeSet<String> =
-        ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()).map(|s| s.file.to_string()).collect();
+    let registered: BTreeSet<String> = ALL
+        .iter()
+        .chain(wgtrain::shaders::SUBGROUP_SHADERS.iter())
+        .chain(wgtrain::shaders::F16_SHADERS.iter())
+        .map(|s| s.file.to_string())
+        .collect();
     assert_eq!(on_disk, registered, "shaders/ and src/shaders.rs disagree");
 }
 
@@ -101,7 +99,8 @@ fn every_entry_point_is_named_in_a_test() {
         .map(|e| std::fs::read_to_string(e.path()).expect("readable"))
         .filter(|src| src.contains("reference"))
         .collect();
-    for shader in ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()) {
+    let every = ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()).chain(wgtrain::shaders::F16_SHADERS.iter());
+    for shader in every {
         let module = naga::front::wgsl::parse_str(&shader.source).expect("parses");
         for ep in &module.entry_points {
             let quoted = format!("\"{}\"", ep.name);
@@ -124,5 +123,20 @@ fn subgroup_shaders_validate_with_subgroup_capabilities() {
         v.subgroup_operations(naga::valid::SubgroupOperationSet::BASIC | naga::valid::SubgroupOperationSet::ARITHMETIC);
         v.validate(&module).unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
         assert!(Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).is_err());
+    }
+}
+
+/// The f16 shaders validate with the capability wgpu's SHADER_F16 feature gives (SHADER_FLOAT16), and not without.
+#[test]
+fn f16_shaders_validate_with_the_f16_capability() {
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    for shader in wgtrain::shaders::F16_SHADERS.iter() {
+        let module = naga::front::wgsl::parse_str(&shader.source)
+            .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
+        Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
+        assert!(Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).is_err());
+        assert!(!module.entry_points.is_empty(), "{} has no entry point", shader.file);
     }
 }

@@ -7,7 +7,7 @@
 //! model 5.1 (FXC, what DX12 falls back to without DXC), GLSL ES 3.10 (the first GLES with compute shaders, what
 //! wgpu's GL back end needs) and GLSL 4.30 desktop (what Mesa's llvmpipe reports is higher), SPIR-V 1.0.
 //! Every shader is validated with the capabilities wgpu grants a device created without optional features, except
-//! the f16 matmul variants (`enable f16;`), which get SHADER_FLOAT16, what the device's SHADER_F16 feature grants.
+//! the f16 shaders (`enable f16;`: f16 matmul variants and `shaders::F16_SHADERS`), which get SHADER_FLOAT16, what the device's SHADER_F16 feature grants.
 //!
 //! f16 per back end, as wgpu-hal 30 exposes SHADER_F16: Metal always (MSL `half`, translated at MSL 2.1 like the
 //! rest); DX12 only with shader model 6.2 and native 16-bit ops (HLSL `half` compiled by DXC), so f16 shaders are
@@ -21,14 +21,15 @@ use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
 use wgtrain::shaders::Shader;
 
-/// Every shader wgtrain can compile: the hand-written files and every generated matmul variant.
+/// Every shader wgtrain can compile: the hand-written files (f16 ones included) and every generated matmul variant.
 fn all_shaders() -> Vec<Shader> {
     let mut out: Vec<Shader> = wgtrain::shaders::ALL.to_vec();
+    out.extend(wgtrain::shaders::F16_SHADERS.iter().cloned());
     out.extend(wgtrain::matmul_wgsl::all_variants().iter().map(|v| v.shader()));
     out
 }
 
-/// Whether the shader declares f16 values (only the f16 matmul variants do).
+/// Whether the shader declares f16 values (the f16 matmul variants and `shaders::F16_SHADERS`).
 fn is_f16(shader: &Shader) -> bool {
     shader.source.starts_with("enable f16;")
 }

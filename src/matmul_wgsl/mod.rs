@@ -440,6 +440,11 @@ pub fn all_configs() -> Vec<MatmulConfig> {
     all
 }
 
+/// The config f16 products fall back to where the tuned one cannot compute the shape: workgroup tiles with scalar
+/// loads compute any M, N and K in every layout but Aᵀ·Bᵀ (the f32 fallback, shaders/matmul.wgsl, reads f32 only).
+pub const F16_FALLBACK: MatmulConfig =
+    MatmulConfig { operands: Operands::Buffer, block: (4, 4), workgroup: (16, 16), tile_k: Some(16), vector: 1 };
+
 /// The configs f16 variants are made of: every config with storage-buffer operands (a texture config's register
 /// block reads the same operands from buffers instead), since the texture copies are rgba32float.
 pub fn f16_configs() -> Vec<MatmulConfig> {

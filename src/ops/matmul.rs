@@ -11,7 +11,8 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{Elements, MatmulConfig, Operands, Pass};
+pub use crate::matmul_wgsl::F16_FALLBACK;
+use crate::matmul_wgsl::{Elements, Pass};
 use crate::ops::activation::Activation;
 use crate::ops::tune;
 use crate::tensor::View;
@@ -99,14 +100,9 @@ fn matmul_tuned(
     matmul_scalar_models(gpu, s, pass, act, ops, models)
 }
 
-/// The config f16 products fall back to where the tuned one cannot compute the shape: workgroup tiles with scalar
-/// loads compute any M, N and K in every layout but Aᵀ·Bᵀ (the f32 fallback, shaders/matmul.wgsl, reads f32 only).
-pub const F16_FALLBACK: MatmulConfig =
-    MatmulConfig { operands: Operands::Buffer, block: (4, 4), workgroup: (16, 16), tile_k: Some(16), vector: 1 };
-
 /// A product with `elements` types (see `matmul_variant_elements` for how views count f16 elements): f32 as
 /// [`matmul_forward_models`] / [`matmul_activation_backward_models`]; with f16, the config tuning picks for the
-/// shape class reading storage buffers (f16 variants have no texture form), else [`F16_FALLBACK`]. f16 needs a
+/// shape class and elements (`tune::config_for_elements`), else [`F16_FALLBACK`]. f16 needs a
 /// device with SHADER_F16 (a `precision` error naming the adapter otherwise) and a layout other than Aᵀ·Bᵀ.
 pub fn matmul_elements(
     gpu: &Gpu,
@@ -127,7 +123,8 @@ pub fn matmul_elements(
         });
     }
     super::matmul_kernel::validate(s, pass, act, ops, models, elements)?;
-    let tuned = tune::config_for(gpu, s)?.map(|c| MatmulConfig { operands: Operands::Buffer, ..c });
+    // The tuned config may still not fit these views (an f16 view starting off 8 bytes): the fallback does.
+    let tuned = tune::config_for_elements(gpu, s, elements)?;
     for config in tuned.into_iter().chain([F16_FALLBACK]) {
         if let Some(d) = matmul_variant_elements(gpu, config, s, pass, act, ops, models, elements)? {
             return Ok(d);

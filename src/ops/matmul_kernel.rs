@@ -1,7 +1,7 @@
 //! The matmul launches themselves: a generated variant (`matmul_wgsl`) of a given config, or the hand-written
 //! scalar shaders/matmul.wgsl. `ops::matmul` picks between them (through `ops::tune`); `ops::tune` times them.
 
-use super::{need, positive, to_u32};
+use super::{need, need_f16, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
@@ -166,11 +166,7 @@ pub(crate) fn validate(
 fn need_elements(op: &'static str, name: &str, view: &View<'_>, e: Element, n: usize) -> Result<()> {
     match e {
         Element::F32 => need(op, name, view, n),
-        Element::F16 if view.len * 2 >= n => Ok(()),
-        Element::F16 => Err(Error::Shape {
-            op,
-            detail: format!("{name} holds {} f16 elements ({} words), needs {n}", view.len * 2, view.len),
-        }),
+        Element::F16 => need_f16(op, name, view, n),
     }
 }
 
@@ -283,6 +279,16 @@ pub fn matmul_variant_models<'a>(
     matmul_variant_elements(gpu, config, s, pass, act, ops, models, Elements::F32)
 }
 
+/// `v` as a kernel reading or writing it four `e` elements at a time binds it: spanning whole vec4s (four words
+/// of f32, two of f16) and starting on one; None when the buffer has no room for that.
+fn whole<'v>(v: &View<'v>, vec4: bool, e: Element) -> Option<View<'v>> {
+    if vec4 {
+        v.padded_to(4 / e.per_word())
+    } else {
+        Some(*v)
+    }
+}
+
 /// [`matmul_variant_models`] with `elements` types. Views count 4-byte words whatever the element: an f16 view
 /// of `len` words holds 2·`len` halfs; shapes, model strides and offsets inside the kernel count elements. f16
 /// operands read four at a time need views starting on an 8-byte boundary (every storage binding offset is a
@@ -305,14 +311,6 @@ pub fn matmul_variant_elements<'a>(
     let p = params(s, act, ops, variant.blocks_n(s.n), &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
-    // A view read or written four elements at a time spans whole vec4s: four words of f32, two of f16.
-    fn whole<'v>(v: &View<'v>, vec4: bool, e: Element) -> Option<View<'v>> {
-        if vec4 {
-            v.padded_to(4 / e.per_word())
-        } else {
-            Some(*v)
-        }
-    }
     let epilogue_view = |v: &View<'a>| whole(v, variant.vec4_store, elements.output);
     let bias_view = |v: &View<'a>| whole(v, variant.vec4_store, Element::F32);
     let aux_view = |v: &View<'a>| whole(v, variant.vec4_store, elements.input);

@@ -219,14 +219,46 @@ pub mod half {
         unpack(&words, n)
     }
 
+    /// How far kernel results were from the twin's, for the tests' reports: values compared, values not bit for
+    /// bit equal, the largest distance in f16 ulps overall and among values of magnitude at least 1/16 (where one
+    /// f16 ulp is at least 2⁻¹⁴, above the f32 differences), and the largest absolute difference.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct F16Report {
+        pub count: usize,
+        pub differ: usize,
+        pub max_ulps: u32,
+        pub max_ulps_large: u32,
+        pub max_diff: f32,
+    }
+
+    impl F16Report {
+        /// Both reports together.
+        pub fn merge(&mut self, o: F16Report) {
+            self.count += o.count;
+            self.differ += o.differ;
+            self.max_ulps = self.max_ulps.max(o.max_ulps);
+            self.max_ulps_large = self.max_ulps_large.max(o.max_ulps_large);
+            self.max_diff = self.max_diff.max(o.max_diff);
+        }
+    }
+
+    impl std::fmt::Display for F16Report {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(
+                f,
+                "{} of {} values differ from the twin; at most {} f16 ulps ({} where |value| ≥ 1/16), {:e} absolute",
+                self.differ, self.count, self.max_ulps, self.max_ulps_large, self.max_diff
+            )
+        }
+    }
+
     /// Asserts each stored f16 is within `atol` + `rtol`·|want| of the twin's value (the f32 tolerance of the
     /// product before rounding) plus one f16 ulp of it (the f32 values on either side of a rounding boundary may
-    /// round to neighbouring f16s); returns the largest distance in f16 ulps and the largest absolute difference,
-    /// for the report.
-    pub fn assert_f16_close(label: &str, got: &[f16], want: &[f32], atol: f32, rtol: f32) -> (u32, f32) {
+    /// round to neighbouring f16s); returns how far apart they were, for the report.
+    pub fn assert_f16_close(label: &str, got: &[f16], want: &[f32], atol: f32, rtol: f32) -> F16Report {
         super::assert_no_wgpu_problems();
         assert_eq!(got.len(), want.len(), "{label}: length {} vs reference {}", got.len(), want.len());
-        let (mut max_ulps, mut max_diff) = (0u32, 0f32);
+        let mut report = F16Report { count: got.len(), ..F16Report::default() };
         let mut bad = Vec::new();
         for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
             let w16 = f16::from_f32(w);
@@ -237,12 +269,17 @@ pub mod half {
             if !ok && bad.len() < 5 {
                 bad.push(format!("[{i}] got {g} want {w} ({apart:?} ulps)"));
             }
-            max_ulps = max_ulps.max(apart.unwrap_or(u32::MAX));
+            let apart = apart.unwrap_or(u32::MAX);
+            report.differ += usize::from(g.to_bits() != w16.to_bits());
+            report.max_ulps = report.max_ulps.max(apart);
+            if w.abs() >= 1.0 / 16.0 {
+                report.max_ulps_large = report.max_ulps_large.max(apart);
+            }
             if d.is_finite() {
-                max_diff = max_diff.max(d);
+                report.max_diff = report.max_diff.max(d);
             }
         }
         assert!(bad.is_empty(), "{label}: mismatches (atol {atol:e}, rtol {rtol:e}, + 1 f16 ulp): {}", bad.join("; "));
-        (max_ulps, max_diff)
+        report
     }
 }
