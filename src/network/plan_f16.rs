@@ -1,11 +1,12 @@
 //! The dispatch list of a half-precision step: the activations, their gradients and the matmul operands in f16
 //! (products accumulated in f32), the master weights, weight gradients and optimizer state in f32.
 //!
-//! A step casts the f32 weights to their f16 copy and the gathered batch to f16, runs the forward matmuls in f16
+//! A step casts the f32 weights to their f16 copy and gathers the batch into f16, runs the forward matmuls in f16
 //! (the f32 biases added to the f32 accumulator), widens the logits to f32 for the loss and its statistics (so the
 //! loss kernels and their reduction order are f32's), multiplies the loss gradient by the loss scale, rounds it to
 //! f16, and runs the backward matmuls on f16 operands: the weight gradients dZᵀ·X stored in f32, the input
-//! gradients (dZ·W) ⊙ act′ in f16; each layer's bias gradient sums its dZ widened to f32. The unscaling, clipping
+//! gradients (dZ·W) ⊙ act′ in f16; each layer's bias gradient sums its dZ in f32 (the output layer's from the f32
+//! loss gradient). The unscaling, clipping
 //! and optimizer are f32's, on the f32 gradients (see precision.rs for the loss scaling).
 
 use super::buffers::{PlanKind, Strides};
@@ -19,6 +20,8 @@ use crate::matmul_wgsl::{Elements, Pass};
 use crate::model::MlpConfig;
 use crate::ops::activation::Activation;
 use crate::ops::cast_f16::{cast, CastSide};
+use crate::ops::gather::gather_rows;
+use crate::ops::half::{column_sum_f16, gather_rows_f16};
 use crate::ops::matmul::{matmul_elements, MatmulOperands, MatmulShape, ModelStrides};
 use crate::ops::reduce::column_sum_models;
 use crate::ops::Models;
@@ -70,18 +73,8 @@ impl NetworkGroup {
         data: &DeviceData,
         b: usize,
     ) -> Result<Vec<Dispatch>> {
-        let mut plan = self.gather_batch(gpu, kind, data, b)?;
+        let mut plan = self.gather_batch_f16(gpu, kind, data, b)?;
         self.refresh_half_weights(gpu, &mut plan)?;
-        let half = self.half()?;
-        let x = CastSide { view: self.batch.x.view(), offset: 0, stride: 0 };
-        plan.push(cast(
-            gpu,
-            true,
-            x,
-            CastSide { view: half.x.view(), offset: 0, stride: 0 },
-            b * self.config.input,
-            1,
-        )?);
         self.forward_f16(gpu, b, &mut plan)?;
         self.widen_outputs(gpu, b, &mut plan)?;
         if kind == PlanKind::Predict {
@@ -108,6 +101,23 @@ impl NetworkGroup {
             self.weight_l2_all(gpu, b, &mut plan)?;
         }
         self.update(gpu, scaled, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// The batch's features gathered (and rounded) straight into the f16 x, and its targets (unless predicting) into
+    /// the f32 y, from every chunk of the data set, as `gather_batch` does for f32.
+    fn gather_batch_f16(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+        let (input, tcols) = (self.config.input, self.loss.target_cols(self.config.output()));
+        let (step, order, x, y) =
+            (&self.parameters.step, data.order.view(), self.half()?.x.view(), self.batch.y.view());
+        let mut plan = Vec::new();
+        for c in &data.chunks {
+            let (rows, start) = (c.rows, c.row_start);
+            plan.push(gather_rows_f16(gpu, step, order, c.features.view(), x, b, input, rows, start)?);
+            if kind != PlanKind::Predict {
+                plan.push(gather_rows(gpu, step, order, c.targets.view(), y, b, tcols, rows, start)?);
+            }
+        }
         Ok(plan)
     }
 
@@ -178,12 +188,16 @@ impl NetworkGroup {
             (self.len(), self.layout.len, self.config.layers.len() - 1, self.strides(), self.half()?);
         let grads = &self.parameters.grads;
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
-            let len = (k - 1) * s.layer[i] + b * l.outputs;
+            let per_model = Models { count: k, input: s.layer[i], output: n };
+            let db = self.span(grads, l.bias, l.outputs);
             if i == last {
+                // The loss gradient is f32: its column sums come from it, then it is rounded for the matmuls.
+                plan.push(column_sum_models(gpu, self.batch.d[i].view(), db, b, l.outputs, &per_model)?);
+                let len = (k - 1) * s.layer[i] + b * l.outputs;
                 let src = CastSide { view: self.batch.d[i].view(), offset: 0, stride: 0 };
                 plan.push(cast(gpu, true, src, CastSide { view: half.d[i].view(), offset: 0, stride: 0 }, len, 1)?);
             } else {
-                plan.push(self.widen(gpu, &half.d[i], &self.batch.d[i], len)?);
+                plan.push(column_sum_f16(gpu, half.d[i].view(), db, b, l.outputs, &per_model)?);
             }
             let (input, input_stride) = self.half_input(i)?;
             let sw = MatmulShape { m: l.outputs, n: l.inputs, k: b, trans_a: true, trans_b: false };
@@ -192,9 +206,6 @@ impl NetworkGroup {
             let ops = MatmulOperands { a: half.d[i].view(), b: input, bias: None, aux: None, c: dw, z: None };
             let id = Activation::Identity;
             plan.push(matmul_elements(gpu, &sw, Pass::Forward, id, &ops, &strides, Elements::F16_TO_F32)?);
-            let per_model = Models { count: k, input: s.layer[i], output: n };
-            let db = self.span(grads, l.bias, l.outputs);
-            plan.push(column_sum_models(gpu, self.batch.d[i].view(), db, b, l.outputs, &per_model)?);
             if i > 0 {
                 let sx = MatmulShape { m: b, n: l.inputs, k: l.outputs, trans_a: false, trans_b: false };
                 let (w, w_stride) = self.half_weights(i)?;

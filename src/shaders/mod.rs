@@ -126,17 +126,6 @@ pub static F16_SHADERS: LazyLock<[Shader; 5]> =
 
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
 pub static ALL: LazyLock<[Shader; 10]> = LazyLock::new(|| {
-    [
-        &MATMUL,
-        &TRANSPOSE,
-        &ACTIVATION,
-        &LOSS,
-        &REDUCE,
-        &OPTIM,
-        &GATHER,
-        &GATHER_VEC4,
-        &WEIGHT_L2,
-        &LOSS_SCALE,
-    ]
-    .map(|s| Shader::clone(s))
+    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2, &LOSS_SCALE]
+        .map(|s| Shader::clone(s))
 });
