@@ -22,8 +22,11 @@ impl NetworkGroup {
         self.check_batch(data, 0, rows)?;
         if !self.plans.compiled {
             let mut kernels = self.fixed_kernels(gpu);
-            // Only the variants this network's shapes take, tuned first where they are not yet.
-            kernels.extend(self.matmul_kernels(gpu, rows)?);
+            // Only the variants this network's shapes take, tuned first where they are not yet; f16 steps launch
+            // f16 variants, tuned and compiled as the plan below is built.
+            if self.precision() == crate::precision::Precision::F32 {
+                kernels.extend(self.matmul_kernels(gpu, rows)?);
+            }
             gpu.precompile(&kernels)?;
         }
         self.plan(gpu, PlanKind::Train, data, rows)?;
