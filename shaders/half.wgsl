@@ -1,8 +1,7 @@
 // The element-wise kernels of f16 training that have no f32 counterpart to share a body with. Every value is
 // computed in f32 (f16 inputs widened exactly as they are read) and rounded to f16 once, where an f16 is stored.
-// Bindings: 0 params, then per entry point the ones it uses: 1 x32 (f32 in), 2 x16 (f16 in), 3 dy16 (f16 in),
-// 4 out16 (f16 out), 5 out32 (f32 out).
-// cast_to_f16:            out16[i] = f16(x32[i])                       i < n (the f16 copy of the f32 master weights)
+// Bindings: 0 params, then per entry point the ones it uses: 2 x16 (f16 in), 3 dy16 (f16 in), 4 out16 (f16 out),
+// 5 out32 (f32 out).
 // activation_backward_f16: out16[i] = f16(dy16[i] · f'(x16[i]))         i < n, x16 the pre-activation
 // column_sum_f16:          out32[c] = Σ_r x16[r, c] (in f32, r in order) x16: [n / cols, cols] (bias gradients)
 // transpose_f16:           out16[c, r] = x16[r, c]                      x16: [n / cols, cols]
@@ -22,19 +21,10 @@ struct HalfParams {
 }
 
 @group(0) @binding(0) var<uniform> params: HalfParams;
-@group(0) @binding(1) var<storage, read> x32: array<f32>;
 @group(0) @binding(2) var<storage, read> x16: array<f16>;
 @group(0) @binding(3) var<storage, read> dy16: array<f16>;
 @group(0) @binding(4) var<storage, read_write> out16: array<f16>;
 @group(0) @binding(5) var<storage, read_write> out32: array<f32>;
-
-@compute @workgroup_size(WG_ELEMENTWISE)
-fn cast_to_f16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
-    let i = flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
-    if (i >= params.n) { return; }
-    out16[i] = f16(x32[i]);
-}
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn activation_backward_f16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -69,16 +69,6 @@ fn launch(
     Dispatch::batched(gpu, kernel, &res, groups, models, Vec::new())
 }
 
-/// out[i] = f16(x[i]) for i < n: the f16 copy of f32 master weights after an update (`x` f32, `out` f16).
-pub fn cast_to_f16(gpu: &Gpu, x: View<'_>, out: View<'_>, n: usize) -> Result<Dispatch> {
-    const OP: &str = "cast_to_f16";
-    positive(OP, "n", n)?;
-    need(OP, "x", &x, n)?;
-    need_f16(OP, "out", &out, n)?;
-    let p = HalfParams::new(OP, n, 1, &Models::ONE)?;
-    launch(gpu, OP, &p, &[x, out], n.div_ceil(WG_ELEMENTWISE as usize) as u64, 1)
-}
-
 /// dx[i] = f16(dy[i] · f'(x[i])) for i < n, all f16, x the pre-activation (the backward pass where the
 /// activation is not fused into a matmul).
 pub fn activation_backward_f16(

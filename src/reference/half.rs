@@ -8,11 +8,6 @@ use super::gather::gather_rows;
 use crate::ops::activation::Activation;
 use crate::ops::Models;
 
-/// out[i] = f16(x[i]): the f16 copy of f32 master weights.
-pub fn cast_to_f16(x: &[f32]) -> Vec<f16> {
-    super::f16::to_f16(x)
-}
-
 /// out[i] = f16(dy[i] · f'(x[i])), x the f16 pre-activation, product in f32.
 pub fn activation_backward_f16(x: &[f16], dy: &[f16], a: Activation) -> Vec<f16> {
     x.iter().zip(dy).map(|(&x, &dy)| f16::from_f32(dy.to_f32() * act_derivative(x.to_f32(), a))).collect()
