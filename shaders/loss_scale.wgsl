@@ -3,11 +3,11 @@
 // reads, at m · scaler_stride (ops::loss_scale::word names them):
 //   [0] clip factor, [1] gradient norm (written by clip_scale), [2] found_inf (0 or 1), [3] scale S,
 //   [4] good steps since S last changed, [5] steps skipped so far, [6] growth factor, [7] backoff factor,
-//   [8] growth interval.
+//   [8] growth interval, [9] skipped steps the host has not yet counted (the optimizer picks its record by it).
 // scale_loss_gradient: d[m·stride + i] ·= S_m                           for i < len (the loss gradient)
 // unscale_check:       g[m·stride + i] ·= 1 / S_m; found_inf_m = 1 if any g is infinite or NaN    (i < len vec4s;
 //                      torch's _amp_foreach_non_finite_check_and_unscale_)
-// loss_scale_update:   found_inf: S ·= backoff, good = 0, skipped += 1; else good += 1 and, at the interval,
+// loss_scale_update:   found_inf: S ·= backoff, good = 0, skipped += 1, pending += 1; else good += 1 and, at the interval,
 //                      S ·= growth (kept only if finite), good = 0; then found_inf = 0 (torch's
 //                      _amp_update_scale_). A frozen model's scaler is left as it is.
 // The optimizer skips a model whose found_inf is set (optim.wgsl, SKIP_NON_FINITE), so a skipped step changes
@@ -43,6 +43,7 @@ const SKIPPED: u32 = 5u;
 const GROWTH: u32 = 6u;
 const BACKOFF: u32 = 7u;
 const INTERVAL: u32 = 8u;
+const PENDING: u32 = 9u;
 const EXPONENT: u32 = 0x7f800000u;
 
 // Infinite or NaN: every exponent bit set (tested on the bits, which a fast-math compiler cannot fold away).
@@ -84,6 +85,7 @@ fn loss_scale_update(@builtin(workgroup_id) wid: vec3<u32>) {
         scaler[o + SCALE] = scaler[o + SCALE] * scaler[o + BACKOFF];
         scaler[o + GOOD] = 0.0;
         scaler[o + SKIPPED] = scaler[o + SKIPPED] + 1.0;
+        scaler[o + PENDING] = scaler[o + PENDING] + 1.0;
         return;
     }
     let good = scaler[o + GOOD] + 1.0;

@@ -190,6 +190,8 @@ impl NetworkGroup {
                 ModelHyper::new(&self.optimizers[m], &scalars, p.frozen[m])
             })
             .collect();
+        let records = self.with_skip_records(lrs, records);
+        let p = &mut self.parameters;
         p.hyper.write(gpu, &records)?;
         for (done, frozen) in p.steps_done.iter_mut().zip(&p.frozen) {
             *done += u64::from(!*frozen);

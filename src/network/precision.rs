@@ -5,10 +5,12 @@
 //! finite). Nothing is read back during a step.
 //!
 //! A skipped step is not an optimizer step (torch does not call `optimizer.step()`): its parameters and state
-//! stay as they were on the device at once, and the host, which counts the steps it submits, learns of the skip
-//! at its next read of the scalers ([`NetworkGroup::sync_loss_scale_async`], at each epoch's end and checkpoint)
-//! and takes it off the model's step count; until then the step-dependent scalars (Adam's bias corrections,
-//! AdaGrad's decay, SGD's first momentum step) are those of the submitted-step count.
+//! stay as they were, and later steps' scalars (Adam's bias corrections, AdaGrad's decay, SGD's first momentum
+//! step) count only the steps taken. The host counts the steps it submits and learns of a skip at its next read
+//! of the scalers ([`NetworkGroup::sync_loss_scale_async`], at each epoch's end and checkpoint), when it takes it
+//! off the model's step count; until then the device counts the pending skips, and the optimizer reads the record
+//! the host wrote for that many (up to `ops::optim::SKIP_RECORDS` − 1 pending skips are exact; more are counted
+//! as that many until the next read).
 
 use super::buffers::SMALL;
 use super::plan_f16::HalfBuffers;
@@ -19,6 +21,7 @@ use crate::kernel::Dispatch;
 use crate::ops::loss_scale::{
     loss_scale_update, scale_loss_gradient, scaler_words, state_from_words, unscale_check, word,
 };
+use crate::ops::optim::{ModelHyper, MAX_MODELS, SKIP_RECORDS};
 use crate::precision::{LossScaleState, LossScaling, Precision};
 
 /// The precision a group trains in and each model's loss scaling (None: unscaled).
@@ -122,8 +125,28 @@ impl NetworkGroup {
             let new = s.skipped.saturating_sub(self.mixed.skipped_counted[m]);
             self.parameters.steps_done[m] = self.parameters.steps_done[m].saturating_sub(new);
             self.mixed.skipped_counted[m] = s.skipped;
+            // Counted now: the next steps' records start from the corrected count.
+            let at = ((m * SMALL + word::PENDING) * 4) as u64;
+            gpu.queue().write_buffer(self.parameters.scale.buffer(), at, bytemuck::bytes_of(&0.0f32));
         }
         Ok(())
+    }
+
+    /// The optimizer's records for a step: `records` (model m's at m), and for a loss-scaled step, after them, each
+    /// model's records as if its last j = 1, 2, … steps had been skipped (record m + K·j; see
+    /// `ops::optim::SKIP_RECORDS`), from which the optimizer takes the one its pending skips say.
+    pub(super) fn with_skip_records(&self, lrs: &[f64], mut records: Vec<ModelHyper>) -> Vec<ModelHyper> {
+        if !self.scales_loss() {
+            return records;
+        }
+        let (k, p) = (self.len(), &self.parameters);
+        for j in 1..SKIP_RECORDS.min(MAX_MODELS / k) as u64 {
+            for (m, o) in self.optimizers.iter().enumerate() {
+                let t = (p.steps_done[m] + 1).saturating_sub(j).max(1);
+                records.push(ModelHyper::new(o, &o.step_scalars(t, lrs[m]), p.frozen[m]));
+            }
+        }
+        records
     }
 
     /// The loss gradient (of batches of `b` rows) multiplied by each model's scale, after the loss.

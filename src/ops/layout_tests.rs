@@ -112,7 +112,7 @@ fn params_structs_match_their_wgsl_layout() {
         _pad,
     });
     check(hyper, &shaders::OPTIM, "Hyper");
-    check(rust_layout!(ModelsParams { n, scale_stride, slots, _pad }), &shaders::OPTIM, "ModelsParams");
+    check(rust_layout!(ModelsParams { n, scale_stride, slots, models }), &shaders::OPTIM, "ModelsParams");
 }
 
 #[test]

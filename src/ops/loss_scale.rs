@@ -27,8 +27,10 @@ pub mod word {
     pub const BACKOFF: usize = 7;
     /// The growth interval.
     pub const INTERVAL: usize = 8;
+    /// Skipped steps the host has not yet taken off its step count (the optimizer's choice of record).
+    pub const PENDING: usize = 9;
     /// Words a model's scaler spans (the clip factor and norm before it included).
-    pub const LEN: usize = 9;
+    pub const LEN: usize = crate::ops::optim::SCALER_WORDS;
 }
 
 /// Mirrors `struct LossScaleParams` in shaders/loss_scale.wgsl.
@@ -52,6 +54,7 @@ pub fn scaler_words(state: &LossScaleState, cfg: &LossScaling) -> [f32; word::LE
         cfg.growth_factor as f32,
         cfg.backoff_factor as f32,
         cfg.growth_interval as f32,
+        0.0,
     ]
 }
 

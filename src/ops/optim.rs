@@ -75,7 +75,7 @@ pub(crate) struct ModelsParams {
     pub(crate) n: u32,
     pub(crate) scale_stride: u32,
     pub(crate) slots: u32,
-    pub(crate) _pad: u32,
+    pub(crate) models: u32,
 }
 
 /// The uniform array of per-model records an optimizer launch reads, written once per step.
@@ -125,8 +125,19 @@ pub fn models_constants(cfgs: &[OptimizerConfig]) -> Constants {
     ]
 }
 
+/// The records the host writes per model for a loss-scaled step (`SKIP_RECORDS` in shaders/optim.wgsl), at most
+/// [`MAX_MODELS`] / K: record m + K·j holds model m's step scalars as if its last j steps (skipped, not yet counted
+/// by the host) had not happened.
+pub const SKIP_RECORDS: usize = 4;
+
+/// Words of a model's gradient-scale slice a loss-scaled launch reads: the clip factor and norm, then the loss
+/// scaler's (`ops::loss_scale::word`).
+pub const SCALER_WORDS: usize = 10;
+
 /// [`optimizer_update_models`] for a loss-scaled step: a model whose found_inf word (`scale[m · scale_stride +
-/// 2]`, set by `ops::loss_scale::unscale_check`) is non-zero is skipped, its parameters and state left as they are.
+/// 2]`, set by `ops::loss_scale::unscale_check`) is non-zero is skipped, its parameters and state left as they are;
+/// model m reads record m + K·j of `hyper`, j its pending word (skipped steps the host has not yet counted, at
+/// most [`SKIP_RECORDS`] − 1).
 #[allow(clippy::too_many_arguments)]
 pub fn optimizer_update_models_skipping(
     gpu: &Gpu,
@@ -141,7 +152,7 @@ pub fn optimizer_update_models_skipping(
 ) -> Result<Dispatch> {
     let mut constants = models_constants(cfgs);
     constants.push(("SKIP_NON_FINITE", 1.0));
-    need("optimizer_update_models", "scale", &scale, cfgs.len().saturating_sub(1) * scale_stride + 3)?;
+    need("optimizer_update_models", "scale", &scale, cfgs.len().saturating_sub(1) * scale_stride + SCALER_WORDS)?;
     update_launch(gpu, cfgs, hyper, scale, scale_stride, grad, param, state, n, &constants)
 }
 
@@ -206,7 +217,7 @@ fn update_launch(
         n: to_u32(OP, "n", n)?,
         scale_stride: to_u32(OP, "scale stride", scale_stride)?,
         slots: slots as u32,
-        _pad: 0,
+        models: k as u32,
     };
     let entry = first.kind.entry();
     let u = uniform(gpu, entry, &p);

@@ -55,6 +55,7 @@ pub fn loss_scale_update(scaler: &mut [f32], scaler_stride: usize, frozen: &[boo
             w[word::SCALE] *= w[word::BACKOFF];
             w[word::GOOD] = 0.0;
             w[word::SKIPPED] += 1.0;
+            w[word::PENDING] += 1.0;
             continue;
         }
         let good = w[word::GOOD] + 1.0;
