@@ -21,6 +21,10 @@
 //! --json prints one JSON object on stdout (progress goes to stderr); --quick runs a few steps and small matmuls;
 //! --matmul N,N,… times those sizes instead (bench/gpu.sh: 1024,4096).
 //!
+//! Where the adapter has SHADER_F16, each workload is also timed in half precision on its device right after its
+//! f32 run (`--precision f16`: f16 activations and matmul operands, f32 master weights, the loss scaler) and
+//! reported as `"mlp_a_f16"` / `"mlp_b_f16": {"step_median_ms", …}`.
+//!
 //! --sweep K also times a group step of K MLP-A models at batch 128 (what `wgtrain sweep` runs: a `NetworkGroup`,
 //! every matmul and the optimizer one launch for all K, one submission, then `Gpu::wait()`), on MLP-A's device
 //! right after MLP-A, interleaved with K single steps of the same models, and reports it as
@@ -40,7 +44,8 @@ use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
 use wgtrain::network::{DeviceData, Network, NetworkGroup, StepCounts};
 use wgtrain::ops::matmul::{matmul_forward, MatmulShape};
-use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, Tensor};
+use wgtrain::precision::LossScaling;
+use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, Precision, Tensor};
 
 const WARMUP: usize = 20;
 const STEPS: usize = 200;
@@ -144,6 +149,19 @@ struct SweepJson {
     host: HostJson,
 }
 
+/// A workload in half precision (`--precision f16`: f16 activations and matmul operands, f32 master weights, the
+/// loss scaler), where the adapter has SHADER_F16: `mlp_a_f16` and `mlp_b_f16`.
+#[derive(Serialize)]
+struct HalfJson {
+    step_median_ms: f64,
+    step_p10_ms: f64,
+    step_p90_ms: f64,
+    #[serde(flatten)]
+    host: HostJson,
+    steps: usize,
+    warmup: usize,
+}
+
 #[derive(Serialize)]
 struct MatmulJson {
     n: usize,
@@ -158,6 +176,9 @@ struct Report {
     /// `sweep_K` for --sweep K.
     #[serde(flatten)]
     sweeps: std::collections::BTreeMap<String, SweepJson>,
+    /// `mlp_a_f16` and `mlp_b_f16`, where the adapter has SHADER_F16.
+    #[serde(flatten)]
+    halves: std::collections::BTreeMap<String, HalfJson>,
     matmul: Vec<MatmulJson>,
 }
 
@@ -169,6 +190,53 @@ fn median(v: &mut [f64]) -> f64 {
 /// The 10th and 90th percentiles of `sorted` (ascending, non-empty).
 fn percentiles(sorted: &[f64]) -> (f64, f64) {
     (sorted[sorted.len() / 10], sorted[sorted.len() * 9 / 10])
+}
+
+/// Times one workload's training step in f16 on `gpu` (as `--precision f16` trains: Adam 1e-3 with the loss
+/// scaler), after its f32 run on the same device; each step waited for, as in [`bench_mlp`].
+fn bench_f16(gpu: &Gpu, dir: &Path, w: &Workload, plan: StepPlan) -> Result<HalfJson, Box<dyn std::error::Error>> {
+    let (train, _) = read_mnist_dir(dir)?;
+    let model = MlpConfig::new(784, w.hidden, 10, Activation::Relu);
+    let params = init_params(&model, Init::Torch, 0)?;
+    let mut net = Network::new(gpu, &model, Loss::CrossEntropy, &OptimizerConfig::adam(1e-3), &params, w.batch)?;
+    net.set_precision(gpu, Precision::F16)?;
+    net.set_loss_scaling(gpu, Some(&[LossScaling::default()]))?;
+    let data = DeviceData::upload(gpu, &train.features, train.n_features, &train.targets, 1)?;
+    net.prepare(gpu, &data, w.batch)?;
+    let counts = net.group().step_counts(gpu, &data, w.batch)?;
+    let batches = (train.len() / w.batch).max(1);
+    let mut recorded = Vec::new();
+    let mut step = |i: usize| -> wgtrain::Result<f64> {
+        let t = Instant::now();
+        net.train_step(gpu, &data, (i % batches) * w.batch, w.batch, 1e-3)?;
+        recorded.push(t.elapsed().as_secs_f64());
+        gpu.wait()?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let (warmup_budget, timed_budget) = plan.budgets.unwrap_or((Duration::MAX, Duration::MAX));
+    let warmup_start = Instant::now();
+    let mut warmup = 0;
+    while warmup < plan.warmup.max(1) && (warmup < MIN_WARMUP || warmup_start.elapsed() < warmup_budget) {
+        step(warmup)?;
+        warmup += 1;
+    }
+    let mut times = Vec::with_capacity(plan.steps);
+    let timed_start = Instant::now();
+    while times.len() < plan.steps && (times.is_empty() || timed_start.elapsed() < timed_budget) {
+        times.push(step(warmup + times.len())?);
+    }
+    let steps = times.len();
+    let med = median(&mut times);
+    let (p10, p90) = percentiles(&times);
+    let host = HostJson::new(counts, &mut recorded[warmup..]);
+    eprintln!(
+        "  {}_f16: {steps} timed steps, median {:.2} ms (p10 {:.2}, p90 {:.2})",
+        w.key,
+        med * 1e3,
+        p10 * 1e3,
+        p90 * 1e3
+    );
+    Ok(HalfJson { step_median_ms: med * 1e3, step_p10_ms: p10 * 1e3, step_p90_ms: p90 * 1e3, host, steps, warmup })
 }
 
 /// Times one workload from a cold start (`origin`): a fresh device, the data, the network, then the steps.
@@ -484,6 +552,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
 
     let mut results = Vec::new();
     let mut sweeps = std::collections::BTreeMap::new();
+    let mut halves = std::collections::BTreeMap::new();
     let mut gpu = None;
     for (i, w) in WORKLOADS.iter().enumerate() {
         eprintln!("{}: batch {}, warm-up {}, {} timed steps", w.name, w.batch, plan.warmup, plan.steps);
@@ -495,6 +564,10 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         if let (0, Some(k)) = (i, sweep) {
             eprintln!("{k} × MLP-A in one group: batch {}", w.batch);
             sweeps.insert(format!("sweep_{k}"), bench_sweep(&g, &dir, k, plan)?);
+        }
+        if g.has_shader_f16() {
+            eprintln!("{} in f16", w.name);
+            halves.insert(format!("{}_f16", w.key), bench_f16(&g, &dir, w, plan)?);
         }
         gpu = Some(g);
     }
@@ -517,6 +590,7 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
         mlp_a: results.next().ok_or("MLP-A result missing")?,
         mlp_b: results.next().ok_or("MLP-B result missing")?,
         sweeps,
+        halves,
         matmul,
     };
     if json {
@@ -560,6 +634,12 @@ fn run(origin: Instant) -> Result<(), Box<dyn std::error::Error>> {
             s.k,
             s.k as f64 * report.mlp_a.step_median_ms,
             s.step_median_ms / (s.k as f64 * report.mlp_a.step_median_ms)
+        );
+    }
+    for (key, h) in &report.halves {
+        println!(
+            "{key}: step median {:.3} ms (p10–p90 {:.2}–{:.2}), {} launches, host {:.0} µs",
+            h.step_median_ms, h.step_p10_ms, h.step_p90_ms, h.host.launches_per_step, h.host.host_us_per_step
         );
     }
     println!("{:<14} {:>9}", "matmul", "GFLOP/s");

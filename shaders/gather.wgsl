@@ -6,3 +6,4 @@
 // CPU twin: src/reference/gather.rs. The kernel itself is in gather_rows.wgsl, appended to this file.
 
 alias Elem = f32;
+alias Out = f32;

@@ -1,4 +1,6 @@
-// Appended to gather.wgsl and gather_vec4.wgsl, which define `Elem` (f32 or vec4<f32>): the row gather.
+// Appended to gather.wgsl, gather_vec4.wgsl and their f16 forms, which define `Elem` (f32 or vec4<f32>, what src
+// holds) and `Out` (what out holds: the same, or f16 or vec4<f16>, each value rounded once as it is stored): the
+// row gather.
 
 struct GatherParams {
     rows: u32,
@@ -19,7 +21,7 @@ struct Step {
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 @group(0) @binding(3) var<storage, read> src: array<Elem>;
-@group(0) @binding(4) var<storage, read_write> out: array<Elem>;
+@group(0) @binding(4) var<storage, read_write> out: array<Out>;
 
 @compute @workgroup_size(WG_ELEMENTWISE)
 fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -31,5 +33,5 @@ fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let c = i % params.cols;
     let index = indices[step.batch_offset + r];
     if (index < params.row_start || index - params.row_start >= params.src_rows) { return; }
-    out[i] = src[(index - params.row_start) * params.cols + c];
+    out[i] = Out(src[(index - params.row_start) * params.cols + c]);
 }

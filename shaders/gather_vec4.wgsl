@@ -3,3 +3,4 @@
 // params.cols counting vec4s. CPU twin: src/reference/gather.rs. The kernel is in gather_rows.wgsl, appended here.
 
 alias Elem = vec4<f32>;
+alias Out = vec4<f32>;

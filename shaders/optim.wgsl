@@ -28,6 +28,13 @@
 override HAS_MOMENTUM: bool = true;
 override CENTERED: bool = true;
 override AMSGRAD: bool = true;
+// Loss-scaled steps (ops::optim::optimizer_update_models_skipping): a model whose found_inf word, scale[m ·
+// scale_stride + 2] (loss_scale.wgsl), is set is skipped like a frozen one, and each model's record is the one the
+// host wrote for the steps it has skipped since the host last counted them (see `record`).
+override SKIP_NON_FINITE: bool = false;
+// The records the host writes per model for a loss-scaled step: for 0, 1, 2, 3 skipped steps not yet counted
+// (ops::optim::SKIP_RECORDS).
+const SKIP_RECORDS: u32 = 4u;
 
 @group(0) @binding(0) var<storage, read> scale: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
@@ -66,11 +73,21 @@ struct ModelsParams {
     n: u32,
     scale_stride: u32,
     slots: u32,
-    _pad: u32,
+    models: u32,
 }
 
 @group(0) @binding(4) var<uniform> models_params: ModelsParams;
 @group(0) @binding(5) var<uniform> models: array<Hyper, MAX_MODELS>;
+
+// Model m's record: models[m], or in a loss-scaled launch models[m + K·j] with j the skipped steps not yet counted
+// (the pending word, scale[m · scale_stride + 9], set by loss_scale_update), whose step scalars count only the
+// steps taken, as torch's optimizer, which a skipped step does not call.
+fn record(m: u32) -> u32 {
+    if (!SKIP_NON_FINITE) { return m; }
+    let k = models_params.models;
+    let pending = u32(scale[m * models_params.scale_stride + 9u]);
+    return m + k * min(pending, min(SKIP_RECORDS, MAX_MODELS / k) - 1u);
+}
 
 fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return flat_workgroup(wid, nwg) * WG_ELEMENTWISE + lid;
@@ -90,7 +107,8 @@ fn model_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Element {
     let i = element_index(wid, nwg, lid);
     let n = models_params.n / 4u;
     let m = wid.z;
-    let live = i < n && models[m].frozen == 0u;
+    let overflowed = SKIP_NON_FINITE && scale[m * models_params.scale_stride + 2u] != 0.0;
+    let live = i < n && models[m].frozen == 0u && !overflowed;
     return Element(m * n + i, m * models_params.slots * n + i, select(0u, n, live),
                    scale[m * models_params.scale_stride]);
 }
@@ -177,7 +195,7 @@ fn sgd_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
-    sgd_rule(e, models[wid.z]);
+    sgd_rule(e, models[record(wid.z)]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
@@ -185,7 +203,7 @@ fn adagrad_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
                   @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
-    adagrad_rule(e, models[wid.z]);
+    adagrad_rule(e, models[record(wid.z)]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
@@ -193,7 +211,7 @@ fn rmsprop_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
                   @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
-    rmsprop_rule(e, models[wid.z]);
+    rmsprop_rule(e, models[record(wid.z)]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
@@ -201,7 +219,7 @@ fn adam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
                @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
-    adam_rule(e, models[wid.z]);
+    adam_rule(e, models[record(wid.z)]);
 }
 
 @compute @workgroup_size(WG_ELEMENTWISE)
@@ -209,5 +227,5 @@ fn nadam_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
                 @builtin(local_invocation_index) lid: u32) {
     let e = model_element(wid, nwg, lid);
     if (e.slot == 0u) { return; }
-    nadam_rule(e, models[wid.z]);
+    nadam_rule(e, models[record(wid.z)]);
 }

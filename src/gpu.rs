@@ -63,6 +63,9 @@ pub struct GpuOptions {
     pub subgroups: bool,
     /// Which limits the device is requested with (`WGTRAIN_LIMITS=adapter|webgpu`).
     pub limits: LimitsMode,
+    /// Whether the device asks for wgpu's SHADER_F16 where the adapter has it, for half-precision training
+    /// (`WGTRAIN_F16=off` leaves it out, as on an adapter without it).
+    pub f16: bool,
 }
 
 impl Default for GpuOptions {
@@ -75,6 +78,7 @@ impl Default for GpuOptions {
             tune: true,
             limits: LimitsMode::Adapter,
             subgroups: true,
+            f16: true,
         }
     }
 }
@@ -168,7 +172,8 @@ impl GpuOptions {
             Ok(v) if !v.trim().is_empty() => parse_limits_mode(&v)?,
             _ => LimitsMode::Adapter,
         };
-        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, limits, subgroups })
+        let f16 = env_switch("WGTRAIN_F16")?;
+        Ok(GpuOptions { backend, adapter, kernels, matmul, tune, limits, subgroups, f16 })
     }
 
     fn describe(&self) -> String {
@@ -414,6 +419,11 @@ impl Gpu {
         self.subgroups
     }
 
+    /// Whether the device was created with SHADER_F16, so f16 kernels (`matmul_wgsl::Element::F16`) compile.
+    pub fn has_shader_f16(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F16)
+    }
+
     /// Whether matmul variants are tuned on this device (`GpuOptions::tune`; never in a browser).
     pub fn tuning_enabled(&self) -> bool {
         self.tune
@@ -654,13 +664,18 @@ pub fn cache_dir() -> Option<std::path::PathBuf> {
 }
 
 /// The optional features wgtrain uses where the adapter has them: PIPELINE_CACHE (when there is a cache
-/// directory) and SUBGROUP (unless turned off); the second value says whether subgroups are on.
+/// directory), SHADER_F16 and SUBGROUP (unless turned off); the second value says whether subgroups are on.
 fn wanted_features(adapter: &wgpu::Adapter, has_cache_dir: bool, opts: &GpuOptions) -> (wgpu::Features, bool) {
     let mut features = if has_cache_dir && adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
         wgpu::Features::PIPELINE_CACHE
     } else {
         wgpu::Features::empty()
     };
+    // f16 kernels (`matmul_wgsl::Element::F16`) compile only on a device created with SHADER_F16; asking for it
+    // costs nothing where the adapter has it (`WGTRAIN_F16=off` leaves it out, to test the path without it).
+    if opts.f16 {
+        features |= adapter.features() & wgpu::Features::SHADER_F16;
+    }
     let subgroups = opts.subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
     if subgroups {
         features |= wgpu::Features::SUBGROUP;

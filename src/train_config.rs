@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::ops::loss::Loss;
 use crate::optim::OptimizerConfig;
+use crate::precision::{LossScaling, Precision};
 use crate::schedule::{BatchGrowth, LrSchedule, Schedule, SchedulePer};
 
 /// The most rows of an evaluation set a front end sizes the trainer's buffers for; larger sets are evaluated in
@@ -68,6 +69,10 @@ pub struct TrainConfig {
     /// Each batch's loss gains 0.5·weight_l2·Σ‖W‖²/rows and each weight's gradient weight_l2·W/rows, rows being
     /// that batch's size (the statistics report the data loss alone). 0 = none.
     pub weight_l2: f64,
+    /// The step's element type: f32 (the default) or f16 where the adapter has `SHADER_F16` (see [`Precision`]).
+    pub precision: Precision,
+    /// The dynamic loss scaling half precision trains with (torch.amp.GradScaler's defaults); unused in f32.
+    pub loss_scaling: LossScaling,
 }
 
 impl TrainConfig {
@@ -86,6 +91,8 @@ impl TrainConfig {
             report_every: None,
             class_weights: None,
             weight_l2: 0.0,
+            precision: Precision::F32,
+            loss_scaling: LossScaling::default(),
         }
     }
 
@@ -111,6 +118,9 @@ impl TrainConfig {
         }
         if !self.weight_l2.is_finite() || self.weight_l2 < 0.0 {
             return Err(Error::config("weight_l2", "must be a finite number ≥ 0"));
+        }
+        if self.precision.scales_loss() {
+            self.loss_scaling.validate()?;
         }
         if let Some(es) = &self.early_stopping {
             if !es.min_delta.is_finite() || es.min_delta < 0.0 {

@@ -310,3 +310,30 @@ fn predict_into_a_closed_pipe_ends_quietly() {
     assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
     assert!(stderr(&o).is_empty(), "stderr: {}", stderr(&o));
 }
+
+/// `--precision f16` trains where the adapter has SHADER_F16 (lavapipe does), is a sweep axis whose values train in
+/// separate groups, and without the feature (`WGTRAIN_F16=off` leaves it out of the device) is an error naming
+/// the adapter, exit status 2.
+#[test]
+fn precision_f16_trains_sweeps_and_without_shader_f16_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", clusters_csv(120, 4));
+    let args = ["train", "--data", "train.csv", "--layers", "16", "--epochs", "3", "--precision", "f16", "--quiet"];
+    let o = wgtrain(d, &args);
+    assert!(o.status.success(), "f16 train failed: {}", stderr(&o));
+    let sweep = ["sweep", "--data", "train.csv", "--layers", "8", "--epochs", "2", "--precision", "f32,f16"];
+    let o = wgtrain(d, &sweep);
+    assert!(o.status.success(), "sweep failed: {}", stderr(&o));
+    assert!(stdout(&o).contains("2 configurations in 2 groups"), "{}", stdout(&o));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .args(args)
+        .current_dir(d)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGTRAIN_F16", "off")
+        .output()
+        .expect("wgtrain runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("precision") && err.contains("SHADER_F16") && err.contains("adapter "), "{err}");
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // Plain data and helpers that know nothing of the device: errors, files, configs, schedules, the enums the
     // shaders are generated from.
-    &["error", "internal", "activation", "optim", "schedule", "history", "tensor_file", "plot", "batches"],
+    &["error", "internal", "activation", "optim", "schedule", "history", "tensor_file", "plot", "batches", "precision"],
     // The device and the WGSL sources.
     &["gpu", "shaders", "matmul_wgsl"],
     &["kernel", "tensor", "texture"],

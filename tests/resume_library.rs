@@ -8,11 +8,12 @@ use std::path::Path;
 use common::*;
 use wgtrain::internal::rng::Rng;
 use wgtrain::model::{init_params, Init, MlpConfig};
+use wgtrain::precision::{LossScaleState, LossScaling};
 use wgtrain::resume::{checkpoint_bytes_async, Checkpoint};
 use wgtrain::saved::SavedModel;
 use wgtrain::schedule::{LrSchedule, PlateauConfig, Schedule, SchedulePer};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig, Trainer};
-use wgtrain::{Activation, Loss, OptimizerConfig};
+use wgtrain::{Activation, Loss, OptimizerConfig, Precision};
 
 const ROWS: usize = 90;
 
@@ -60,6 +61,23 @@ fn bits(v: &[f32]) -> Vec<u32> {
 #[test]
 fn a_checkpoint_taken_mid_run_resumes_to_the_same_weights() {
     let (model, params, config, x, y) = setup();
+    resumes_bitwise(&model, &params, config, &x, &y);
+}
+
+/// In f16 the checkpoint carries the loss scaler: with a growth interval of 5 the scale has doubled three times by
+/// the checkpoint (18 good steps), and the resumed run continues from that scale, bit for bit.
+#[test]
+fn an_f16_checkpoint_resumes_with_its_loss_scale() {
+    let (model, params, config, x, y) = setup();
+    let scaling = LossScaling { growth_interval: 5, ..LossScaling::default() };
+    let config = TrainConfig { precision: Precision::F16, loss_scaling: scaling, ..config };
+    let ck = resumes_bitwise(&model, &params, config, &x, &y);
+    assert_eq!(ck.progress.loss_scale, Some(LossScaleState { scale: 524288.0, good_steps: 3, skipped: 0 }));
+}
+
+/// Trains the run whole, and again in two parts through a checkpoint after 3 epochs; the weights agree bitwise.
+fn resumes_bitwise(model: &MlpConfig, params: &[f32], config: TrainConfig, x: &[f32], y: &[f32]) -> Checkpoint {
+    let (model, params, x, y) = (model.clone(), params.to_vec(), x.to_vec(), y.to_vec());
     let rows = config.buffer_rows(ROWS, ROWS);
     let mut full = Trainer::new(gpu(), &model, &params, config.clone(), rows).unwrap();
     let data = full.upload(&x, &y).unwrap();
@@ -83,6 +101,7 @@ fn a_checkpoint_taken_mid_run_resumes_to_the_same_weights() {
     resumed.fit(&data, Some(&data), &mut |_| {}).unwrap();
     assert_eq!(bits(&resumed.params().unwrap()), bits(&full.params().unwrap()), "resumed weights differ");
     assert_eq!(resumed.history().epochs.len(), full.history().epochs.len());
+    ck
 }
 
 #[test]

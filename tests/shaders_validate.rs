@@ -25,8 +25,12 @@ fn every_wgsl_file_is_registered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".wgsl") && !wgtrain::shaders::FRAGMENTS.contains(&n.as_str()))
         .collect();
-    let registered: BTreeSet<String> =
-        ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()).map(|s| s.file.to_string()).collect();
+    let registered: BTreeSet<String> = ALL
+        .iter()
+        .chain(wgtrain::shaders::SUBGROUP_SHADERS.iter())
+        .chain(wgtrain::shaders::F16_SHADERS.iter())
+        .map(|s| s.file.to_string())
+        .collect();
     assert_eq!(on_disk, registered, "shaders/ and src/shaders.rs disagree");
 }
 
@@ -39,19 +43,30 @@ fn entry_bindings_are_derived_per_entry_point() {
 }
 
 /// Every matmul variant the generator can be asked for (every config any adapter's tuner may pick, in every layout,
-/// pass and store width) parses and validates, with the bindings its launcher binds.
+/// pass and store width, in f32 and f16) parses and validates, with the bindings its launcher binds. f16 variants
+/// validate with exactly the capability wgpu's SHADER_F16 feature gives naga (SHADER_FLOAT16), and not without it.
 #[test]
 fn every_matmul_variant_validates_with_naga() {
-    use wgtrain::matmul_wgsl::{all_variants, Operands, Pass};
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    use wgtrain::matmul_wgsl::{all_variants, Element, Operands, Pass};
     let variants = all_variants();
-    assert!(variants.len() > 40, "only {} variants", variants.len());
+    let f16 = variants.iter().filter(|v| v.elements.uses_f16()).count();
+    assert!(variants.len() - f16 > 40, "only {} f32 variants", variants.len() - f16);
+    assert!(f16 > 40, "only {f16} f16 variants");
     for v in variants {
         let shader = v.shader();
         let module = naga::front::wgsl::parse_str(&shader.source)
             .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+        let caps = if v.elements.uses_f16() { Capabilities::SHADER_FLOAT16 } else { Capabilities::empty() };
+        Validator::new(ValidationFlags::all(), caps)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
+        if v.elements.uses_f16() {
+            assert!(Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).is_err());
+            assert!(shader.source.starts_with("enable f16;"), "{}", shader.file);
+            let halfs = v.elements.input == Element::F16;
+            assert_eq!(shader.source.contains("a: array<vec4<f16>>") || shader.source.contains("a: array<f16>"), halfs);
+        }
         assert_eq!(module.entry_points.len(), 1, "{}", shader.file);
         let bindings = shader.entry_bindings(v.pass.entry()).expect("reflect");
         let want: &[u32] = match v.pass {
@@ -84,7 +99,8 @@ fn every_entry_point_is_named_in_a_test() {
         .map(|e| std::fs::read_to_string(e.path()).expect("readable"))
         .filter(|src| src.contains("reference"))
         .collect();
-    for shader in ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()) {
+    let every = ALL.iter().chain(wgtrain::shaders::SUBGROUP_SHADERS.iter()).chain(wgtrain::shaders::F16_SHADERS.iter());
+    for shader in every {
         let module = naga::front::wgsl::parse_str(&shader.source).expect("parses");
         for ep in &module.entry_points {
             let quoted = format!("\"{}\"", ep.name);
@@ -107,5 +123,20 @@ fn subgroup_shaders_validate_with_subgroup_capabilities() {
         v.subgroup_operations(naga::valid::SubgroupOperationSet::BASIC | naga::valid::SubgroupOperationSet::ARITHMETIC);
         v.validate(&module).unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
         assert!(Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).is_err());
+    }
+}
+
+/// The f16 shaders validate with the capability wgpu's SHADER_F16 feature gives (SHADER_FLOAT16), and not without.
+#[test]
+fn f16_shaders_validate_with_the_f16_capability() {
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    for shader in wgtrain::shaders::F16_SHADERS.iter() {
+        let module = naga::front::wgsl::parse_str(&shader.source)
+            .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
+        Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", shader.file));
+        assert!(Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).is_err());
+        assert!(!module.entry_points.is_empty(), "{} has no entry point", shader.file);
     }
 }

@@ -6,19 +6,32 @@
 //! Versions: MSL 2.1 (macOS 10.14, the oldest wgpu supports with compute and read-write storage), HLSL shader
 //! model 5.1 (FXC, what DX12 falls back to without DXC), GLSL ES 3.10 (the first GLES with compute shaders, what
 //! wgpu's GL back end needs) and GLSL 4.30 desktop (what Mesa's llvmpipe reports is higher), SPIR-V 1.0.
-//! Every shader is validated with the capabilities wgpu grants a device created without optional features, which
-//! is how wgtrain creates its devices (PIPELINE_CACHE aside, which adds no shader capability).
+//! Every shader is validated with the capabilities wgpu grants a device created without optional features, except
+//! the f16 shaders (`enable f16;`: f16 matmul variants and `shaders::F16_SHADERS`), which get SHADER_FLOAT16, what the device's SHADER_F16 feature grants.
+//!
+//! f16 per back end, as wgpu-hal 30 exposes SHADER_F16: Metal always (MSL `half`, translated at MSL 2.1 like the
+//! rest); DX12 only with shader model 6.2 and native 16-bit ops (HLSL `half` compiled by DXC), so f16 shaders are
+//! translated at SM 6.2 instead of 5.1; Vulkan with `shaderFloat16` and 16-bit storage (SPIR-V 1.0 plus the
+//! Float16 and StorageBuffer16BitAccess capabilities); GL never: naga's GLSL back end has no 16-bit float type and
+//! wgpu's GL adapters do not expose SHADER_F16, so the GLSL tests check that each f16 shader is refused (a GL
+//! device never has `Gpu::has_shader_f16`, and f16 launches fail with a clear error there).
 
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
 use wgtrain::shaders::Shader;
 
-/// Every shader wgtrain can compile: the hand-written files and every generated matmul variant.
+/// Every shader wgtrain can compile: the hand-written files (f16 ones included) and every generated matmul variant.
 fn all_shaders() -> Vec<Shader> {
     let mut out: Vec<Shader> = wgtrain::shaders::ALL.to_vec();
+    out.extend(wgtrain::shaders::F16_SHADERS.iter().cloned());
     out.extend(wgtrain::matmul_wgsl::all_variants().iter().map(|v| v.shader()));
     out
+}
+
+/// Whether the shader declares f16 values (the f16 matmul variants and `shaders::F16_SHADERS`).
+fn is_f16(shader: &Shader) -> bool {
+    shader.source.starts_with("enable f16;")
 }
 
 /// The module with its `override` constants at their defaults (as wgpu does with no pipeline constants given),
@@ -26,7 +39,8 @@ fn all_shaders() -> Vec<Shader> {
 fn lower(shader: &Shader) -> (Module, naga::valid::ModuleInfo) {
     let module = naga::front::wgsl::parse_str(&shader.source)
         .unwrap_or_else(|e| panic!("{} does not parse:\n{}", shader.file, e.emit_to_string(&shader.source)));
-    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
+    let caps = if is_f16(shader) { Capabilities::SHADER_FLOAT16 } else { Capabilities::empty() };
+    let info = Validator::new(ValidationFlags::all(), caps)
         .validate(&module)
         .unwrap_or_else(|e| panic!("{} does not validate without optional capabilities: {e:?}", shader.file));
     let constants = naga::back::PipelineConstants::default();
@@ -101,13 +115,15 @@ fn to_msl(shader: &Shader, module: &Module, info: &naga::valid::ModuleInfo) -> R
 }
 
 fn to_hlsl(shader: &Shader, module: &Module, info: &naga::valid::ModuleInfo) -> Result<(), String> {
-    let options = hlsl::Options { shader_model: hlsl::ShaderModel::V5_1, ..Default::default() };
+    // DX12 exposes SHADER_F16 only at shader model 6.2 (DXC): f16 shaders are translated for that.
+    let shader_model = if is_f16(shader) { hlsl::ShaderModel::V6_2 } else { hlsl::ShaderModel::V5_1 };
+    let options = hlsl::Options { shader_model, ..Default::default() };
     for ep in &module.entry_points {
         let pipeline = hlsl::PipelineOptions { entry_point: Some((ep.stage, ep.name.clone())) };
         let mut src = String::new();
         hlsl::Writer::new(&mut src, &options, &pipeline)
             .write(module, info, None)
-            .map_err(|e| format!("{} ({}): HLSL SM 5.1: {e:?}", shader.file, ep.name))?;
+            .map_err(|e| format!("{} ({}): HLSL {shader_model:?}: {e:?}", shader.file, ep.name))?;
         assert!(src.contains("[numthreads("), "{} ({}): no compute entry in the HLSL", shader.file, ep.name);
     }
     Ok(())
@@ -134,9 +150,17 @@ fn to_glsl(
     for ep in &module.entry_points {
         let pipeline = glsl::PipelineOptions { shader_stage: ep.stage, entry_point: ep.name.clone(), multiview: None };
         let mut src = String::new();
-        glsl::Writer::new(&mut src, module, info, &options, &pipeline, gl_policies(version))
-            .and_then(|mut w| w.write())
-            .map_err(|e| format!("{} ({}): GLSL {version}: {e:?}", shader.file, ep.name))?;
+        let written = glsl::Writer::new(&mut src, module, info, &options, &pipeline, gl_policies(version))
+            .and_then(|mut w| w.write());
+        // GLSL has no f16 in naga's back end (nor SHADER_F16 on wgpu's GL adapters): an f16 shader must be refused,
+        // not written with some other type.
+        if is_f16(shader) {
+            return match written {
+                Err(_) => Ok(()),
+                Ok(_) => Err(format!("{} ({}): GLSL {version} wrote an f16 shader", shader.file, ep.name)),
+            };
+        }
+        written.map_err(|e| format!("{} ({}): GLSL {version}: {e:?}", shader.file, ep.name))?;
         assert!(src.contains("layout(local_size_x"), "{} ({}): no compute layout in the GLSL", shader.file, ep.name);
     }
     Ok(())
@@ -174,7 +198,8 @@ fn translate_all(backend: &str, f: impl Fn(&Shader, &Module, &naga::valid::Modul
         shaders.len(),
         failures.join("\n")
     );
-    eprintln!("{backend}: {} shaders, {entries} entry points translated", shaders.len());
+    let f16 = shaders.iter().filter(|s| is_f16(s)).count();
+    eprintln!("{backend}: {} shaders ({f16} of them f16), {entries} entry points", shaders.len());
 }
 
 #[test]

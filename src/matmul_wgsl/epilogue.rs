@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{MatmulVariant, Pass};
+use super::{Element, MatmulVariant, Pass};
 use crate::shaders::prelude;
 
 /// Mirrors `ops::matmul::MatmulParams`; the epilogue's switches come from pipeline constants instead of
@@ -84,37 +84,41 @@ pub fn model_offsets(v: &MatmulVariant, a_div: u32, c_div: u32) -> (String, Stri
 
 /// Declares bias, aux, c and z as the variant's pass and store width need them: vec4 arrays for vec4 stores,
 /// f32 arrays otherwise; aux is a texture copy when the operands are.
+/// Bias is f32 whatever the variant's elements; c and z are its output element, aux its input element, widened to
+/// f32 by `aux_texel` / `aux_element`.
 pub fn bindings(w: &mut String, v: &MatmulVariant, texture_aux: bool) {
-    let elem = if v.vec4_store { "vec4<f32>" } else { "f32" };
+    let typed = |e: Element| if v.vec4_store { format!("vec4<{}>", e.wgsl()) } else { e.wgsl().to_string() };
+    let (input, output) = (v.elements.input, v.elements.output);
+    let out = typed(output);
     match v.pass {
         Pass::Forward => {
-            let _ = writeln!(w, "@group(0) @binding(3) var<storage, read> bias: array<{elem}>;");
-            let _ = writeln!(w, "@group(0) @binding(5) var<storage, read_write> c: array<{elem}>;");
-            let _ = writeln!(w, "@group(0) @binding(6) var<storage, read_write> z: array<{elem}>;");
+            let _ = writeln!(w, "@group(0) @binding(3) var<storage, read> bias: array<{}>;", typed(Element::F32));
+            let _ = writeln!(w, "@group(0) @binding(5) var<storage, read_write> c: array<{out}>;");
+            let _ = writeln!(w, "@group(0) @binding(6) var<storage, read_write> z: array<{out}>;");
         }
         Pass::ActivationBackward => {
             if texture_aux {
                 let _ = writeln!(w, "@group(0) @binding(4) var aux: texture_2d<f32>;");
             } else {
-                let _ = writeln!(w, "@group(0) @binding(4) var<storage, read> aux: array<{elem}>;");
+                let _ = writeln!(w, "@group(0) @binding(4) var<storage, read> aux: array<{}>;", typed(input));
             }
-            let _ = writeln!(w, "@group(0) @binding(5) var<storage, read_write> c: array<{elem}>;");
+            let _ = writeln!(w, "@group(0) @binding(5) var<storage, read_write> c: array<{out}>;");
             let texel = if texture_aux {
-                "flat_texel(aux, t)"
+                "flat_texel(aux, t)".to_string()
             } else if v.vec4_store {
-                "aux[t]"
+                input.load("aux[t]", true)
             } else {
-                ""
+                String::new()
             };
             if !texel.is_empty() {
                 let _ = writeln!(w, "fn aux_texel(t: u32) -> vec4<f32> {{ return {texel}; }}");
             }
             let element = if texture_aux {
-                "flat_texel(aux, f >> 2u)[f & 3u]"
+                "flat_texel(aux, f >> 2u)[f & 3u]".to_string()
             } else if v.vec4_store {
-                "aux[f >> 2u][f & 3u]"
+                input.load("aux[f >> 2u][f & 3u]", false)
             } else {
-                "aux[f]"
+                input.load("aux[f]", false)
             };
             let _ = writeln!(w, "fn aux_element(f: u32) -> f32 {{ return {element}; }}");
         }
@@ -134,14 +138,14 @@ pub fn block_store(v: &MatmulVariant, bm: u32, bn: u32) -> String {
         (Pass::ActivationBackward, true) => store_backward_vec4,
         (Pass::ActivationBackward, false) => store_backward_scalar,
     };
-    store(&mut l, bm, b4, &c_at, &bias_at, v.wide.is_some());
+    store(&mut l, bm, b4, &c_at, &bias_at, v.wide.is_some(), v.elements.output);
     l.push("}".into());
     l.join("\n") + "\n"
 }
 
-/// The vec4 stores of the forward pass: bias, pre-activation, activation. A wide variant places each vec4 with
-/// its `c_index4` and `bias_index4` (see `wide`).
-fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str, wide: bool) {
+/// The vec4 stores of the forward pass: bias, pre-activation, activation, each converted to the output element type.
+/// A wide variant places each vec4 with its `c_index4` and `bias_index4` (see `wide`).
+fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str, wide: bool, out: Element) {
     l.push("fn store_forward(o: vec2<u32>, blk: Block) {".into());
     l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
     l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
@@ -157,8 +161,8 @@ fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at
             let at = if wide { format!("c_index4(o.x + {i}u, c0 + {j}u)") } else { format!("base + {j}u") };
             l.push(format!("        if ({j}u < groups) {{"));
             l.push(format!("            let v = blk[{i}][{j}] + bias{j};"));
-            l.push(format!("            if (STORE_PRE) {{ z[{at}] = v; }}"));
-            l.push(format!("            c[{at}] = act4(v);\n        }}"));
+            l.push(format!("            if (STORE_PRE) {{ z[{at}] = {}; }}", out.store("v", true)));
+            l.push(format!("            c[{at}] = {};\n        }}", out.store("act4(v)", true)));
         }
         l.push("    }".into());
     }
@@ -166,7 +170,7 @@ fn store_forward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at
 
 /// The scalar stores of the forward pass (N not a multiple of 4), placed by `c_index` and `bias_index` in a wide
 /// variant.
-fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str, wide: bool) {
+fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_at: &str, wide: bool, out: Element) {
     l.push("fn store_forward_scalar(o: vec2<u32>, blk: Block) {".into());
     l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
     for j in 0..b4 {
@@ -188,8 +192,9 @@ fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_
                 let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
                 let at = if wide { format!("c_index(o.x + {i}u, o.y + {col}u)") } else { format!("base + {col}u") };
                 l.push(format!("            {guard}{{"));
-                l.push(format!("                if (STORE_PRE) {{ z[{at}] = v[{q}]; }}"));
-                l.push(format!("                c[{at}] = h[{q}];\n            }}"));
+                let (zq, hq) = (out.store(&format!("v[{q}]"), false), out.store(&format!("h[{q}]"), false));
+                l.push(format!("                if (STORE_PRE) {{ z[{at}] = {zq}; }}"));
+                l.push(format!("                c[{at}] = {hq};\n            }}"));
             }
             l.push("        }".into());
         }
@@ -198,14 +203,15 @@ fn store_forward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, bias_
 }
 
 /// The vec4 stores of the backward pass: times the activation derivative.
-fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str, _wide: bool) {
+fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str, _wide: bool, out: Element) {
     l.push("fn store_backward(o: vec2<u32>, blk: Block) {".into());
     l.push("    let n4 = params.n / 4u;\n    let c0 = o.y / 4u;".into());
     l.push("    let rows = params.m - o.x;\n    let groups = n4 - c0;".into());
     for i in 0..bm {
         l.push(format!("    if ({i}u < rows) {{\n        let base = {c_at}(o.x + {i}u) * n4 + c0;"));
         for j in 0..b4 {
-            let store = format!("c[base + {j}u] = blk[{i}][{j}] * derivative4(aux_texel(base + {j}u));");
+            let g = out.store(&format!("blk[{i}][{j}] * derivative4(aux_texel(base + {j}u))"), true);
+            let store = format!("c[base + {j}u] = {g};");
             l.push(format!("        if ({j}u < groups) {{ {store} }}"));
         }
         l.push("    }".into());
@@ -213,7 +219,7 @@ fn store_backward_vec4(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_
 }
 
 /// The scalar stores of the backward pass.
-fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str, _wide: bool) {
+fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bias_at: &str, _wide: bool, out: Element) {
     l.push("fn store_backward_scalar(o: vec2<u32>, blk: Block) {".into());
     l.push("    let rows = params.m - o.x;\n    let cols = params.n - o.y;".into());
     for i in 0..bm {
@@ -226,7 +232,10 @@ fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bia
             for q in 0..4 {
                 let col = 4 * j + q;
                 let guard = if q > 0 { format!("if ({col}u < cols) ") } else { String::new() };
-                l.push(format!("            {guard}{{ c[base + {col}u] = g[{q}]; }}"));
+                l.push(format!(
+                    "            {guard}{{ c[base + {col}u] = {}; }}",
+                    out.store(&format!("g[{q}]"), false)
+                ));
             }
             l.push("        }".into());
         }
@@ -239,21 +248,31 @@ fn store_backward_scalar(l: &mut Vec<String>, bm: u32, b4: u32, c_at: &str, _bia
 /// neighbouring floats.
 pub fn element_store(v: &MatmulVariant) -> String {
     let (c_at, bias_at) = (at(v, "c"), at(v, "bias"));
+    let out = v.elements.output;
     match v.pass {
         Pass::Forward => format!(
             "fn store_element(idx: u32, col: u32, acc: f32) {{
     var v = acc;
     if (HAS_BIAS) {{ v += bias[{bias_at}col]; }}
-    if (STORE_PRE) {{ z[{c_at}idx] = v; }}
-    c[{c_at}idx] = act_forward(v, ACTIVATION, params.slope);
+    if (STORE_PRE) {{ z[{c_at}idx] = {z}; }}
+    c[{c_at}idx] = {c};
 }}
-"
+",
+            z = out.store("v", false),
+            c = out.store("act_forward(v, ACTIVATION, params.slope)", false),
         ),
         Pass::ActivationBackward => format!(
             "fn store_element(idx: u32, col: u32, acc: f32) {{
-    c[{c_at}idx] = acc * act_derivative(aux[{c_at}idx], ACTIVATION, params.slope);
+    c[{c_at}idx] = {c};
 }}
-"
+",
+            c = out.store(
+                &format!(
+                    "acc * act_derivative({}, ACTIVATION, params.slope)",
+                    v.elements.input.load(&format!("aux[{c_at}idx]"), false)
+                ),
+                false
+            ),
         ),
     }
 }

@@ -31,6 +31,91 @@ pub enum Operands {
     Texture,
 }
 
+/// The element type of a matmul's stored operands or results. Whatever the element, every product and sum is
+/// computed in f32: an f16 operand is widened to f32 (exactly) when it is loaded, and an f16 result is rounded to
+/// f16 once, when it is stored (WGSL's f32→f16 conversion; round to nearest even on the drivers tested).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Element {
+    /// 32-bit floats.
+    F32,
+    /// 16-bit floats (WGSL `f16`; needs the adapter's `SHADER_F16` and `enable f16;`).
+    F16,
+}
+
+impl Element {
+    /// The WGSL scalar type.
+    pub fn wgsl(self) -> &'static str {
+        match self {
+            Element::F32 => "f32",
+            Element::F16 => "f16",
+        }
+    }
+
+    /// Elements per 4-byte word of a buffer (views count words): 1 for f32, 2 for f16.
+    pub fn per_word(self) -> usize {
+        match self {
+            Element::F32 => 1,
+            Element::F16 => 2,
+        }
+    }
+
+    /// `expr` (an f32 scalar, or a `vec4<f32>` when `vec4`) converted to this element for a store; unchanged for
+    /// f32, so f32 kernels are written exactly as before f16 existed.
+    pub fn store(self, expr: &str, vec4: bool) -> String {
+        match (self, vec4) {
+            (Element::F32, _) => expr.to_string(),
+            (Element::F16, false) => format!("f16({expr})"),
+            (Element::F16, true) => format!("vec4<f16>({expr})"),
+        }
+    }
+
+    /// `expr` (a loaded element, or a vec4 of them when `vec4`) widened to f32; unchanged for f32.
+    pub fn load(self, expr: &str, vec4: bool) -> String {
+        match (self, vec4) {
+            (Element::F32, _) => expr.to_string(),
+            (Element::F16, false) => format!("f32({expr})"),
+            (Element::F16, true) => format!("vec4<f32>({expr})"),
+        }
+    }
+}
+
+/// The element types of one matmul: `input` for A, B and the backward pass's aux, `output` for C and the
+/// forward pass's z. The bias is always f32 (the f32 master copy is read directly: nothing to cast, and it is
+/// added to the f32 accumulator before the one rounding of z and c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Elements {
+    /// A, B and aux.
+    pub input: Element,
+    /// C and z.
+    pub output: Element,
+}
+
+impl Elements {
+    /// Everything f32 (the default precision).
+    pub const F32: Elements = Elements { input: Element::F32, output: Element::F32 };
+    /// f16 in, f16 out: the forward and input-gradient products of f16 training.
+    pub const F16: Elements = Elements { input: Element::F16, output: Element::F16 };
+    /// f16 in, f32 out: the weight gradient dZᵀ·X of f16 training, which feeds the f32 optimizer.
+    pub const F16_TO_F32: Elements = Elements { input: Element::F16, output: Element::F32 };
+
+    /// Whether the kernel declares any f16 (and so needs `enable f16;` and the adapter's `SHADER_F16`).
+    pub fn uses_f16(self) -> bool {
+        self.input == Element::F16 || self.output == Element::F16
+    }
+
+    /// The suffix of variant names: empty for f32, `_f16` for f16 in and out, `_f16_out_f32` for f16 in, f32 out.
+    pub fn suffix(self) -> String {
+        let mut s = String::new();
+        if self.input == Element::F16 {
+            s.push_str("_f16");
+        }
+        if self.output != self.input {
+            let _ = write!(s, "_out_{}", self.output.wgsl());
+        }
+        s
+    }
+}
+
 /// How A and B are stored: which product the kernel computes and along which dimension each is contiguous.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Layout {
@@ -124,6 +209,8 @@ pub struct MatmulVariant {
     /// Wide: the models' products stacked along one dimension of one ordinary launch (see [`wide`]); register
     /// blocks in the forward pass only, never batched.
     pub wide: Option<WideAxis>,
+    /// Element types of the operands and results ([`Elements::F32`] unless made with [`MatmulVariant::with_elements`]).
+    pub elements: Elements,
 }
 
 /// The shape facts a variant's support depends on.
@@ -256,7 +343,7 @@ impl MatmulVariant {
             // Register blocks read B four columns at a time except in A·Bᵀ.
             return None;
         }
-        Some(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide: None })
+        Some(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide: None, elements: Elements::F32 })
     }
 
     /// The wide form of `config` for models of shape `one` stacked along `axis` (see [`wide`]), or None where it
@@ -272,6 +359,13 @@ impl MatmulVariant {
             WideAxis::Rows => v.layout != Layout::Nt,
         };
         fits.then_some(MatmulVariant { wide: Some(axis), ..v })
+    }
+
+    /// This variant with other element types, or None for f16 with texture operands: those read rgba32float copies
+    /// of f32 buffers, so f16 variants read their operands from storage buffers (see [`f16_configs`]).
+    pub fn with_elements(self, elements: Elements) -> Option<Self> {
+        let texture = self.config.operands == Operands::Texture;
+        (!(texture && elements.uses_f16())).then_some(MatmulVariant { elements, ..self })
     }
 
     /// The model-batched form of this variant (see the `batched` field).
@@ -291,7 +385,8 @@ impl MatmulVariant {
             (false, Some(axis)) => format!("_wide_{}", axis.name()),
             (false, None) => String::new(),
         };
-        format!("matmul_{}_{}_{pass}{store}{models}", self.config.name(), self.layout.name())
+        let elements = self.elements.suffix();
+        format!("matmul_{}_{}_{pass}{store}{models}{elements}", self.config.name(), self.layout.name())
     }
 
     /// The WGSL module of this variant: common.wgsl, then the generated kernel with one entry point.
@@ -300,7 +395,9 @@ impl MatmulVariant {
             None => register_block::write(self),
             Some(_) => tiled::write(self),
         };
-        format!("{}\n{}", *crate::shaders::COMMON, body)
+        // `enable` directives must precede every declaration, common.wgsl's included.
+        let enable = if self.elements.uses_f16() { "enable f16;\n" } else { "" };
+        format!("{enable}{}\n{}", *crate::shaders::COMMON, body)
     }
 
     /// The variant as a shader ready to compile. Generated kernels clamp or guard every index, so naga's runtime
@@ -367,27 +464,54 @@ pub fn all_configs() -> Vec<MatmulConfig> {
     all
 }
 
+/// The config f16 products fall back to where the tuned one cannot compute the shape: workgroup tiles with scalar
+/// loads compute any M, N and K in every layout but Aᵀ·Bᵀ (the f32 fallback, shaders/matmul.wgsl, reads f32 only).
+pub const F16_FALLBACK: MatmulConfig =
+    MatmulConfig { operands: Operands::Buffer, block: (4, 4), workgroup: (16, 16), tile_k: Some(16), vector: 1 };
+
+/// The configs f16 variants are made of: every config with storage-buffer operands (a texture config's register
+/// block reads the same operands from buffers instead), since the texture copies are rgba32float.
+pub fn f16_configs() -> Vec<MatmulConfig> {
+    let mut all: Vec<MatmulConfig> =
+        all_configs().into_iter().map(|c| MatmulConfig { operands: Operands::Buffer, ..c }).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// Every variant of every config: each layout the config supports, both passes, both store widths, single-model
-/// and model-batched, and the wide forms of the register blocks.
+/// and model-batched, and (f32) the wide forms of the register blocks; in f32, then in f16 ([`Elements::F16`] in both
+/// passes, [`Elements::F16_TO_F32`] in the forward pass, the weight gradient's) for every [`f16_configs`] config.
 pub fn all_variants() -> Vec<MatmulVariant> {
+    let mut out = variants_of(&all_configs(), Elements::F32, &[Pass::Forward, Pass::ActivationBackward]);
+    let f16 = f16_configs();
+    out.extend(variants_of(&f16, Elements::F16, &[Pass::Forward, Pass::ActivationBackward]));
+    out.extend(variants_of(&f16, Elements::F16_TO_F32, &[Pass::Forward]));
+    out
+}
+
+/// The variants of `configs` with `elements` in `passes`: each layout the config supports, both store widths,
+/// single-model and model-batched (and in f32, the wide forms).
+fn variants_of(configs: &[MatmulConfig], elements: Elements, passes: &[Pass]) -> Vec<MatmulVariant> {
     let mut out = Vec::new();
-    for config in all_configs() {
+    for &config in configs {
         for layout in Layout::ALL {
             if config.tile_k.is_some() && layout == Layout::An {
                 continue;
             }
-            for pass in [Pass::Forward, Pass::ActivationBackward] {
+            for &pass in passes {
                 for vec4_store in [true, false] {
                     let register = config.tile_k.is_none();
                     if (register && !vec4_store && layout != Layout::Nt) || (!register && vec4_store) {
                         continue;
                     }
                     for batched in [false, true] {
-                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched, wide: None });
+                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched, wide: None, elements });
                     }
                     let axis = if layout == Layout::Nt { WideAxis::Cols } else { WideAxis::Rows };
-                    if register && pass == Pass::Forward {
-                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide: Some(axis) });
+                    if register && pass == Pass::Forward && elements == Elements::F32 {
+                        let wide = Some(axis);
+                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide, elements });
                     }
                 }
             }

@@ -10,6 +10,9 @@
 //! - an: A read one float at a time through its strides (either orientation), B [K, N], N % 4 = 0.
 //!
 //! Stores are four floats at a time (N % 4 = 0) except in the A·Bᵀ variant with single-float stores.
+//!
+//! f16 operands are `array<vec4<f16>>` (8-byte loads, so a view must start on a multiple of four halfs), widened to
+//! `vec4<f32>` in `fetch_a` / `fetch_b`: everything after the load is the f32 kernel.
 
 use std::fmt::Write as _;
 
@@ -40,7 +43,9 @@ pub fn write(v: &MatmulVariant) -> String {
         v.name()
     );
     w.push_str(epilogue::PARAMS);
-    let (space, operand) = if texture { ("", "texture_2d<f32>") } else { ("<storage, read>", "array<vec4<f32>>") };
+    let input = v.elements.input;
+    let buffer_operand = format!("array<vec4<{}>>", input.wgsl());
+    let (space, operand) = if texture { ("", "texture_2d<f32>") } else { ("<storage, read>", buffer_operand.as_str()) };
     let _ = writeln!(w, "@group(0) @binding(1) var{space} a: {operand};");
     let _ = writeln!(w, "@group(0) @binding(2) var{space} b: {operand};");
     epilogue::bindings(&mut w, v, texture);
@@ -54,8 +59,9 @@ pub fn write(v: &MatmulVariant) -> String {
         let _ = writeln!(w, "fn fetch_a(t: u32) -> vec4<f32> {{ return flat_texel(a, {a_at}t); }}");
         let _ = writeln!(w, "fn fetch_b(t: u32) -> vec4<f32> {{ return flat_texel(b, {b_at}t); }}");
     } else {
-        let _ = writeln!(w, "fn fetch_a(t: u32) -> vec4<f32> {{ return a[{a_at}t]; }}");
-        let _ = writeln!(w, "fn fetch_b(t: u32) -> vec4<f32> {{ return b[{b_at}t]; }}");
+        let (fa, fb) = (input.load(&format!("a[{a_at}t]"), true), input.load(&format!("b[{b_at}t]"), true));
+        let _ = writeln!(w, "fn fetch_a(t: u32) -> vec4<f32> {{ return {fa}; }}");
+        let _ = writeln!(w, "fn fetch_b(t: u32) -> vec4<f32> {{ return {fb}; }}");
     }
     w.push_str("fn element_a(f: u32) -> f32 { return fetch_a(f >> 2u)[f & 3u]; }\n");
     w.push_str(epilogue::DOT4);

@@ -6,11 +6,12 @@
 //! bm×bn register block from it, reading rows `lid.y + i·wy` and columns `lid.x + j·wx`, so that the stores of
 //! neighbouring invocations are neighbouring floats too. Out-of-range loads read zero, so any M, N and K works;
 //! a group of four k wholly past K is skipped, so results match the other families bit for bit on one driver.
+//! f16 operands are widened to f32 as they are loaded, so the tiles in workgroup memory and all arithmetic are f32.
 
 use std::fmt::Write as _;
 
 use super::epilogue;
-use super::{Layout, MatmulVariant, ShapeFacts};
+use super::{Element, Layout, MatmulVariant, ShapeFacts};
 
 /// Whether vec4 global loads fit `s` in `layout`: each operand's contiguous dimension a multiple of four.
 pub fn vector_loads_fit(layout: Layout, s: &ShapeFacts) -> bool {
@@ -40,6 +41,7 @@ fn tile_loads(
     vector: u32,
     contiguous: Contiguous,
     batched: bool,
+    input: Element,
 ) {
     // `index(o, k)`: the element's index in the operand; `limit_o`: the operand's extent along `outer`.
     let at = if batched { format!("{name}_at + ") } else { String::new() };
@@ -63,9 +65,11 @@ fn tile_loads(
         l.push(format!("        let inside = go < {limit_o} && gk < params.k;"));
         let idx = format!("{at}min(go, {limit_o} - 1u) * {stride_o} + min(gk, params.k - 1u) * {stride_k}");
         if vector == 1 {
-            l.push(format!("        tile_{name}[kk * {outer}u + o] = select(0.0, {name}[{idx}], inside);"));
+            let load = input.load(&format!("{name}[{idx}]"), false);
+            l.push(format!("        tile_{name}[kk * {outer}u + o] = select(0.0, {load}, inside);"));
         } else {
-            l.push(format!("        let v = select(vec4<f32>(), {name}[({idx}) / 4u], inside);"));
+            let load = input.load(&format!("{name}[({idx}) / 4u]"), true);
+            l.push(format!("        let v = select(vec4<f32>(), {load}, inside);"));
             for q in 0..4 {
                 let dst = match contiguous {
                     Contiguous::K => format!("(kk + {q}u) * {outer}u + o"),
@@ -91,7 +95,8 @@ pub fn write(v: &MatmulVariant) -> String {
         Layout::Nn | Layout::An => (Contiguous::K, Contiguous::Outer),
         Layout::Tn => (Contiguous::Outer, Contiguous::Outer),
     };
-    let elem = if c.vector == 4 { "vec4<f32>" } else { "f32" };
+    let input = v.elements.input.wgsl();
+    let elem = if c.vector == 4 { format!("vec4<{input}>") } else { input.to_string() };
     let mut w = String::new();
     let _ = writeln!(
         w,
@@ -111,8 +116,9 @@ pub fn write(v: &MatmulVariant) -> String {
     w.push_str(&decls);
     w.push_str(&epilogue::element_store(v));
     let mut l = vec!["fn load_tiles(li: u32, row0: u32, col0: u32, k0: u32) {".to_string()];
-    tile_loads(&mut l, "a", bm, bk, inv, c.vector, a_contig, v.batched);
-    tile_loads(&mut l, "b", bn, bk, inv, c.vector, b_contig, v.batched);
+    let input = v.elements.input;
+    tile_loads(&mut l, "a", bm, bk, inv, c.vector, a_contig, v.batched, input);
+    tile_loads(&mut l, "b", bn, bk, inv, c.vector, b_contig, v.batched, input);
     l.push("}".into());
     let _ = writeln!(w, "{}", l.join("\n"));
     w.push_str(&entry_point(v, &set_offsets));

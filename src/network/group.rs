@@ -48,6 +48,8 @@ pub struct NetworkGroup {
     pub(super) parameters: Parameters,
     pub(super) batch: BatchBuffers,
     pub(super) plans: PlanCache,
+    /// The precision and loss scaling of training steps (network/precision.rs).
+    pub(super) mixed: super::precision::MixedPrecision,
 }
 
 impl NetworkGroup {
@@ -116,6 +118,7 @@ impl NetworkGroup {
             class_weights: None,
             weight_l2: vec![0.0; k],
             plans: PlanCache::default(),
+            mixed: Default::default(),
         })
     }
 
@@ -205,6 +208,8 @@ impl NetworkGroup {
                 ModelHyper::new(&self.optimizers[m], &scalars, p.frozen[m])
             })
             .collect();
+        let records = self.with_skip_records(lrs, records);
+        let p = &mut self.parameters;
         p.hyper.write(gpu, &records)?;
         for (done, frozen) in p.steps_done.iter_mut().zip(&p.frozen) {
             *done += u64::from(!*frozen);

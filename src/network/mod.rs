@@ -17,6 +17,8 @@ pub use crate::data::device::DeviceData;
 mod buffers;
 mod group;
 mod plan;
+mod plan_f16;
+mod precision;
 mod prepare;
 
 pub use group::{NetworkGroup, StepCounts};

@@ -19,7 +19,7 @@ use crate::ops::gather::gather_rows;
 use crate::ops::loss::{loss_models, weighted_cross_entropy_models};
 use crate::ops::matmul::{matmul_activation_backward_models, matmul_forward_models, MatmulShape, ModelStrides};
 use crate::ops::matmul_wide::matmul_forward_wide;
-use crate::ops::optim::optimizer_update_models;
+use crate::ops::optim::{optimizer_update_models, optimizer_update_models_skipping};
 use crate::ops::reduce::{clip_scale, column_sum_models, partial_count, stats_accumulate_models, sum_squares_partial};
 use crate::ops::transpose::{transposable, transpose_texture_models};
 use crate::ops::weight_l2::weight_l2;
@@ -57,6 +57,9 @@ impl NetworkGroup {
     /// The dispatches of one step of `kind` on batches of `b` rows: gather the batch, forward, then (unless
     /// predicting) loss and statistics, then (training and gradients) backward, then (training) the update.
     fn build_plan(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+        if self.precision() == crate::precision::Precision::F16 {
+            return self.build_plan_f16(gpu, kind, data, b);
+        }
         let mut plan = self.gather_batch(gpu, kind, data, b)?;
         self.forward(gpu, b, &mut plan)?;
         if kind == PlanKind::Predict {
@@ -66,21 +69,31 @@ impl NetworkGroup {
         if kind == PlanKind::Evaluate {
             return Ok(plan);
         }
-        self.backward(gpu, b, &mut plan)?;
+        // Loss scaling applies to training steps; a gradient is computed unscaled.
+        let scaled = kind == PlanKind::Train && self.scales_loss();
+        if scaled {
+            self.scale_loss_gradient(gpu, b, &mut plan)?;
+        }
+        self.backward(gpu, b, !scaled, &mut plan)?;
         if kind == PlanKind::Gradient {
             return Ok(plan);
         }
-        self.update(gpu, &mut plan)?;
+        if scaled {
+            // As torch: unscale, then add the penalty and clip the true gradients.
+            self.unscale_gradients(gpu, &mut plan)?;
+            self.weight_l2_all(gpu, b, &mut plan)?;
+        }
+        self.update(gpu, scaled, &mut plan)?;
         Ok(plan)
     }
 
-    fn strides(&self) -> &Strides {
+    pub(super) fn strides(&self) -> &Strides {
         &self.batch.strides
     }
 
     /// The batch's features (and targets, unless predicting) gathered once for every model from every chunk of the
     /// data set into x and y, through the epoch order, at the step's batch offset.
-    fn gather_batch(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
+    pub(super) fn gather_batch(&self, gpu: &Gpu, kind: PlanKind, data: &DeviceData, b: usize) -> Result<Vec<Dispatch>> {
         let (input, tcols) = (self.config.input, self.loss.target_cols(self.config.output()));
         let (step, order, x, y) = (&self.parameters.step, data.order.view(), self.batch.x.view(), self.batch.y.view());
         let mut plan = Vec::new();
@@ -105,7 +118,7 @@ impl NetworkGroup {
     }
 
     /// Model-batched span of a [K × n] buffer from `offset`, `one` floats per model: the view a launch binds.
-    fn span<'t>(&self, t: &'t Tensor, offset: usize, one: usize) -> View<'t> {
+    pub(super) fn span<'t>(&self, t: &'t Tensor, offset: usize, one: usize) -> View<'t> {
         t.slice(offset, (self.len() - 1) * self.layout.len + one)
     }
 
@@ -136,7 +149,7 @@ impl NetworkGroup {
     }
 
     /// The gradient buffer the loss writes: d of the output layer, or dout when an output activation follows.
-    fn dlogits(&self) -> &Tensor {
+    pub(super) fn dlogits(&self) -> &Tensor {
         if self.config.output_activation == Activation::Identity {
             &self.batch.d[self.config.layers.len() - 1]
         } else {
@@ -145,7 +158,7 @@ impl NetworkGroup {
     }
 
     /// The loss and its gradient with respect to the logits, and the per-row statistics added to the epoch's.
-    fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+    pub(super) fn loss_and_statistics(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
         let (k, last, out, s) = (self.len(), self.config.layers.len() - 1, self.config.output(), self.strides());
         // dout, z, h and d of the output layer share one stride.
         let per_model = Models { count: k, input: s.layer[last], output: s.row_stats };
@@ -160,27 +173,16 @@ impl NetworkGroup {
         Ok(())
     }
 
-    /// The gradients of every layer, last first: through the output activation, then dW, db and dZ of the layer
-    /// below.
-    fn backward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
-        let (k, n, last, s) = (self.len(), self.layout.len, self.config.layers.len() - 1, self.strides());
-        let out_act = self.config.output_activation;
-        if out_act != Activation::Identity {
-            // Element-wise, so one launch over every model's [B, out] (and the padding between them).
-            let len = (k - 1) * s.layer[last] + b * self.config.output();
-            let (z, dout, d) =
-                (self.batch.z[last].slice(0, len), self.batch.dout.slice(0, len), self.batch.d[last].slice(0, len));
-            plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
-        }
-        let l2 = self.weight_l2_coefficients(gpu, b)?;
+    /// The gradients of every layer, last first: through the output activation, then dW (with the weights-only L2
+    /// term when `with_l2`), db and dZ of the layer below.
+    fn backward(&self, gpu: &Gpu, b: usize, with_l2: bool, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, n, s) = (self.len(), self.layout.len, self.strides());
+        self.output_activation_backward(gpu, b, plan)?;
+        let l2 = if with_l2 { self.weight_l2_coefficients(gpu, b)? } else { None };
         for (i, l) in self.layout.layers.iter().enumerate().rev() {
             self.weight_gradient(gpu, b, i, plan)?;
             if let Some(coef) = &l2 {
-                let (w, dw) = (
-                    self.span(&self.parameters.params, l.weight, l.outputs * l.inputs),
-                    self.span(&self.parameters.grads, l.weight, l.outputs * l.inputs),
-                );
-                plan.push(weight_l2(gpu, coef.view(), w, dw, l.outputs * l.inputs, n, k)?);
+                self.weight_l2_layer(gpu, coef, i, plan)?;
             }
             let dz = self.batch.d[i].view();
             let per_model = Models { count: k, input: s.layer[i], output: n };
@@ -201,9 +203,42 @@ impl NetworkGroup {
         Ok(())
     }
 
+    /// Layer i's weights-only L2 gradient term of every model, coefficients `coef`.
+    pub(super) fn weight_l2_layer(&self, gpu: &Gpu, coef: &Tensor, i: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (l, p) = (&self.layout.layers[i], &self.parameters);
+        let len = l.outputs * l.inputs;
+        let (w, dw) = (self.span(&p.params, l.weight, len), self.span(&p.grads, l.weight, len));
+        plan.push(weight_l2(gpu, coef.view(), w, dw, len, self.layout.len, self.len())?);
+        Ok(())
+    }
+
+    /// Every layer's weights-only L2 gradient term, last layer first (none when no model has a penalty).
+    pub(super) fn weight_l2_all(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        if let Some(coef) = self.weight_l2_coefficients(gpu, b)? {
+            for i in (0..self.layout.layers.len()).rev() {
+                self.weight_l2_layer(gpu, &coef, i, plan)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The loss gradient through the output activation, when there is one: d = dout ⊙ act'(z).
+    pub(super) fn output_activation_backward(&self, gpu: &Gpu, b: usize, plan: &mut Vec<Dispatch>) -> Result<()> {
+        let (k, last, s) = (self.len(), self.config.layers.len() - 1, self.strides());
+        let out_act = self.config.output_activation;
+        if out_act != Activation::Identity {
+            // Element-wise, so one launch over every model's [B, out] (and the padding between them).
+            let len = (k - 1) * s.layer[last] + b * self.config.output();
+            let (z, dout, d) =
+                (self.batch.z[last].slice(0, len), self.batch.dout.slice(0, len), self.batch.d[last].slice(0, len));
+            plan.push(activation_backward(gpu, z, dout, out_act, d, len)?);
+        }
+        Ok(())
+    }
+
     /// Each model's coefficient alpha_m / b of the weights-only L2 gradient on batches of `b` rows, on the device
     /// (None when no model has a penalty). Built with the plan, which is cached per batch size.
-    fn weight_l2_coefficients(&self, gpu: &Gpu, b: usize) -> Result<Option<Tensor>> {
+    pub(super) fn weight_l2_coefficients(&self, gpu: &Gpu, b: usize) -> Result<Option<Tensor>> {
         if self.weight_l2.iter().all(|&a| a == 0.0) {
             return Ok(None);
         }
@@ -241,8 +276,9 @@ impl NetworkGroup {
         Ok(())
     }
 
-    /// Clipping (per model that clips, on its own slices), then one optimizer launch for all K.
-    fn update(&self, gpu: &Gpu, plan: &mut Vec<Dispatch>) -> Result<()> {
+    /// Clipping (per model that clips, on its own slices), then one optimizer launch for all K; a loss-scaled
+    /// step skips the models whose gradients were not all finite, then updates the scalers.
+    pub(super) fn update(&self, gpu: &Gpu, scaled: bool, plan: &mut Vec<Dispatch>) -> Result<()> {
         let (n, p) = (self.layout.len, &self.parameters);
         for (m, o) in self.optimizers.iter().enumerate() {
             if let Some(max_norm) = o.clip_norm {
@@ -253,7 +289,12 @@ impl NetworkGroup {
             }
         }
         let (scale, grads, params, state) = (p.scale.view(), p.grads.view(), p.params.view(), p.state.view());
-        plan.push(optimizer_update_models(gpu, &self.optimizers, &p.hyper, scale, SMALL, grads, params, state, n)?);
+        let (cfgs, hyper) = (&self.optimizers, &p.hyper);
+        if scaled {
+            plan.push(optimizer_update_models_skipping(gpu, cfgs, hyper, scale, SMALL, grads, params, state, n)?);
+            return self.update_loss_scale(gpu, plan);
+        }
+        plan.push(optimizer_update_models(gpu, cfgs, hyper, scale, SMALL, grads, params, state, n)?);
         Ok(())
     }
 }

@@ -23,8 +23,11 @@ impl NetworkGroup {
         self.check_batch(data, 0, rows)?;
         if !self.plans.compiled {
             let mut kernels = self.fixed_kernels(gpu);
-            // Only the variants this network's shapes take, tuned first where they are not yet.
-            kernels.extend(self.matmul_kernels(gpu, rows)?);
+            // Only the variants this network's shapes take, tuned first where they are not yet; f16 steps launch
+            // f16 variants, tuned and compiled as the plan below is built.
+            if self.precision() == crate::precision::Precision::F32 {
+                kernels.extend(self.matmul_kernels(gpu, rows)?);
+            }
             gpu.precompile(&kernels)?;
         }
         self.plan(gpu, PlanKind::Train, data, rows)?;
@@ -40,7 +43,10 @@ impl NetworkGroup {
         use crate::shaders::{ACTIVATION, GATHER, GATHER_VEC4, LOSS, OPTIM, REDUCE, REDUCE_SUBGROUP, TRANSPOSE};
         let textures = gpu.kernel_family() == KernelFamily::Texture;
         let loss_entry = if self.class_weights.is_some() { "weighted_cross_entropy_loss" } else { self.loss.entry() };
-        let optim = models_constants(&self.optimizers);
+        let mut optim = models_constants(&self.optimizers);
+        if self.scales_loss() {
+            optim.push(("SKIP_NON_FINITE", 1.0));
+        }
         let mut kernels = vec![
             (GATHER.clone(), "gather_rows", Vec::new()),
             (GATHER_VEC4.clone(), "gather_rows", Vec::new()),
@@ -63,6 +69,12 @@ impl NetworkGroup {
         }
         if self.config.output_activation != Activation::Identity {
             kernels.push((ACTIVATION.clone(), "activation_backward", Vec::new()));
+        }
+        if self.scales_loss() {
+            use crate::shaders::LOSS_SCALE;
+            for entry in ["scale_loss_gradient", "unscale_check", "loss_scale_update"] {
+                kernels.push((LOSS_SCALE.clone(), entry, Vec::new()));
+            }
         }
         let subgroups = gpu.has_subgroups();
         kernels.retain(|(_, entry, _)| match *entry {

@@ -11,6 +11,7 @@ use bytemuck::Zeroable;
 use super::{
     activation::ActivationParams,
     gather::GatherParams,
+    half::HalfParams,
     loss::LossParams,
     matmul::MatmulParams,
     optim::{ModelHyper, ModelsParams},
@@ -71,13 +72,19 @@ fn check(rust: Layout, shader: &Shader, wgsl_name: &str) {
 #[test]
 fn params_structs_match_their_wgsl_layout() {
     check(rust_layout!(ActivationParams { n, kind, slope, cols }), &shaders::ACTIVATION, "ActivationParams");
-    check(rust_layout!(LossParams { rows, cols, inv_count, x_batch, stats_batch, _pad }), &shaders::LOSS, "LossParams");
+    let loss = rust_layout!(LossParams { rows, cols, inv_count, x_batch, stats_batch, _pad });
+    check(loss.clone(), &shaders::LOSS, "LossParams");
+    check(loss, &shaders::LOSS_F16, "LossParams");
+    let half = rust_layout!(HalfParams { n, cols, kind, slope, x_batch, out_batch, _pad });
+    check(half, &shaders::HALF, "HalfParams");
     let reduce = rust_layout!(ReduceParams { n, cols, max_norm, x_batch, out_batch, _pad });
     check(reduce.clone(), &shaders::REDUCE, "ReduceParams");
     check(reduce, &shaders::REDUCE_SUBGROUP, "ReduceParams");
     let gather = rust_layout!(GatherParams { rows, cols, src_rows, row_start });
     check(gather.clone(), &shaders::GATHER, "GatherParams");
-    check(gather, &shaders::GATHER_VEC4, "GatherParams");
+    check(gather.clone(), &shaders::GATHER_VEC4, "GatherParams");
+    check(gather.clone(), &shaders::GATHER_F16, "GatherParams");
+    check(gather, &shaders::GATHER_VEC4_F16, "GatherParams");
     check(rust_layout!(TransposeParams { rows, cols, x_batch, out_batch }), &shaders::TRANSPOSE, "TransposeParams");
     let step = rust_layout!(StepParams { batch_offset, _pad });
     check(step.clone(), &shaders::GATHER, "Step");
@@ -105,7 +112,7 @@ fn params_structs_match_their_wgsl_layout() {
         _pad,
     });
     check(hyper, &shaders::OPTIM, "Hyper");
-    check(rust_layout!(ModelsParams { n, scale_stride, slots, _pad }), &shaders::OPTIM, "ModelsParams");
+    check(rust_layout!(ModelsParams { n, scale_stride, slots, models }), &shaders::OPTIM, "ModelsParams");
 }
 
 #[test]

@@ -74,7 +74,7 @@ pub struct LossParams {
 }
 
 impl LossParams {
-    fn new(op: &'static str, rows: usize, cols: usize, count: usize, models: &Models) -> Result<Self> {
+    pub(crate) fn new(op: &'static str, rows: usize, cols: usize, count: usize, models: &Models) -> Result<Self> {
         Ok(LossParams {
             rows: to_u32(op, "rows", rows)?,
             cols: to_u32(op, "cols", cols)?,

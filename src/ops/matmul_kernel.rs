@@ -1,11 +1,11 @@
 //! The matmul launches themselves: a generated variant (`matmul_wgsl`) of a given config, or the hand-written
 //! scalar shaders/matmul.wgsl. `ops::matmul` picks between them (through `ops::tune`); `ops::tune` times them.
 
-use super::{need, positive, to_u32};
+use super::{need, need_f16, positive, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::{Constants, Gpu};
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts, WideAxis};
+use crate::matmul_wgsl::{Element, Elements, MatmulConfig, MatmulVariant, Operands, Pass, ShapeFacts, WideAxis};
 use crate::ops::activation::Activation;
 use crate::shaders;
 use crate::tensor::{uniform, View};
@@ -156,26 +156,42 @@ pub(crate) fn validate(
     act: Activation,
     ops: &MatmulOperands<'_>,
     models: &ModelStrides,
+    elements: Elements,
 ) -> Result<()> {
-    check_sizes(s, pass, ops, models)?;
+    check_sizes(s, pass, ops, models, elements)?;
     params(s, act, ops, 1, models).map(|_| ())
 }
 
-pub(crate) fn check_sizes(s: &MatmulShape, pass: Pass, ops: &MatmulOperands<'_>, models: &ModelStrides) -> Result<()> {
+/// Fails unless `view` (counted in 4-byte words) holds `n` elements of `e`.
+fn need_elements(op: &'static str, name: &str, view: &View<'_>, e: Element, n: usize) -> Result<()> {
+    match e {
+        Element::F32 => need(op, name, view, n),
+        Element::F16 => need_f16(op, name, view, n),
+    }
+}
+
+pub(crate) fn check_sizes(
+    s: &MatmulShape,
+    pass: Pass,
+    ops: &MatmulOperands<'_>,
+    models: &ModelStrides,
+    elements: Elements,
+) -> Result<()> {
     let op = pass.entry();
+    let (input, output) = (elements.input, elements.output);
     positive(op, "models", models.models)?;
     let mn = models.span(models.c, s.m * s.n);
-    need(op, "a", &ops.a, models.span(models.a, s.m * s.k))?;
-    need(op, "b", &ops.b, models.span(models.b, s.k * s.n))?;
-    need(op, "c", &ops.c, mn)?;
+    need_elements(op, "a", &ops.a, input, models.span(models.a, s.m * s.k))?;
+    need_elements(op, "b", &ops.b, input, models.span(models.b, s.k * s.n))?;
+    need_elements(op, "c", &ops.c, output, mn)?;
     if let Some(bias) = &ops.bias {
         need(op, "bias", bias, models.span(models.bias, s.n))?;
     }
     if let Some(aux) = &ops.aux {
-        need(op, "aux", aux, mn)?;
+        need_elements(op, "aux", aux, input, mn)?;
     }
     if let Some(z) = &ops.z {
-        need(op, "z", z, mn)?;
+        need_elements(op, "z", z, output, mn)?;
     }
     if models.models > 1 && models.c < s.m * s.n {
         return Err(Error::Shape {
@@ -213,8 +229,14 @@ pub fn matmul_variant<'a>(
 
 /// The variant of `config` for the shape, in its model-batched form for several models; None where it does not
 /// apply or a model stride is not a whole number of its four-float loads and stores.
-fn batched_variant(config: MatmulConfig, s: &MatmulShape, pass: Pass, models: &ModelStrides) -> Option<MatmulVariant> {
-    let variant = MatmulVariant::for_shape(config, &s.facts(), pass)?;
+fn batched_variant(
+    config: MatmulConfig,
+    s: &MatmulShape,
+    pass: Pass,
+    models: &ModelStrides,
+    elements: Elements,
+) -> Option<MatmulVariant> {
+    let variant = MatmulVariant::for_shape(config, &s.facts(), pass)?.with_elements(elements)?;
     if models.is_single() {
         return Some(variant);
     }
@@ -254,8 +276,37 @@ pub fn matmul_variant_models<'a>(
     ops: &MatmulOperands<'a>,
     models: &ModelStrides,
 ) -> Result<Option<Dispatch>> {
-    check_sizes(s, pass, ops, models)?;
-    let Some(variant) = batched_variant(config, s, pass, models) else { return Ok(None) };
+    matmul_variant_elements(gpu, config, s, pass, act, ops, models, Elements::F32)
+}
+
+/// `v` as a kernel reading or writing it four `e` elements at a time binds it: spanning whole vec4s (four words
+/// of f32, two of f16) and starting on one; None when the buffer has no room for that.
+fn whole<'v>(v: &View<'v>, vec4: bool, e: Element) -> Option<View<'v>> {
+    if vec4 {
+        v.padded_to(4 / e.per_word())
+    } else {
+        Some(*v)
+    }
+}
+
+/// [`matmul_variant_models`] with `elements` types. Views count 4-byte words whatever the element: an f16 view
+/// of `len` words holds 2·`len` halfs; shapes, model strides and offsets inside the kernel count elements. f16
+/// operands read four at a time need views starting on an 8-byte boundary (every storage binding offset is a
+/// multiple of 256 bytes anyway). None, as there, where the variant does not apply (f16 with texture operands
+/// included).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_variant_elements<'a>(
+    gpu: &Gpu,
+    config: MatmulConfig,
+    s: &MatmulShape,
+    pass: Pass,
+    act: Activation,
+    ops: &MatmulOperands<'a>,
+    models: &ModelStrides,
+    elements: Elements,
+) -> Result<Option<Dispatch>> {
+    check_sizes(s, pass, ops, models, elements)?;
+    let Some(variant) = batched_variant(config, s, pass, models, elements) else { return Ok(None) };
     launch_variant(gpu, variant, s, act, ops, models)
 }
 
@@ -270,21 +321,16 @@ pub(crate) fn launch_variant<'a>(
     ops: &MatmulOperands<'a>,
     models: &ModelStrides,
 ) -> Result<Option<Dispatch>> {
-    let (config, pass) = (variant.config, variant.pass);
+    let (config, pass, elements) = (variant.config, variant.pass, variant.elements);
     let Some((texture_ab, kernel_strides)) = texture_operands(gpu, config, s, ops, models)? else { return Ok(None) };
     let (launch, launches, p) = launch_params(variant, s, act, ops, models, &kernel_strides)?;
     let u = uniform(gpu, pass.entry(), &p);
     let vec4_operands = config.vector == 4;
-    fn whole<'v>(v: &View<'v>, vec4: bool) -> Option<View<'v>> {
-        if vec4 {
-            v.padded_to(4)
-        } else {
-            Some(*v)
-        }
-    }
-    let epilogue_view = |v: &View<'a>| whole(v, variant.vec4_store);
+    let epilogue_view = |v: &View<'a>| whole(v, variant.vec4_store, elements.output);
+    let bias_view = |v: &View<'a>| whole(v, variant.vec4_store, Element::F32);
+    let aux_view = |v: &View<'a>| whole(v, variant.vec4_store, elements.input);
     let Some(c) = epilogue_view(&ops.c) else { return Ok(None) };
-    let bias = ops.bias.as_ref().and_then(epilogue_view);
+    let bias = ops.bias.as_ref().and_then(bias_view);
     let z = ops.z.as_ref().and_then(epilogue_view);
     if ops.bias.is_some() != bias.is_some() || ops.z.is_some() != z.is_some() {
         return Ok(None);
@@ -292,7 +338,7 @@ pub(crate) fn launch_variant<'a>(
     let mut uploads: Vec<Upload> = Vec::new();
     let (ta, tb, taux);
     let mut res: Vec<wgpu::BindingResource<'_>> = vec![u.as_entire_binding()];
-    let (a4, b4, aux_view);
+    let (a4, b4, aux_bound);
     match config.operands {
         Operands::Texture => {
             let Some(pair) = texture_ab else { return Ok(None) };
@@ -302,8 +348,8 @@ pub(crate) fn launch_variant<'a>(
             res.push(wgpu::BindingResource::TextureView(&tb));
         }
         Operands::Buffer => {
-            let (a, b) =
-                if vec4_operands { (ops.a.padded_to(4), ops.b.padded_to(4)) } else { (Some(ops.a), Some(ops.b)) };
+            let input = elements.input;
+            let (a, b) = (whole(&ops.a, vec4_operands, input), whole(&ops.b, vec4_operands, input));
             let (Some(a), Some(b)) = (a, b) else { return Ok(None) };
             (a4, b4) = (a, b);
             res.push(a4.binding());
@@ -325,9 +371,9 @@ pub(crate) fn launch_variant<'a>(
                 taux = uploads[2].view();
                 res.push(wgpu::BindingResource::TextureView(&taux));
             } else {
-                let Some(aux) = epilogue_view(&aux) else { return Ok(None) };
-                aux_view = aux;
-                res.push(aux_view.binding());
+                let Some(aux) = aux_view(&aux) else { return Ok(None) };
+                aux_bound = aux;
+                res.push(aux_bound.binding());
             }
             res.push(c.binding());
         }
@@ -417,7 +463,7 @@ pub fn matmul_scalar_models(
     ops: &MatmulOperands<'_>,
     models: &ModelStrides,
 ) -> Result<Dispatch> {
-    check_sizes(s, pass, ops, models)?;
+    check_sizes(s, pass, ops, models, Elements::F32)?;
     let p = params(s, act, ops, s.n.div_ceil(TILE), models)?;
     let u = uniform(gpu, pass.entry(), &p);
     let kernel = gpu.kernel(&shaders::MATMUL, pass.entry())?;

@@ -11,7 +11,7 @@ use super::matmul_kernel::{check_sizes, launch_variant, validate, MatmulOperands
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernel::Dispatch;
-use crate::matmul_wgsl::{MatmulConfig, MatmulVariant, Pass, WideAxis};
+use crate::matmul_wgsl::{Elements, MatmulConfig, MatmulVariant, Pass, WideAxis};
 use crate::ops::activation::Activation;
 use crate::ops::tune;
 use crate::tensor::View;
@@ -50,7 +50,7 @@ pub fn matmul_wide(
     ops: &MatmulOperands<'_>,
     models: &ModelStrides,
 ) -> Result<Option<Dispatch>> {
-    check_sizes(s, Pass::Forward, ops, models)?;
+    check_sizes(s, Pass::Forward, ops, models, Elements::F32)?;
     let Some(variant) = wide_variant(config, s, axis, models, ops.bias.is_some()) else { return Ok(None) };
     launch_variant(gpu, variant, s, act, ops, models)
 }
@@ -71,7 +71,7 @@ pub fn matmul_forward_wide(
     z: Option<View<'_>>,
 ) -> Result<Option<Dispatch>> {
     let ops = MatmulOperands { a, b, bias, aux: None, c, z };
-    validate(s, Pass::Forward, act, &ops, models)?;
+    validate(s, Pass::Forward, act, &ops, models, Elements::F32)?;
     if models.models < 2 {
         return Ok(None);
     }

@@ -2,8 +2,11 @@
 //! [`Dispatch`](crate::kernel::Dispatch) that can be recorded every step.
 
 pub mod activation;
+pub mod cast_f16;
 pub mod gather;
+pub mod half;
 pub mod loss;
+pub mod loss_scale;
 pub mod matmul;
 pub mod matmul_kernel;
 pub mod matmul_wide;
@@ -53,6 +56,16 @@ impl Models {
 pub(crate) fn need(op: &'static str, name: &str, view: &View<'_>, need: usize) -> Result<()> {
     if view.len < need {
         return Err(Error::Shape { op, detail: format!("{name} has {} elements, needs {need}", view.len) });
+    }
+    Ok(())
+}
+
+/// Fails with a shape error unless `view` (counted in 4-byte words, as every view is) holds `need` f16 values,
+/// two to a word.
+pub(crate) fn need_f16(op: &'static str, name: &str, view: &View<'_>, need: usize) -> Result<()> {
+    if view.len * 2 < need {
+        let detail = format!("{name} holds {} f16 elements ({} words), needs {need}", view.len * 2, view.len);
+        return Err(Error::Shape { op, detail });
     }
     Ok(())
 }

@@ -75,7 +75,7 @@ pub(crate) struct ModelsParams {
     pub(crate) n: u32,
     pub(crate) scale_stride: u32,
     pub(crate) slots: u32,
-    pub(crate) _pad: u32,
+    pub(crate) models: u32,
 }
 
 /// The uniform array of per-model records an optimizer launch reads, written once per step.
@@ -100,7 +100,15 @@ impl ModelHyperBuffer {
         gpu.queue().write_buffer(&self.buffer, 0, bytemuck::cast_slice(records));
         Ok(())
     }
+
+    /// The whole buffer as a binding (the loss scaler reads each model's `frozen`).
+    pub(crate) fn binding(&self) -> wgpu::BindingResource<'_> {
+        self.buffer.as_entire_binding()
+    }
 }
+
+// shaders/loss_scale.wgsl reads `frozen` as the first word of a record's fifth vec4.
+const _: () = assert!(std::mem::offset_of!(ModelHyper, frozen) == 64 && std::mem::size_of::<ModelHyper>() == 80);
 
 fn too_many(models: usize) -> String {
     format!("{models} models; one launch updates at most {MAX_MODELS}")
@@ -115,6 +123,37 @@ pub fn models_constants(cfgs: &[OptimizerConfig]) -> Constants {
         ("CENTERED", flag(&|c| c.centered)),
         ("AMSGRAD", flag(&|c| c.amsgrad)),
     ]
+}
+
+/// The records the host writes per model for a loss-scaled step (`SKIP_RECORDS` in shaders/optim.wgsl), at most
+/// [`MAX_MODELS`] / K: record m + K·j holds model m's step scalars as if its last j steps (skipped, not yet counted
+/// by the host) had not happened.
+pub const SKIP_RECORDS: usize = 4;
+
+/// Words of a model's gradient-scale slice a loss-scaled launch reads: the clip factor and norm, then the loss
+/// scaler's (`ops::loss_scale::word`).
+pub const SCALER_WORDS: usize = 10;
+
+/// [`optimizer_update_models`] for a loss-scaled step: a model whose found_inf word (`scale[m · scale_stride +
+/// 2]`, set by `ops::loss_scale::unscale_check`) is non-zero is skipped, its parameters and state left as they are;
+/// model m reads record m + K·j of `hyper`, j its pending word (skipped steps the host has not yet counted, at
+/// most [`SKIP_RECORDS`] − 1).
+#[allow(clippy::too_many_arguments)]
+pub fn optimizer_update_models_skipping(
+    gpu: &Gpu,
+    cfgs: &[OptimizerConfig],
+    hyper: &ModelHyperBuffer,
+    scale: View<'_>,
+    scale_stride: usize,
+    grad: View<'_>,
+    param: View<'_>,
+    state: View<'_>,
+    n: usize,
+) -> Result<Dispatch> {
+    let mut constants = models_constants(cfgs);
+    constants.push(("SKIP_NON_FINITE", 1.0));
+    need("optimizer_update_models", "scale", &scale, cfgs.len().saturating_sub(1) * scale_stride + SCALER_WORDS)?;
+    update_launch(gpu, cfgs, hyper, scale, scale_stride, grad, param, state, n, &constants)
 }
 
 /// Updates K = `cfgs.len()` models in one launch: `param` and `grad` [K × n] (model-major), `state`
@@ -132,6 +171,22 @@ pub fn optimizer_update_models(
     param: View<'_>,
     state: View<'_>,
     n: usize,
+) -> Result<Dispatch> {
+    update_launch(gpu, cfgs, hyper, scale, scale_stride, grad, param, state, n, &models_constants(cfgs))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update_launch(
+    gpu: &Gpu,
+    cfgs: &[OptimizerConfig],
+    hyper: &ModelHyperBuffer,
+    scale: View<'_>,
+    scale_stride: usize,
+    grad: View<'_>,
+    param: View<'_>,
+    state: View<'_>,
+    n: usize,
+    constants: &Constants,
 ) -> Result<Dispatch> {
     const OP: &str = "optimizer_update_models";
     let Some(first) = cfgs.first() else {
@@ -162,7 +217,7 @@ pub fn optimizer_update_models(
         n: to_u32(OP, "n", n)?,
         scale_stride: to_u32(OP, "scale stride", scale_stride)?,
         slots: slots as u32,
-        _pad: 0,
+        models: k as u32,
     };
     let entry = first.kind.entry();
     let u = uniform(gpu, entry, &p);
@@ -178,6 +233,6 @@ pub fn optimizer_update_models(
     // Storage-buffer inputs on every adapter, texture family included: on lavapipe the texture copies of a group's
     // [K × P] gradients, parameters and state (35 MB a step for 16 MLP-A models with Adam) cost more than the cheaper loads save
     // (profiled side by side, 16 × MLP-A: 12.2–13.7 ms with buffers against 14.2–15.1 ms with textures).
-    let kernel = gpu.kernel_with(&shaders::OPTIM, entry, &models_constants(cfgs))?;
+    let kernel = gpu.kernel_with(&shaders::OPTIM, entry, constants)?;
     Dispatch::batched(gpu, kernel, &res, workgroups, k, Vec::new())
 }

@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelFamily};
-use crate::matmul_wgsl::{cpu_configs, gpu_configs, MatmulConfig, MatmulVariant, Operands, Pass};
+use crate::matmul_wgsl::{
+    cpu_configs, gpu_configs, Elements, MatmulConfig, MatmulVariant, Operands, Pass, F16_FALLBACK,
+};
 use crate::ops::matmul_kernel::MatmulShape;
 #[cfg(not(target_arch = "wasm32"))]
 use {
     crate::gpu::cache_dir,
     crate::ops::activation::Activation,
-    crate::ops::matmul_kernel::{epilogue_constants, matmul_variant, MatmulOperands},
+    crate::ops::matmul_kernel::{epilogue_constants, matmul_variant_elements, MatmulOperands, ModelStrides},
     crate::tensor::Tensor,
     std::collections::BTreeMap,
     std::path::PathBuf,
@@ -111,24 +113,61 @@ pub fn candidates(gpu: &Gpu, s: &MatmulShape) -> Vec<MatmulConfig> {
         .collect()
 }
 
+/// The key of `s`'s shape class with `elements`: [`shape_class`] for f32, followed by the elements' name suffix
+/// (`/f16`, `/f16_out_f32`) otherwise, so f16 products are tuned apart from f32 ones.
+pub fn shape_class_for(gpu: &Gpu, s: &MatmulShape, elements: Elements) -> String {
+    let key = shape_class(gpu, s);
+    match elements.suffix().strip_prefix('_') {
+        Some(suffix) => format!("{key}/{suffix}"),
+        None => key,
+    }
+}
+
+/// The candidates for `s` with `elements`: [`candidates`] for f32; for f16 the same configs reading storage buffers
+/// (f16 variants have no texture form), then [`F16_FALLBACK`], each that computes the shape in f16.
+pub fn candidates_for(gpu: &Gpu, s: &MatmulShape, elements: Elements) -> Vec<MatmulConfig> {
+    let f32_list = candidates(gpu, s);
+    if !elements.uses_f16() {
+        return f32_list;
+    }
+    let mut out: Vec<MatmulConfig> = Vec::new();
+    let buffers = f32_list.into_iter().map(|c| MatmulConfig { operands: Operands::Buffer, ..c });
+    for c in buffers.chain([F16_FALLBACK]) {
+        let computes = MatmulVariant::for_shape(c, &s.facts(), Pass::Forward).and_then(|v| v.with_elements(elements));
+        if computes.is_some() && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The config for `s` on this device: forced, remembered, read from the cache file, or tuned now; None when no
 /// generated variant computes the shape (the scalar kernel then runs).
 pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
+    config_for_elements(gpu, s, Elements::F32)
+}
+
+/// [`config_for`] for a product with `elements` (f16 products are tuned and remembered apart from f32 ones).
+pub fn config_for_elements(gpu: &Gpu, s: &MatmulShape, elements: Elements) -> Result<Option<MatmulConfig>> {
     if let Some(name) = gpu.forced_matmul() {
         let config = MatmulConfig::parse(name).ok_or_else(|| Error::BadEnv {
             name: "WGTRAIN_MATMUL",
             value: name.to_string(),
             reason: "not a matmul config name (for example texture_b16x16_w8x1_v4 or buffer_b4x4_w16x16_k16_v4)".into(),
         })?;
-        if MatmulVariant::for_shape(config, &s.facts(), Pass::Forward).is_some() {
+        // f16 reads the forced config's operands from storage buffers.
+        let config = if elements.uses_f16() { MatmulConfig { operands: Operands::Buffer, ..config } } else { config };
+        let variant =
+            MatmulVariant::for_shape(config, &s.facts(), Pass::Forward).and_then(|v| v.with_elements(elements));
+        if variant.is_some() {
             return Ok(Some(config));
         }
         // Where the forced config cannot compute the shape, the usual choice runs.
     }
-    let cands = candidates(gpu, s);
+    let cands = candidates_for(gpu, s, elements);
     let Some(&default) = cands.first() else { return Ok(None) };
     // A choice already made on this device (or restored from a checkpoint) wins, tuning on or off.
-    let key = shape_class(gpu, s);
+    let key = shape_class_for(gpu, s, elements);
     let remembered =
         |gpu: &Gpu| gpu.tuned_choice(&key).and_then(|n| MatmulConfig::parse(&n)).filter(|c| cands.contains(c));
     if let Some(c) = remembered(gpu) {
@@ -150,7 +189,7 @@ pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
         if let Some(c) = remembered(gpu) {
             return Ok(Some(c));
         }
-        Ok(tune(gpu, s)?.map(|(config, _)| config))
+        Ok(tune_elements(gpu, s, elements)?.map(|(config, _)| config))
     }
 }
 
@@ -159,7 +198,13 @@ pub fn config_for(gpu: &Gpu, s: &MatmulShape) -> Result<Option<MatmulConfig>> {
 /// by waiting on each.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
-    let cands = candidates(gpu, s);
+    tune_elements(gpu, s, Elements::F32)
+}
+
+/// [`tune`] for a product with `elements` (its operands sized in words, as f16 views count: zeros either way).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn tune_elements(gpu: &Gpu, s: &MatmulShape, elements: Elements) -> Result<Option<(MatmulConfig, f64)>> {
+    let cands = candidates_for(gpu, s, elements);
     if cands.is_empty() {
         return Ok(None);
     }
@@ -184,13 +229,16 @@ pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
     // lavapipe compile at the first launch).
     let compile: Vec<_> = cands
         .iter()
-        .filter_map(|c| MatmulVariant::for_shape(*c, &s.facts(), Pass::Forward))
+        .filter_map(|c| MatmulVariant::for_shape(*c, &s.facts(), Pass::Forward)?.with_elements(elements))
         .map(|v| (v.shader(), Pass::Forward.entry(), constants.clone()))
         .collect();
     gpu.precompile(&compile)?;
     let mut best: Option<(MatmulConfig, f64)> = None;
     for config in cands {
-        let Some(d) = matmul_variant(gpu, config, s, Pass::Forward, act, &ops)? else { continue };
+        let single = &ModelStrides::SINGLE;
+        let Some(d) = matmul_variant_elements(gpu, config, s, Pass::Forward, act, &ops, single, elements)? else {
+            continue;
+        };
         // The first launch pays the driver's compile; then enough launches in one submission to last ~30 ms.
         let started = Instant::now();
         gpu.run(&[&d])?;
@@ -206,7 +254,7 @@ pub fn tune(gpu: &Gpu, s: &MatmulShape) -> Result<Option<(MatmulConfig, f64)>> {
         }
     }
     if let Some((config, gflops)) = best {
-        let key = shape_class(gpu, s);
+        let key = shape_class_for(gpu, s, elements);
         gpu.set_tuned_choice(&key, &config.name());
         save_choice(gpu, &key, Choice { variant: config.name(), gflops });
     }

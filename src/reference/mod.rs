@@ -3,9 +3,15 @@
 //! Dimension letters: M rows (batch), N output columns, K the contracted dimension, C classes.
 
 pub mod activation;
+pub mod cast_f16;
+pub mod f16;
 pub mod gather;
+pub mod half;
 pub mod loss;
+pub mod loss_f16;
+pub mod loss_scale;
 pub mod matmul;
+pub mod matmul_f16;
 pub mod network;
 pub mod optim;
 pub mod reduce;

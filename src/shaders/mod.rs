@@ -83,18 +83,39 @@ macro_rules! shader {
     };
 }
 
+/// A shader of `shaders/` that declares f16 values: `enable f16;` first (it must precede every declaration), then
+/// as [`shader!`]. Compiles only on a device with SHADER_F16 (`Gpu::has_shader_f16`).
+macro_rules! shader_f16 {
+    ($name:ident, $file:literal $(, $appended:literal)*) => {
+        #[doc = concat!("`shaders/", $file, "` (f16).")]
+        pub static $name: LazyLock<Shader> = LazyLock::new(|| Shader {
+            file: Cow::Borrowed($file),
+            source: Cow::Owned(format!(
+                "enable f16;\n{}\n{}",
+                *COMMON,
+                concat!(
+                    include_str!(concat!("../../shaders/", $file))
+                    $(, "\n", include_str!(concat!("../../shaders/", $appended)))*
+                )
+            )),
+            trusted: false,
+        });
+    };
+}
+
 /// Files that are not shaders of their own but are prepended or appended to others.
-pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl", "gather_rows.wgsl"];
+pub const FRAGMENTS: &[&str] = &["common.wgsl", "matmul_epilogue.wgsl", "gather_rows.wgsl", "loss_body.wgsl"];
 
 shader!(MATMUL, "matmul.wgsl", true, "matmul_epilogue.wgsl");
 shader!(TRANSPOSE, "transpose.wgsl", false);
 shader!(ACTIVATION, "activation.wgsl", false);
-shader!(LOSS, "loss.wgsl", false);
+shader!(LOSS, "loss.wgsl", false, "loss_body.wgsl");
 shader!(REDUCE, "reduce.wgsl", false);
 shader!(OPTIM, "optim.wgsl", false);
 shader!(GATHER, "gather.wgsl", false, "gather_rows.wgsl");
 shader!(GATHER_VEC4, "gather_vec4.wgsl", false, "gather_rows.wgsl");
 shader!(WEIGHT_L2, "weight_l2.wgsl", false);
+shader!(LOSS_SCALE, "loss_scale.wgsl", false);
 
 shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 
@@ -103,8 +124,19 @@ shader!(REDUCE_SUBGROUP, "reduce_subgroup.wgsl", false);
 /// build would need the directive added.
 pub static SUBGROUP_SHADERS: LazyLock<[Shader; 1]> = LazyLock::new(|| [REDUCE_SUBGROUP.clone()]);
 
+shader_f16!(GATHER_F16, "gather_f16.wgsl", "gather_rows.wgsl");
+shader_f16!(GATHER_VEC4_F16, "gather_vec4_f16.wgsl", "gather_rows.wgsl");
+shader_f16!(LOSS_F16, "loss_f16.wgsl", "loss_body.wgsl");
+shader_f16!(HALF, "half.wgsl");
+shader_f16!(CAST_F16, "cast_f16.wgsl");
+
+/// Shaders that declare f16 values (validated with naga's SHADER_FLOAT16 capability, compiled only on devices with
+/// SHADER_F16, so not in [`ALL`], whose pipelines every device may compile up front).
+pub static F16_SHADERS: LazyLock<[Shader; 5]> =
+    LazyLock::new(|| [&GATHER_F16, &GATHER_VEC4_F16, &LOSS_F16, &HALF, &CAST_F16].map(|s| Shader::clone(s)));
+
 /// Every hand-written shader (the generated matmuls: `matmul_wgsl::all_variants`), for validation and for compiling all pipelines up front.
-pub static ALL: LazyLock<[Shader; 9]> = LazyLock::new(|| {
-    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2]
+pub static ALL: LazyLock<[Shader; 10]> = LazyLock::new(|| {
+    [&MATMUL, &TRANSPOSE, &ACTIVATION, &LOSS, &REDUCE, &OPTIM, &GATHER, &GATHER_VEC4, &WEIGHT_L2, &LOSS_SCALE]
         .map(|s| Shader::clone(s))
 });

@@ -31,18 +31,19 @@ pub struct Planned {
 
 impl Planned {
     /// A configuration, keyed by what the models of a group must share: the architecture, loss, batch size (and
-    /// growth), optimizer kind, shuffling and class weights.
+    /// growth), optimizer kind, shuffling, class weights and precision.
     pub fn new(index: usize, assignment: Assignment, model: MlpConfig, config: TrainConfig, params: Vec<f32>) -> Self {
         let c = &config;
         let key = format!(
-            "{:?}|{}|{:?}|{:?}|{}|{}|{:?}",
+            "{:?}|{}|{:?}|{:?}|{}|{}|{:?}|{}",
             model,
             c.loss.name(),
             c.batch_size,
             c.batch_growth,
             c.optimizer.kind.name(),
             c.shuffle,
-            c.class_weights
+            c.class_weights,
+            c.precision.name()
         );
         Planned { index, assignment, model, config, params, key }
     }

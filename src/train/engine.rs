@@ -190,9 +190,11 @@ impl Engine {
     ) -> Result<()> {
         let epoch = self.epochs_done;
         let mut train_stats = vec![Vec::new(); nets.len()];
-        for (c, net) in nets.iter().enumerate() {
+        for (c, net) in nets.iter_mut().enumerate() {
             if self.chunk_active(c) {
                 train_stats[c] = net.take_stats_async(gpu).await?;
+                // Skipped loss-scaled steps come off the step counts.
+                net.sync_loss_scale_async(gpu).await?;
             }
         }
         self.step_in_epoch = 0;

@@ -86,6 +86,8 @@ fn incompatible(a: &TrainConfig, b: &TrainConfig) -> Option<&'static str> {
         Some("shuffle")
     } else if a.class_weights != b.class_weights {
         Some("class_weights")
+    } else if a.precision != b.precision {
+        Some("precision")
     } else {
         None
     }
@@ -121,6 +123,10 @@ impl<'g> GroupTrainer<'g> {
             let mut net = NetworkGroup::new(gpu, model, first.loss, &optimizers, &params, max_batch)?;
             net.set_class_weights(gpu, first.class_weights.as_deref())?;
             net.set_weight_l2(&part.iter().map(|m| m.config.weight_l2).collect::<Vec<_>>())?;
+            net.set_precision(gpu, first.precision)?;
+            if first.precision.scales_loss() {
+                net.set_loss_scaling(gpu, Some(&part.iter().map(|m| m.config.loss_scaling).collect::<Vec<_>>()))?;
+            }
             chunks.push(net);
             slots.extend(part.iter().enumerate().map(|(index, m)| Slot::new(m.config.clone(), c, index)));
         }

@@ -29,15 +29,23 @@ impl GroupTrainer<'_> {
     pub fn member_states(&self) -> Result<Vec<MemberState>> {
         pollster::block_on(async {
             let mut out = Vec::with_capacity(self.engine.slots.len());
+            let mut scales = Vec::with_capacity(self.chunks.len());
+            for net in &self.chunks {
+                scales.push(net.loss_scale_states_async(self.gpu).await?);
+            }
             for (i, s) in self.engine.slots.iter().enumerate() {
                 let net = &self.chunks[s.chunk];
+                let loss_scale = scales[s.chunk].as_ref().and_then(|v| v.get(s.index).copied());
+                // Skipped steps the host has not yet taken off its count are not optimizer steps.
+                let uncounted = loss_scale.map_or(0, |l| l.skipped.saturating_sub(net.skipped_counted(s.index)));
+                let steps_done = net.steps_done(s.index).saturating_sub(uncounted);
                 let stats = net.peek_stats_async(self.gpu).await?[s.index];
                 let best_params = match s.config.early_stopping {
                     Some(_) => net.best_params_async(self.gpu, s.index).await?,
                     None => Vec::new(),
                 };
                 out.push(MemberState {
-                    progress: Progress::of(&self.engine, i, net.steps_done(s.index), stats),
+                    progress: Progress { loss_scale, ..Progress::of(&self.engine, i, steps_done, stats) },
                     params: net.params_async(self.gpu, s.index).await?,
                     optimizer_state: net.optimizer_state_async(self.gpu, s.index).await?,
                     best_params,
@@ -69,6 +77,9 @@ impl GroupTrainer<'_> {
                 net.set_best_params(self.gpu, index, &state.best_params)?;
             }
             net.set_stats(self.gpu, index, state.progress.stats.map(f32::from_bits))?;
+            if let (Some(scale), true) = (&state.progress.loss_scale, net.scales_loss()) {
+                net.set_loss_scale_state(self.gpu, index, scale)?;
+            }
             state.progress.apply(&mut self.engine, i);
             self.engine.slots[i].stop = state.stop;
         }

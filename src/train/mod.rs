@@ -50,6 +50,10 @@ impl<'g> Trainer<'g> {
         let mut net = Network::new(gpu, model, config.loss, &config.optimizer, params, max_batch)?;
         net.set_class_weights(gpu, config.class_weights.as_deref())?;
         net.set_weight_l2(&[config.weight_l2])?;
+        net.set_precision(gpu, config.precision)?;
+        if config.precision.scales_loss() {
+            net.set_loss_scaling(gpu, Some(&[config.loss_scaling]))?;
+        }
         let seed = config.seed;
         Ok(Trainer { gpu, model: model.clone(), net, engine: Engine::new(vec![Slot::new(config, 0, 0)], seed, true) })
     }

@@ -5,6 +5,7 @@ use super::Trainer;
 use crate::error::Result;
 use crate::history::History;
 use crate::internal::rng::Rng;
+use crate::precision::LossScaleState;
 
 /// Where a run stands, besides parameters and optimizer state: what a checkpoint needs to resume bitwise.
 /// Floats that may be infinite are kept as bit patterns so the JSON round trip is exact.
@@ -30,6 +31,9 @@ pub struct Progress {
     pub bad_epochs: usize,
     /// The history so far.
     pub history: History,
+    /// The dynamic loss scaler (half precision), absent when the loss is not scaled.
+    #[serde(default)]
+    pub loss_scale: Option<LossScaleState>,
 }
 
 impl Trainer<'_> {
@@ -43,7 +47,11 @@ impl Trainer<'_> {
     /// The run's position and counters, for a checkpoint, once queued steps are done.
     pub async fn progress_async(&self) -> Result<Progress> {
         let stats = self.net.peek_stats_async(self.gpu).await?;
-        Ok(Progress::of(&self.engine, 0, self.net.steps_done(), stats))
+        let loss_scale = self.net.loss_scale_states_async(self.gpu).await?.map(|s| s[0]);
+        // Skipped steps the host has not yet taken off its count are not optimizer steps.
+        let uncounted = loss_scale.map_or(0, |s| s.skipped.saturating_sub(self.net.skipped_counted(0)));
+        let steps_done = self.net.steps_done().saturating_sub(uncounted);
+        Ok(Progress { loss_scale, ..Progress::of(&self.engine, 0, steps_done, stats) })
     }
 
     /// Continues from a checkpoint: `progress`, flat parameters, optimizer state and early stopping's best weights.
@@ -59,6 +67,9 @@ impl Trainer<'_> {
         net.set_optimizer_state(self.gpu, 0, optimizer_state, progress.steps_done)?;
         net.set_best_params(self.gpu, 0, best_params)?;
         net.set_stats(self.gpu, 0, progress.stats.map(f32::from_bits))?;
+        if let (Some(state), true) = (&progress.loss_scale, net.scales_loss()) {
+            net.set_loss_scale_state(self.gpu, 0, state)?;
+        }
         progress.apply(&mut self.engine, 0);
         let slot = &mut self.engine.slots[0];
         // A run that early stopping ended stays ended.
@@ -85,6 +96,7 @@ impl Progress {
             best: s.best.map(f64::to_bits),
             bad_epochs: s.bad_epochs,
             history: s.history.clone(),
+            loss_scale: None,
         }
     }
 

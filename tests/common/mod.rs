@@ -197,3 +197,89 @@ pub fn assert_nontrivial(label: &str, v: &[f32]) {
     assert_no_wgpu_problems();
     assert!(v.iter().any(|x| x.abs() > 1e-6), "{label}: reference is all zeros, the test would not catch a no-op");
 }
+
+/// Helpers of the f16 kernel tests: f16 tensors packed two to a word, and the comparison with the f16 twins.
+pub mod half {
+    use wgtrain::reference::f16::{f16, pack, ulps, unpack};
+    use wgtrain::{Gpu, Tensor};
+
+    /// Uploads f16 values packed two to a word (a view of ⌈n/2⌉ words).
+    pub fn upload_f16(gpu: &Gpu, data: &[f16]) -> Tensor {
+        Tensor::from_u32(gpu, "test f16", &pack(data)).expect("upload")
+    }
+
+    /// A zero tensor with room for `n` f16 values.
+    pub fn zeros_f16(gpu: &Gpu, n: usize) -> Tensor {
+        Tensor::zeros(gpu, "test f16", &[n.div_ceil(2)]).expect("zeros")
+    }
+
+    /// The first `n` f16 values of a tensor.
+    pub fn read_f16(gpu: &Gpu, t: &Tensor, n: usize) -> Vec<f16> {
+        let words: Vec<u32> = t.read(gpu).expect("read").iter().map(|w| w.to_bits()).collect();
+        unpack(&words, n)
+    }
+
+    /// How far kernel results were from the twin's, for the tests' reports: values compared, values not bit for
+    /// bit equal, the largest distance in f16 ulps overall and among values of magnitude at least 1/16 (where one
+    /// f16 ulp is at least 2⁻¹⁴, above the f32 differences), and the largest absolute difference.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct F16Report {
+        pub count: usize,
+        pub differ: usize,
+        pub max_ulps: u32,
+        pub max_ulps_large: u32,
+        pub max_diff: f32,
+    }
+
+    impl F16Report {
+        /// Both reports together.
+        pub fn merge(&mut self, o: F16Report) {
+            self.count += o.count;
+            self.differ += o.differ;
+            self.max_ulps = self.max_ulps.max(o.max_ulps);
+            self.max_ulps_large = self.max_ulps_large.max(o.max_ulps_large);
+            self.max_diff = self.max_diff.max(o.max_diff);
+        }
+    }
+
+    impl std::fmt::Display for F16Report {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(
+                f,
+                "{} of {} values differ from the twin; at most {} f16 ulps ({} where |value| ≥ 1/16), {:e} absolute",
+                self.differ, self.count, self.max_ulps, self.max_ulps_large, self.max_diff
+            )
+        }
+    }
+
+    /// Asserts each stored f16 is within `atol` + `rtol`·|want| of the twin's value (the f32 tolerance of the
+    /// product before rounding) plus one f16 ulp of it (the f32 values on either side of a rounding boundary may
+    /// round to neighbouring f16s); returns how far apart they were, for the report.
+    pub fn assert_f16_close(label: &str, got: &[f16], want: &[f32], atol: f32, rtol: f32) -> F16Report {
+        super::assert_no_wgpu_problems();
+        assert_eq!(got.len(), want.len(), "{label}: length {} vs reference {}", got.len(), want.len());
+        let mut report = F16Report { count: got.len(), ..F16Report::default() };
+        let mut bad = Vec::new();
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let w16 = f16::from_f32(w);
+            let apart = ulps(g, w16);
+            let ulp = (f16::from_bits(w16.to_bits() + 1).to_f32() - w16.to_f32()).abs();
+            let d = (g.to_f32() - w).abs();
+            let ok = g.to_f32() == w || (apart.is_some() && d <= atol + rtol * w.abs() + ulp);
+            if !ok && bad.len() < 5 {
+                bad.push(format!("[{i}] got {g} want {w} ({apart:?} ulps)"));
+            }
+            let apart = apart.unwrap_or(u32::MAX);
+            report.differ += usize::from(g.to_bits() != w16.to_bits());
+            report.max_ulps = report.max_ulps.max(apart);
+            if w.abs() >= 1.0 / 16.0 {
+                report.max_ulps_large = report.max_ulps_large.max(apart);
+            }
+            if d.is_finite() {
+                report.max_diff = report.max_diff.max(d);
+            }
+        }
+        assert!(bad.is_empty(), "{label}: mismatches (atol {atol:e}, rtol {rtol:e}, + 1 f16 ulp): {}", bad.join("; "));
+        report
+    }
+}

@@ -149,6 +149,11 @@ impl Engine {
         self.gpu.kernel_family().name().to_string()
     }
 
+    /// Whether the device has SHADER_F16, so the page offers f16 training.
+    pub fn has_f16(&self) -> bool {
+        self.gpu.has_shader_f16()
+    }
+
     /// MNIST from the contents of the four IDX files (plain or gzipped), as `wgtrain train --data DIR` reads them.
     pub fn load_mnist(
         &self,

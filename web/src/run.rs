@@ -12,7 +12,7 @@ use wgtrain::network::DeviceData;
 use wgtrain::resume::Checkpoint;
 use wgtrain::schedule::{Schedule, SchedulePer};
 use wgtrain::train::{Event, TrainConfig, Trainer};
-use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, OptimizerKind};
+use wgtrain::{Activation, Gpu, Loss, OptimizerConfig, OptimizerKind, Precision};
 
 use crate::{js_error, Loaded, Session};
 
@@ -38,6 +38,9 @@ pub struct WebConfig {
     pub epochs: usize,
     /// Seeds the initial weights and the shuffling.
     pub seed: u64,
+    /// "f32" (absent: the default) or "f16", offered where the adapter has SHADER_F16 (`Engine::has_f16`).
+    #[serde(default)]
+    pub precision: Option<String>,
 }
 
 impl WebConfig {
@@ -45,8 +48,10 @@ impl WebConfig {
         let kind = OptimizerKind::parse(&self.optimizer)?;
         let per = SchedulePer::parse(&self.schedule_per)?;
         let schedule = Schedule { kind: Schedule::parse(&self.schedule)?, warmup: 0, per };
+        let precision = self.precision.as_deref().map_or(Ok(Precision::F32), Precision::parse)?;
         let config = TrainConfig {
             schedule,
+            precision,
             batch_size: Some(self.batch_size),
             epochs: self.epochs,
             seed: self.seed,

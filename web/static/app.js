@@ -9,7 +9,7 @@ const ui = {
   seed: $("seed"), train: $("train"), stop: $("stop"), download: $("download"), status: $("status"),
   progress: $("progress"), accuracy: $("accuracy"), testLoss: $("test-loss"), stepMs: $("step-ms"),
   chart: $("chart"), drawBox: $("draw-box"), pad: $("pad"), prediction: $("prediction"), bars: $("bars"),
-  clear: $("clear"), adapter: $("adapter"),
+  clear: $("clear"), adapter: $("adapter"), precision: $("precision"), precisionBox: $("precision-box"),
 };
 
 let engine = null;
@@ -66,6 +66,8 @@ async function boot() {
   } catch (e) {
     ui.adapter.textContent = `WebGPU adapter: ${engine.adapter()}`;
   }
+  // Half precision only where the device has SHADER_F16.
+  ui.precisionBox.hidden = !engine.has_f16();
   ui.train.disabled = false;
   setStatus("ready");
 }
@@ -125,6 +127,7 @@ function settings(summary) {
   return {
     hidden: hidden.map(Number), activation: ui.activation.value, optimizer: ui.optimizer.value, lr,
     ...scheduleSpec(epochs, steps), batch_size: batch, epochs, seed: Number(ui.seed.value) || 0,
+    precision: ui.precisionBox.hidden ? "f32" : ui.precision.value,
   };
 }
 

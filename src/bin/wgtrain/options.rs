@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use wgtrain::optim::HyperValue;
 use wgtrain::schedule::{BatchGrowth, Schedule, SchedulePer, SCHEDULE_HELP};
 use wgtrain::train::{EarlyStopping, Monitor, TrainConfig};
-use wgtrain::{Activation, Error, Loss, OptimizerConfig, Result};
+use wgtrain::{Activation, Error, Loss, OptimizerConfig, Precision, Result};
 
 use crate::optimizer_options::{hyper_help, l2_help, lr_help, optimizer, optimizer_help, weight_decay_help, Given};
 
@@ -223,6 +223,11 @@ pub struct TrainOptions {
     #[arg(long)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    /// f32, or f16: activations, their gradients and the matmul operands in half precision with f32 master
+    /// weights and dynamic loss scaling (needs an adapter with SHADER_F16) [default: f32].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
     /// Print only the final line.
     #[arg(long)]
     #[serde(default, skip_serializing_if = "is_false")]
@@ -362,6 +367,9 @@ impl TrainOptions {
             .map_err(|e| rename(e, "--schedule"))?;
         cfg.schedule = Schedule { kind, per, warmup: self.warmup.unwrap_or(0) };
         cfg.shuffle = !self.no_shuffle;
+        if let Some(p) = &self.precision {
+            cfg.precision = Precision::parse(p).map_err(|e| rename(e, "--precision"))?;
+        }
         cfg.seed = self.seed.unwrap_or(0);
         if let Some(patience) = self.early_stop {
             if patience == 0 {

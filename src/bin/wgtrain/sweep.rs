@@ -1,8 +1,8 @@
 //! `wgtrain sweep`: expands the grid (or the random draw), keeps this shard's slice, plans each configuration and
 //! hands them to the library's [`SweepRunner`] (groups of configurations that share an architecture, activation,
-//! loss, batch size and optimizer kind; plain, or by successive halving with `--halving`), then saves the models
-//! asked for and prints the table of every configuration ranked by validation loss; `--merge` rebuilds that table
-//! from shards' results.
+//! loss, batch size, optimizer kind and precision; plain, or by successive halving with `--halving`), then saves
+//! the models asked for and prints the table of every configuration ranked by validation loss; `--merge` rebuilds
+//! that table from shards' results.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wgtrain::data::csv::TargetKind;

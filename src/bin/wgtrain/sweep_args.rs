@@ -136,8 +136,8 @@ Sweep options:
   --resume            go on from DIR's state (bitwise as if never stopped); with no state yet, start fresh
   --quiet             print only the table
 
-Configurations that share the architecture, activation, loss, batch size and optimizer kind train together as
-one group, on the same batches: the first --seed value seeds the shuffle and the validation split, and each
+Configurations that share the architecture, activation, loss, batch size, optimizer kind and precision train
+together as one group, on the same batches: the first --seed value seeds the shuffle and the validation split, and each
 configuration's --seed its initial weights.";
 
 /// Puts each result's options in `train`'s --help order, so a table has the same columns whether it comes from a
