@@ -11,6 +11,8 @@
 //! of variant (and so tuning) does not change results on one driver. Nothing generated is checked in: a variant
 //! is written and compiled when a plan needs it.
 
+mod configs;
+mod elements;
 mod epilogue;
 pub mod register_block;
 pub mod tiled;
@@ -20,6 +22,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::shaders::Shader;
+pub use configs::{all_configs, all_variants, cpu_configs, f16_configs, gpu_configs, F16_FALLBACK};
+pub use elements::{Element, Elements};
 pub use wide::WideAxis;
 
 /// Where a kernel reads its operands A and B (and the backward pass's aux) from.
@@ -29,91 +33,6 @@ pub enum Operands {
     Buffer,
     /// Flat rgba32float texture copies of the buffers (`texture`), refreshed before every launch.
     Texture,
-}
-
-/// The element type of a matmul's stored operands or results. Whatever the element, every product and sum is
-/// computed in f32: an f16 operand is widened to f32 (exactly) when it is loaded, and an f16 result is rounded to
-/// f16 once, when it is stored (WGSL's f32→f16 conversion; round to nearest even on the drivers tested).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Element {
-    /// 32-bit floats.
-    F32,
-    /// 16-bit floats (WGSL `f16`; needs the adapter's `SHADER_F16` and `enable f16;`).
-    F16,
-}
-
-impl Element {
-    /// The WGSL scalar type.
-    pub fn wgsl(self) -> &'static str {
-        match self {
-            Element::F32 => "f32",
-            Element::F16 => "f16",
-        }
-    }
-
-    /// Elements per 4-byte word of a buffer (views count words): 1 for f32, 2 for f16.
-    pub fn per_word(self) -> usize {
-        match self {
-            Element::F32 => 1,
-            Element::F16 => 2,
-        }
-    }
-
-    /// `expr` (an f32 scalar, or a `vec4<f32>` when `vec4`) converted to this element for a store; unchanged for
-    /// f32, so f32 kernels are written exactly as before f16 existed.
-    pub fn store(self, expr: &str, vec4: bool) -> String {
-        match (self, vec4) {
-            (Element::F32, _) => expr.to_string(),
-            (Element::F16, false) => format!("f16({expr})"),
-            (Element::F16, true) => format!("vec4<f16>({expr})"),
-        }
-    }
-
-    /// `expr` (a loaded element, or a vec4 of them when `vec4`) widened to f32; unchanged for f32.
-    pub fn load(self, expr: &str, vec4: bool) -> String {
-        match (self, vec4) {
-            (Element::F32, _) => expr.to_string(),
-            (Element::F16, false) => format!("f32({expr})"),
-            (Element::F16, true) => format!("vec4<f32>({expr})"),
-        }
-    }
-}
-
-/// The element types of one matmul: `input` for A, B and the backward pass's aux, `output` for C and the
-/// forward pass's z. The bias is always f32 (the f32 master copy is read directly: nothing to cast, and it is
-/// added to the f32 accumulator before the one rounding of z and c).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Elements {
-    /// A, B and aux.
-    pub input: Element,
-    /// C and z.
-    pub output: Element,
-}
-
-impl Elements {
-    /// Everything f32 (the default precision).
-    pub const F32: Elements = Elements { input: Element::F32, output: Element::F32 };
-    /// f16 in, f16 out: the forward and input-gradient products of f16 training.
-    pub const F16: Elements = Elements { input: Element::F16, output: Element::F16 };
-    /// f16 in, f32 out: the weight gradient dZᵀ·X of f16 training, which feeds the f32 optimizer.
-    pub const F16_TO_F32: Elements = Elements { input: Element::F16, output: Element::F32 };
-
-    /// Whether the kernel declares any f16 (and so needs `enable f16;` and the adapter's `SHADER_F16`).
-    pub fn uses_f16(self) -> bool {
-        self.input == Element::F16 || self.output == Element::F16
-    }
-
-    /// The suffix of variant names: empty for f32, `_f16` for f16 in and out, `_f16_out_f32` for f16 in, f32 out.
-    pub fn suffix(self) -> String {
-        let mut s = String::new();
-        if self.input == Element::F16 {
-            s.push_str("_f16");
-        }
-        if self.output != self.input {
-            let _ = write!(s, "_out_{}", self.output.wgsl());
-        }
-        s
-    }
 }
 
 /// How A and B are stored: which product the kernel computes and along which dimension each is contiguous.
@@ -420,104 +339,6 @@ impl MatmulVariant {
     pub fn blocks_n(&self, n: usize) -> usize {
         n.div_ceil(self.config.workgroup_tile().1 as usize)
     }
-}
-
-/// The register-block configs CPU adapters choose among (texture operands): 16×16 blocks for most shapes, 32×16
-/// for large products, 8×8 for tiny ones (16×32 ran no faster than 32×16 at the same compile cost). Measured on
-/// lavapipe (2-core EPYC, the other core busy), A·Bᵀ at 1024³: 16×16 18 GFLOP/s, 32×16 22, 16×32 20, 32×32 26 and 64×32 (the old default) a little more; but LLVM compiles
-/// a 16×16 pipeline in about 0.5 s, 32×16 in 1.6 s, 32×32 in 4–10 s and 64×32 in about 40 s, which a cold start
-/// with tuning cannot afford.
-pub fn cpu_configs(operands: Operands) -> Vec<MatmulConfig> {
-    [(16, 16), (32, 16), (8, 8)]
-        .into_iter()
-        .map(|block| MatmulConfig { operands, block, workgroup: (8, 1), tile_k: None, vector: 4 })
-        .collect()
-}
-
-/// The configs GPUs choose among: workgroup tiles of 64×64 and 128×64 (256 invocations), a 32×32 tile and a
-/// thin 64×16 one for narrow outputs, with vec4 or scalar global loads, and the untiled 4×4 register block.
-pub fn gpu_configs() -> Vec<MatmulConfig> {
-    let tiled = |block, workgroup, k, vector| MatmulConfig {
-        operands: Operands::Buffer,
-        block,
-        workgroup,
-        tile_k: Some(k),
-        vector,
-    };
-    vec![
-        tiled((4, 4), (16, 16), 16, 4),
-        tiled((8, 4), (16, 16), 16, 4),
-        tiled((4, 4), (16, 16), 32, 4),
-        tiled((4, 4), (8, 8), 16, 4),
-        tiled((4, 4), (4, 16), 16, 1),
-        tiled((4, 4), (16, 16), 16, 1),
-        MatmulConfig { operands: Operands::Buffer, block: (4, 4), workgroup: (64, 1), tile_k: None, vector: 4 },
-    ]
-}
-
-/// Every config any adapter may be given, for the adapter-free validation test.
-pub fn all_configs() -> Vec<MatmulConfig> {
-    let mut all = cpu_configs(Operands::Texture);
-    all.extend(gpu_configs());
-    all.sort();
-    all.dedup();
-    all
-}
-
-/// The config f16 products fall back to where the tuned one cannot compute the shape: workgroup tiles with scalar
-/// loads compute any M, N and K in every layout but Aᵀ·Bᵀ (the f32 fallback, shaders/matmul.wgsl, reads f32 only).
-pub const F16_FALLBACK: MatmulConfig =
-    MatmulConfig { operands: Operands::Buffer, block: (4, 4), workgroup: (16, 16), tile_k: Some(16), vector: 1 };
-
-/// The configs f16 variants are made of: every config with storage-buffer operands (a texture config's register
-/// block reads the same operands from buffers instead), since the texture copies are rgba32float.
-pub fn f16_configs() -> Vec<MatmulConfig> {
-    let mut all: Vec<MatmulConfig> =
-        all_configs().into_iter().map(|c| MatmulConfig { operands: Operands::Buffer, ..c }).collect();
-    all.sort();
-    all.dedup();
-    all
-}
-
-/// Every variant of every config: each layout the config supports, both passes, both store widths, single-model
-/// and model-batched, and (f32) the wide forms of the register blocks; in f32, then in f16 ([`Elements::F16`] in both
-/// passes, [`Elements::F16_TO_F32`] in the forward pass, the weight gradient's) for every [`f16_configs`] config.
-pub fn all_variants() -> Vec<MatmulVariant> {
-    let mut out = variants_of(&all_configs(), Elements::F32, &[Pass::Forward, Pass::ActivationBackward]);
-    let f16 = f16_configs();
-    out.extend(variants_of(&f16, Elements::F16, &[Pass::Forward, Pass::ActivationBackward]));
-    out.extend(variants_of(&f16, Elements::F16_TO_F32, &[Pass::Forward]));
-    out
-}
-
-/// The variants of `configs` with `elements` in `passes`: each layout the config supports, both store widths,
-/// single-model and model-batched (and in f32, the wide forms).
-fn variants_of(configs: &[MatmulConfig], elements: Elements, passes: &[Pass]) -> Vec<MatmulVariant> {
-    let mut out = Vec::new();
-    for &config in configs {
-        for layout in Layout::ALL {
-            if config.tile_k.is_some() && layout == Layout::An {
-                continue;
-            }
-            for &pass in passes {
-                for vec4_store in [true, false] {
-                    let register = config.tile_k.is_none();
-                    if (register && !vec4_store && layout != Layout::Nt) || (!register && vec4_store) {
-                        continue;
-                    }
-                    for batched in [false, true] {
-                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched, wide: None, elements });
-                    }
-                    let axis = if layout == Layout::Nt { WideAxis::Cols } else { WideAxis::Rows };
-                    if register && pass == Pass::Forward && elements == Elements::F32 {
-                        let wide = Some(axis);
-                        out.push(MatmulVariant { config, layout, pass, vec4_store, batched: false, wide, elements });
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod loss;
 pub mod loss_scale;
 pub mod matmul;
 pub mod matmul_kernel;
+pub mod matmul_shape;
 pub mod matmul_wide;
 pub mod optim;
 pub mod reduce;
