@@ -1,5 +1,5 @@
-//! Preempted sweeps: `wgtrain sweep --checkpoint-dir DIR --resume` killed with SIGKILL at spread-out moments and
-//! run again each time (the first run, with no state yet, starts fresh), plainly and by successive halving, ends
+//! Preempted sweeps: `wgtrain sweep --checkpoint-dir DIR --resume` killed with SIGKILL at spread-out moments (each
+//! a little after the run committed a new state) and run again each time (the first run, with no state yet, starts fresh), plainly and by successive halving, ends
 //! with results, plot and saved models byte for byte those of an uninterrupted run; and a resume that cannot be honoured (other options, a damaged or
 //! foreign directory, no directory) exits 2 with one line naming the problem and writes nothing.
 
@@ -82,31 +82,46 @@ fn outputs(d: &Path, out: &str) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// Kills a resumable sweep at fractions of an uninterrupted run's time until one run finishes, and returns (kills,
-/// resumes that found a state).
+/// How many times [`kill_and_resume`] kills a sweep before it lets one run finish.
+const KILLS: usize = 4;
+
+/// The sweep's committed state, if any (the manifest is swapped in atomically: old or new, never half).
+fn committed(d: &Path) -> Option<Vec<u8>> {
+    std::fs::read(d.join("ck/manifest.json")).ok()
+}
+
+/// Kills a resumable sweep [`KILLS`] times, each time a little after the run has committed a new state (so every
+/// run makes progress, however slow the device is to start), at a different delay each time (mid-step, mid-write),
+/// then lets a run finish; returns (kills, resumes that found a state).
 fn kill_and_resume(d: &Path, full_time: Duration, out: &str, halving: bool) -> (usize, usize) {
     let mut a = args(out, halving);
     a.extend(["--checkpoint-dir", "ck", "--resume"].map(String::from));
     let (mut kills, mut resumed) = (0, 0);
-    for attempt in 0..40 {
-        resumed += usize::from(d.join("ck/manifest.json").exists());
+    while kills < KILLS {
+        let before = committed(d);
+        resumed += usize::from(before.is_some());
         let mut child = spawn(d, &a);
-        let deadline = Instant::now() + full_time.mul_f64([0.3, 0.2, 0.35, 0.25][attempt % 4]);
-        while Instant::now() < deadline {
+        let after_commit = full_time.mul_f64([0.01, 0.04, 0.0, 0.07][kills % 4]);
+        let mut progressed: Option<Instant> = None;
+        while progressed.is_none_or(|t| t.elapsed() < after_commit) {
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "run {attempt} failed: {status}");
+                assert!(status.success(), "run {kills} failed: {status}");
                 return (kills, resumed);
             }
-            std::thread::sleep(Duration::from_millis(5));
+            if progressed.is_none() && committed(d) != before {
+                progressed = Some(Instant::now());
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
         // SIGKILL: no handler runs, the process stops wherever it is (mid-step, mid-write).
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
     }
+    resumed += usize::from(committed(d).is_some());
     let status = spawn(d, &a).wait().unwrap();
     assert!(status.success(), "the last resumed run failed: {status}");
-    (kills, resumed + 1)
+    (kills, resumed)
 }
 
 /// An uninterrupted sweep, then the same one killed and resumed until it finishes: every output file equal.
@@ -126,8 +141,9 @@ fn killed_sweep_matches(halving: bool) {
 
     let (kills, resumed) = kill_and_resume(d, full_time, "ck", halving);
     eprintln!("halving {halving}: killed {kills} times, resumed {resumed} times (uninterrupted: {full_time:?})");
-    // The first three delays add up to less than one run, so at least three kills land before the end.
-    assert!(kills >= 3 && resumed >= 2, "the sweep was killed {kills} times and resumed {resumed} times");
+    // Every kill follows a new commit and the sweep commits at each epoch's end (per group), so all the kills land
+    // before the end; every run after the first found a state.
+    assert!(kills == KILLS && resumed == KILLS, "the sweep was killed {kills} times and resumed {resumed} times");
     let got = outputs(d, "ck");
     assert_eq!(got.len(), want.len(), "the same files");
     for ((name, g), (_, w)) in got.iter().zip(&want) {
