@@ -35,9 +35,22 @@ fn mnist_subset_reaches_90_percent_test_accuracy() {
 
 /// Half precision trains MNIST MLP-A (784-128-64-10) as well as f32: the same seed, initial weights and settings
 /// as above in `--precision f16` reach a test accuracy within half a point of f32's (the loss scaler at its
-/// defaults: an initial scale of 2^16, no overflow at these gradient sizes).
+/// defaults: an initial scale of 2^16, no overflow at these gradient sizes). On an adapter without f16 shaders
+/// (GL, SwiftShader) f16 is refused, naming the adapter, before anything trains.
 #[test]
 fn mnist_subset_in_f16_is_within_half_a_point_of_f32() {
+    if !gpu().has_shader_f16() {
+        let model = MlpConfig::new(784, &[128, 64], 10, Activation::Relu);
+        let params = init_params(&model, Init::Torch, 0).unwrap();
+        let cfg = TrainConfig {
+            precision: Precision::F16,
+            ..TrainConfig::new(Loss::CrossEntropy, OptimizerConfig::adam(1e-3))
+        };
+        let err = Trainer::new(gpu(), &model, &params, cfg, 128).err().expect("f16 without SHADER_F16 is an error");
+        let adapter = gpu().adapter().name.clone();
+        assert!(err.to_string().contains("SHADER_F16") && err.to_string().contains(&adapter), "{err}");
+        return;
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-10k");
     let (train, test) = read_mnist_dir(&dir).expect("bundled MNIST subset");
     let test = test.expect("test files");
